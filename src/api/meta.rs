@@ -1,0 +1,323 @@
+//! Object metadata, object keys and references shared by every kind.
+
+use crate::engine::SimTime;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Every kind storsim models.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    /// A worker node.
+    Node,
+    /// A StorageClass (cluster-scoped).
+    StorageClass,
+    /// A PersistentVolume (cluster-scoped).
+    PersistentVolume,
+    /// A PersistentVolumeClaim.
+    PersistentVolumeClaim,
+    /// A Pod.
+    Pod,
+    /// A StatefulSet.
+    StatefulSet,
+    /// A VolumeAttachment (cluster-scoped).
+    VolumeAttachment,
+}
+
+impl Kind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [Kind; 7] = [
+        Kind::Node,
+        Kind::StorageClass,
+        Kind::PersistentVolume,
+        Kind::PersistentVolumeClaim,
+        Kind::Pod,
+        Kind::StatefulSet,
+        Kind::VolumeAttachment,
+    ];
+
+    /// The kind's name as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Node => "Node",
+            Kind::StorageClass => "StorageClass",
+            Kind::PersistentVolume => "PersistentVolume",
+            Kind::PersistentVolumeClaim => "PersistentVolumeClaim",
+            Kind::Pod => "Pod",
+            Kind::StatefulSet => "StatefulSet",
+            Kind::VolumeAttachment => "VolumeAttachment",
+        }
+    }
+
+    /// Parses a kind name; accepts the API name and kubectl's short names.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "Node" | "node" | "no" => Kind::Node,
+            "StorageClass" | "storageclass" | "sc" => Kind::StorageClass,
+            "PersistentVolume" | "persistentvolume" | "pv" => Kind::PersistentVolume,
+            "PersistentVolumeClaim" | "persistentvolumeclaim" | "pvc" => {
+                Kind::PersistentVolumeClaim
+            }
+            "Pod" | "pod" | "po" => Kind::Pod,
+            "StatefulSet" | "statefulset" | "sts" => Kind::StatefulSet,
+            "VolumeAttachment" | "volumeattachment" => Kind::VolumeAttachment,
+            _ => return None,
+        })
+    }
+
+    /// Cluster-scoped kinds have no namespace.
+    pub fn namespaced(self) -> bool {
+        matches!(
+            self,
+            Kind::PersistentVolumeClaim | Kind::Pod | Kind::StatefulSet
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Namespace and name: how the store indexes an object of a given kind.
+/// Cluster-scoped objects have an empty namespace.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectKey {
+    /// Namespace, empty for cluster-scoped kinds.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// A key for a namespaced object.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        ObjectKey {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// A key for a cluster-scoped object.
+    pub fn cluster(name: &str) -> Self {
+        ObjectKey {
+            namespace: String::new(),
+            name: name.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    /// `ns/name` like Kubernetes' cache keys; just `name` when cluster-scoped.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// A kind plus key: one object anywhere in the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    /// The object's kind.
+    pub kind: Kind,
+    /// Its namespace and name.
+    pub key: ObjectKey,
+}
+
+impl ObjectRef {
+    /// A reference to `kind` `key`.
+    pub fn new(kind: Kind, key: ObjectKey) -> Self {
+        ObjectRef { kind, key }
+    }
+
+    /// Parses `Kind/name` (namespace `default` for namespaced kinds) or
+    /// `Kind/namespace/name`.
+    pub fn parse(s: &str) -> Result<ObjectRef, String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        let kind_hint =
+            "write `Kind/name` or `Kind/namespace/name`, e.g. `PersistentVolumeClaim/data`";
+        let kind = Kind::parse(parts[0]).ok_or_else(|| {
+            format!(
+                "`{}` is not a kind storsim knows ({}); {kind_hint}",
+                parts[0],
+                Kind::ALL.map(|k| k.as_str()).join(", ")
+            )
+        })?;
+        let key = match (parts.len(), kind.namespaced()) {
+            (2, true) if !parts[1].is_empty() => ObjectKey::new("default", parts[1]),
+            (2, false) if !parts[1].is_empty() => ObjectKey::cluster(parts[1]),
+            (3, true) if !parts[1].is_empty() && !parts[2].is_empty() => {
+                ObjectKey::new(parts[1], parts[2])
+            }
+            (3, false) => {
+                return Err(format!("{kind} is cluster-scoped: write `{kind}/name`"));
+            }
+            _ => return Err(format!("`{s}` is not an object reference; {kind_hint}")),
+        };
+        Ok(ObjectRef { kind, key })
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    /// `Kind/name` in the default namespace, `Kind/ns/name` elsewhere.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.namespace.is_empty() || self.key.namespace == "default" {
+            write!(f, "{}/{}", self.kind, self.key.name)
+        } else {
+            write!(f, "{}/{}/{}", self.kind, self.key.namespace, self.key.name)
+        }
+    }
+}
+
+/// A reference from one object to its owner (garbage collection, StatefulSets).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OwnerReference {
+    /// Owner kind.
+    pub kind: String,
+    /// Owner name.
+    pub name: String,
+    /// Owner UID.
+    pub uid: String,
+    /// True for the managing controller.
+    #[serde(default)]
+    pub controller: bool,
+}
+
+/// The metadata every object carries.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ObjectMeta {
+    /// Object name.
+    pub name: String,
+    /// Namespace; empty for cluster-scoped kinds.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    /// Deterministic UID derived from the object's identity.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub uid: String,
+    /// Store revision of the last write.
+    #[serde(default)]
+    pub resource_version: u64,
+    /// When the object was created.
+    #[serde(default)]
+    pub creation_timestamp: SimTime,
+    /// Set when deletion was requested and finalizers still hold the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<SimTime>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Finalizers that hold the object after deletion is requested.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finalizers: Vec<String>,
+    /// Owners.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_references: Vec<OwnerReference>,
+}
+
+impl ObjectMeta {
+    /// The store key of this object.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+
+    /// True if `key` is present among the annotations.
+    pub fn has_annotation(&self, key: &str) -> bool {
+        self.annotations.contains_key(key)
+    }
+
+    /// The value of annotation `key`, if set.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+}
+
+/// Key/value and set-based label selectors (`matchLabels`, `matchExpressions`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelector {
+    /// All of these labels must be present with these values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub match_labels: BTreeMap<String, String>,
+    /// All of these expressions must hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_expressions: Vec<LabelSelectorRequirement>,
+}
+
+/// One set-based requirement of a label selector.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LabelSelectorRequirement {
+    /// Label key.
+    pub key: String,
+    /// In, NotIn, Exists or DoesNotExist.
+    pub operator: SelectorOperator,
+    /// Values for In and NotIn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// Operators of label selectors and node selector requirements.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SelectorOperator {
+    /// Label value is one of the values.
+    In,
+    /// Label absent or value not among the values.
+    NotIn,
+    /// Label present.
+    Exists,
+    /// Label absent.
+    DoesNotExist,
+    /// Label value, as an integer, is greater (node selectors only).
+    Gt,
+    /// Label value, as an integer, is less (node selectors only).
+    Lt,
+}
+
+impl SelectorOperator {
+    /// Evaluates the requirement `key op values` against `labels`
+    /// (k8s.io/apimachinery labels.Requirement.Matches).
+    pub fn matches(self, labels: &BTreeMap<String, String>, key: &str, values: &[String]) -> bool {
+        let v = labels.get(key);
+        match self {
+            SelectorOperator::In => v.is_some_and(|v| values.contains(v)),
+            SelectorOperator::NotIn => v.is_none_or(|v| !values.contains(v)),
+            SelectorOperator::Exists => v.is_some(),
+            SelectorOperator::DoesNotExist => v.is_none(),
+            SelectorOperator::Gt | SelectorOperator::Lt => {
+                let (Some(v), Some(bound)) = (v, values.first()) else {
+                    return false;
+                };
+                match (v.parse::<i64>(), bound.parse::<i64>()) {
+                    (Ok(v), Ok(b)) if self == SelectorOperator::Gt => v > b,
+                    (Ok(v), Ok(b)) => v < b,
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+impl LabelSelector {
+    /// True if `labels` satisfy every requirement. An empty selector matches all.
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self
+                .match_expressions
+                .iter()
+                .all(|r| r.operator.matches(labels, &r.key, &r.values))
+    }
+}

@@ -1,0 +1,327 @@
+//! The API objects storsim models, with Kubernetes field names (camelCase in
+//! files), the API server's defaults, and what `kubectl get` shows of each.
+
+pub mod meta;
+pub mod node;
+pub mod persistent_volume;
+pub mod persistent_volume_claim;
+pub mod pod;
+pub mod quantity;
+pub mod stateful_set;
+pub mod storage_class;
+pub mod volume_attachment;
+
+pub use meta::{Kind, LabelSelector, ObjectKey, ObjectMeta, ObjectRef};
+pub use node::Node;
+pub use persistent_volume::{AccessMode, PersistentVolume, VolumeMode, VolumePhase};
+pub use persistent_volume_claim::{ClaimPhase, PersistentVolumeClaim};
+pub use pod::{Pod, PodPhase};
+pub use quantity::Quantity;
+pub use stateful_set::StatefulSet;
+pub use storage_class::{ReclaimPolicy, StorageClass, VolumeBindingMode};
+pub use volume_attachment::VolumeAttachment;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// What every stored object offers the store and the report.
+pub trait Resource: Clone + Serialize + DeserializeOwned + Into<AnyObject> {
+    /// The kind.
+    const KIND: Kind;
+    /// Metadata.
+    fn meta(&self) -> &ObjectMeta;
+    /// Mutable metadata.
+    fn meta_mut(&mut self) -> &mut ObjectMeta;
+    /// The STATUS column of `kubectl get` (the phase, or Terminating while
+    /// deletion is pending), if the kind has one.
+    fn phase(&self) -> Option<String> {
+        None
+    }
+    /// Condition types that are currently True.
+    fn true_conditions(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// `kubectl get` columns besides NAME and STATUS, as (header, value).
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// Applies the defaults and admission the API server adds on create.
+    fn admit(&mut self) {}
+}
+
+/// Any stored object; what watches carry for deletions and what patches act on.
+#[derive(Clone, Debug)]
+#[allow(missing_docs)]
+pub enum AnyObject {
+    Node(Node),
+    StorageClass(StorageClass),
+    PersistentVolume(PersistentVolume),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    Pod(Pod),
+    StatefulSet(StatefulSet),
+    VolumeAttachment(VolumeAttachment),
+}
+
+macro_rules! any_from {
+    ($($t:ident),*) => {$(
+        impl From<$t> for AnyObject {
+            fn from(o: $t) -> Self { AnyObject::$t(o) }
+        }
+    )*};
+}
+any_from!(
+    Node,
+    StorageClass,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    Pod,
+    StatefulSet,
+    VolumeAttachment
+);
+
+impl AnyObject {
+    /// Metadata of the object, whatever its kind.
+    pub fn meta(&self) -> &ObjectMeta {
+        match self {
+            AnyObject::Node(o) => o.meta(),
+            AnyObject::StorageClass(o) => o.meta(),
+            AnyObject::PersistentVolume(o) => o.meta(),
+            AnyObject::PersistentVolumeClaim(o) => o.meta(),
+            AnyObject::Pod(o) => o.meta(),
+            AnyObject::StatefulSet(o) => o.meta(),
+            AnyObject::VolumeAttachment(o) => o.meta(),
+        }
+    }
+
+    /// The phase / STATUS word, whatever the kind.
+    pub fn phase(&self) -> Option<String> {
+        self.with(|r| r.0)
+    }
+
+    /// Conditions that are True, whatever the kind.
+    pub fn true_conditions(&self) -> Vec<String> {
+        self.with(|r| r.1)
+    }
+
+    fn with<R>(&self, f: impl Fn((Option<String>, Vec<String>)) -> R) -> R {
+        fn pc<T: Resource>(o: &T) -> (Option<String>, Vec<String>) {
+            (o.phase(), o.true_conditions())
+        }
+        f(match self {
+            AnyObject::Node(o) => pc(o),
+            AnyObject::StorageClass(o) => pc(o),
+            AnyObject::PersistentVolume(o) => pc(o),
+            AnyObject::PersistentVolumeClaim(o) => pc(o),
+            AnyObject::Pod(o) => pc(o),
+            AnyObject::StatefulSet(o) => pc(o),
+            AnyObject::VolumeAttachment(o) => pc(o),
+        })
+    }
+
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            AnyObject::Node(_) => Kind::Node,
+            AnyObject::StorageClass(_) => Kind::StorageClass,
+            AnyObject::PersistentVolume(_) => Kind::PersistentVolume,
+            AnyObject::PersistentVolumeClaim(_) => Kind::PersistentVolumeClaim,
+            AnyObject::Pod(_) => Kind::Pod,
+            AnyObject::StatefulSet(_) => Kind::StatefulSet,
+            AnyObject::VolumeAttachment(_) => Kind::VolumeAttachment,
+        }
+    }
+}
+
+fn join_modes(modes: &[AccessMode]) -> String {
+    persistent_volume::access_modes_string(modes)
+}
+
+macro_rules! meta_impl {
+    () => {
+        fn meta(&self) -> &ObjectMeta {
+            &self.metadata
+        }
+        fn meta_mut(&mut self) -> &mut ObjectMeta {
+            &mut self.metadata
+        }
+    };
+}
+
+impl Resource for Node {
+    const KIND: Kind = Kind::Node;
+    meta_impl!();
+    fn phase(&self) -> Option<String> {
+        let mut s = if self.status.ready {
+            "Ready"
+        } else {
+            "NotReady"
+        }
+        .to_string();
+        if self.spec.unschedulable {
+            s.push_str(",SchedulingDisabled");
+        }
+        Some(s)
+    }
+    fn true_conditions(&self) -> Vec<String> {
+        if self.status.ready {
+            vec!["Ready".into()]
+        } else {
+            vec![]
+        }
+    }
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![("ZONE", self.zone().unwrap_or("").to_string())]
+    }
+}
+
+impl Resource for StorageClass {
+    const KIND: Kind = Kind::StorageClass;
+    meta_impl!();
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PROVISIONER", self.provisioner.clone()),
+            ("RECLAIMPOLICY", format!("{:?}", self.reclaim_policy)),
+            (
+                "VOLUMEBINDINGMODE",
+                format!("{:?}", self.volume_binding_mode),
+            ),
+            (
+                "ALLOWVOLUMEEXPANSION",
+                self.allow_volume_expansion.to_string(),
+            ),
+        ]
+    }
+}
+
+/// `kubectl get` shows Terminating for an object whose deletion is pending.
+fn status_word(meta: &ObjectMeta, phase: impl ToString) -> Option<String> {
+    Some(if meta.deletion_timestamp.is_some() {
+        "Terminating".to_string()
+    } else {
+        phase.to_string()
+    })
+}
+
+impl Resource for PersistentVolume {
+    const KIND: Kind = Kind::PersistentVolume;
+    meta_impl!();
+    fn phase(&self) -> Option<String> {
+        status_word(&self.metadata, self.status.phase)
+    }
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        let claim = self
+            .spec
+            .claim_ref
+            .as_ref()
+            .map(|c| format!("{}/{}", c.namespace, c.name))
+            .unwrap_or_default();
+        vec![
+            (
+                "CAPACITY",
+                self.capacity().map(|q| q.to_string()).unwrap_or_default(),
+            ),
+            ("ACCESS MODES", join_modes(&self.spec.access_modes)),
+            (
+                "RECLAIM POLICY",
+                format!("{:?}", self.spec.persistent_volume_reclaim_policy),
+            ),
+            ("CLAIM", claim),
+            ("STORAGECLASS", self.class().to_string()),
+        ]
+    }
+    fn admit(&mut self) {
+        // pv-protection admission adds its finalizer to every new PV.
+        let f = persistent_volume::FINALIZER_PV_PROTECTION.to_string();
+        if !self.metadata.finalizers.contains(&f) {
+            self.metadata.finalizers.push(f);
+        }
+    }
+}
+
+impl Resource for PersistentVolumeClaim {
+    const KIND: Kind = Kind::PersistentVolumeClaim;
+    meta_impl!();
+    fn phase(&self) -> Option<String> {
+        status_word(&self.metadata, self.status.phase)
+    }
+    fn true_conditions(&self) -> Vec<String> {
+        self.status
+            .conditions
+            .iter()
+            .filter(|c| c.status == "True")
+            .map(|c| c.kind.clone())
+            .collect()
+    }
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("VOLUME", self.spec.volume_name.clone()),
+            (
+                "CAPACITY",
+                self.status
+                    .capacity
+                    .get("storage")
+                    .map(|q| q.to_string())
+                    .unwrap_or_default(),
+            ),
+            ("ACCESS MODES", join_modes(&self.status.access_modes)),
+            ("STORAGECLASS", self.class().to_string()),
+        ]
+    }
+    fn admit(&mut self) {
+        // pvc-protection admission adds its finalizer to every new claim.
+        let f = persistent_volume_claim::FINALIZER_PVC_PROTECTION.to_string();
+        if !self.metadata.finalizers.contains(&f) {
+            self.metadata.finalizers.push(f);
+        }
+    }
+}
+
+impl Resource for Pod {
+    const KIND: Kind = Kind::Pod;
+    meta_impl!();
+    fn phase(&self) -> Option<String> {
+        // `kubectl get pods` STATUS: Terminating wins, then the reason, then phase.
+        if self.metadata.deletion_timestamp.is_some() {
+            return Some("Terminating".into());
+        }
+        if !self.status.reason.is_empty() {
+            return Some(self.status.reason.clone());
+        }
+        Some(self.status.phase.to_string())
+    }
+    fn true_conditions(&self) -> Vec<String> {
+        self.status
+            .conditions
+            .iter()
+            .filter(|c| c.status == "True")
+            .map(|c| c.kind.clone())
+            .collect()
+    }
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![("NODE", self.spec.node_name.clone())]
+    }
+}
+
+impl Resource for StatefulSet {
+    const KIND: Kind = Kind::StatefulSet;
+    meta_impl!();
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            "READY",
+            format!("{}/{}", self.status.ready_replicas, self.spec.replicas),
+        )]
+    }
+}
+
+impl Resource for VolumeAttachment {
+    const KIND: Kind = Kind::VolumeAttachment;
+    meta_impl!();
+    fn columns(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ATTACHER", self.spec.attacher.clone()),
+            ("PV", self.spec.persistent_volume_name.clone()),
+            ("NODE", self.spec.node_name.clone()),
+            ("ATTACHED", self.status.attached.to_string()),
+        ]
+    }
+}

@@ -1,0 +1,135 @@
+//! PersistentVolumeClaim: a request for storage.
+
+use super::meta::{LabelSelector, ObjectMeta};
+use super::persistent_volume::{ANN_BETA_STORAGE_CLASS, AccessMode, VolumeMode};
+use super::quantity::Quantity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Set by the scheduler on a WaitForFirstConsumer claim: the chosen node.
+pub const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
+/// Set by the PV controller: which provisioner must provision this claim.
+pub const ANN_STORAGE_PROVISIONER: &str = "volume.kubernetes.io/storage-provisioner";
+/// Beta form of [`ANN_STORAGE_PROVISIONER`], still written for compatibility.
+pub const ANN_BETA_STORAGE_PROVISIONER: &str = "volume.beta.kubernetes.io/storage-provisioner";
+/// Finalizer that keeps a claim in use by a pod from disappearing.
+pub const FINALIZER_PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
+
+/// Requests and limits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceRequirements {
+    /// Requested resources (`storage`).
+    #[serde(default)]
+    pub requests: BTreeMap<String, Quantity>,
+    /// Limits.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, Quantity>,
+}
+
+/// PVC spec.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersistentVolumeClaimSpec {
+    /// Requested access modes.
+    pub access_modes: Vec<AccessMode>,
+    /// Requested size.
+    pub resources: ResourceRequirements,
+    /// Class. Absent means "use the default class"; `""` means "no class".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// A specific PV asked for (pre-binding) or the one bound.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub volume_name: String,
+    /// Filesystem (default) or Block.
+    #[serde(default)]
+    pub volume_mode: VolumeMode,
+    /// Only PVs whose labels match may be bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<LabelSelector>,
+}
+
+/// PVC phase.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClaimPhase {
+    /// Not yet bound (the API default on creation).
+    #[default]
+    Pending,
+    /// Bound to a volume.
+    Bound,
+    /// Was bound, and its volume is gone or taken: terminal.
+    Lost,
+}
+
+impl fmt::Display for ClaimPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A PVC condition (resize progress, later).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimCondition {
+    /// Condition type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// "True", "False" or "Unknown".
+    pub status: String,
+    /// Message.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// PVC status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PersistentVolumeClaimStatus {
+    /// Phase.
+    #[serde(default)]
+    pub phase: ClaimPhase,
+    /// Access modes of the bound volume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_modes: Vec<AccessMode>,
+    /// Capacity of the bound volume.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub capacity: BTreeMap<String, Quantity>,
+    /// Conditions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<ClaimCondition>,
+}
+
+/// A PersistentVolumeClaim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersistentVolumeClaim {
+    /// Metadata.
+    pub metadata: ObjectMeta,
+    /// Spec.
+    pub spec: PersistentVolumeClaimSpec,
+    /// Status.
+    pub status: PersistentVolumeClaimStatus,
+}
+
+impl PersistentVolumeClaim {
+    /// Requested `storage`.
+    pub fn request(&self) -> Option<&Quantity> {
+        self.spec.resources.requests.get("storage")
+    }
+
+    /// `GetPersistentVolumeClaimClass`: beta annotation, else the field, else "".
+    pub fn class(&self) -> &str {
+        self.metadata
+            .annotation(ANN_BETA_STORAGE_CLASS)
+            .or(self.spec.storage_class_name.as_deref())
+            .unwrap_or("")
+    }
+
+    /// True if the claim names no class at all (neither field nor annotation):
+    /// only such claims get the default class.
+    pub fn has_no_class_at_all(&self) -> bool {
+        self.spec.storage_class_name.is_none()
+            && !self.metadata.has_annotation(ANN_BETA_STORAGE_CLASS)
+    }
+}

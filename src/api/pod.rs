@@ -1,0 +1,242 @@
+//! Pod: the consumer of claims.
+
+use super::meta::ObjectMeta;
+use super::node::NodeSelector;
+use super::quantity::Quantity;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A container's resource requests and limits.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerResources {
+    /// Requests (`cpu`, `memory`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub requests: BTreeMap<String, Quantity>,
+    /// Limits.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub limits: BTreeMap<String, Quantity>,
+}
+
+/// Where a volume is mounted in a container.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeMount {
+    /// Volume name.
+    pub name: String,
+    /// Mount path.
+    pub mount_path: String,
+    /// Read-only mount.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A container.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Container {
+    /// Container name.
+    pub name: String,
+    /// Image.
+    pub image: String,
+    /// Resources.
+    #[serde(default)]
+    pub resources: ContainerResources,
+    /// Volume mounts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume_mounts: Vec<VolumeMount>,
+}
+
+/// A claim used as a pod volume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClaimVolumeSource {
+    /// The claim, in the pod's namespace.
+    pub claim_name: String,
+    /// Mount read-only.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A pod volume. Only claims take part in storage orchestration; other
+/// sources (emptyDir, configMap, secret) are accepted and cost nothing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Volume {
+    /// Volume name.
+    pub name: String,
+    /// A claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistent_volume_claim: Option<ClaimVolumeSource>,
+    /// An emptyDir (accepted, not modelled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<BTreeMap<String, String>>,
+}
+
+/// A toleration of a node taint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Toleration {
+    /// Taint key (empty with Exists tolerates everything).
+    #[serde(default)]
+    pub key: String,
+    /// Equal (default) or Exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Taint value for Equal.
+    #[serde(default)]
+    pub value: String,
+    /// Effect tolerated (empty: all).
+    #[serde(default)]
+    pub effect: String,
+    /// For NoExecute: how long the pod stays bound after the taint appears.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<u64>,
+}
+
+/// Node affinity of a pod.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodeAffinity {
+    /// Hard requirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_during_scheduling_ignored_during_execution: Option<NodeSelector>,
+}
+
+/// Pod affinity settings.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Affinity {
+    /// Node affinity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity: Option<NodeAffinity>,
+}
+
+/// Pod spec.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodSpec {
+    /// Containers.
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    /// Volumes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+    /// Node the pod is bound to (set by the scheduler).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub node_name: String,
+    /// Simple node selector.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    /// Affinity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    /// Tolerations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    /// Grace period on deletion; API default 30.
+    #[serde(default = "thirty")]
+    pub termination_grace_period_seconds: u64,
+    /// Scheduler name.
+    #[serde(default = "default_scheduler")]
+    pub scheduler_name: String,
+}
+
+fn thirty() -> u64 {
+    30
+}
+
+fn default_scheduler() -> String {
+    "default-scheduler".to_string()
+}
+
+/// Pod phase.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PodPhase {
+    /// Accepted, not all containers running.
+    #[default]
+    Pending,
+    /// Bound to a node, containers running.
+    Running,
+    /// All containers exited successfully.
+    Succeeded,
+    /// All containers exited, some failed.
+    Failed,
+    /// State unknown (node unreachable).
+    Unknown,
+}
+
+impl fmt::Display for PodPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A pod condition (PodScheduled, Initialized, ContainersReady, Ready).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodCondition {
+    /// Condition type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// "True", "False" or "Unknown".
+    pub status: String,
+    /// Machine-readable reason.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Message.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// Pod status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PodStatus {
+    /// Phase.
+    #[serde(default)]
+    pub phase: PodPhase,
+    /// Conditions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<PodCondition>,
+    /// The short reason `kubectl get pods` shows in STATUS (ContainerCreating…).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+/// A Pod.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pod {
+    /// Metadata.
+    pub metadata: ObjectMeta,
+    /// Spec.
+    pub spec: PodSpec,
+    /// Status.
+    pub status: PodStatus,
+}
+
+impl Pod {
+    /// Names of the claims this pod uses.
+    pub fn claim_names(&self) -> impl Iterator<Item = &str> {
+        self.spec.volumes.iter().filter_map(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .map(|c| c.claim_name.as_str())
+        })
+    }
+
+    /// Succeeded or Failed: its containers will never run again.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self.status.phase, PodPhase::Succeeded | PodPhase::Failed)
+    }
+
+    /// True if condition `kind` is "True".
+    pub fn condition_true(&self, kind: &str) -> bool {
+        self.status
+            .conditions
+            .iter()
+            .any(|c| c.kind == kind && c.status == "True")
+    }
+}

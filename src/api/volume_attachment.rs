@@ -1,0 +1,68 @@
+//! VolumeAttachment: the attach/detach controller's request that a CSI volume
+//! be attached to a node, answered by the external-attacher.
+
+use super::meta::ObjectMeta;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// VolumeAttachment spec.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeAttachmentSpec {
+    /// CSI driver that attaches.
+    pub attacher: String,
+    /// Target node.
+    pub node_name: String,
+    /// The PV to attach.
+    pub persistent_volume_name: String,
+}
+
+/// VolumeAttachment status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VolumeAttachmentStatus {
+    /// True once ControllerPublishVolume succeeded.
+    #[serde(default)]
+    pub attached: bool,
+    /// Last attach error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_error: Option<String>,
+    /// Last detach error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detach_error: Option<String>,
+}
+
+/// A VolumeAttachment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeAttachment {
+    /// Metadata.
+    pub metadata: ObjectMeta,
+    /// Spec.
+    pub spec: VolumeAttachmentSpec,
+    /// Status.
+    pub status: VolumeAttachmentStatus,
+}
+
+/// The name the CSI attacher gives a VolumeAttachment
+/// (`csi_attacher.go getAttachmentName`): `csi-` + hex SHA-256 of
+/// volume handle + driver + node name.
+pub fn attachment_name(volume_handle: &str, driver: &str, node: &str) -> String {
+    let digest = Sha256::digest(format!("{volume_handle}{driver}{node}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("csi-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn attachment_name_is_csi_plus_sha256_hex() {
+        let n = super::attachment_name("vol-1", "ebs.csi.aws.com", "node-a");
+        assert!(n.starts_with("csi-"));
+        assert_eq!(n.len(), 4 + 64);
+        assert_ne!(
+            n,
+            super::attachment_name("vol-1", "ebs.csi.aws.com", "node-b")
+        );
+    }
+}

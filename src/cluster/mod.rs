@@ -1,0 +1,11 @@
+//! The in-memory API server: a typed object store with resource versions,
+//! finalizer-aware deletion, watch notifications, the Event recorder, and the
+//! log of every observable change that the report is built from.
+
+pub mod diff;
+pub mod log;
+pub mod patch;
+pub mod store;
+
+pub use log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
+pub use store::{Store, StoreError, Stored, WatchEvent};

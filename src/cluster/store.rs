@@ -1,0 +1,517 @@
+//! The typed object store. Every write bumps a global resourceVersion, is
+//! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
+//! simulation to deliver to the controllers that watch its kind.
+
+use super::diff::changed_paths;
+use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
+use crate::api::{
+    AnyObject, Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod,
+    Resource, StatefulSet, StorageClass, VolumeAttachment,
+};
+use crate::engine::SimTime;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A change a controller may be told about.
+#[derive(Clone, Debug)]
+pub struct WatchEvent {
+    /// Kind of the object.
+    pub kind: Kind,
+    /// Its key.
+    pub key: ObjectKey,
+    /// What happened.
+    pub op: ChangeOp,
+    /// The store revision of this change.
+    pub resource_version: u64,
+    /// The object's last state, for deletions (informers hand it to handlers).
+    pub last: Option<AnyObject>,
+}
+
+/// Why a write was refused.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    /// Create of an object that exists.
+    #[error("{0} already exists")]
+    AlreadyExists(ObjectRef),
+    /// Update or delete of an object that does not exist.
+    #[error("{0} not found")]
+    NotFound(ObjectRef),
+}
+
+/// One kind's objects, ordered by key so every listing is deterministic.
+pub type Table<T> = BTreeMap<ObjectKey, T>;
+
+#[derive(Default)]
+struct Tables {
+    nodes: Table<Node>,
+    classes: Table<StorageClass>,
+    pvs: Table<PersistentVolume>,
+    pvcs: Table<PersistentVolumeClaim>,
+    pods: Table<Pod>,
+    sets: Table<StatefulSet>,
+    attachments: Table<VolumeAttachment>,
+}
+
+/// Kinds the store can hold: the link between a type and its table.
+pub trait Stored: Resource + 'static {
+    /// This kind's table.
+    fn table(store: &Store) -> &Table<Self>;
+    /// This kind's table, mutably.
+    fn table_mut(store: &mut Store) -> &mut Table<Self>;
+}
+
+macro_rules! stored {
+    ($t:ty, $field:ident) => {
+        impl Stored for $t {
+            fn table(store: &Store) -> &Table<Self> {
+                &store.tables.$field
+            }
+            fn table_mut(store: &mut Store) -> &mut Table<Self> {
+                &mut store.tables.$field
+            }
+        }
+    };
+}
+stored!(Node, nodes);
+stored!(StorageClass, classes);
+stored!(PersistentVolume, pvs);
+stored!(PersistentVolumeClaim, pvcs);
+stored!(Pod, pods);
+stored!(StatefulSet, sets);
+stored!(VolumeAttachment, attachments);
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct EventKey {
+    object: ObjectRef,
+    kind: EventType,
+    reason: String,
+    message: String,
+    source: &'static str,
+}
+
+/// The API server's state.
+#[derive(Default)]
+pub struct Store {
+    now: SimTime,
+    resource_version: u64,
+    tables: Tables,
+    incarnations: BTreeMap<(Kind, ObjectKey), u32>,
+    next_seq: u64,
+    log: Vec<Record>,
+    watch_outbox: Vec<WatchEvent>,
+    events: BTreeMap<EventKey, (u32, SimTime)>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The simulation sets the clock before each handler runs.
+    pub fn set_now(&mut self, now: SimTime) {
+        self.now = now;
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// The object `key` of kind `T`.
+    pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
+        T::table(self).get(key)
+    }
+
+    /// Every object of kind `T`, ordered by namespace and name.
+    pub fn list<T: Stored + 'static>(&self) -> impl Iterator<Item = &T> {
+        T::table(self).values()
+    }
+
+    /// How many objects of kind `T` exist.
+    pub fn count<T: Stored>(&self) -> usize {
+        T::table(self).len()
+    }
+
+    /// Whether an object of `kind` with `key` exists.
+    pub fn exists(&self, kind: Kind, key: &ObjectKey) -> bool {
+        match kind {
+            Kind::Node => self.tables.nodes.contains_key(key),
+            Kind::StorageClass => self.tables.classes.contains_key(key),
+            Kind::PersistentVolume => self.tables.pvs.contains_key(key),
+            Kind::PersistentVolumeClaim => self.tables.pvcs.contains_key(key),
+            Kind::Pod => self.tables.pods.contains_key(key),
+            Kind::StatefulSet => self.tables.sets.contains_key(key),
+            Kind::VolumeAttachment => self.tables.attachments.contains_key(key),
+        }
+    }
+
+    /// Any object by reference, cloned into [`AnyObject`].
+    pub fn get_any(&self, r: &ObjectRef) -> Option<AnyObject> {
+        let k = &r.key;
+        match r.kind {
+            Kind::Node => self.tables.nodes.get(k).cloned().map(Into::into),
+            Kind::StorageClass => self.tables.classes.get(k).cloned().map(Into::into),
+            Kind::PersistentVolume => self.tables.pvs.get(k).cloned().map(Into::into),
+            Kind::PersistentVolumeClaim => self.tables.pvcs.get(k).cloned().map(Into::into),
+            Kind::Pod => self.tables.pods.get(k).cloned().map(Into::into),
+            Kind::StatefulSet => self.tables.sets.get(k).cloned().map(Into::into),
+            Kind::VolumeAttachment => self.tables.attachments.get(k).cloned().map(Into::into),
+        }
+    }
+
+    /// Creates `obj`: assigns its UID (derived from kind, key and how many
+    /// times that name has existed, never from the seed), applies admission
+    /// defaults, logs and queues the watch event.
+    pub fn create<T: Stored>(&mut self, mut obj: T) -> Result<(), StoreError> {
+        let key = obj.meta().key();
+        let oref = ObjectRef::new(T::KIND, key.clone());
+        if T::table(self).contains_key(&key) {
+            return Err(StoreError::AlreadyExists(oref));
+        }
+        let n = self.incarnations.entry((T::KIND, key.clone())).or_insert(0);
+        *n += 1;
+        let uid = derive_uid(T::KIND, &key, *n);
+        obj.admit();
+        self.resource_version += 1;
+        let meta = obj.meta_mut();
+        meta.uid = uid;
+        meta.resource_version = self.resource_version;
+        meta.creation_timestamp = self.now;
+        meta.deletion_timestamp = None;
+        let new_json = serde_json::to_value(&obj).unwrap_or_default();
+        let changed = changed_paths(&serde_json::Value::Null, &new_json);
+        self.log_change(&obj, ChangeOp::Added, changed);
+        T::table_mut(self).insert(key.clone(), obj);
+        let resource_version = self.resource_version;
+        self.watch_outbox.push(WatchEvent {
+            kind: T::KIND,
+            key,
+            op: ChangeOp::Added,
+            resource_version,
+            last: None,
+        });
+        Ok(())
+    }
+
+    /// Replaces the stored object with `obj`. A write that changes nothing is
+    /// not a write (no new resourceVersion, no record), as with the API
+    /// server. An object being deleted whose last finalizer goes is removed.
+    pub fn update<T: Stored>(&mut self, mut obj: T) -> Result<(), StoreError> {
+        let key = obj.meta().key();
+        let Some(old) = T::table(self).get(&key) else {
+            return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key)));
+        };
+        // Identity fields are the server's, whatever the caller sent.
+        {
+            let (uid, ct, dt, rv) = (
+                old.meta().uid.clone(),
+                old.meta().creation_timestamp,
+                old.meta().deletion_timestamp,
+                old.meta().resource_version,
+            );
+            let m = obj.meta_mut();
+            m.uid = uid;
+            m.creation_timestamp = ct;
+            m.deletion_timestamp = m.deletion_timestamp.or(dt);
+            m.resource_version = rv;
+        }
+        let old_json = serde_json::to_value(old).unwrap_or_default();
+        let new_json = serde_json::to_value(&obj).unwrap_or_default();
+        if old_json == new_json {
+            return Ok(());
+        }
+        if obj.meta().deletion_timestamp.is_some() && obj.meta().finalizers.is_empty() {
+            return self.remove::<T>(&key);
+        }
+        self.resource_version += 1;
+        obj.meta_mut().resource_version = self.resource_version;
+        let changed = changed_paths(&old_json, &new_json);
+        self.log_change(&obj, ChangeOp::Modified, changed);
+        T::table_mut(self).insert(key.clone(), obj);
+        let resource_version = self.resource_version;
+        self.watch_outbox.push(WatchEvent {
+            kind: T::KIND,
+            key,
+            op: ChangeOp::Modified,
+            resource_version,
+            last: None,
+        });
+        Ok(())
+    }
+
+    /// Applies `f` to a copy of object `key` and writes it back.
+    pub fn modify<T: Stored>(
+        &mut self,
+        key: &ObjectKey,
+        f: impl FnOnce(&mut T),
+    ) -> Result<(), StoreError> {
+        let Some(mut obj) = self.get::<T>(key).cloned() else {
+            return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
+        };
+        f(&mut obj);
+        self.update(obj)
+    }
+
+    /// A graceful delete: with finalizers the object only gets a
+    /// deletionTimestamp (Terminating); without, it is removed.
+    pub fn delete<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
+        let Some(obj) = self.get::<T>(key) else {
+            return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
+        };
+        if obj.meta().finalizers.is_empty() {
+            return self.remove::<T>(key);
+        }
+        if obj.meta().deletion_timestamp.is_some() {
+            return Ok(());
+        }
+        let now = self.now;
+        self.modify::<T>(key, |o| o.meta_mut().deletion_timestamp = Some(now))
+    }
+
+    /// Removes `finalizer` from object `key`; the object goes if it was the
+    /// last one and deletion was requested.
+    pub fn remove_finalizer<T: Stored>(
+        &mut self,
+        key: &ObjectKey,
+        finalizer: &str,
+    ) -> Result<(), StoreError> {
+        self.modify::<T>(key, |o| o.meta_mut().finalizers.retain(|f| f != finalizer))
+    }
+
+    /// Removes the object immediately (finalizers done, or force delete).
+    pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
+        let Some(obj) = T::table_mut(self).remove(key) else {
+            return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
+        };
+        self.resource_version += 1;
+        self.log_change(&obj, ChangeOp::Deleted, Vec::new());
+        let resource_version = self.resource_version;
+        self.watch_outbox.push(WatchEvent {
+            kind: T::KIND,
+            key: key.clone(),
+            op: ChangeOp::Deleted,
+            resource_version,
+            last: Some(obj.into()),
+        });
+        Ok(())
+    }
+
+    /// Records an Event on `object`. Identical events (same object, type,
+    /// reason, message and source) are one Event whose count grows, as the
+    /// client-go event correlator does.
+    pub fn record_event(
+        &mut self,
+        object: ObjectRef,
+        kind: EventType,
+        reason: &str,
+        message: impl Into<String>,
+        source: &'static str,
+    ) {
+        let message = message.into();
+        let key = EventKey {
+            object: object.clone(),
+            kind,
+            reason: reason.to_string(),
+            message,
+            source,
+        };
+        let now = self.now;
+        let entry = self.events.entry(key.clone()).or_insert((0, now));
+        entry.0 += 1;
+        let (count, first_seen) = *entry;
+        let seq = self.take_seq();
+        self.log.push(Record::Event(EventRecord {
+            t: now,
+            seq,
+            object,
+            kind,
+            reason: key.reason,
+            message: key.message,
+            count,
+            first_seen,
+            source,
+        }));
+    }
+
+    /// Records a scenario action in the log.
+    pub fn record_action(&mut self, description: String, label: Option<String>) {
+        let seq = self.take_seq();
+        self.log.push(Record::Action(ActionRecord {
+            t: self.now,
+            seq,
+            description,
+            label,
+        }));
+    }
+
+    /// Every record so far, in order.
+    pub fn log(&self) -> &[Record] {
+        &self.log
+    }
+
+    /// Takes the watch events queued since the last call.
+    pub fn drain_watch_events(&mut self) -> Vec<WatchEvent> {
+        std::mem::take(&mut self.watch_outbox)
+    }
+
+    fn take_seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    fn log_change<T: Stored>(&mut self, obj: &T, op: ChangeOp, changed: Vec<String>) {
+        let seq = self.take_seq();
+        let meta = obj.meta();
+        self.log.push(Record::Change(ChangeRecord {
+            t: self.now,
+            seq,
+            object: ObjectRef::new(T::KIND, meta.key()),
+            resource_version: self.resource_version,
+            op,
+            phase: obj.phase(),
+            conditions: obj.true_conditions(),
+            annotations: meta.annotations.keys().cloned().collect(),
+            columns: obj.columns(),
+            changed,
+            deleting: meta.deletion_timestamp.is_some(),
+        }));
+    }
+}
+
+/// A UUID-shaped UID from the object's identity: the same in every run and
+/// with every seed, so two timelines name things alike and diffs stay small.
+fn derive_uid(kind: Kind, key: &ObjectKey, incarnation: u32) -> String {
+    let d = Sha256::digest(format!(
+        "{kind}/{}/{}/{incarnation}",
+        key.namespace, key.name
+    ));
+    let h: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::persistent_volume_claim::{
+        FINALIZER_PVC_PROTECTION, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
+    };
+    use crate::api::{ClaimPhase, ObjectMeta};
+
+    fn claim(name: &str) -> PersistentVolumeClaim {
+        PersistentVolumeClaim {
+            metadata: ObjectMeta {
+                name: name.into(),
+                namespace: "default".into(),
+                ..Default::default()
+            },
+            spec: PersistentVolumeClaimSpec::default(),
+            status: PersistentVolumeClaimStatus::default(),
+        }
+    }
+
+    #[test]
+    fn create_update_delete_bump_versions_and_log() {
+        let mut s = Store::new();
+        s.create(claim("a")).unwrap();
+        let key = ObjectKey::new("default", "a");
+        let rv1 = s
+            .get::<PersistentVolumeClaim>(&key)
+            .unwrap()
+            .metadata
+            .resource_version;
+        s.modify::<PersistentVolumeClaim>(&key, |c| c.status.phase = ClaimPhase::Bound)
+            .unwrap();
+        let rv2 = s
+            .get::<PersistentVolumeClaim>(&key)
+            .unwrap()
+            .metadata
+            .resource_version;
+        assert!(rv2 > rv1);
+        // A no-op write is not a write.
+        s.modify::<PersistentVolumeClaim>(&key, |c| c.status.phase = ClaimPhase::Bound)
+            .unwrap();
+        assert_eq!(
+            s.get::<PersistentVolumeClaim>(&key)
+                .unwrap()
+                .metadata
+                .resource_version,
+            rv2
+        );
+        assert_eq!(s.log().len(), 2);
+        assert_eq!(s.drain_watch_events().len(), 2);
+    }
+
+    #[test]
+    fn finalizers_hold_deletion_until_removed() {
+        let mut s = Store::new();
+        s.create(claim("a")).unwrap();
+        let key = ObjectKey::new("default", "a");
+        s.delete::<PersistentVolumeClaim>(&key).unwrap();
+        let c = s.get::<PersistentVolumeClaim>(&key).unwrap();
+        assert!(
+            c.metadata.deletion_timestamp.is_some(),
+            "pvc-protection holds it"
+        );
+        s.remove_finalizer::<PersistentVolumeClaim>(&key, FINALIZER_PVC_PROTECTION)
+            .unwrap();
+        assert!(s.get::<PersistentVolumeClaim>(&key).is_none());
+    }
+
+    #[test]
+    fn uids_are_derived_from_identity_and_incarnation() {
+        let mut s = Store::new();
+        s.create(claim("a")).unwrap();
+        let key = ObjectKey::new("default", "a");
+        let uid1 = s
+            .get::<PersistentVolumeClaim>(&key)
+            .unwrap()
+            .metadata
+            .uid
+            .clone();
+        s.remove::<PersistentVolumeClaim>(&key).unwrap();
+        s.create(claim("a")).unwrap();
+        let uid2 = s
+            .get::<PersistentVolumeClaim>(&key)
+            .unwrap()
+            .metadata
+            .uid
+            .clone();
+        assert_ne!(uid1, uid2, "a recreated claim is a different object");
+        let mut s2 = Store::new();
+        s2.create(claim("a")).unwrap();
+        assert_eq!(
+            s2.get::<PersistentVolumeClaim>(&key).unwrap().metadata.uid,
+            uid1
+        );
+    }
+
+    #[test]
+    fn identical_events_share_a_count() {
+        let mut s = Store::new();
+        let o = ObjectRef::new(Kind::PersistentVolumeClaim, ObjectKey::new("default", "a"));
+        s.record_event(o.clone(), EventType::Normal, "R", "m", "x");
+        s.record_event(o.clone(), EventType::Normal, "R", "m", "x");
+        s.record_event(o, EventType::Normal, "R", "other", "x");
+        let counts: Vec<u32> = s
+            .log()
+            .iter()
+            .filter_map(|r| {
+                if let Record::Event(e) = r {
+                    Some(e.count)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(counts, vec![1, 2, 1]);
+    }
+}

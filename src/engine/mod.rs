@@ -1,0 +1,11 @@
+//! The generic discrete-event kernel. It knows nothing of Kubernetes: integer
+//! millisecond time, a `(time, seq)` ordered queue with lazy cancellation, and
+//! seeded random streams keyed by what each draw is for.
+
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+pub use queue::{EventId, EventQueue};
+pub use rng::{Rng, StreamKey, stable_hash64};
+pub use time::{SimDuration, SimTime};

@@ -1,0 +1,162 @@
+//! The storsim command line: parse arguments, call the library, print, and
+//! map outcomes to exit codes (0 ok, 1 expectation failed, 2 bad input,
+//! 3 safety bound hit).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use storsim::backend::Profile;
+use storsim::backend::profile::BUILT_IN;
+use storsim::engine::{SimDuration, SimTime};
+use storsim::report::{self, Report};
+use storsim::scenario::{LoadError, load_file};
+use storsim::simulation::RunOptions;
+
+#[derive(Parser)]
+#[command(
+    name = "storsim",
+    version,
+    about = "Deterministic simulator of Kubernetes storage orchestration"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario and check its expectations.
+    Run {
+        /// The scenario file.
+        file: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        output: Format,
+        /// Write the output to this file (whole or not at all) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use this seed instead of the scenario's (timing expectations are then skipped).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Use this built-in backend profile instead of the scenario's.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Stop after this many events (exit 3).
+        #[arg(long)]
+        max_events: Option<u64>,
+        /// Stop at this simulated time, e.g. "2h" (exit 3 if still running).
+        #[arg(long, value_parser = parse_duration)]
+        max_time: Option<SimDuration>,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario file.
+        file: String,
+    },
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum Format {
+    /// The human timeline, Events and expectation results.
+    Text,
+    /// JSON Lines.
+    Jsonl,
+}
+
+fn parse_duration(s: &str) -> Result<SimDuration, String> {
+    SimDuration::parse(s)
+}
+
+fn load(file: &str) -> Result<storsim::scenario::Scenario, ExitCode> {
+    load_file(file).map_err(|e| {
+        match &e {
+            LoadError::Io { .. } => eprintln!("error: {e}"),
+            LoadError::Input(errors) => {
+                for err in errors {
+                    eprintln!("{}", err.render());
+                }
+                eprintln!("{} error(s); nothing was run", errors.len());
+            }
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate { file } => match load(&file) {
+            Ok(s) => {
+                println!(
+                    "{file}: ok — scenario {}, {} node(s), {} storage class(es), {} object(s), {} action(s), {} expectation(s)",
+                    s.name,
+                    s.nodes.len(),
+                    s.classes.len(),
+                    s.objects.len(),
+                    s.actions.len(),
+                    s.expectations.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Run {
+            file,
+            output,
+            out,
+            seed,
+            profile,
+            max_events,
+            max_time,
+        } => {
+            let scenario = match load(&file) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let profile = match profile {
+                None => None,
+                Some(p) => match Profile::built_in(&p) {
+                    Some(p) => Some(p),
+                    None => {
+                        eprintln!(
+                            "error: unknown profile `{p}`; built-in profiles: {}",
+                            BUILT_IN.join(", ")
+                        );
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            let opts = RunOptions {
+                seed,
+                profile,
+                max_events,
+                max_time: max_time.map(|d| SimTime(d.as_millis())),
+            };
+            let (run, results) = storsim::execute(&scenario, &opts);
+            let report = Report {
+                scenario: &scenario,
+                run: &run,
+                results: &results,
+            };
+            let text = match output {
+                Format::Text => report::text::render(&report),
+                Format::Jsonl => report::jsonl::render(&report),
+            };
+            match out {
+                Some(path) => {
+                    if let Err(e) = report::write_atomic(&path, text.as_bytes()) {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        return ExitCode::from(2);
+                    }
+                    let (p, f, s) = report.tally();
+                    eprintln!(
+                        "wrote {}: {p} passed, {f} failed, {s} skipped",
+                        path.display()
+                    );
+                }
+                None => print!("{text}"),
+            }
+            ExitCode::from(report.exit_code() as u8)
+        }
+    }
+}

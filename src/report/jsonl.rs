@@ -1,0 +1,105 @@
+//! JSON Lines: a header, one record per timeline record, one per
+//! expectation, and a summary. Documented in the README; `schema_version`
+//! changes on any incompatible change.
+
+use super::{Report, SCHEMA_VERSION, STORSIM_VERSION};
+use crate::cluster::Record;
+use crate::simulation::EndReason;
+use serde_json::{Value, json};
+
+/// The whole JSON Lines output.
+pub fn render(r: &Report<'_>) -> String {
+    let mut lines: Vec<Value> = Vec::new();
+    lines.push(json!({
+        "type": "header",
+        "schema_version": SCHEMA_VERSION,
+        "storsim_version": STORSIM_VERSION,
+        "scenario": r.scenario.name,
+        "scenario_sha256": r.scenario.source_sha256,
+        "seed": r.run.seed,
+        "profile": r.run.profile,
+    }));
+    for rec in r.run.store.log() {
+        lines.push(record(rec));
+    }
+    for e in r.results {
+        lines.push(json!({
+            "type": "expectation",
+            "title": e.title,
+            "result": e.outcome.as_str().to_lowercase(),
+            "detail": e.detail,
+            "t_ms": e.at.map(|t| t.as_millis()),
+        }));
+    }
+    let (pass, fail, skip) = r.tally();
+    let (reason, pending) = match &r.run.end {
+        EndReason::ReachedEnd => ("end", vec![]),
+        EndReason::Settled => ("settled", vec![]),
+        EndReason::Bound { pending, .. } => ("bound", pending.clone()),
+    };
+    lines.push(json!({
+        "type": "summary",
+        "t_ms": r.run.end_time.as_millis(),
+        "end_reason": reason,
+        "pending": pending,
+        "events_handled": r.run.events_handled,
+        "passed": pass,
+        "failed": fail,
+        "skipped": skip,
+        "exit_code": r.exit_code(),
+    }));
+    let mut out = String::new();
+    for l in lines {
+        out.push_str(&l.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// One timeline record as JSON.
+pub fn record(rec: &Record) -> Value {
+    match rec {
+        Record::Change(c) => {
+            let columns: serde_json::Map<String, Value> = c
+                .columns
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                .collect();
+            json!({
+                "t_ms": c.t.as_millis(),
+                "seq": c.seq,
+                "type": "change",
+                "op": c.op.as_str(),
+                "kind": c.object.kind.as_str(),
+                "namespace": c.object.key.namespace,
+                "name": c.object.key.name,
+                "resource_version": c.resource_version,
+                "phase": c.phase,
+                "conditions": c.conditions,
+                "columns": columns,
+                "changed": c.changed,
+            })
+        }
+        Record::Event(e) => json!({
+            "t_ms": e.t.as_millis(),
+            "seq": e.seq,
+            "type": "event",
+            "event_type": e.kind.as_str(),
+            "reason": e.reason,
+            "kind": e.object.kind.as_str(),
+            "namespace": e.object.key.namespace,
+            "name": e.object.key.name,
+            "message": e.message,
+            "count": e.count,
+            "first_seen_ms": e.first_seen.as_millis(),
+            "source": e.source,
+        }),
+        Record::Action(a) => json!({
+            "t_ms": a.t.as_millis(),
+            "seq": a.seq,
+            "type": "action",
+            "description": a.description,
+            "label": a.label,
+        }),
+    }
+}

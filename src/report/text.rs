@@ -1,0 +1,196 @@
+//! The human report.
+
+use super::{Report, STORSIM_VERSION};
+use crate::api::Kind;
+use crate::cluster::{ChangeOp, EventRecord, Record};
+use crate::engine::SimTime;
+use crate::simulation::EndReason;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Renders the whole human report.
+pub fn render(r: &Report<'_>) -> String {
+    let mut out = String::new();
+    let s = r.scenario;
+    let _ = writeln!(
+        out,
+        "storsim {STORSIM_VERSION} · scenario {} · seed {} · profile {}",
+        s.name, r.run.seed, r.run.profile
+    );
+    let zones: Vec<&str> = {
+        let mut z: Vec<&str> = s.nodes.iter().filter_map(|n| n.zone()).collect();
+        z.sort();
+        z.dedup();
+        z
+    };
+    let _ = writeln!(
+        out,
+        "cluster: {} node(s){}; storage classes: {}",
+        s.nodes.len(),
+        if zones.is_empty() {
+            String::new()
+        } else {
+            format!(" in {}", zones.join(", "))
+        },
+        if s.classes.is_empty() {
+            "none".to_string()
+        } else {
+            s.classes
+                .iter()
+                .map(|c| c.metadata.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    out.push_str("\nTIMELINE\n");
+    out.push_str(&timeline(r.run.store.log()));
+    out.push_str("\nEVENTS\n");
+    out.push_str(&events_table(r.run.store.log()));
+    if !r.results.is_empty() {
+        out.push_str("\nEXPECTATIONS\n");
+        for e in r.results {
+            let _ = writeln!(
+                out,
+                "{}  {}\n      {}",
+                e.outcome.as_str(),
+                e.title,
+                e.detail
+            );
+        }
+    }
+    out.push('\n');
+    let (pass, fail, skip) = r.tally();
+    let end = match &r.run.end {
+        EndReason::ReachedEnd => format!("reached its end at {}", r.run.end_time),
+        EndReason::Settled => format!("settled at {} (nothing left to do)", r.run.end_time),
+        EndReason::Bound { what, pending } => {
+            let mut s = format!("was STOPPED at {}: {what}. Still pending:", r.run.end_time);
+            for p in pending {
+                s.push_str(&format!("\n  - {p}"));
+            }
+            s
+        }
+    };
+    let _ = writeln!(out, "The run {end}");
+    let _ = writeln!(
+        out,
+        "expectations: {pass} passed, {fail} failed{} · exit code {}",
+        if skip > 0 {
+            format!(", {skip} skipped")
+        } else {
+            String::new()
+        },
+        r.exit_code()
+    );
+    out
+}
+
+/// One line per observable change, Event and action, in order. The cluster
+/// set-up at T+0 (nodes, storage classes) is summarised in the header.
+pub fn timeline(log: &[Record]) -> String {
+    let mut out = String::new();
+    for rec in log {
+        match rec {
+            Record::Change(c) => {
+                if c.t == SimTime::ZERO
+                    && c.op == ChangeOp::Added
+                    && matches!(c.object.kind, Kind::Node | Kind::StorageClass)
+                {
+                    continue;
+                }
+                let status = match c.op {
+                    ChangeOp::Deleted => "(deleted)".to_string(),
+                    _ => c.phase.clone().unwrap_or_else(|| c.op.as_str().to_string()),
+                };
+                let cols: Vec<String> = c
+                    .columns
+                    .iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!("{}={v}", k.to_lowercase().replace(' ', "-")))
+                    .collect();
+                let line = format!(
+                    "{:<10}  {:<44} {:<11} {}",
+                    c.t.offset_label(),
+                    c.object.to_string(),
+                    status,
+                    cols.join(" ")
+                );
+                let _ = writeln!(out, "{}", line.trim_end());
+            }
+            Record::Event(e) => {
+                let count = if e.count > 1 {
+                    format!(" (x{})", e.count)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<10}  {:<44} {:<11} {}: {}{count}",
+                    e.t.offset_label(),
+                    e.object.to_string(),
+                    e.kind.as_str(),
+                    e.reason,
+                    e.message
+                );
+            }
+            Record::Action(a) => {
+                let label = a
+                    .label
+                    .as_ref()
+                    .map(|l| format!("  [{l}]"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "{:<10}  {:<44} {}{label}",
+                    a.t.offset_label(),
+                    "action",
+                    a.description
+                );
+            }
+        }
+    }
+    out
+}
+
+/// `kubectl get events`-style table: one row per Event with its count, first
+/// and last time, ordered by last time.
+pub fn events_table(log: &[Record]) -> String {
+    let mut last: BTreeMap<(String, &str, &str, &str), &EventRecord> = BTreeMap::new();
+    for rec in log {
+        if let Record::Event(e) = rec {
+            last.insert(
+                (
+                    e.object.to_string(),
+                    e.kind.as_str(),
+                    e.reason.as_str(),
+                    e.message.as_str(),
+                ),
+                e,
+            );
+        }
+    }
+    if last.is_empty() {
+        return "(no events)\n".into();
+    }
+    let mut rows: Vec<&EventRecord> = last.into_values().collect();
+    rows.sort_by_key(|e| (e.t, e.seq));
+    let mut out = format!(
+        "{:<11} {:<11} {:<6} {:<8} {:<22} {:<40} {:<28} {}\n",
+        "FIRST SEEN", "LAST SEEN", "COUNT", "TYPE", "REASON", "OBJECT", "SOURCE", "MESSAGE"
+    );
+    for e in rows {
+        let _ = writeln!(
+            out,
+            "{:<11} {:<11} {:<6} {:<8} {:<22} {:<40} {:<28} {}",
+            e.first_seen.offset_label(),
+            e.t.offset_label(),
+            e.count,
+            e.kind.as_str(),
+            e.reason,
+            e.object.to_string(),
+            e.source,
+            e.message
+        );
+    }
+    out
+}

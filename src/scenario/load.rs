@@ -1,0 +1,1160 @@
+//! Reading a scenario file: TOML syntax, the schema, each object's spec by
+//! its kind, then the references between things. Every error carries its
+//! place in the file.
+
+use super::diag::{InputError, hint_for_serde_message, nearest};
+use super::model::*;
+use super::schema::*;
+use crate::api::node::{LABEL_HOSTNAME, LABEL_OS, LABEL_REGION, LABEL_ZONE, NodeSpec, NodeStatus};
+use crate::api::persistent_volume::PersistentVolumeStatus;
+use crate::api::persistent_volume_claim::PersistentVolumeClaimStatus;
+use crate::api::pod::PodStatus;
+use crate::api::storage_class::ANN_DEFAULT_CLASS;
+use crate::api::{
+    AnyObject, Kind, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
+    PersistentVolumeClaim, Pod, Quantity, ReclaimPolicy, StorageClass,
+};
+use crate::backend::Profile;
+use crate::backend::profile::BUILT_IN;
+use crate::cluster::EventType;
+use crate::engine::{SimDuration, SimTime};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::sync::Arc;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+/// Default bound on handled events.
+pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000;
+/// Default bound on simulated time when a scenario has no `end`.
+pub const DEFAULT_MAX_TIME: SimDuration = SimDuration::from_secs(24 * 3600);
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// File name.
+        file: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not a valid scenario.
+    #[error("{}", .0.iter().map(InputError::render).collect::<Vec<_>>().join("\n"))]
+    Input(Vec<InputError>),
+}
+
+/// Reads and validates the scenario at `path`.
+pub fn load_file(path: &str) -> Result<Scenario, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        file: path.to_string(),
+        source,
+    })?;
+    load_str(path, &text)
+}
+
+/// Validates scenario `text`, naming it `file` in errors.
+pub fn load_str(file: &str, text: &str) -> Result<Scenario, LoadError> {
+    let source = Arc::new(text.to_string());
+    let mut cx = Cx {
+        file: file.to_string(),
+        source: source.clone(),
+        errors: Vec::new(),
+    };
+    let root = DeTable::parse(text).map_err(|e| LoadError::Input(vec![cx.from_toml(e)]))?;
+    let raw: ScenarioFile =
+        serde::Deserialize::deserialize(toml::de::Deserializer::from(root.clone()))
+            .map_err(|e| LoadError::Input(vec![cx.from_toml(e)]))?;
+    let scenario = build(&mut cx, &root, raw, text);
+    if cx.errors.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(LoadError::Input(cx.errors))
+    }
+}
+
+/// Error collector.
+struct Cx {
+    file: String,
+    source: Arc<String>,
+    errors: Vec<InputError>,
+}
+
+impl Cx {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>, hint: Option<String>) {
+        self.errors.push(InputError {
+            file: self.file.clone(),
+            source_text: self.source.clone(),
+            span,
+            message: message.into(),
+            hint,
+        });
+    }
+
+    fn from_toml(&self, e: toml::de::Error) -> InputError {
+        let message = e.message().trim().to_string();
+        let hint = hint_for_serde_message(&message).or_else(|| {
+            message
+                .starts_with("missing field")
+                .then(|| "add the field; see the scenario format reference in the README".into())
+        });
+        InputError {
+            file: self.file.clone(),
+            source_text: self.source.clone(),
+            span: e.span().unwrap_or(0..0),
+            message,
+            hint,
+        }
+    }
+
+    /// Deserializes the value at `path` of the spanned tree as `T`.
+    fn typed<T: DeserializeOwned>(
+        &mut self,
+        root: &Spanned<DeTable<'_>>,
+        path: &[Seg<'_>],
+    ) -> Option<T> {
+        let value = lookup(root, path)?;
+        match T::deserialize(ValueDeserializer::from(value.clone())) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let ie = self.from_toml(e);
+                self.errors.push(ie);
+                None
+            }
+        }
+    }
+}
+
+/// A step in a path through the document tree.
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn lookup<'a, 'i>(
+    root: &'a Spanned<DeTable<'i>>,
+    path: &[Seg<'_>],
+) -> Option<&'a Spanned<DeValue<'i>>> {
+    let mut table: &DeTable<'i> = root.get_ref();
+    let mut current: Option<&Spanned<DeValue<'i>>> = None;
+    for seg in path {
+        let next = match (seg, current) {
+            (Seg::Key(k), None) => table.get(*k),
+            (Seg::Key(k), Some(v)) => v.get_ref().as_table()?.get(*k),
+            (Seg::Index(i), Some(v)) => v.get_ref().as_array()?.get(*i),
+            (Seg::Index(_), None) => None,
+        }?;
+        current = Some(next);
+        if let Some(t) = next.get_ref().as_table() {
+            table = t;
+        }
+    }
+    current
+}
+
+fn span_of(root: &Spanned<DeTable<'_>>, path: &[Seg<'_>]) -> Range<usize> {
+    lookup(root, path).map(|v| v.span()).unwrap_or(0..0)
+}
+
+/// DNS-1123 subdomain, as Kubernetes requires of most names.
+fn name_problem(name: &str) -> Option<String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let ends_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if name.is_empty() || name.len() > 253 || !ok_chars || !ends_ok {
+        Some(format!(
+            "`{name}` is not a valid Kubernetes name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters"
+        ))
+    } else {
+        None
+    }
+}
+
+/// Names known statically, to check references and suggest corrections.
+#[derive(Default)]
+struct Known {
+    objects: BTreeMap<ObjectRef, Range<usize>>,
+    labels: BTreeMap<String, Range<usize>>,
+    zones: Vec<String>,
+}
+
+impl Known {
+    fn names_of(&self, kind: Kind) -> Vec<&str> {
+        self.objects
+            .keys()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.key.name.as_str())
+            .collect()
+    }
+
+    /// Whether `r` can exist during a run: defined in the file, or a name the
+    /// simulation generates (dynamically provisioned PVs are `pvc-<uid>`).
+    fn can_exist(&self, r: &ObjectRef) -> bool {
+        self.objects.contains_key(r)
+            || (r.kind == Kind::PersistentVolume && r.key.name.starts_with("pvc-"))
+    }
+}
+
+fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str) -> Scenario {
+    if *raw.format.get_ref() != 1 {
+        cx.error(
+            raw.format.span(),
+            format!("unsupported format {}", raw.format.get_ref()),
+            Some("this storsim reads `format = 1`".into()),
+        );
+    }
+    let mut known = Known::default();
+
+    // Zones and nodes.
+    let mut zones = Vec::new();
+    for z in &raw.cluster.zones {
+        if zones.contains(z.get_ref()) {
+            cx.error(z.span(), format!("duplicate zone `{}`", z.get_ref()), None);
+        }
+        zones.push(z.get_ref().clone());
+    }
+    known.zones = zones.clone();
+    let mut nodes = Vec::new();
+    for (gi, g) in raw.cluster.node_group.iter().enumerate() {
+        if zones.is_empty() {
+            cx.error(
+                span_of(
+                    root,
+                    &[Seg::Key("cluster"), Seg::Key("node_group"), Seg::Index(gi)],
+                ),
+                "a node group places nodes in every zone, but `cluster.zones` is empty",
+                Some("add `zones = [\"us-east-1a\", …]` under [cluster]".into()),
+            );
+        }
+        for zone in &zones {
+            for i in 0..g.per_zone {
+                let name = format!("{}-{zone}-{i}", g.name_prefix);
+                nodes.push(make_node(
+                    &name,
+                    Some(zone),
+                    raw.cluster.region.as_deref(),
+                    &g.cpu,
+                    &g.memory,
+                    g.pods,
+                    &g.labels,
+                    &g.taints,
+                ));
+            }
+        }
+    }
+    for n in &raw.cluster.node {
+        if let Some(z) = &n.zone
+            && !zones.contains(z.get_ref())
+        {
+            let hint = nearest(z.get_ref(), zones.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some("add the zone to `cluster.zones`".into()));
+            cx.error(z.span(), format!("unknown zone `{}`", z.get_ref()), hint);
+        }
+        if let Some(p) = name_problem(n.name.get_ref()) {
+            cx.error(n.name.span(), p, None);
+        }
+        nodes.push(make_node(
+            n.name.get_ref(),
+            n.zone.as_ref().map(|z| z.get_ref().as_str()),
+            raw.cluster.region.as_deref(),
+            &n.cpu,
+            &n.memory,
+            n.pods,
+            &n.labels,
+            &n.taints,
+        ));
+    }
+    let mut node_names = BTreeSet::new();
+    for (i, n) in nodes.iter().enumerate() {
+        if !node_names.insert(n.metadata.name.clone()) {
+            let span = raw
+                .cluster
+                .node
+                .iter()
+                .find(|d| d.name.get_ref() == &n.metadata.name)
+                .map(|d| d.name.span())
+                .unwrap_or_else(|| span_of(root, &[Seg::Key("cluster")]));
+            cx.error(
+                span,
+                format!("duplicate node name `{}` (node {})", n.metadata.name, i + 1),
+                None,
+            );
+        }
+        known
+            .objects
+            .insert(ObjectRef::new(Kind::Node, n.metadata.key()), 0..0);
+    }
+
+    // Storage classes.
+    let mut classes = Vec::new();
+    for d in &raw.storage_class {
+        let name = d.name.get_ref().clone();
+        if let Some(p) = name_problem(&name) {
+            cx.error(d.name.span(), p, None);
+        }
+        let r = ObjectRef::new(Kind::StorageClass, ObjectKey::cluster(&name));
+        if let Some(first) = known.objects.get(&r) {
+            let line = text[..first.start.min(text.len())].matches('\n').count() + 1;
+            cx.error(
+                d.name.span(),
+                format!("duplicate StorageClass `{name}` (first defined at line {line})"),
+                None,
+            );
+        }
+        known.objects.insert(r, d.name.span());
+        let reclaim = match &d.reclaim_policy {
+            Some(p) if *p.get_ref() == ReclaimPolicy::Recycle => {
+                cx.error(
+                    p.span(),
+                    "reclaimPolicy Recycle is not allowed on a StorageClass",
+                    Some("use Delete or Retain".into()),
+                );
+                ReclaimPolicy::Delete
+            }
+            Some(p) => *p.get_ref(),
+            None => ReclaimPolicy::Delete,
+        };
+        let mut annotations = d.annotations.clone();
+        if d.is_default {
+            annotations.insert(ANN_DEFAULT_CLASS.into(), "true".into());
+        }
+        classes.push(StorageClass {
+            metadata: ObjectMeta {
+                name,
+                labels: d.labels.clone(),
+                annotations,
+                ..Default::default()
+            },
+            provisioner: d.provisioner.clone(),
+            parameters: d.parameters.clone(),
+            reclaim_policy: reclaim,
+            volume_binding_mode: d.volume_binding_mode.unwrap_or_default(),
+            allow_volume_expansion: d.allow_volume_expansion,
+            allowed_topologies: d.allowed_topologies.clone(),
+            mount_options: d.mount_options.clone(),
+        });
+    }
+
+    // Objects and created objects: first pass registers names so that
+    // references may point forward in the file.
+    let mut objects = Vec::new();
+    let object_paths: Vec<Vec<Seg<'static>>> = (0..raw.object.len())
+        .map(|i| vec![Seg::Key("object"), Seg::Index(i)])
+        .collect();
+    for (i, def) in raw.object.iter().enumerate() {
+        if let Some(o) = build_object(cx, root, def, &object_paths[i]) {
+            register(cx, &mut known, &o, def.name.span(), text);
+            objects.push((o, def.name.span()));
+        }
+    }
+    let mut created = Vec::new();
+    for (i, a) in raw.action.iter().enumerate() {
+        if let Some(def) = &a.create {
+            let path = [Seg::Key("action"), Seg::Index(i), Seg::Key("create")];
+            if let Some(o) = build_object(cx, root, def, &path) {
+                register(cx, &mut known, &o, def.name.span(), text);
+                created.push((i, o));
+            }
+        }
+    }
+    for (i, a) in raw.action.iter().enumerate() {
+        if let Some(l) = &a.label {
+            if known.labels.contains_key(l.get_ref()) {
+                cx.error(
+                    l.span(),
+                    format!("duplicate action label `{}`", l.get_ref()),
+                    None,
+                );
+            }
+            known.labels.insert(l.get_ref().clone(), l.span());
+        }
+        let _ = i;
+    }
+    for (o, span) in &objects {
+        check_references(cx, &known, o, span.clone());
+    }
+    for (i, o) in &created {
+        let span = raw.action[*i]
+            .create
+            .as_ref()
+            .map(|d| d.name.span())
+            .unwrap_or(0..0);
+        check_references(cx, &known, o, span);
+    }
+
+    // Actions.
+    let mut actions = Vec::new();
+    let mut created_iter = created.into_iter().peekable();
+    for (i, a) in raw.action.iter().enumerate() {
+        let span = span_of(root, &[Seg::Key("action"), Seg::Index(i)]);
+        let when = match (&a.at, &a.after) {
+            (Some(at), None) => {
+                if a.delay.is_some() {
+                    cx.error(
+                        at.span(),
+                        "`delay` goes with `after`, not with `at`",
+                        Some("fold the delay into `at`".into()),
+                    );
+                }
+                Some(When::At(SimTime(at.get_ref().as_millis())))
+            }
+            (None, Some(after)) => {
+                occurrence(cx, &known, after.get_ref(), after.span()).map(|occurrence| {
+                    When::After {
+                        occurrence,
+                        delay: a.delay.unwrap_or_default(),
+                    }
+                })
+            }
+            (Some(at), Some(_)) => {
+                cx.error(
+                    at.span(),
+                    "an action has either `at` or `after`, not both",
+                    None,
+                );
+                None
+            }
+            (None, None) => {
+                cx.error(
+                    span.clone(),
+                    "this action has no time",
+                    Some("add `at = \"5s\"` or `after = { object = \"…\", phase = \"…\" }`".into()),
+                );
+                None
+            }
+        };
+        let count = a.create.is_some() as u8 + a.delete.is_some() as u8 + a.patch.is_some() as u8;
+        if count != 1 {
+            cx.error(
+                span.clone(),
+                "an action does exactly one thing",
+                Some("give one of `create`, `delete` or `patch`".into()),
+            );
+            continue;
+        }
+        let kind = if a.create.is_some() {
+            match created_iter.next_if(|(ci, _)| *ci == i) {
+                Some((_, o)) => Some(ActionKind::Create(o)),
+                None => None, // its error is already reported
+            }
+        } else if let Some(d) = &a.delete {
+            object_ref(cx, &known, d).map(ActionKind::Delete)
+        } else if let Some(p) = &a.patch {
+            patch_action(cx, &known, &objects, p)
+        } else {
+            None
+        };
+        if let (Some(when), Some(kind)) = (when, kind) {
+            actions.push(Action {
+                when,
+                kind,
+                label: a.label.as_ref().map(|l| l.get_ref().clone()),
+                span,
+            });
+        }
+    }
+
+    // Expectations.
+    let mut expectations = Vec::new();
+    for (i, e) in raw.expect.iter().enumerate() {
+        let span = span_of(root, &[Seg::Key("expect"), Seg::Index(i)]);
+        if let Some(x) = expectation(cx, &known, e, span) {
+            expectations.push(x);
+        }
+    }
+
+    // Backend.
+    let profile_name = raw.backend.profile.get_ref().clone();
+    let mut profile = match Profile::built_in(&profile_name) {
+        Some(p) => p,
+        None => {
+            let hint = nearest(&profile_name, BUILT_IN)
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| format!("built-in profiles: {}", BUILT_IN.join(", ")));
+            cx.error(
+                raw.backend.profile.span(),
+                format!("unknown backend profile `{profile_name}`"),
+                Some(hint),
+            );
+            Profile::built_in("reference").expect("built-in")
+        }
+    };
+    if let Some(cp) = &raw.backend.control_plane
+        && let Some(w) = &cp.watch_delay
+    {
+        if let Err(m) = w.get_ref().validate() {
+            cx.error(w.span(), m, None);
+        }
+        profile.control_plane.watch_delay = w.get_ref().clone();
+    }
+
+    for (k, d) in [
+        ("end", raw.scenario.end),
+        ("max_time", raw.scenario.max_time),
+    ] {
+        if d == Some(SimDuration::ZERO) {
+            cx.error(
+                span_of(root, &[Seg::Key("scenario"), Seg::Key(k)]),
+                format!("`{k}` must be after the start"),
+                None,
+            );
+        }
+    }
+    let end = raw.scenario.end.map(|d| SimTime(d.as_millis()));
+    let max_time = raw
+        .scenario
+        .max_time
+        .map(|d| SimTime(d.as_millis()))
+        .or(end)
+        .unwrap_or(SimTime(DEFAULT_MAX_TIME.as_millis()));
+
+    let digest = Sha256::digest(text.as_bytes());
+    Scenario {
+        file: cx.file.clone(),
+        source: cx.source.clone(),
+        source_sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        name: raw.scenario.name,
+        description: raw.scenario.description,
+        seed: raw.scenario.seed,
+        end,
+        max_events: raw.scenario.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
+        max_time,
+        profile,
+        settings: raw.components,
+        feature_gates: raw.feature_gates,
+        nodes,
+        classes,
+        objects: objects.into_iter().map(|(o, _)| o).collect(),
+        actions,
+        expectations,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn make_node(
+    name: &str,
+    zone: Option<&str>,
+    region: Option<&str>,
+    cpu: &Quantity,
+    memory: &Quantity,
+    pods: u32,
+    extra: &BTreeMap<String, String>,
+    taints: &[crate::api::node::Taint],
+) -> Node {
+    let mut labels = BTreeMap::new();
+    labels.insert(LABEL_HOSTNAME.to_string(), name.to_string());
+    labels.insert(LABEL_OS.to_string(), "linux".to_string());
+    if let Some(z) = zone {
+        labels.insert(LABEL_ZONE.to_string(), z.to_string());
+    }
+    if let Some(r) = region {
+        labels.insert(LABEL_REGION.to_string(), r.to_string());
+    }
+    labels.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut allocatable = BTreeMap::new();
+    allocatable.insert("cpu".to_string(), cpu.clone());
+    allocatable.insert("memory".to_string(), memory.clone());
+    allocatable.insert(
+        "pods".to_string(),
+        Quantity::parse(&pods.to_string()).expect("integer"),
+    );
+    Node {
+        metadata: ObjectMeta {
+            name: name.to_string(),
+            labels,
+            ..Default::default()
+        },
+        spec: NodeSpec {
+            unschedulable: false,
+            taints: taints.to_vec(),
+        },
+        status: NodeStatus {
+            allocatable,
+            ready: true,
+            ..Default::default()
+        },
+    }
+}
+
+fn register(cx: &mut Cx, known: &mut Known, o: &AnyObject, span: Range<usize>, text: &str) {
+    let r = ObjectRef::new(o.kind(), o.meta().key());
+    if let Some(first) = known.objects.get(&r) {
+        let line = text[..first.start.min(text.len())].matches('\n').count() + 1;
+        cx.error(
+            span,
+            format!("duplicate {r} (first defined at line {line})"),
+            Some("names are unique per kind and namespace".into()),
+        );
+        return;
+    }
+    known.objects.insert(r, span);
+}
+
+/// Kinds a scenario may create, with the reason the others are refused.
+fn creatable(kind: Kind) -> Result<(), &'static str> {
+    match kind {
+        Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::Pod => Ok(()),
+        Kind::Node => Err("nodes are declared under [cluster] (`node_group` or `node`)"),
+        Kind::StorageClass => Err("storage classes are declared as [[storage_class]]"),
+        Kind::VolumeAttachment => {
+            Err("VolumeAttachments are created by the attach/detach controller, not by users")
+        }
+        Kind::StatefulSet => Err("the StatefulSet controller is not simulated yet in this version"),
+    }
+}
+
+fn build_object(
+    cx: &mut Cx,
+    root: &Spanned<DeTable<'_>>,
+    def: &ObjectDef,
+    path: &[Seg<'_>],
+) -> Option<AnyObject> {
+    let Some(kind) = Kind::parse(def.kind.get_ref()) else {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let hint = nearest(def.kind.get_ref(), names.iter().copied())
+            .map(|n| format!("did you mean `{n}`?"))
+            .unwrap_or_else(|| format!("known kinds: {}", names.join(", ")));
+        cx.error(
+            def.kind.span(),
+            format!("unknown kind `{}`", def.kind.get_ref()),
+            Some(hint),
+        );
+        return None;
+    };
+    if let Err(why) = creatable(kind) {
+        cx.error(
+            def.kind.span(),
+            format!("{kind} cannot be an [[object]] here"),
+            Some(why.into()),
+        );
+        return None;
+    }
+    if let Some(p) = name_problem(def.name.get_ref()) {
+        cx.error(def.name.span(), p, None);
+    }
+    let namespace = if kind.namespaced() {
+        def.namespace.clone().unwrap_or_else(|| "default".into())
+    } else {
+        if def.namespace.is_some() {
+            cx.error(
+                def.name.span(),
+                format!("{kind} is cluster-scoped and has no namespace"),
+                None,
+            );
+        }
+        String::new()
+    };
+    let metadata = ObjectMeta {
+        name: def.name.get_ref().clone(),
+        namespace,
+        labels: def.labels.clone(),
+        annotations: def.annotations.clone(),
+        ..Default::default()
+    };
+    let mut spec_path = path.to_vec();
+    spec_path.push(Seg::Key("spec"));
+    let mut status_path = path.to_vec();
+    status_path.push(Seg::Key("status"));
+    if def.spec.is_none() {
+        cx.error(
+            def.name.span(),
+            format!("this {kind} has no `spec`"),
+            Some("add `spec = { … }` with the API's fields".into()),
+        );
+        return None;
+    }
+    let has_status = def.status.is_some();
+    let obj: AnyObject = match kind {
+        Kind::PersistentVolumeClaim => {
+            let spec = cx.typed(root, &spec_path)?;
+            let status = if has_status {
+                cx.typed(root, &status_path)?
+            } else {
+                PersistentVolumeClaimStatus::default()
+            };
+            PersistentVolumeClaim {
+                metadata,
+                spec,
+                status,
+            }
+            .into()
+        }
+        Kind::PersistentVolume => {
+            let spec = cx.typed(root, &spec_path)?;
+            let status = if has_status {
+                cx.typed(root, &status_path)?
+            } else {
+                PersistentVolumeStatus::default()
+            };
+            PersistentVolume {
+                metadata,
+                spec,
+                status,
+            }
+            .into()
+        }
+        Kind::Pod => {
+            let spec = cx.typed(root, &spec_path)?;
+            let status = if has_status {
+                cx.typed(root, &status_path)?
+            } else {
+                PodStatus::default()
+            };
+            Pod {
+                metadata,
+                spec,
+                status,
+            }
+            .into()
+        }
+        _ => return None,
+    };
+    check_object_fields(
+        cx,
+        &obj,
+        lookup(root, &spec_path)
+            .map(|v| v.span())
+            .unwrap_or(def.name.span()),
+    );
+    Some(obj)
+}
+
+/// API validation the types alone do not express.
+fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
+    match o {
+        AnyObject::PersistentVolumeClaim(c) => {
+            if c.spec.access_modes.is_empty() {
+                cx.error(
+                    spec_span.clone(),
+                    "at least 1 access mode is required",
+                    Some("e.g. `accessModes = [\"ReadWriteOnce\"]`".into()),
+                );
+            }
+            if c.request().is_none() {
+                cx.error(
+                    spec_span,
+                    "a claim must request storage",
+                    Some("add `resources = { requests = { storage = \"10Gi\" } }`".into()),
+                );
+            }
+        }
+        AnyObject::PersistentVolume(p) => {
+            if p.spec.access_modes.is_empty() {
+                cx.error(
+                    spec_span.clone(),
+                    "at least 1 access mode is required",
+                    Some("e.g. `accessModes = [\"ReadWriteOnce\"]`".into()),
+                );
+            }
+            if p.capacity().is_none() {
+                cx.error(
+                    spec_span.clone(),
+                    "a PersistentVolume needs a storage capacity",
+                    Some("add `capacity = { storage = \"100Gi\" }`".into()),
+                );
+            }
+            let sources = p.sources();
+            if sources.len() != 1 {
+                cx.error(
+                    spec_span.clone(),
+                    format!(
+                        "a PersistentVolume needs exactly one volume source, found {}",
+                        sources.len()
+                    ),
+                    Some("give one of `csi`, `hostPath`, `local`, `nfs`".into()),
+                );
+            }
+            if p.spec.persistent_volume_reclaim_policy == ReclaimPolicy::Recycle {
+                cx.error(
+                    spec_span,
+                    "reclaim policy Recycle is deprecated and not simulated",
+                    Some("use Retain or Delete".into()),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_references(cx: &mut Cx, known: &Known, o: &AnyObject, span: Range<usize>) {
+    let unknown = |cx: &mut Cx, kind: Kind, name: &str, what: &str| {
+        let names = known.names_of(kind);
+        let hint = nearest(name, names.iter().copied())
+            .map(|n| format!("did you mean `{n}`?"))
+            .or_else(|| {
+                Some(format!(
+                    "define it in this file; known: {}",
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+            });
+        cx.error(
+            span.clone(),
+            format!("{what} refers to unknown {kind} `{name}`"),
+            hint,
+        );
+    };
+    match o {
+        AnyObject::PersistentVolumeClaim(c) => {
+            if let Some(class) = c.spec.storage_class_name.as_deref()
+                && !class.is_empty()
+                && !known.objects.contains_key(&ObjectRef::new(
+                    Kind::StorageClass,
+                    ObjectKey::cluster(class),
+                ))
+            {
+                unknown(cx, Kind::StorageClass, class, "storageClassName");
+            }
+            if !c.spec.volume_name.is_empty()
+                && !known.can_exist(&ObjectRef::new(
+                    Kind::PersistentVolume,
+                    ObjectKey::cluster(&c.spec.volume_name),
+                ))
+            {
+                unknown(
+                    cx,
+                    Kind::PersistentVolume,
+                    &c.spec.volume_name,
+                    "volumeName",
+                );
+            }
+        }
+        AnyObject::PersistentVolume(p) => {
+            let class = &p.spec.storage_class_name;
+            if !class.is_empty()
+                && !known.objects.contains_key(&ObjectRef::new(
+                    Kind::StorageClass,
+                    ObjectKey::cluster(class),
+                ))
+            {
+                unknown(cx, Kind::StorageClass, class, "storageClassName");
+            }
+        }
+        AnyObject::Pod(p) => {
+            for claim in p.claim_names() {
+                let r = ObjectRef::new(
+                    Kind::PersistentVolumeClaim,
+                    ObjectKey::new(&p.metadata.namespace, claim),
+                );
+                if !known.can_exist(&r) {
+                    unknown(cx, Kind::PersistentVolumeClaim, claim, "claimName");
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn object_ref(cx: &mut Cx, known: &Known, s: &Spanned<String>) -> Option<ObjectRef> {
+    match ObjectRef::parse(s.get_ref()) {
+        Err(m) => {
+            cx.error(s.span(), m, None);
+            None
+        }
+        Ok(r) if !known.can_exist(&r) => {
+            let names = known.names_of(r.kind);
+            let hint = nearest(&r.key.name, names.iter().copied())
+                .map(|n| format!("did you mean `{}/{n}`?", r.kind))
+                .unwrap_or_else(|| {
+                    "no object of that name is defined or created in this file".into()
+                });
+            cx.error(
+                s.span(),
+                format!("unknown object `{}`", s.get_ref()),
+                Some(hint),
+            );
+            None
+        }
+        Ok(r) => Some(r),
+    }
+}
+
+fn patch_action(
+    cx: &mut Cx,
+    known: &Known,
+    objects: &[(AnyObject, Range<usize>)],
+    p: &PatchDef,
+) -> Option<ActionKind> {
+    let target = object_ref(cx, known, &p.object)?;
+    let mut patch = serde_json::Map::new();
+    for (k, v) in [
+        ("metadata", &p.metadata),
+        ("spec", &p.spec),
+        ("status", &p.status),
+    ] {
+        if let Some(v) = v {
+            patch.insert(k.to_string(), serde_json::to_value(v).unwrap_or_default());
+        }
+    }
+    for r in &p.remove {
+        let parts: Vec<&str> = r.get_ref().split('.').collect();
+        if parts.len() < 2
+            || !["metadata", "spec", "status"].contains(&parts[0])
+            || parts.iter().any(|s| s.is_empty())
+        {
+            cx.error(
+                r.span(),
+                format!("`{}` is not a field path", r.get_ref()),
+                Some("write e.g. \"spec.claimRef\"".into()),
+            );
+            continue;
+        }
+        let mut node = patch
+            .entry(parts[0].to_string())
+            .or_insert_with(|| serde_json::json!({}));
+        for part in &parts[1..parts.len() - 1] {
+            node = match node {
+                serde_json::Value::Object(m) => m
+                    .entry(part.to_string())
+                    .or_insert_with(|| serde_json::json!({})),
+                _ => break,
+            };
+        }
+        if let serde_json::Value::Object(m) = node {
+            m.insert(parts[parts.len() - 1].to_string(), serde_json::Value::Null);
+        }
+    }
+    if patch.is_empty() {
+        cx.error(p.object.span(), "this patch changes nothing", Some("add `spec = { … }`, `metadata = { … }`, `status = { … }` or `remove = [\"spec.x\"]`".into()));
+        return None;
+    }
+    let patch = serde_json::Value::Object(patch);
+    // Check the patch against the object as the file defines it, when it does.
+    if let Some((o, _)) = objects
+        .iter()
+        .find(|(o, _)| o.kind() == target.kind && o.meta().key() == target.key)
+        && let Err(m) = crate::cluster::patch::apply(o, &patch)
+    {
+        cx.error(
+            p.object.span(),
+            format!("this patch does not fit {target}: {m}"),
+            None,
+        );
+        return None;
+    }
+    Some(ActionKind::Patch { target, patch })
+}
+
+fn occurrence(
+    cx: &mut Cx,
+    known: &Known,
+    d: &OccurrenceDef,
+    span: Range<usize>,
+) -> Option<Occurrence> {
+    let nth = match &d.nth {
+        Some(n) if *n.get_ref() == 0 => {
+            cx.error(n.span(), "`nth` counts from 1", None);
+            return None;
+        }
+        Some(n) => *n.get_ref(),
+        None => 1,
+    };
+    if let Some(ev) = &d.event {
+        if d.object.is_some() || d.phase.is_some() || d.condition.is_some() {
+            cx.error(
+                span,
+                "an occurrence is either an object's state or an event",
+                Some("put the object inside `event = { object = … }`".into()),
+            );
+            return None;
+        }
+        let object = match &ev.object {
+            Some(o) => Some(object_ref(cx, known, o)?),
+            None => None,
+        };
+        let kind = match &ev.kind {
+            Some(k) => match k.get_ref().as_str() {
+                "Normal" => Some(EventType::Normal),
+                "Warning" => Some(EventType::Warning),
+                other => {
+                    cx.error(
+                        k.span(),
+                        format!("unknown event type `{other}`"),
+                        Some("`Normal` or `Warning`".into()),
+                    );
+                    return None;
+                }
+            },
+            None => None,
+        };
+        return Some(Occurrence::Event {
+            reason: ev.reason.clone(),
+            object,
+            message_contains: ev.message_contains.clone(),
+            kind,
+            nth,
+        });
+    }
+    let Some(obj) = &d.object else {
+        cx.error(span, "this names no occurrence", Some("give `object = \"Kind/name\"` with `phase`, `condition`, `annotation`, `created` or `deleted`, or `event = { … }`".into()));
+        return None;
+    };
+    let object = object_ref(cx, known, obj)?;
+    let mut moments = Vec::new();
+    if let Some(p) = &d.phase {
+        moments.push(ObjectMoment::Phase(p.clone()));
+    }
+    if let Some(c) = &d.condition {
+        moments.push(ObjectMoment::Condition(c.clone()));
+    }
+    if let Some(a) = &d.annotation {
+        moments.push(ObjectMoment::Annotation(a.clone()));
+    }
+    if d.created == Some(true) {
+        moments.push(ObjectMoment::Created);
+    }
+    if d.deleted == Some(true) {
+        moments.push(ObjectMoment::Deleted);
+    }
+    if moments.len() != 1 {
+        cx.error(
+            obj.span(),
+            "name exactly one moment of the object",
+            Some(
+                "one of `phase`, `condition`, `annotation`, `created = true`, `deleted = true`"
+                    .into(),
+            ),
+        );
+        return None;
+    }
+    Some(Occurrence::Object {
+        object,
+        moment: moments.remove(0),
+        nth,
+    })
+}
+
+fn expectation(
+    cx: &mut Cx,
+    known: &Known,
+    e: &ExpectDef,
+    span: Range<usize>,
+) -> Option<Expectation> {
+    let inline = OccurrenceDef {
+        object: e.object.clone(),
+        phase: e.phase.clone(),
+        condition: e.condition.clone(),
+        annotation: e.annotation.clone(),
+        created: e.created,
+        deleted: e.deleted,
+        event: e.event.clone(),
+        nth: e.nth.clone(),
+    };
+    let has_inline = e.object.is_some() || e.event.is_some();
+    let forms = has_inline as u8
+        + e.never.is_some() as u8
+        + (e.first.is_some() || e.before.is_some()) as u8;
+    if forms != 1 {
+        cx.error(span, "an expectation has exactly one form", Some("an occurrence (`object = …` or `event = …`), `never = { … }`, or `first = { … }` with `before = { … }`".into()));
+        return None;
+    }
+    if let Some(f) = &e.from
+        && !known.labels.contains_key(f.get_ref())
+    {
+        let hint = nearest(f.get_ref(), known.labels.keys().map(String::as_str))
+            .map(|n| format!("did you mean `{n}`?"))
+            .unwrap_or_else(|| "`from` names an action's `label`, or \"start\"".into());
+        if f.get_ref() != "start" {
+            cx.error(
+                f.span(),
+                format!("unknown label `{}`", f.get_ref()),
+                Some(hint),
+            );
+            return None;
+        }
+    }
+    let timing = Timing {
+        at: e.at.map(|a| (a, e.tolerance.unwrap_or_default())),
+        by: e.by,
+        after: e.after,
+        from: e
+            .from
+            .as_ref()
+            .map(|f| f.get_ref().clone())
+            .filter(|f| f != "start"),
+    };
+    if e.tolerance.is_some() && e.at.is_none() {
+        cx.error(span.clone(), "`tolerance` goes with `at`", None);
+    }
+    let check = if let Some(n) = &e.never {
+        if timing.is_timed() || e.at_end.is_some() {
+            cx.error(span.clone(), "`never` takes no timing", None);
+        }
+        Check::Never(occurrence(cx, known, n, span.clone())?)
+    } else if e.first.is_some() || e.before.is_some() {
+        let (Some(a), Some(b)) = (&e.first, &e.before) else {
+            cx.error(
+                span,
+                "`first` and `before` go together",
+                Some("`first = { … }` happens before `before = { … }`".into()),
+            );
+            return None;
+        };
+        Check::Before(
+            occurrence(cx, known, a, span.clone())?,
+            occurrence(cx, known, b, span.clone())?,
+        )
+    } else {
+        let occ = occurrence(cx, known, &inline, span.clone())?;
+        if e.at_end == Some(true) {
+            if timing.is_timed() {
+                cx.error(
+                    span.clone(),
+                    "`at_end` checks the final state and takes no timing",
+                    None,
+                );
+            }
+            Check::AtEnd(occ)
+        } else {
+            Check::Happens(occ, timing)
+        }
+    };
+    let title = e.name.clone().unwrap_or_else(|| describe(&check));
+    Some(Expectation { title, check, span })
+}
+
+/// A sentence for an expectation without a name.
+pub fn describe(check: &Check) -> String {
+    match check {
+        Check::Happens(o, t) => {
+            let mut s = o.to_string();
+            let from = t
+                .from
+                .as_ref()
+                .map(|f| format!(" after {f}"))
+                .unwrap_or_default();
+            if let Some((at, tol)) = t.at {
+                s.push_str(&format!(" at {at}{from}"));
+                if tol.as_millis() > 0 {
+                    s.push_str(&format!(" ±{tol}"));
+                }
+            }
+            if let Some(b) = t.by {
+                s.push_str(&format!(" by {b}{from}"));
+            }
+            if let Some(a) = t.after {
+                s.push_str(&format!(" no earlier than {a}{from}"));
+            }
+            s
+        }
+        Check::Never(o) => format!("never: {o}"),
+        Check::Before(a, b) => format!("{a} before {b}"),
+        Check::AtEnd(o) => format!("at end: {o}"),
+    }
+}

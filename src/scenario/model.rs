@@ -1,0 +1,325 @@
+//! The validated scenario: what a run needs, with every reference resolved.
+//! Also the one notion of an *occurrence* (an object reaching a state, or an
+//! Event) that actions wait for and expectations check.
+
+use crate::api::{AnyObject, Node, ObjectRef, StorageClass};
+use crate::backend::Profile;
+use crate::cluster::{ChangeOp, EventType, Record};
+use crate::controllers::ComponentSettings;
+use crate::engine::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A scenario ready to run.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file as named on the command line.
+    pub file: String,
+    /// The file's text (runtime errors point into it).
+    pub source: Arc<String>,
+    /// Hex SHA-256 of the file's bytes.
+    pub source_sha256: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// When the run ends; `None`: when nothing is pending.
+    pub end: Option<SimTime>,
+    /// Bound on handled events.
+    pub max_events: u64,
+    /// Bound on simulated time.
+    pub max_time: SimTime,
+    /// Backend profile (after overrides).
+    pub profile: Profile,
+    /// Kubernetes timers.
+    pub settings: ComponentSettings,
+    /// Feature gates set in the file.
+    pub feature_gates: BTreeMap<String, bool>,
+    /// Nodes, created first.
+    pub nodes: Vec<Node>,
+    /// StorageClasses, created next.
+    pub classes: Vec<StorageClass>,
+    /// Objects created at T+0, in file order.
+    pub objects: Vec<AnyObject>,
+    /// Timed and triggered actions.
+    pub actions: Vec<Action>,
+    /// Expectations.
+    pub expectations: Vec<Expectation>,
+}
+
+/// When an action runs.
+#[derive(Clone, Debug)]
+pub enum When {
+    /// At this time.
+    At(SimTime),
+    /// `delay` after the first time `occurrence` happens.
+    After {
+        /// The trigger.
+        occurrence: Occurrence,
+        /// Extra delay.
+        delay: SimDuration,
+    },
+}
+
+/// What an action does.
+#[derive(Clone, Debug)]
+pub enum ActionKind {
+    /// Create the object.
+    Create(AnyObject),
+    /// Graceful delete.
+    Delete(ObjectRef),
+    /// JSON merge patch.
+    Patch {
+        /// Target.
+        target: ObjectRef,
+        /// The merge patch.
+        patch: serde_json::Value,
+    },
+}
+
+/// One scenario action.
+#[derive(Clone, Debug)]
+pub struct Action {
+    /// When.
+    pub when: When,
+    /// What.
+    pub kind: ActionKind,
+    /// Its label.
+    pub label: Option<String>,
+    /// Where it is written (runtime failures point here).
+    pub span: Range<usize>,
+}
+
+impl ActionKind {
+    /// `create PersistentVolumeClaim/x`, `delete …`, `patch …`.
+    pub fn describe(&self) -> String {
+        match self {
+            ActionKind::Create(o) => {
+                format!("create {}", ObjectRef::new(o.kind(), o.meta().key()))
+            }
+            ActionKind::Delete(r) => format!("delete {r}"),
+            ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
+        }
+    }
+}
+
+/// The moment in an object's life an occurrence names.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObjectMoment {
+    /// Enters this phase / STATUS word.
+    Phase(String),
+    /// Condition becomes True.
+    Condition(String),
+    /// Annotation appears.
+    Annotation(String),
+    /// Is created.
+    Created,
+    /// Is removed from the API.
+    Deleted,
+}
+
+/// Something that happens during a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Occurrence {
+    /// An object reaching a moment, the `nth` time (1-based).
+    Object {
+        /// The object.
+        object: ObjectRef,
+        /// Which moment.
+        moment: ObjectMoment,
+        /// Which time.
+        nth: u32,
+    },
+    /// An Event emission (repeats count), the `nth` time.
+    Event {
+        /// Reason.
+        reason: Option<String>,
+        /// Involved object.
+        object: Option<ObjectRef>,
+        /// Message substring.
+        message_contains: Option<String>,
+        /// Type.
+        kind: Option<EventType>,
+        /// Which time.
+        nth: u32,
+    },
+}
+
+impl fmt::Display for Occurrence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nth = |n: u32| {
+            if n > 1 {
+                format!(" (occurrence {n})")
+            } else {
+                String::new()
+            }
+        };
+        match self {
+            Occurrence::Object {
+                object,
+                moment,
+                nth: n,
+            } => {
+                let m = match moment {
+                    ObjectMoment::Phase(p) => format!("is {p}"),
+                    ObjectMoment::Condition(c) => format!("is {c}"),
+                    ObjectMoment::Annotation(a) => format!("gets annotation {a}"),
+                    ObjectMoment::Created => "is created".into(),
+                    ObjectMoment::Deleted => "is deleted".into(),
+                };
+                write!(f, "{object} {m}{}", nth(*n))
+            }
+            Occurrence::Event {
+                reason,
+                object,
+                message_contains,
+                kind,
+                nth: n,
+            } => {
+                write!(f, "event")?;
+                if let Some(k) = kind {
+                    write!(f, " {}", k.as_str())?;
+                }
+                if let Some(r) = reason {
+                    write!(f, " {r}")?;
+                }
+                if let Some(o) = object {
+                    write!(f, " on {o}")?;
+                }
+                if let Some(m) = message_contains {
+                    write!(f, " containing {m:?}")?;
+                }
+                write!(f, "{}", nth(*n))
+            }
+        }
+    }
+}
+
+/// Follows the log record by record and says when an occurrence happens.
+/// Actions' triggers and expectations use the same tracker, so "Bound" means
+/// the same thing to both.
+#[derive(Clone, Debug)]
+pub struct Tracker {
+    occurrence: Occurrence,
+    /// Whether the object was in the moment's state at its last change.
+    inside: bool,
+    count: u32,
+}
+
+impl Tracker {
+    /// A tracker that has seen nothing yet.
+    pub fn new(occurrence: Occurrence) -> Self {
+        Tracker {
+            occurrence,
+            inside: false,
+            count: 0,
+        }
+    }
+
+    /// Feeds one record; true if this record is the occurrence's n-th time.
+    pub fn observe(&mut self, rec: &Record) -> bool {
+        match (&self.occurrence, rec) {
+            (
+                Occurrence::Object {
+                    object,
+                    moment,
+                    nth,
+                },
+                Record::Change(c),
+            ) if &c.object == object => {
+                let now_inside = match moment {
+                    ObjectMoment::Phase(p) => {
+                        c.op != ChangeOp::Deleted && c.phase.as_deref() == Some(p)
+                    }
+                    ObjectMoment::Condition(k) => {
+                        c.op != ChangeOp::Deleted && c.conditions.contains(k)
+                    }
+                    ObjectMoment::Annotation(a) => {
+                        c.op != ChangeOp::Deleted && c.annotations.contains(a)
+                    }
+                    ObjectMoment::Created => c.op == ChangeOp::Added,
+                    ObjectMoment::Deleted => c.op == ChangeOp::Deleted,
+                };
+                let entered = match moment {
+                    ObjectMoment::Created | ObjectMoment::Deleted => now_inside,
+                    _ => now_inside && !self.inside,
+                };
+                self.inside = now_inside;
+                if entered {
+                    self.count += 1;
+                }
+                entered && self.count == *nth
+            }
+            (
+                Occurrence::Event {
+                    reason,
+                    object,
+                    message_contains,
+                    kind,
+                    nth,
+                },
+                Record::Event(e),
+            ) => {
+                let matches = reason.as_ref().is_none_or(|r| r == &e.reason)
+                    && object.as_ref().is_none_or(|o| o == &e.object)
+                    && message_contains
+                        .as_ref()
+                        .is_none_or(|m| e.message.contains(m.as_str()))
+                    && kind.is_none_or(|k| k == e.kind);
+                if matches {
+                    self.count += 1;
+                }
+                matches && self.count == *nth
+            }
+            _ => false,
+        }
+    }
+}
+
+/// When the times of an expectation are measured from, and its bounds.
+#[derive(Clone, Debug, Default)]
+pub struct Timing {
+    /// Expected time and tolerance.
+    pub at: Option<(SimDuration, SimDuration)>,
+    /// No later than.
+    pub by: Option<SimDuration>,
+    /// No earlier than.
+    pub after: Option<SimDuration>,
+    /// Origin: an action label; `None` is the start.
+    pub from: Option<String>,
+}
+
+impl Timing {
+    /// True if any bound is set.
+    pub fn is_timed(&self) -> bool {
+        self.at.is_some() || self.by.is_some() || self.after.is_some()
+    }
+}
+
+/// What an expectation checks.
+#[derive(Clone, Debug)]
+pub enum Check {
+    /// The occurrence happens (within the timing bounds).
+    Happens(Occurrence, Timing),
+    /// The occurrence never happens.
+    Never(Occurrence),
+    /// `first` happens, then `then` happens, strictly later in the log.
+    Before(Occurrence, Occurrence),
+    /// The state named by the occurrence holds when the run ends.
+    AtEnd(Occurrence),
+}
+
+/// One expectation.
+#[derive(Clone, Debug)]
+pub struct Expectation {
+    /// Its name, or a description built from the check.
+    pub title: String,
+    /// What it checks.
+    pub check: Check,
+    /// Where it is written.
+    pub span: Range<usize>,
+}

@@ -1,0 +1,422 @@
+//! The scenario file as written: serde types that mirror the TOML. Values
+//! that are checked after parsing (names, references) keep their spans so an
+//! error can point at them. Object specs are parsed separately, by kind, from
+//! the spanned document tree (see `load.rs`).
+
+use crate::api::node::Taint;
+use crate::api::node::TopologySelectorTerm;
+use crate::api::{Quantity, ReclaimPolicy, VolumeBindingMode};
+use crate::backend::Latency;
+use crate::controllers::ComponentSettings;
+use crate::engine::SimDuration;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Format version; only 1 exists.
+    pub format: Spanned<i64>,
+    /// Name, description, seed, end.
+    pub scenario: ScenarioMeta,
+    /// Zones and nodes.
+    #[serde(default)]
+    pub cluster: ClusterDef,
+    /// Backend profile and overrides.
+    #[serde(default)]
+    pub backend: BackendDef,
+    /// Kubernetes timers per component.
+    #[serde(default)]
+    pub components: ComponentSettings,
+    /// Feature gates (alpha features of 1.33 are off unless set here).
+    #[serde(default)]
+    pub feature_gates: BTreeMap<String, bool>,
+    /// StorageClasses.
+    #[serde(default)]
+    pub storage_class: Vec<StorageClassDef>,
+    /// Objects created at T+0, in file order.
+    #[serde(default)]
+    pub object: Vec<ObjectDef>,
+    /// The timeline of actions.
+    #[serde(default)]
+    pub action: Vec<ActionDef>,
+    /// What should happen.
+    #[serde(default)]
+    pub expect: Vec<ExpectDef>,
+}
+
+/// `[scenario]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioMeta {
+    /// Short name.
+    pub name: String,
+    /// What the scenario shows, and where it departs from the reference.
+    #[serde(default)]
+    pub description: String,
+    /// Seed of every random stream.
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// When the run ends; without it the run ends when nothing is pending.
+    #[serde(default)]
+    pub end: Option<SimDuration>,
+    /// Safety bound on handled events.
+    #[serde(default)]
+    pub max_events: Option<u64>,
+    /// Safety bound on simulated time (when there is no `end`).
+    #[serde(default)]
+    pub max_time: Option<SimDuration>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// `[cluster]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterDef {
+    /// Zone names.
+    #[serde(default)]
+    pub zones: Vec<Spanned<String>>,
+    /// Region label for every node.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Generators: `per_zone` nodes in every zone.
+    #[serde(default)]
+    pub node_group: Vec<NodeGroupDef>,
+    /// Nodes named one by one.
+    #[serde(default)]
+    pub node: Vec<NodeDef>,
+}
+
+/// `[[cluster.node_group]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroupDef {
+    /// Nodes per zone.
+    pub per_zone: u32,
+    /// Name prefix: nodes are `<prefix>-<zone>-<i>`.
+    #[serde(default = "node_prefix")]
+    pub name_prefix: String,
+    /// Allocatable CPU.
+    #[serde(default = "default_cpu")]
+    pub cpu: Quantity,
+    /// Allocatable memory.
+    #[serde(default = "default_memory")]
+    pub memory: Quantity,
+    /// Pod capacity.
+    #[serde(default = "default_pods")]
+    pub pods: u32,
+    /// Extra labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Taints.
+    #[serde(default)]
+    pub taints: Vec<Taint>,
+}
+
+/// `[[cluster.node]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeDef {
+    /// Node name.
+    pub name: Spanned<String>,
+    /// Zone (one of `cluster.zones`).
+    #[serde(default)]
+    pub zone: Option<Spanned<String>>,
+    /// Allocatable CPU.
+    #[serde(default = "default_cpu")]
+    pub cpu: Quantity,
+    /// Allocatable memory.
+    #[serde(default = "default_memory")]
+    pub memory: Quantity,
+    /// Pod capacity.
+    #[serde(default = "default_pods")]
+    pub pods: u32,
+    /// Extra labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Taints.
+    #[serde(default)]
+    pub taints: Vec<Taint>,
+}
+
+fn node_prefix() -> String {
+    "node".into()
+}
+fn default_cpu() -> Quantity {
+    Quantity::parse("4").expect("valid literal")
+}
+fn default_memory() -> Quantity {
+    Quantity::parse("16Gi").expect("valid literal")
+}
+fn default_pods() -> u32 {
+    110
+}
+
+/// `[backend]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendDef {
+    /// Built-in profile to start from.
+    #[serde(default = "reference_spanned")]
+    pub profile: Spanned<String>,
+    /// Control-plane overrides.
+    #[serde(default)]
+    pub control_plane: Option<ControlPlaneDef>,
+}
+
+impl Default for BackendDef {
+    fn default() -> Self {
+        BackendDef {
+            profile: Spanned::new(0..0, reference()),
+            control_plane: None,
+        }
+    }
+}
+
+fn reference() -> String {
+    "reference".into()
+}
+
+fn reference_spanned() -> Spanned<String> {
+    Spanned::new(0..0, reference())
+}
+
+/// `[backend.control_plane]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPlaneDef {
+    /// Delay from a write to a watcher seeing it.
+    #[serde(default)]
+    pub watch_delay: Option<Spanned<Latency>>,
+}
+
+/// `[[storage_class]]`: the API's fields at top level, metadata flattened.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StorageClassDef {
+    /// Name.
+    pub name: Spanned<String>,
+    /// Provisioner.
+    pub provisioner: String,
+    /// Parameters.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// Reclaim policy (default Delete).
+    #[serde(default)]
+    pub reclaim_policy: Option<Spanned<ReclaimPolicy>>,
+    /// Binding mode (default Immediate).
+    #[serde(default)]
+    pub volume_binding_mode: Option<VolumeBindingMode>,
+    /// Expansion allowed.
+    #[serde(default)]
+    pub allow_volume_expansion: bool,
+    /// Allowed topologies.
+    #[serde(default)]
+    pub allowed_topologies: Vec<TopologySelectorTerm>,
+    /// Mount options.
+    #[serde(default)]
+    pub mount_options: Vec<String>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// Shortcut for the default-class annotation.
+    #[serde(default, rename = "default")]
+    pub is_default: bool,
+}
+
+/// `[[object]]` and `create = { … }`: any object, metadata flattened, the
+/// spec and status by kind. `spec` and `status` are re-read from the spanned
+/// tree with the kind's type, so their errors point into them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectDef {
+    /// Kind (`PersistentVolumeClaim`, `pvc`, …).
+    pub kind: Spanned<String>,
+    /// Name.
+    pub name: Spanned<String>,
+    /// Namespace (default `default` for namespaced kinds).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// The spec, checked against the kind.
+    #[serde(default)]
+    pub spec: Option<toml::Value>,
+    /// An initial status (as if restored from an earlier cluster), checked
+    /// against the kind. The real API server ignores status on create; this
+    /// exists to start a scenario from a half-finished state.
+    #[serde(default)]
+    pub status: Option<toml::Value>,
+}
+
+/// `[[action]]`: when (`at` or `after` + `delay`) and one of `create`,
+/// `delete`, `patch`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionDef {
+    /// Absolute time from the start.
+    #[serde(default)]
+    pub at: Option<Spanned<SimDuration>>,
+    /// Fire after this occurrence…
+    #[serde(default)]
+    pub after: Option<Spanned<OccurrenceDef>>,
+    /// …plus this delay.
+    #[serde(default)]
+    pub delay: Option<SimDuration>,
+    /// Names this instant for `from = "<label>"` in expectations.
+    #[serde(default)]
+    pub label: Option<Spanned<String>>,
+    /// Create an object.
+    #[serde(default)]
+    pub create: Option<ObjectDef>,
+    /// Delete an object (`Kind/name`): graceful, finalizers respected.
+    #[serde(default)]
+    pub delete: Option<Spanned<String>>,
+    /// Merge-patch an object.
+    #[serde(default)]
+    pub patch: Option<PatchDef>,
+}
+
+/// `patch = { object = "Kind/name", spec = {…}, metadata = {…}, status = {…} }`:
+/// a JSON merge patch (RFC 7386) applied to the object.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchDef {
+    /// Target.
+    pub object: Spanned<String>,
+    /// Metadata to merge (labels, annotations).
+    #[serde(default)]
+    pub metadata: Option<toml::Value>,
+    /// Spec fields to merge.
+    #[serde(default)]
+    pub spec: Option<toml::Value>,
+    /// Status fields to merge.
+    #[serde(default)]
+    pub status: Option<toml::Value>,
+    /// Dotted paths to remove (`spec.claimRef`): TOML has no `null`, which
+    /// is how a merge patch removes a field.
+    #[serde(default)]
+    pub remove: Vec<Spanned<String>>,
+}
+
+/// One way to name a moment: an object reaching a phase, condition,
+/// annotation, creation or deletion, or an Event; optionally the n-th time.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OccurrenceDef {
+    /// The object (`Kind/name` or `Kind/namespace/name`).
+    #[serde(default)]
+    pub object: Option<Spanned<String>>,
+    /// Reaches this phase (STATUS column).
+    #[serde(default)]
+    pub phase: Option<String>,
+    /// Gets this condition True.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// Gets this annotation.
+    #[serde(default)]
+    pub annotation: Option<String>,
+    /// Is created.
+    #[serde(default)]
+    pub created: Option<bool>,
+    /// Is gone from the API.
+    #[serde(default)]
+    pub deleted: Option<bool>,
+    /// An Event.
+    #[serde(default)]
+    pub event: Option<EventMatchDef>,
+    /// The n-th occurrence (1-based, default 1).
+    #[serde(default)]
+    pub nth: Option<Spanned<u32>>,
+}
+
+/// Matches Events.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventMatchDef {
+    /// Reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Involved object.
+    #[serde(default)]
+    pub object: Option<Spanned<String>>,
+    /// Substring of the message.
+    #[serde(default)]
+    pub message_contains: Option<String>,
+    /// Normal or Warning.
+    #[serde(default, rename = "type")]
+    pub kind: Option<Spanned<String>>,
+}
+
+/// `[[expect]]`: an occurrence written inline (or `first`/`before`, or
+/// `never`), with timing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectDef {
+    /// Optional name shown in results.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Inline occurrence: object.
+    #[serde(default)]
+    pub object: Option<Spanned<String>>,
+    /// Inline occurrence: phase.
+    #[serde(default)]
+    pub phase: Option<String>,
+    /// Inline occurrence: condition.
+    #[serde(default)]
+    pub condition: Option<String>,
+    /// Inline occurrence: annotation.
+    #[serde(default)]
+    pub annotation: Option<String>,
+    /// Inline occurrence: created.
+    #[serde(default)]
+    pub created: Option<bool>,
+    /// Inline occurrence: deleted.
+    #[serde(default)]
+    pub deleted: Option<bool>,
+    /// Inline occurrence: an Event.
+    #[serde(default)]
+    pub event: Option<EventMatchDef>,
+    /// Inline occurrence: the n-th time.
+    #[serde(default)]
+    pub nth: Option<Spanned<u32>>,
+    /// This must never happen.
+    #[serde(default)]
+    pub never: Option<OccurrenceDef>,
+    /// With `before`: this happens first…
+    #[serde(default)]
+    pub first: Option<OccurrenceDef>,
+    /// …and this after it.
+    #[serde(default)]
+    pub before: Option<OccurrenceDef>,
+    /// Happens at this time (± tolerance).
+    #[serde(default)]
+    pub at: Option<SimDuration>,
+    /// Tolerance for `at` (default 0).
+    #[serde(default)]
+    pub tolerance: Option<SimDuration>,
+    /// Happens no later than this.
+    #[serde(default)]
+    pub by: Option<SimDuration>,
+    /// Happens no earlier than this.
+    #[serde(default)]
+    pub after: Option<SimDuration>,
+    /// Times count from this action label (default: the start).
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// Check the state when the run ends instead of an occurrence.
+    #[serde(default)]
+    pub at_end: Option<bool>,
+}

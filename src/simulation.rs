@@ -1,0 +1,345 @@
+//! One run: the engine's queue drives scenario actions, watch deliveries and
+//! controller wake-ups against the store, until the scenario's end, until
+//! nothing is pending, or until a safety bound stops it.
+
+use crate::api::{AnyObject, ObjectRef};
+use crate::backend::Profile;
+use crate::cluster::{Store, StoreError, WatchEvent};
+use crate::controllers::{self, Controller};
+use crate::engine::{EventId, EventQueue, SimTime, StreamKey};
+use crate::scenario::{ActionKind, Scenario, Tracker, When};
+use std::collections::BTreeMap;
+
+/// Command-line overrides of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Use this seed instead of the scenario's.
+    pub seed: Option<u64>,
+    /// Use this built-in profile instead of the scenario's.
+    pub profile: Option<Profile>,
+    /// Override the bound on handled events.
+    pub max_events: Option<u64>,
+    /// Override the bound on simulated time.
+    pub max_time: Option<SimTime>,
+}
+
+/// Why a run stopped.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EndReason {
+    /// It reached the scenario's `end`.
+    ReachedEnd,
+    /// Nothing was left to do.
+    Settled,
+    /// A safety bound stopped it early.
+    Bound {
+        /// Which bound, in words.
+        what: String,
+        /// What was still pending, one line each.
+        pending: Vec<String>,
+    },
+}
+
+/// What a run leaves behind.
+pub struct RunResult {
+    /// The final state and the full log.
+    pub store: Store,
+    /// When the run stopped.
+    pub end_time: SimTime,
+    /// Why.
+    pub end: EndReason,
+    /// When each labelled action ran.
+    pub labels: BTreeMap<String, SimTime>,
+    /// Queue events handled.
+    pub events_handled: u64,
+    /// The seed used.
+    pub seed: u64,
+    /// The profile used.
+    pub profile: String,
+    /// True when seed and profile are the scenario's own (timings checked).
+    pub own_profile_and_seed: bool,
+}
+
+enum SimEvent {
+    Action(usize),
+    Deliver(usize, WatchEvent),
+    Wake(usize),
+}
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    profile: Profile,
+    seed: u64,
+    queue: EventQueue<SimEvent>,
+    store: Store,
+    controllers: Vec<Box<dyn Controller>>,
+    wakes: Vec<Option<(SimTime, EventId)>>,
+    triggers: Vec<(usize, Tracker)>,
+    log_cursor: usize,
+    labels: BTreeMap<String, SimTime>,
+}
+
+/// Runs `scenario` with `opts`.
+pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
+    let seed = opts.seed.unwrap_or(scenario.seed);
+    let profile = opts
+        .profile
+        .clone()
+        .unwrap_or_else(|| scenario.profile.clone());
+    let own =
+        seed == scenario.seed && profile.name == scenario.profile.name && opts.profile.is_none();
+    let controllers = controllers::all(&scenario.settings);
+    let n = controllers.len();
+    let mut sim = Sim {
+        scenario,
+        profile,
+        seed,
+        queue: EventQueue::new(),
+        store: Store::new(),
+        controllers,
+        wakes: vec![None; n],
+        triggers: Vec::new(),
+        log_cursor: 0,
+        labels: BTreeMap::new(),
+    };
+    let max_events = opts.max_events.unwrap_or(scenario.max_events);
+    let max_time = opts.max_time.unwrap_or(scenario.max_time);
+
+    // T+0: the cluster, then the file's objects, in file order.
+    for node in &scenario.nodes {
+        let _ = sim.store.create(node.clone());
+    }
+    for class in &scenario.classes {
+        let _ = sim.store.create(class.clone());
+    }
+    for obj in &scenario.objects {
+        let _ = create_any(&mut sim.store, obj.clone());
+    }
+    for (i, action) in scenario.actions.iter().enumerate() {
+        match &action.when {
+            When::At(t) => {
+                sim.queue.schedule(*t, SimEvent::Action(i));
+            }
+            When::After { occurrence, .. } => {
+                sim.triggers.push((i, Tracker::new(occurrence.clone())))
+            }
+        }
+    }
+    sim.after_handler();
+
+    let mut handled: u64 = 0;
+    let end = loop {
+        let Some((t, _, ev)) = sim.queue.pop() else {
+            // Quiet before the end: simulated time still runs to `end`.
+            break if scenario.end.is_some_and(|e| e <= max_time) {
+                EndReason::ReachedEnd
+            } else {
+                EndReason::Settled
+            };
+        };
+        if let Some(e) = scenario.end
+            && t > e
+            && e <= max_time
+        {
+            sim.store.set_now(e);
+            break EndReason::ReachedEnd;
+        }
+        if t > max_time {
+            sim.store.set_now(max_time);
+            break sim.bound(format!("simulated time reached the bound of {max_time}"));
+        }
+        if handled >= max_events {
+            break sim.bound(format!(
+                "{max_events} events were handled (the event bound)"
+            ));
+        }
+        handled += 1;
+        sim.store.set_now(t);
+        sim.dispatch(ev);
+        sim.after_handler();
+    };
+    let end_time = match (&end, scenario.end) {
+        (EndReason::ReachedEnd, Some(e)) => e,
+        _ => sim.store.now(),
+    };
+    RunResult {
+        store: sim.store,
+        end_time,
+        end,
+        labels: sim.labels,
+        events_handled: handled,
+        seed,
+        profile: sim.profile.name.clone(),
+        own_profile_and_seed: own,
+    }
+}
+
+/// Creates any object in the store.
+fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
+    match obj {
+        AnyObject::Node(o) => store.create(o),
+        AnyObject::StorageClass(o) => store.create(o),
+        AnyObject::PersistentVolume(o) => store.create(o),
+        AnyObject::PersistentVolumeClaim(o) => {
+            let mut o = o;
+            // DefaultStorageClass admission: a claim with no class at all gets
+            // the default class at creation.
+            if o.has_no_class_at_all()
+                && let Some(d) = controllers::pv_controller::default_class(store)
+            {
+                o.spec.storage_class_name = Some(d);
+            }
+            store.create(o)
+        }
+        AnyObject::Pod(o) => store.create(o),
+        AnyObject::StatefulSet(o) => store.create(o),
+        AnyObject::VolumeAttachment(o) => store.create(o),
+    }
+}
+
+/// Replaces any object in the store (after a patch).
+fn update_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
+    match obj {
+        AnyObject::Node(o) => store.update(o),
+        AnyObject::StorageClass(o) => store.update(o),
+        AnyObject::PersistentVolume(o) => store.update(o),
+        AnyObject::PersistentVolumeClaim(o) => store.update(o),
+        AnyObject::Pod(o) => store.update(o),
+        AnyObject::StatefulSet(o) => store.update(o),
+        AnyObject::VolumeAttachment(o) => store.update(o),
+    }
+}
+
+/// Graceful delete of any object.
+fn delete_any(store: &mut Store, r: &ObjectRef) -> Result<(), StoreError> {
+    use crate::api::{Kind, *};
+    let k = &r.key;
+    match r.kind {
+        Kind::Node => store.delete::<Node>(k),
+        Kind::StorageClass => store.delete::<StorageClass>(k),
+        Kind::PersistentVolume => store.delete::<PersistentVolume>(k),
+        Kind::PersistentVolumeClaim => store.delete::<PersistentVolumeClaim>(k),
+        Kind::Pod => store.delete::<Pod>(k),
+        Kind::StatefulSet => store.delete::<StatefulSet>(k),
+        Kind::VolumeAttachment => store.delete::<VolumeAttachment>(k),
+    }
+}
+
+impl Sim<'_> {
+    fn dispatch(&mut self, ev: SimEvent) {
+        let now = self.store.now();
+        match ev {
+            SimEvent::Action(i) => self.run_action(i),
+            SimEvent::Deliver(c, w) => self.controllers[c].on_watch(&w, &self.store, now),
+            SimEvent::Wake(c) => {
+                self.wakes[c] = None;
+                self.controllers[c].on_wake(&mut self.store, now);
+            }
+        }
+    }
+
+    fn run_action(&mut self, i: usize) {
+        let action = &self.scenario.actions[i];
+        let now = self.store.now();
+        if let Some(l) = &action.label {
+            self.labels.insert(l.clone(), now);
+        }
+        // Logged first, so the timeline shows the action before its effects.
+        self.store
+            .record_action(action.kind.describe(), action.label.clone());
+        let result = match &action.kind {
+            ActionKind::Create(o) => {
+                create_any(&mut self.store, o.clone()).map_err(|e| e.to_string())
+            }
+            ActionKind::Delete(r) => delete_any(&mut self.store, r).map_err(|e| e.to_string()),
+            ActionKind::Patch { target, patch } => match self.store.get_any(target) {
+                None => Err(format!("{target} not found")),
+                Some(obj) => crate::cluster::patch::apply(&obj, patch)
+                    .and_then(|o| update_any(&mut self.store, o).map_err(|e| e.to_string())),
+            },
+        };
+        if let Err(e) = result {
+            // Like kubectl, the action fails and the cluster carries on.
+            self.store
+                .record_action(format!("{} failed: {e}", action.kind.describe()), None);
+        }
+    }
+
+    /// After every handler: deliver new watch events, fire triggers, and
+    /// keep each controller's wake-up where it wants it.
+    fn after_handler(&mut self) {
+        let now = self.store.now();
+        for w in self.store.drain_watch_events() {
+            for (c, ctrl) in self.controllers.iter().enumerate() {
+                if !ctrl.watches().contains(&w.kind) {
+                    continue;
+                }
+                let latency = &self.profile.control_plane.watch_delay;
+                let delay = latency.fixed().unwrap_or_else(|| {
+                    let object = format!("{}/{}", w.kind, w.key);
+                    let mut rng = StreamKey {
+                        component: "watch",
+                        object: &object,
+                        operation: ctrl.name(),
+                        attempt: w.resource_version,
+                    }
+                    .stream(self.seed);
+                    latency.sample(&mut rng)
+                });
+                self.queue
+                    .schedule(now.plus(delay), SimEvent::Deliver(c, w.clone()));
+            }
+        }
+        let log = self.store.log();
+        while self.log_cursor < log.len() {
+            let rec = &log[self.log_cursor];
+            self.log_cursor += 1;
+            let mut fired = Vec::new();
+            self.triggers.retain_mut(|(i, tracker)| {
+                if tracker.observe(rec) {
+                    fired.push(*i);
+                    false
+                } else {
+                    true
+                }
+            });
+            for i in fired {
+                if let When::After { delay, .. } = &self.scenario.actions[i].when {
+                    self.queue
+                        .schedule(rec.t().plus(*delay), SimEvent::Action(i));
+                }
+            }
+        }
+        for c in 0..self.controllers.len() {
+            let want = self.controllers[c].next_wake().map(|t| t.max(now));
+            let have = self.wakes[c].map(|(t, _)| t);
+            if want == have {
+                continue;
+            }
+            if let Some((_, id)) = self.wakes[c].take() {
+                self.queue.cancel(id);
+            }
+            if let Some(t) = want {
+                let id = self.queue.schedule(t, SimEvent::Wake(c));
+                self.wakes[c] = Some((t, id));
+            }
+        }
+    }
+
+    fn bound(&self, what: String) -> EndReason {
+        let mut pending: Vec<String> = self
+            .controllers
+            .iter()
+            .flat_map(|c| c.pending(&self.store))
+            .collect();
+        for (i, _) in &self.triggers {
+            pending.push(format!(
+                "action {} is still waiting for its trigger",
+                self.scenario.actions[*i].kind.describe()
+            ));
+        }
+        if pending.is_empty() {
+            pending.push(format!("{} queued events", self.queue.len()));
+        }
+        EndReason::Bound { what, pending }
+    }
+}
