@@ -103,9 +103,17 @@ impl AnyObject {
         self.with(|r| r.1)
     }
 
-    fn with<R>(&self, f: impl Fn((Option<String>, Vec<String>)) -> R) -> R {
-        fn pc<T: Resource>(o: &T) -> (Option<String>, Vec<String>) {
-            (o.phase(), o.true_conditions())
+    /// `kubectl get` columns, whatever the kind.
+    pub fn columns(&self) -> Vec<(&'static str, String)> {
+        self.with(|r| r.2)
+    }
+
+    fn with<R>(
+        &self,
+        f: impl FnOnce((Option<String>, Vec<String>, Vec<(&'static str, String)>)) -> R,
+    ) -> R {
+        fn pc<T: Resource>(o: &T) -> (Option<String>, Vec<String>, Vec<(&'static str, String)>) {
+            (o.phase(), o.true_conditions(), o.columns())
         }
         f(match self {
             AnyObject::Node(o) => pc(o),

@@ -1,6 +1,6 @@
 //! Checking expectations against what a run recorded.
 
-use super::model::{Check, Expectation, ObjectMoment, Occurrence, Timing, Tracker};
+use super::model::{Check, Expectation, ObjectMoment, Occurrence, Timing, Tracker, column_matches};
 use crate::cluster::{Record, Store};
 use crate::engine::{SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -55,7 +55,12 @@ pub struct RunView<'a> {
 
 /// First (n-th) time `occ` happens in `log`: (time, seq).
 pub fn first_time(occ: &Occurrence, log: &[Record]) -> Option<(SimTime, u64)> {
-    let mut t = Tracker::new(occ.clone());
+    first_time_from(occ, log, SimTime::ZERO)
+}
+
+/// First (n-th) time `occ` happens at or after `from`.
+pub fn first_time_from(occ: &Occurrence, log: &[Record], from: SimTime) -> Option<(SimTime, u64)> {
+    let mut t = Tracker::starting_at(occ.clone(), from);
     log.iter().find(|r| t.observe(r)).map(|r| (r.t(), r.seq()))
 }
 
@@ -76,10 +81,22 @@ fn result(title: &str, outcome: Outcome, detail: String, at: Option<SimTime>) ->
 fn check_one(e: &Expectation, run: &RunView<'_>) -> ExpectationResult {
     let title = e.title.as_str();
     match &e.check {
-        Check::Happens(occ, timing) => match first_time(occ, run.log) {
-            None => result(title, Outcome::Fail, never_detail(occ, run), None),
-            Some((t, _)) => check_timing(title, t, timing, run),
-        },
+        Check::Happens(occ, timing) => {
+            let origin = match &timing.from {
+                None => SimTime::ZERO,
+                Some(label) => match run.labels.get(label) {
+                    Some(o) => *o,
+                    None => {
+                        let detail = format!("label `{label}` never ran");
+                        return result(title, Outcome::Fail, detail, None);
+                    }
+                },
+            };
+            match first_time_from(occ, run.log, origin) {
+                None => result(title, Outcome::Fail, never_detail(occ, run), None),
+                Some((t, _)) => check_timing(title, t, origin, timing, run),
+            }
+        }
         Check::Never(occ) => match first_time(occ, run.log) {
             None => result(title, Outcome::Pass, "did not happen".into(), None),
             Some((t, _)) => result(title, Outcome::Fail, format!("happened at {t}"), Some(t)),
@@ -112,21 +129,13 @@ fn check_one(e: &Expectation, run: &RunView<'_>) -> ExpectationResult {
     }
 }
 
-fn check_timing(title: &str, t: SimTime, timing: &Timing, run: &RunView<'_>) -> ExpectationResult {
-    let origin = match &timing.from {
-        None => SimTime::ZERO,
-        Some(label) => match run.labels.get(label) {
-            Some(o) => *o,
-            None => {
-                return result(
-                    title,
-                    Outcome::Fail,
-                    format!("label `{label}` never ran"),
-                    Some(t),
-                );
-            }
-        },
-    };
+fn check_timing(
+    title: &str,
+    t: SimTime,
+    origin: SimTime,
+    timing: &Timing,
+    run: &RunView<'_>,
+) -> ExpectationResult {
     let from = timing
         .from
         .as_ref()
@@ -211,21 +220,35 @@ fn never_detail(occ: &Occurrence, run: &RunView<'_>) -> String {
 
 fn holds_at_end(occ: &Occurrence, run: &RunView<'_>) -> (bool, String) {
     match occ {
-        Occurrence::Object { object, moment, .. } => {
+        Occurrence::Object {
+            object,
+            moment,
+            shows,
+            ..
+        } => {
             let obj = run.store.get_any(object);
+            let columns = obj.as_ref().map(|o| o.columns()).unwrap_or_default();
+            let showing = shows.iter().all(|(k, v)| column_matches(&columns, k, v));
             let state = obj
                 .as_ref()
                 .map(|o| {
-                    format!(
-                        "{object} is {}",
-                        o.phase().unwrap_or_else(|| "present".into())
-                    )
+                    let cols: Vec<String> = o
+                        .columns()
+                        .iter()
+                        .filter(|(_, v)| !v.is_empty())
+                        .map(|(k, v)| format!("{}={v}", k.to_lowercase().replace(' ', "-")))
+                        .collect();
+                    let phase = o.phase().unwrap_or_else(|| "present".into());
+                    format!("{object} is {phase} {}", cols.join(" "))
+                        .trim_end()
+                        .to_string()
                 })
                 .unwrap_or_else(|| format!("{object} does not exist"));
             let ok = match (moment, &obj) {
                 (ObjectMoment::Deleted, o) => o.is_none(),
                 (_, None) => false,
-                (ObjectMoment::Created, Some(_)) => true,
+                (_, Some(_)) if !showing => false,
+                (ObjectMoment::Created | ObjectMoment::Shows, Some(_)) => true,
                 (ObjectMoment::Phase(p), Some(o)) => o.phase().as_deref() == Some(p.as_str()),
                 (ObjectMoment::Condition(c), Some(o)) => o.true_conditions().contains(c),
                 (ObjectMoment::Annotation(a), Some(o)) => o.meta().has_annotation(a),

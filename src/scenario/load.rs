@@ -1022,20 +1022,22 @@ fn occurrence(
     if d.deleted == Some(true) {
         moments.push(ObjectMoment::Deleted);
     }
+    let shows: Vec<(String, String)> = d.shows.clone().unwrap_or_default().into_iter().collect();
+    if moments.is_empty() && !shows.is_empty() {
+        moments.push(ObjectMoment::Shows);
+    }
     if moments.len() != 1 {
-        cx.error(
-            obj.span(),
-            "name exactly one moment of the object",
-            Some(
-                "one of `phase`, `condition`, `annotation`, `created = true`, `deleted = true`"
-                    .into(),
-            ),
-        );
+        cx.error(obj.span(), "name exactly one moment of the object", Some("one of `phase`, `condition`, `annotation`, `created = true`, `deleted = true`, or `shows = { … }`".into()));
+        return None;
+    }
+    if !shows.is_empty() && moments[0] == ObjectMoment::Deleted {
+        cx.error(obj.span(), "a deleted object shows nothing", None);
         return None;
     }
     Some(Occurrence::Object {
         object,
         moment: moments.remove(0),
+        shows,
         nth,
     })
 }
@@ -1053,6 +1055,7 @@ fn expectation(
         annotation: e.annotation.clone(),
         created: e.created,
         deleted: e.deleted,
+        shows: e.shows.clone(),
         event: e.event.clone(),
         nth: e.nth.clone(),
     };

@@ -120,6 +120,8 @@ pub enum ObjectMoment {
     Created,
     /// Is removed from the API.
     Deleted,
+    /// Shows the given columns (and nothing else is asked).
+    Shows,
 }
 
 /// Something that happens during a run.
@@ -131,6 +133,8 @@ pub enum Occurrence {
         object: ObjectRef,
         /// Which moment.
         moment: ObjectMoment,
+        /// Columns that must show these values too (`volume` = `pv-1`).
+        shows: Vec<(String, String)>,
         /// Which time.
         nth: u32,
     },
@@ -162,15 +166,20 @@ impl fmt::Display for Occurrence {
             Occurrence::Object {
                 object,
                 moment,
+                shows,
                 nth: n,
             } => {
-                let m = match moment {
+                let mut m = match moment {
                     ObjectMoment::Phase(p) => format!("is {p}"),
                     ObjectMoment::Condition(c) => format!("is {c}"),
                     ObjectMoment::Annotation(a) => format!("gets annotation {a}"),
                     ObjectMoment::Created => "is created".into(),
                     ObjectMoment::Deleted => "is deleted".into(),
+                    ObjectMoment::Shows => "shows".into(),
                 };
+                for (k, v) in shows {
+                    m.push_str(&format!(" {k}={v}"));
+                }
                 write!(f, "{object} {m}{}", nth(*n))
             }
             Occurrence::Event {
@@ -208,15 +217,24 @@ pub struct Tracker {
     /// Whether the object was in the moment's state at its last change.
     inside: bool,
     count: u32,
+    /// Occurrences before this instant are not counted.
+    from: SimTime,
 }
 
 impl Tracker {
     /// A tracker that has seen nothing yet.
     pub fn new(occurrence: Occurrence) -> Self {
+        Self::starting_at(occurrence, SimTime::ZERO)
+    }
+
+    /// A tracker that counts only occurrences at or after `from` (it still
+    /// follows earlier records, to know the state an object is in).
+    pub fn starting_at(occurrence: Occurrence, from: SimTime) -> Self {
         Tracker {
             occurrence,
             inside: false,
             count: 0,
+            from,
         }
     }
 
@@ -227,32 +245,38 @@ impl Tracker {
                 Occurrence::Object {
                     object,
                     moment,
+                    shows,
                     nth,
                 },
                 Record::Change(c),
             ) if &c.object == object => {
-                let now_inside = match moment {
-                    ObjectMoment::Phase(p) => {
-                        c.op != ChangeOp::Deleted && c.phase.as_deref() == Some(p)
-                    }
-                    ObjectMoment::Condition(k) => {
-                        c.op != ChangeOp::Deleted && c.conditions.contains(k)
-                    }
-                    ObjectMoment::Annotation(a) => {
-                        c.op != ChangeOp::Deleted && c.annotations.contains(a)
-                    }
-                    ObjectMoment::Created => c.op == ChangeOp::Added,
-                    ObjectMoment::Deleted => c.op == ChangeOp::Deleted,
-                };
+                let alive = c.op != ChangeOp::Deleted;
+                let showing = shows.iter().all(|(k, v)| column_matches(&c.columns, k, v));
+                let now_inside = showing
+                    && match moment {
+                        ObjectMoment::Phase(p) => {
+                            c.op != ChangeOp::Deleted && c.phase.as_deref() == Some(p)
+                        }
+                        ObjectMoment::Condition(k) => {
+                            c.op != ChangeOp::Deleted && c.conditions.contains(k)
+                        }
+                        ObjectMoment::Annotation(a) => {
+                            c.op != ChangeOp::Deleted && c.annotations.contains(a)
+                        }
+                        ObjectMoment::Created => c.op == ChangeOp::Added,
+                        ObjectMoment::Deleted => c.op == ChangeOp::Deleted,
+                        ObjectMoment::Shows => alive,
+                    };
                 let entered = match moment {
                     ObjectMoment::Created | ObjectMoment::Deleted => now_inside,
                     _ => now_inside && !self.inside,
                 };
                 self.inside = now_inside;
-                if entered {
+                let counted = entered && c.t >= self.from;
+                if counted {
                     self.count += 1;
                 }
-                entered && self.count == *nth
+                counted && self.count == *nth
             }
             (
                 Occurrence::Event {
@@ -269,7 +293,8 @@ impl Tracker {
                     && message_contains
                         .as_ref()
                         .is_none_or(|m| e.message.contains(m.as_str()))
-                    && kind.is_none_or(|k| k == e.kind);
+                    && kind.is_none_or(|k| k == e.kind)
+                    && e.t >= self.from;
                 if matches {
                     self.count += 1;
                 }
@@ -278,6 +303,14 @@ impl Tracker {
             _ => false,
         }
     }
+}
+
+/// True if `columns` has `key` (as the timeline writes it: lower case,
+/// spaces as dashes) with `value`.
+pub fn column_matches(columns: &[(&'static str, String)], key: &str, value: &str) -> bool {
+    columns
+        .iter()
+        .any(|(k, v)| k.to_lowercase().replace(' ', "-") == key.to_lowercase() && v == value)
 }
 
 /// When the times of an expectation are measured from, and its bounds.

@@ -334,6 +334,10 @@ pub struct OccurrenceDef {
     /// Is gone from the API.
     #[serde(default)]
     pub deleted: Option<bool>,
+    /// Shows these `kubectl get` columns (as the timeline prints them:
+    /// `volume`, `claim`, `capacity`, `access-modes`, …).
+    #[serde(default)]
+    pub shows: Option<BTreeMap<String, String>>,
     /// An Event.
     #[serde(default)]
     pub event: Option<EventMatchDef>,
@@ -386,6 +390,9 @@ pub struct ExpectDef {
     /// Inline occurrence: deleted.
     #[serde(default)]
     pub deleted: Option<bool>,
+    /// Inline occurrence: shows these columns.
+    #[serde(default)]
+    pub shows: Option<BTreeMap<String, String>>,
     /// Inline occurrence: an Event.
     #[serde(default)]
     pub event: Option<EventMatchDef>,
