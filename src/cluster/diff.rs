@@ -3,8 +3,10 @@
 
 use serde_json::Value;
 
-/// Paths whose values differ between `old` and `new`. Objects are walked;
-/// arrays and scalars compare whole. `metadata.resourceVersion` is ignored.
+/// Paths whose values differ between `old` and `new`. Objects present on
+/// both sides are walked; arrays, scalars and fields that appear or go are
+/// reported whole, except labels and annotations, which are named key by key.
+/// `metadata.resourceVersion` is ignored.
 pub fn changed_paths(old: &Value, new: &Value) -> Vec<String> {
     let mut out = Vec::new();
     walk("", old, new, &mut out);
@@ -27,8 +29,13 @@ fn walk(prefix: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
                 if path == "metadata.resourceVersion" {
                     continue;
                 }
+                let empty = Value::Object(Default::default());
+                // Labels and annotations that appear or go are named key by key.
+                let keyed = k == "annotations" || k == "labels";
                 match (a.get(k), b.get(k)) {
                     (Some(x), Some(y)) => walk(&path, x, y, out),
+                    (None, Some(y)) if keyed => walk(&path, &empty, y, out),
+                    (Some(x), None) if keyed => walk(&path, x, &empty, out),
                     (None, None) => {}
                     _ => out.push(path),
                 }

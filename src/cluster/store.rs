@@ -179,9 +179,8 @@ impl Store {
         meta.resource_version = self.resource_version;
         meta.creation_timestamp = self.now;
         meta.deletion_timestamp = None;
-        let new_json = serde_json::to_value(&obj).unwrap_or_default();
-        let changed = changed_paths(&serde_json::Value::Null, &new_json);
-        self.log_change(&obj, ChangeOp::Added, changed);
+        // A creation changes everything; `changed` lists updates only.
+        self.log_change(&obj, ChangeOp::Added, Vec::new());
         T::table_mut(self).insert(key.clone(), obj);
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
@@ -380,9 +379,11 @@ impl Store {
     }
 }
 
-/// A UUID-shaped UID from the object's identity: the same in every run and
-/// with every seed, so two timelines name things alike and diffs stay small.
-fn derive_uid(kind: Kind, key: &ObjectKey, incarnation: u32) -> String {
+/// A UUID-shaped UID from the object's identity (kind, namespace, name, and
+/// how many times that name has been created, from 1): the same in every run
+/// and with every seed, so two timelines name things alike and diffs stay
+/// small. Public so scenarios and tests can refer to an object's UID.
+pub fn derive_uid(kind: Kind, key: &ObjectKey, incarnation: u32) -> String {
     let d = Sha256::digest(format!(
         "{kind}/{}/{}/{incarnation}",
         key.namespace, key.name
