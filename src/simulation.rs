@@ -248,7 +248,7 @@ impl Sim<'_> {
             .record_action(action.kind.describe(), action.label.clone());
         let result = match &action.kind {
             ActionKind::Create(o) => {
-                create_any(&mut self.store, o.clone()).map_err(|e| e.to_string())
+                create_any(&mut self.store, (**o).clone()).map_err(|e| e.to_string())
             }
             ActionKind::Delete(r) => delete_any(&mut self.store, r).map_err(|e| e.to_string()),
             ActionKind::Patch { target, patch } => match self.store.get_any(target) {

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use storsim::api::Kind;
 use storsim::backend::Profile;
 use storsim::report::{Report, jsonl, text};
@@ -22,7 +22,7 @@ fn shipped() -> Vec<PathBuf> {
     v
 }
 
-fn render_both(path: &PathBuf, opts: &RunOptions) -> (String, String, i32) {
+fn render_both(path: &Path, opts: &RunOptions) -> (String, String, i32) {
     let s = load_file(path.to_str().unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let (run, results) = storsim::execute(&s, opts);
     let report = Report {

@@ -181,12 +181,6 @@ fn retain() -> ReclaimPolicy {
     ReclaimPolicy::Retain
 }
 
-impl Default for ReclaimPolicy {
-    fn default() -> Self {
-        ReclaimPolicy::Retain
-    }
-}
-
 /// PV lifecycle phase.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VolumePhase {

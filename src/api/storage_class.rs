@@ -18,10 +18,12 @@ pub enum VolumeBindingMode {
     WaitForFirstConsumer,
 }
 
-/// What happens to a volume when its claim goes away.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What happens to a volume when its claim goes away. The API default is
+/// Retain for a PV created by hand (a StorageClass defaults to Delete).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReclaimPolicy {
     /// Keep the volume, phase Released, until an admin acts.
+    #[default]
     Retain,
     /// Delete the volume and its backing storage.
     Delete,

@@ -11,6 +11,7 @@ use crate::api::{
 use crate::engine::SimTime;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A change a controller may be told about.
 #[derive(Clone, Debug)]
@@ -23,8 +24,9 @@ pub struct WatchEvent {
     pub op: ChangeOp,
     /// The store revision of this change.
     pub resource_version: u64,
-    /// The object's last state, for deletions (informers hand it to handlers).
-    pub last: Option<AnyObject>,
+    /// The object's last state, for deletions (informers hand it to
+    /// handlers); shared, since every watching controller gets the event.
+    pub last: Option<Arc<AnyObject>>,
 }
 
 /// Why a write was refused.
@@ -291,7 +293,7 @@ impl Store {
             key: key.clone(),
             op: ChangeOp::Deleted,
             resource_version,
-            last: Some(obj.into()),
+            last: Some(Arc::new(obj.into())),
         });
         Ok(())
     }

@@ -275,7 +275,7 @@ impl Controller for PvController {
             (Kind::PersistentVolumeClaim, ChangeOp::Deleted) => {
                 self.unbound.remove(&ev.key);
                 // deleteClaim: sync the volume the claim was bound to.
-                if let Some(AnyObject::PersistentVolumeClaim(c)) = &ev.last
+                if let Some(AnyObject::PersistentVolumeClaim(c)) = ev.last.as_deref()
                     && !c.spec.volume_name.is_empty()
                 {
                     self.queue.add(
@@ -287,7 +287,7 @@ impl Controller for PvController {
             (Kind::PersistentVolumeClaim, _) => self.queue.add(SyncKey::Claim(ev.key.clone()), now),
             (Kind::PersistentVolume, ChangeOp::Deleted) => {
                 // deleteVolume: sync the claim so it notices its volume is gone.
-                if let Some(AnyObject::PersistentVolume(pv)) = &ev.last
+                if let Some(AnyObject::PersistentVolume(pv)) = ev.last.as_deref()
                     && let Some(r) = &pv.spec.claim_ref
                 {
                     self.queue

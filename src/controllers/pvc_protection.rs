@@ -38,7 +38,7 @@ impl Controller for PvcProtectionController {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
                 // A pod change may release its claims: queue those being deleted.
-                let pod = match &ev.last {
+                let pod = match ev.last.as_deref() {
                     Some(AnyObject::Pod(p)) => Some(p),
                     _ => store.get::<Pod>(&ev.key),
                 };

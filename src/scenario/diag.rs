@@ -45,7 +45,8 @@ impl InputError {
         let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
             .with_context_lines(1);
         if handler.render_report(&mut snippet, &report).is_ok() {
-            out.push_str(&snippet);
+            // miette starts with its own header line; ours above says more.
+            out.push_str(snippet.split_once('\n').map(|(_, rest)| rest).unwrap_or(""));
         }
         out
     }
@@ -78,8 +79,7 @@ impl Diagnostic for Rendered<'_> {
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some(self.0.message.clone()),
             start,
-            len.min(self.0.source_text.len().saturating_sub(start))
-                .max(0),
+            len.min(self.0.source_text.len().saturating_sub(start)),
         ))))
     }
     fn help(&self) -> Option<Box<dyn std::fmt::Display + '_>> {

@@ -64,10 +64,10 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, LoadError> {
         source: source.clone(),
         errors: Vec::new(),
     };
-    let root = DeTable::parse(text).map_err(|e| LoadError::Input(vec![cx.from_toml(e)]))?;
+    let root = DeTable::parse(text).map_err(|e| LoadError::Input(vec![cx.toml_error(e)]))?;
     let raw: ScenarioFile =
         serde::Deserialize::deserialize(toml::de::Deserializer::from(root.clone()))
-            .map_err(|e| LoadError::Input(vec![cx.from_toml(e)]))?;
+            .map_err(|e| LoadError::Input(vec![cx.toml_error(e)]))?;
     let scenario = build(&mut cx, &root, raw, text);
     if cx.errors.is_empty() {
         Ok(scenario)
@@ -94,7 +94,7 @@ impl Cx {
         });
     }
 
-    fn from_toml(&self, e: toml::de::Error) -> InputError {
+    fn toml_error(&self, e: toml::de::Error) -> InputError {
         let message = e.message().trim().to_string();
         let hint = hint_for_serde_message(&message).or_else(|| {
             message
@@ -120,7 +120,7 @@ impl Cx {
         match T::deserialize(ValueDeserializer::from(value.clone())) {
             Ok(v) => Some(v),
             Err(e) => {
-                let ie = self.from_toml(e);
+                let ie = self.toml_error(e);
                 self.errors.push(ie);
                 None
             }
@@ -370,7 +370,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             }
         }
     }
-    for (i, a) in raw.action.iter().enumerate() {
+    for a in &raw.action {
         if let Some(l) = &a.label {
             if known.labels.contains_key(l.get_ref()) {
                 cx.error(
@@ -381,10 +381,10 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             }
             known.labels.insert(l.get_ref().clone(), l.span());
         }
-        let _ = i;
     }
-    for (o, span) in &objects {
-        check_references(cx, &known, o, span.clone());
+    for (i, (o, span)) in objects.iter().enumerate() {
+        let base = [Seg::Key("object"), Seg::Index(i)];
+        check_references(cx, root, &base, &known, o, span.clone());
     }
     for (i, o) in &created {
         let span = raw.action[*i]
@@ -392,7 +392,8 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             .as_ref()
             .map(|d| d.name.span())
             .unwrap_or(0..0);
-        check_references(cx, &known, o, span);
+        let base = [Seg::Key("action"), Seg::Index(*i), Seg::Key("create")];
+        check_references(cx, root, &base, &known, o, span);
     }
 
     // Actions.
@@ -446,10 +447,10 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             continue;
         }
         let kind = if a.create.is_some() {
-            match created_iter.next_if(|(ci, _)| *ci == i) {
-                Some((_, o)) => Some(ActionKind::Create(o)),
-                None => None, // its error is already reported
-            }
+            // A create whose object was refused has its error reported already.
+            created_iter
+                .next_if(|(ci, _)| *ci == i)
+                .map(|(_, o)| ActionKind::Create(Box::new(o)))
         } else if let Some(d) = &a.delete {
             object_ref(cx, &known, d).map(ActionKind::Delete)
         } else if let Some(p) = &a.patch {
@@ -789,46 +790,66 @@ fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
     }
 }
 
-fn check_references(cx: &mut Cx, known: &Known, o: &AnyObject, span: Range<usize>) {
-    let unknown = |cx: &mut Cx, kind: Kind, name: &str, what: &str| {
+/// Checks what an object refers to. `base` is the object's path in the
+/// document, so each error points at the field that names the missing thing.
+fn check_references(
+    cx: &mut Cx,
+    root: &Spanned<DeTable<'_>>,
+    base: &[Seg<'_>],
+    known: &Known,
+    o: &AnyObject,
+    fallback: Range<usize>,
+) {
+    let field_span = |rest: &[Seg<'_>]| {
+        let mut path = base.to_vec();
+        path.push(Seg::Key("spec"));
+        path.extend_from_slice(rest);
+        lookup(root, &path)
+            .map(|v| v.span())
+            .unwrap_or_else(|| fallback.clone())
+    };
+    let unknown = |cx: &mut Cx, span: Range<usize>, kind: Kind, name: &str, what: &str| {
         let names = known.names_of(kind);
         let hint = nearest(name, names.iter().copied())
             .map(|n| format!("did you mean `{n}`?"))
-            .or_else(|| {
-                Some(format!(
-                    "define it in this file; known: {}",
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ))
+            .unwrap_or_else(|| {
+                let list = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                };
+                format!("define it in this file; known: {list}")
             });
         cx.error(
-            span.clone(),
+            span,
             format!("{what} refers to unknown {kind} `{name}`"),
-            hint,
+            Some(hint),
         );
+    };
+    let class_known = |class: &str| {
+        known.objects.contains_key(&ObjectRef::new(
+            Kind::StorageClass,
+            ObjectKey::cluster(class),
+        ))
     };
     match o {
         AnyObject::PersistentVolumeClaim(c) => {
             if let Some(class) = c.spec.storage_class_name.as_deref()
                 && !class.is_empty()
-                && !known.objects.contains_key(&ObjectRef::new(
-                    Kind::StorageClass,
-                    ObjectKey::cluster(class),
-                ))
+                && !class_known(class)
             {
-                unknown(cx, Kind::StorageClass, class, "storageClassName");
+                let span = field_span(&[Seg::Key("storageClassName")]);
+                unknown(cx, span, Kind::StorageClass, class, "storageClassName");
             }
-            if !c.spec.volume_name.is_empty()
-                && !known.can_exist(&ObjectRef::new(
-                    Kind::PersistentVolume,
-                    ObjectKey::cluster(&c.spec.volume_name),
-                ))
-            {
+            let pv = ObjectRef::new(
+                Kind::PersistentVolume,
+                ObjectKey::cluster(&c.spec.volume_name),
+            );
+            if !c.spec.volume_name.is_empty() && !known.can_exist(&pv) {
+                let span = field_span(&[Seg::Key("volumeName")]);
                 unknown(
                     cx,
+                    span,
                     Kind::PersistentVolume,
                     &c.spec.volume_name,
                     "volumeName",
@@ -837,23 +858,31 @@ fn check_references(cx: &mut Cx, known: &Known, o: &AnyObject, span: Range<usize
         }
         AnyObject::PersistentVolume(p) => {
             let class = &p.spec.storage_class_name;
-            if !class.is_empty()
-                && !known.objects.contains_key(&ObjectRef::new(
-                    Kind::StorageClass,
-                    ObjectKey::cluster(class),
-                ))
-            {
-                unknown(cx, Kind::StorageClass, class, "storageClassName");
+            if !class.is_empty() && !class_known(class) {
+                let span = field_span(&[Seg::Key("storageClassName")]);
+                unknown(cx, span, Kind::StorageClass, class, "storageClassName");
             }
         }
         AnyObject::Pod(p) => {
-            for claim in p.claim_names() {
-                let r = ObjectRef::new(
-                    Kind::PersistentVolumeClaim,
-                    ObjectKey::new(&p.metadata.namespace, claim),
-                );
-                if !known.can_exist(&r) {
-                    unknown(cx, Kind::PersistentVolumeClaim, claim, "claimName");
+            for (j, v) in p.spec.volumes.iter().enumerate() {
+                let Some(src) = &v.persistent_volume_claim else {
+                    continue;
+                };
+                let key = ObjectKey::new(&p.metadata.namespace, &src.claim_name);
+                if !known.can_exist(&ObjectRef::new(Kind::PersistentVolumeClaim, key)) {
+                    let span = field_span(&[
+                        Seg::Key("volumes"),
+                        Seg::Index(j),
+                        Seg::Key("persistentVolumeClaim"),
+                        Seg::Key("claimName"),
+                    ]);
+                    unknown(
+                        cx,
+                        span,
+                        Kind::PersistentVolumeClaim,
+                        &src.claim_name,
+                        "claimName",
+                    );
                 }
             }
         }

@@ -69,7 +69,7 @@ pub enum When {
 #[derive(Clone, Debug)]
 pub enum ActionKind {
     /// Create the object.
-    Create(AnyObject),
+    Create(Box<AnyObject>),
     /// Graceful delete.
     Delete(ObjectRef),
     /// JSON merge patch.

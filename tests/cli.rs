@@ -1,0 +1,352 @@
+//! The command line: exit codes 0/1/2/3, errors that name file, line,
+//! column and a hint for every kind of bad input, and output files written
+//! whole or not at all.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use std::path::PathBuf;
+
+fn storsim() -> Command {
+    Command::cargo_bin("storsim").expect("binary builds")
+}
+
+fn scenario_path(name: &str) -> String {
+    format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+const HEADER: &str = "format = 1\n[scenario]\nname = \"t\"\n";
+
+/// Writes `body` (after the standard header) to a temporary file.
+fn file_with(dir: &tempfile::TempDir, name: &str, body: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, format!("{HEADER}{body}")).unwrap();
+    path
+}
+
+#[test]
+fn a_passing_run_exits_0_and_prints_the_timeline() {
+    storsim()
+        .args(["run", &scenario_path("static-provisioning")])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "T+1.010s    PersistentVolumeClaim/pvc-manual             Bound       volume=pv-manual",
+        ))
+        .stdout(predicate::str::contains(
+            "expectations: 7 passed, 0 failed · exit code 0",
+        ));
+}
+
+#[test]
+fn a_failed_expectation_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = file_with(
+        &dir,
+        "fail.toml",
+        "end = \"5s\"\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n[[expect]]\nobject = \"PersistentVolumeClaim/c\"\nphase = \"Bound\"\n",
+    );
+    storsim()
+        .args(["run", f.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "FAIL  PersistentVolumeClaim/c is Bound",
+        ));
+}
+
+#[test]
+fn a_run_that_never_settles_hits_the_time_bound_and_exits_3_with_what_is_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    // No `end`, and a claim that can never bind: the 15 s resync goes on forever.
+    let f = file_with(
+        &dir,
+        "forever.toml",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n",
+    );
+    storsim()
+        .args(["run", f.to_str().unwrap(), "--max-time", "1m"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "was STOPPED at T+60.000s: simulated time reached the bound of T+60.000s",
+        ))
+        .stdout(predicate::str::contains(
+            "- PersistentVolumeClaim/c is Pending",
+        ));
+}
+
+#[test]
+fn the_event_bound_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = file_with(
+        &dir,
+        "events.toml",
+        "max_events = 5\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n",
+    );
+    storsim()
+        .args(["run", f.to_str().unwrap()])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "5 events were handled (the event bound)",
+        ));
+}
+
+/// Bad input: (file body, expected "line:col: error: …" text, expected hint).
+const BAD_INPUTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "syntax",
+        "end = \"10s\n",
+        "4:11: error: invalid basic string",
+        "",
+    ),
+    (
+        "unknown-field",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } }, storageClasName = \"x\" }\n",
+        "7:91: error: unknown field `storageClasName`",
+        "did you mean `storageClassName`?",
+    ),
+    (
+        "unknown-top-field",
+        "sed = 4\n",
+        "4:1: error: unknown field `sed`",
+        "did you mean `seed`?",
+    ),
+    (
+        "wrong-type",
+        "seed = \"one\"\n",
+        "4:8: error: invalid type: string \"one\", expected u64",
+        "",
+    ),
+    (
+        "unknown-class",
+        "[[storage_class]]\nname = \"fast-ssd\"\nprovisioner = \"x\"\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } }, storageClassName = \"fast-sd\" }\n",
+        "10:110: error: storageClassName refers to unknown StorageClass `fast-sd`",
+        "did you mean `fast-ssd`?",
+    ),
+    (
+        "unknown-claim",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"data\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n[[object]]\nkind = \"Pod\"\nname = \"p\"\nspec = { containers = [{ name = \"c\", image = \"i\" }], volumes = [{ name = \"v\", persistentVolumeClaim = { claimName = \"dta\" } }] }\n",
+        "11:117: error: claimName refers to unknown PersistentVolumeClaim `dta`",
+        "did you mean `data`?",
+    ),
+    (
+        "negative-size",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"-5Gi\" } } }\n",
+        "7:80: error: quantity `-5Gi` is negative",
+        "",
+    ),
+    (
+        "unparseable-size",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"10GB\" } } }\n",
+        "7:80: error: `10GB` has unknown suffix `GB`",
+        "",
+    ),
+    (
+        "bad-duration",
+        "end = \"10 seconds\"\n",
+        "4:7: error: duration `10 seconds` has no unit after `10`",
+        "",
+    ),
+    (
+        "negative-duration",
+        "end = \"-5s\"\n",
+        "4:7: error: duration `-5s` is negative",
+        "",
+    ),
+    (
+        "duplicate-names",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"2Gi\" } } }\n",
+        "10:8: error: duplicate PersistentVolumeClaim/c (first defined at line 6)",
+        "names are unique per kind and namespace",
+    ),
+    (
+        "duplicate-class",
+        "[[storage_class]]\nname = \"a\"\nprovisioner = \"x\"\n[[storage_class]]\nname = \"a\"\nprovisioner = \"y\"\n",
+        "8:8: error: duplicate StorageClass `a`",
+        "",
+    ),
+    (
+        "unknown-kind",
+        "[[object]]\nkind = \"PersistentVolumeClam\"\nname = \"c\"\nspec = {}\n",
+        "5:8: error: unknown kind `PersistentVolumeClam`",
+        "did you mean `PersistentVolumeClaim`?",
+    ),
+    (
+        "unknown-enum",
+        "[[storage_class]]\nname = \"a\"\nprovisioner = \"x\"\nvolumeBindingMode = \"WaitForFirstConsumr\"\n",
+        "7:21: error: unknown variant `WaitForFirstConsumr`",
+        "did you mean `WaitForFirstConsumer`?",
+    ),
+    (
+        "unknown-object-ref",
+        "[[action]]\nat = \"1s\"\ndelete = \"PersistentVolumeClaim/nope\"\n",
+        "6:10: error: unknown object `PersistentVolumeClaim/nope`",
+        "",
+    ),
+    (
+        "unknown-profile",
+        "[backend]\nprofile = \"aws-eb\"\n",
+        "5:11: error: unknown backend profile `aws-eb`",
+        "did you mean `aws-ebs`?",
+    ),
+    (
+        "action-without-time",
+        "[[action]]\ndelete = \"Node/x\"\n",
+        "4:1: error: this action has no time",
+        "",
+    ),
+    (
+        "bad-name",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"Data_1\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n",
+        "6:8: error: `Data_1` is not a valid Kubernetes name",
+        "",
+    ),
+    (
+        "missing-storage-request",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = {} }\n",
+        "7:8: error: a claim must request storage",
+        "",
+    ),
+];
+
+#[test]
+fn every_kind_of_bad_input_is_located_hinted_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body, error, hint) in BAD_INPUTS {
+        let f = file_with(&dir, &format!("{name}.toml"), body);
+        let path = f.to_str().unwrap();
+        for cmd in ["run", "validate"] {
+            let out = storsim().args([cmd, path]).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{name} ({cmd}): {stderr}");
+            assert!(
+                out.stdout.is_empty(),
+                "{name} ({cmd}): nothing is written on bad input"
+            );
+            assert!(
+                stderr.contains(&format!("{path}:{error}")),
+                "{name}: expected `{path}:{error}` in:\n{stderr}"
+            );
+            assert!(
+                stderr.contains(hint),
+                "{name}: expected hint `{hint}` in:\n{stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_file_or_unknown_profile_exits_2() {
+    storsim()
+        .args(["run", "no/such/file.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no/such/file.toml: cannot read"));
+    storsim()
+        .args([
+            "run",
+            &scenario_path("static-provisioning"),
+            "--profile",
+            "gcp",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown profile `gcp`"));
+}
+
+#[test]
+fn validate_accepts_every_shipped_scenario() {
+    storsim()
+        .args(["validate", &scenario_path("claims-that-cannot-bind")])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "ok — scenario claims-that-cannot-bind, 2 node(s), 2 storage class(es)",
+        ));
+}
+
+#[test]
+fn jsonl_output_goes_whole_to_the_out_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.jsonl");
+    storsim()
+        .args([
+            "run",
+            &scenario_path("static-provisioning"),
+            "--output",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_empty());
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[0]["schema_version"], 1);
+    assert_eq!(lines[0]["scenario"], "static-provisioning");
+    assert_eq!(lines[0]["seed"], 1);
+    assert_eq!(lines[0]["profile"], "reference");
+    assert_eq!(lines[0]["scenario_sha256"].as_str().unwrap().len(), 64);
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "summary");
+    assert_eq!(last["exit_code"], 0);
+    let seqs: Vec<u64> = lines.iter().filter_map(|l| l["seq"].as_u64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "records are in order");
+    let bound = lines
+        .iter()
+        .find(|l| l["type"] == "change" && l["name"] == "pvc-manual" && l["phase"] == "Bound")
+        .expect("the claim's Bound change is there");
+    assert_eq!(bound["t_ms"], 1010);
+    assert_eq!(bound["columns"]["VOLUME"], "pv-manual");
+    assert_eq!(
+        bound["changed"],
+        serde_json::json!(["status.accessModes", "status.capacity", "status.phase"])
+    );
+}
+
+#[test]
+fn an_unwritable_out_file_exits_2_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("missing-dir").join("run.jsonl");
+    storsim()
+        .args([
+            "run",
+            &scenario_path("static-provisioning"),
+            "--output",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot write"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn seed_override_reports_timing_as_skipped() {
+    storsim()
+        .args([
+            "run",
+            &scenario_path("static-provisioning"),
+            "--seed",
+            "42",
+            "--profile",
+            "aws-ebs",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "SKIP  PersistentVolume/pv-manual is Available at 10ms",
+        ))
+        .stdout(predicate::str::contains(
+            "timing not checked (profile or seed overridden)",
+        ));
+}
