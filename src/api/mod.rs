@@ -140,6 +140,37 @@ impl AnyObject {
     }
 }
 
+/// A column header as the timeline and `shows = { … }` write it:
+/// lower case, spaces as dashes (`ACCESS MODES` → `access-modes`).
+pub fn column_key(header: &str) -> String {
+    header.to_lowercase().replace(' ', "-")
+}
+
+/// Non-empty columns as `key=value` words, the way the timeline prints them.
+pub fn columns_text(columns: &[(&'static str, String)]) -> String {
+    columns
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={v}", column_key(k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Adds `finalizer` unless present (what protection admission plugins do).
+fn add_finalizer(meta: &mut ObjectMeta, finalizer: &str) {
+    if !meta.finalizers.iter().any(|f| f == finalizer) {
+        meta.finalizers.push(finalizer.to_string());
+    }
+}
+
+/// Types of the conditions whose status is "True".
+fn true_types<'a>(conditions: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    conditions
+        .filter(|(_, status)| *status == "True")
+        .map(|(t, _)| t.to_string())
+        .collect()
+}
+
 fn join_modes(modes: &[AccessMode]) -> String {
     persistent_volume::access_modes_string(modes)
 }
@@ -239,10 +270,10 @@ impl Resource for PersistentVolume {
     }
     fn admit(&mut self) {
         // pv-protection admission adds its finalizer to every new PV.
-        let f = persistent_volume::FINALIZER_PV_PROTECTION.to_string();
-        if !self.metadata.finalizers.contains(&f) {
-            self.metadata.finalizers.push(f);
-        }
+        add_finalizer(
+            &mut self.metadata,
+            persistent_volume::FINALIZER_PV_PROTECTION,
+        );
     }
 }
 
@@ -253,12 +284,12 @@ impl Resource for PersistentVolumeClaim {
         status_word(&self.metadata, self.status.phase)
     }
     fn true_conditions(&self) -> Vec<String> {
-        self.status
-            .conditions
-            .iter()
-            .filter(|c| c.status == "True")
-            .map(|c| c.kind.clone())
-            .collect()
+        true_types(
+            self.status
+                .conditions
+                .iter()
+                .map(|c| (c.kind.as_str(), c.status.as_str())),
+        )
     }
     fn columns(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -277,10 +308,10 @@ impl Resource for PersistentVolumeClaim {
     }
     fn admit(&mut self) {
         // pvc-protection admission adds its finalizer to every new claim.
-        let f = persistent_volume_claim::FINALIZER_PVC_PROTECTION.to_string();
-        if !self.metadata.finalizers.contains(&f) {
-            self.metadata.finalizers.push(f);
-        }
+        add_finalizer(
+            &mut self.metadata,
+            persistent_volume_claim::FINALIZER_PVC_PROTECTION,
+        );
     }
 }
 
@@ -298,12 +329,12 @@ impl Resource for Pod {
         Some(self.status.phase.to_string())
     }
     fn true_conditions(&self) -> Vec<String> {
-        self.status
-            .conditions
-            .iter()
-            .filter(|c| c.status == "True")
-            .map(|c| c.kind.clone())
-            .collect()
+        true_types(
+            self.status
+                .conditions
+                .iter()
+                .map(|c| (c.kind.as_str(), c.status.as_str())),
+        )
     }
     fn columns(&self) -> Vec<(&'static str, String)> {
         vec![("NODE", self.spec.node_name.clone())]

@@ -102,18 +102,13 @@ pub fn timeline(log: &[Record]) -> String {
                     ChangeOp::Deleted => "(deleted)".to_string(),
                     _ => c.phase.clone().unwrap_or_else(|| c.op.as_str().to_string()),
                 };
-                let cols: Vec<String> = c
-                    .columns
-                    .iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| format!("{}={v}", k.to_lowercase().replace(' ', "-")))
-                    .collect();
+                let cols = crate::api::columns_text(&c.columns);
                 let line = format!(
                     "{:<10}  {:<44} {:<11} {}",
                     c.t.offset_label(),
                     c.object.to_string(),
                     status,
-                    cols.join(" ")
+                    cols
                 );
                 let _ = writeln!(out, "{}", line.trim_end());
             }

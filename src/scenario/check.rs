@@ -232,16 +232,9 @@ fn holds_at_end(occ: &Occurrence, run: &RunView<'_>) -> (bool, String) {
             let state = obj
                 .as_ref()
                 .map(|o| {
-                    let cols: Vec<String> = o
-                        .columns()
-                        .iter()
-                        .filter(|(_, v)| !v.is_empty())
-                        .map(|(k, v)| format!("{}={v}", k.to_lowercase().replace(' ', "-")))
-                        .collect();
+                    let cols = crate::api::columns_text(&o.columns());
                     let phase = o.phase().unwrap_or_else(|| "present".into());
-                    format!("{object} is {phase} {}", cols.join(" "))
-                        .trim_end()
-                        .to_string()
+                    format!("{object} is {phase} {cols}").trim_end().to_string()
                 })
                 .unwrap_or_else(|| format!("{object} does not exist"));
             let ok = match (moment, &obj) {

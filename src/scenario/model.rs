@@ -310,7 +310,7 @@ impl Tracker {
 pub fn column_matches(columns: &[(&'static str, String)], key: &str, value: &str) -> bool {
     columns
         .iter()
-        .any(|(k, v)| k.to_lowercase().replace(' ', "-") == key.to_lowercase() && v == value)
+        .any(|(k, v)| crate::api::column_key(k) == key.to_lowercase() && v == value)
 }
 
 /// When the times of an expectation are measured from, and its bounds.

@@ -365,7 +365,9 @@ pub struct EventMatchDef {
 }
 
 /// `[[expect]]`: an occurrence written inline (or `first`/`before`, or
-/// `never`), with timing.
+/// `never`), with timing. The inline fields repeat [`OccurrenceDef`]'s
+/// because serde's `flatten` cannot be combined with `deny_unknown_fields`,
+/// and a misspelt field must be an error, not silently ignored.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectDef {

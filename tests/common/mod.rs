@@ -81,10 +81,15 @@ pub fn claim(r: &RunResult, name: &str) -> Option<PersistentVolumeClaim> {
         .cloned()
 }
 
+/// `kind/name` in the default namespace (or cluster-scoped).
+fn target(kind: Kind, name: &str) -> ObjectRef {
+    let ns = if kind.namespaced() { "default" } else { "" };
+    ObjectRef::new(kind, ObjectKey::new(ns, name))
+}
+
 /// Every Event recorded on `kind/name`.
 pub fn events_on(r: &RunResult, kind: Kind, name: &str) -> Vec<EventRecord> {
-    let ns = if kind.namespaced() { "default" } else { "" };
-    let target = ObjectRef::new(kind, ObjectKey::new(ns, name));
+    let target = target(kind, name);
     r.store
         .log()
         .iter()
@@ -97,8 +102,7 @@ pub fn events_on(r: &RunResult, kind: Kind, name: &str) -> Vec<EventRecord> {
 
 /// Every change of `kind/name` after creation.
 pub fn changes_of(r: &RunResult, kind: Kind, name: &str) -> Vec<ChangeRecord> {
-    let ns = if kind.namespaced() { "default" } else { "" };
-    let target = ObjectRef::new(kind, ObjectKey::new(ns, name));
+    let target = target(kind, name);
     r.store
         .log()
         .iter()
