@@ -16,6 +16,9 @@ fn scenario_path(name: &str) -> String {
 
 const HEADER: &str = "format = 1\n[scenario]\nname = \"t\"\n";
 
+/// A claim that nothing can bind: no volume exists and it has no class.
+const LONELY_CLAIM: &str = "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n";
+
 /// Writes `body` (after the standard header) to a temporary file.
 fn file_with(dir: &tempfile::TempDir, name: &str, body: &str) -> PathBuf {
     let path = dir.path().join(name);
@@ -43,7 +46,9 @@ fn a_failed_expectation_exits_1() {
     let f = file_with(
         &dir,
         "fail.toml",
-        "end = \"5s\"\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n[[expect]]\nobject = \"PersistentVolumeClaim/c\"\nphase = \"Bound\"\n",
+        &format!(
+            "end = \"5s\"\n{LONELY_CLAIM}[[expect]]\nobject = \"PersistentVolumeClaim/c\"\nphase = \"Bound\"\n"
+        ),
     );
     storsim()
         .args(["run", f.to_str().unwrap()])
@@ -58,11 +63,7 @@ fn a_failed_expectation_exits_1() {
 fn a_run_that_never_settles_hits_the_time_bound_and_exits_3_with_what_is_pending() {
     let dir = tempfile::tempdir().unwrap();
     // No `end`, and a claim that can never bind: the 15 s resync goes on forever.
-    let f = file_with(
-        &dir,
-        "forever.toml",
-        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n",
-    );
+    let f = file_with(&dir, "forever.toml", LONELY_CLAIM);
     storsim()
         .args(["run", f.to_str().unwrap(), "--max-time", "1m"])
         .assert()
@@ -81,7 +82,7 @@ fn the_event_bound_exits_3() {
     let f = file_with(
         &dir,
         "events.toml",
-        "max_events = 5\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n",
+        &format!("max_events = 5\n{LONELY_CLAIM}"),
     );
     storsim()
         .args(["run", f.to_str().unwrap()])
