@@ -4,8 +4,9 @@
 
 use crate::api::{AnyObject, ObjectRef};
 use crate::backend::Profile;
-use crate::cluster::{Store, StoreError, WatchEvent};
-use crate::controllers::{self, Controller};
+use crate::backend::{Call, CallId, Cloud, GrpcCode, Reply, Request, Response, RpcError};
+use crate::cluster::{CallPhase, OperationRecord, Store, StoreError, WatchEvent};
+use crate::controllers::{self, Controller, Ctx};
 use crate::engine::{EventId, EventQueue, SimTime, StreamKey};
 use crate::scenario::{ActionKind, Scenario, Tracker, When};
 use std::collections::BTreeMap;
@@ -63,6 +64,17 @@ enum SimEvent {
     Action(usize),
     Deliver(usize, WatchEvent),
     Wake(usize),
+    /// A backend call completes (its effect applies even if its caller gave up).
+    CallDone(Box<(Call, Option<RpcError>, u32)>),
+    /// A caller's timeout on a call runs out.
+    CallTimeout(CallId),
+}
+
+/// A call whose caller is still waiting.
+struct OpenCall {
+    caller: usize,
+    request: Request,
+    attempt: u32,
 }
 
 struct Sim<'a> {
@@ -76,6 +88,9 @@ struct Sim<'a> {
     triggers: Vec<(usize, Tracker)>,
     log_cursor: usize,
     labels: BTreeMap<String, SimTime>,
+    cloud: Cloud,
+    next_call: CallId,
+    open_calls: BTreeMap<CallId, OpenCall>,
 }
 
 /// Runs `scenario` with `opts`.
@@ -100,7 +115,14 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
         triggers: Vec::new(),
         log_cursor: 0,
         labels: BTreeMap::new(),
+        cloud: Cloud::new(node_zones(scenario), 0),
+        next_call: 1,
+        open_calls: BTreeMap::new(),
     };
+    sim.cloud = Cloud::new(
+        node_zones(scenario),
+        sim.profile.driver.max_volumes_per_node,
+    );
     let max_events = opts.max_events.unwrap_or(scenario.max_events);
     let max_time = opts.max_time.unwrap_or(scenario.max_time);
 
@@ -173,6 +195,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
     }
 }
 
+/// Node → zone, for the cloud's attach checks.
+fn node_zones(scenario: &Scenario) -> BTreeMap<String, String> {
+    scenario
+        .nodes
+        .iter()
+        .filter_map(|n| n.zone().map(|z| (n.metadata.name.clone(), z.to_string())))
+        .collect()
+}
+
 /// Creates any object in the store.
 fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
     match obj {
@@ -226,15 +257,127 @@ fn delete_any(store: &mut Store, r: &ObjectRef) -> Result<(), StoreError> {
 
 impl Sim<'_> {
     fn dispatch(&mut self, ev: SimEvent) {
-        let now = self.store.now();
         match ev {
             SimEvent::Action(i) => self.run_action(i),
-            SimEvent::Deliver(c, w) => self.controllers[c].on_watch(&w, &self.store, now),
+            SimEvent::Deliver(c, w) => self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx)),
             SimEvent::Wake(c) => {
                 self.wakes[c] = None;
-                self.controllers[c].on_wake(&mut self.store, now);
+                self.with_ctx(c, |ctrl, cx| ctrl.on_wake(cx));
+            }
+            SimEvent::CallDone(done) => {
+                let (call, failure, attempt) = *done;
+                let result = self.cloud.complete(&call.request, failure);
+                let waiting = self.open_calls.remove(&call.id).is_some();
+                let caller = self.controllers[call.caller].name();
+                self.record_call(
+                    call.id,
+                    &call.request,
+                    CallPhase::End,
+                    attempt,
+                    Some(&result),
+                    caller,
+                );
+                if waiting {
+                    let reply = Reply {
+                        id: call.id,
+                        request: call.request,
+                        result,
+                    };
+                    self.with_ctx(call.caller, |ctrl, cx| ctrl.on_reply(&reply, cx));
+                }
+            }
+            SimEvent::CallTimeout(id) => {
+                // Still open means not completed: the caller gives up now.
+                if let Some(open) = self.open_calls.remove(&id) {
+                    let caller = self.controllers[open.caller].name();
+                    self.record_call(
+                        id,
+                        &open.request,
+                        CallPhase::Timeout,
+                        open.attempt,
+                        None,
+                        caller,
+                    );
+                    let err = RpcError {
+                        code: GrpcCode::DeadlineExceeded,
+                        message: "context deadline exceeded".into(),
+                    };
+                    let reply = Reply {
+                        id,
+                        request: open.request,
+                        result: Err(err),
+                    };
+                    self.with_ctx(open.caller, |ctrl, cx| ctrl.on_reply(&reply, cx));
+                }
             }
         }
+    }
+
+    /// Runs a handler of controller `c` with a context, then starts the
+    /// backend calls it made.
+    fn with_ctx(&mut self, c: usize, f: impl FnOnce(&mut dyn Controller, &mut Ctx<'_>)) {
+        let now = self.store.now();
+        let mut cx = Ctx::new(now, &mut self.store, &self.profile, &mut self.next_call);
+        f(self.controllers[c].as_mut(), &mut cx);
+        let calls = cx.take_calls();
+        for (id, request, timeout) in calls {
+            let call = Call {
+                id,
+                caller: c,
+                request,
+                timeout,
+            };
+            let plan = self.cloud.plan(&call, now, &self.profile, self.seed);
+            let attempt = plan.attempt + 1;
+            let caller = self.controllers[c].name();
+            self.record_call(id, &call.request, CallPhase::Start, attempt, None, caller);
+            self.open_calls.insert(
+                id,
+                OpenCall {
+                    caller: c,
+                    request: call.request.clone(),
+                    attempt,
+                },
+            );
+            if let Some(t) = timeout
+                && now.plus(t) < plan.complete_at
+            {
+                self.queue.schedule(now.plus(t), SimEvent::CallTimeout(id));
+            }
+            self.queue.schedule(
+                plan.complete_at,
+                SimEvent::CallDone(Box::new((call, plan.failure, attempt))),
+            );
+        }
+    }
+
+    fn record_call(
+        &mut self,
+        call: CallId,
+        request: &Request,
+        phase: CallPhase,
+        attempt: u32,
+        result: Option<&Result<Response, RpcError>>,
+        caller: &'static str,
+    ) {
+        let result = result.map(|r| match r {
+            Ok(Response::Created {
+                volume_id, zone, ..
+            }) => Ok(format!("{volume_id} in {zone}")),
+            Ok(Response::Done) => Ok("ok".to_string()),
+            Err(e) => Err(e.to_string()),
+        });
+        self.store.record_operation(OperationRecord {
+            t: SimTime::ZERO,
+            seq: 0,
+            call,
+            op: request.op(),
+            target: request.target(),
+            phase,
+            attempt,
+            result,
+            caller,
+        });
     }
 
     fn run_action(&mut self, i: usize) {

@@ -1,9 +1,13 @@
 //! The latency-modelled world outside the controllers: control-plane
-//! propagation now, cloud and CSI operations as they are modelled. Every
-//! figure here is profile data, never a constant inside controller logic.
+//! propagation, the CSI driver and the cloud it drives. Every figure here is
+//! profile data, never a constant inside controller logic.
 
+pub mod cloud;
 pub mod latency;
+pub mod operations;
 pub mod profile;
 
+pub use cloud::{Call, CallId, Cloud, Reply, Request, Response};
 pub use latency::Latency;
+pub use operations::{GrpcCode, Operation, OperationProfile, RpcError};
 pub use profile::{ControlPlane, Profile};

@@ -3,6 +3,7 @@
 //! the scenario's own actions.
 
 use crate::api::ObjectRef;
+use crate::backend::Operation;
 use crate::engine::SimTime;
 
 /// What a write did to an object.
@@ -109,9 +110,56 @@ pub struct ActionRecord {
     pub label: Option<String>,
 }
 
+/// Where a backend call is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CallPhase {
+    /// The call was made.
+    Start,
+    /// It completed (successfully or not).
+    End,
+    /// The caller stopped waiting (`--timeout`); the call may still complete.
+    Timeout,
+}
+
+impl CallPhase {
+    /// Lower-case name used in JSON Lines and expectations.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallPhase::Start => "start",
+            CallPhase::End => "end",
+            CallPhase::Timeout => "timeout",
+        }
+    }
+}
+
+/// One step of a CSI or cloud call.
+#[derive(Clone, Debug)]
+pub struct OperationRecord {
+    /// When.
+    pub t: SimTime,
+    /// Global order of records.
+    pub seq: u64,
+    /// The call's ID (start, end and timeout of one call share it).
+    pub call: u64,
+    /// The operation.
+    pub op: Operation,
+    /// What it is about (volume name, `vol-…@node`, …).
+    pub target: String,
+    /// Start, end or timeout.
+    pub phase: CallPhase,
+    /// Which attempt on this operation and target (1-based).
+    pub attempt: u32,
+    /// For ends: `Err` with the gRPC error text; `Ok` with a short result.
+    pub result: Option<Result<String, String>>,
+    /// The component that made the call.
+    pub caller: &'static str,
+}
+
 /// A timeline record.
 #[derive(Clone, Debug)]
 pub enum Record {
+    /// A backend call started, ended or timed out.
+    Operation(OperationRecord),
     /// An object changed.
     Change(ChangeRecord),
     /// An Event was recorded.
@@ -127,6 +175,7 @@ impl Record {
             Record::Change(c) => c.t,
             Record::Event(e) => e.t,
             Record::Action(a) => a.t,
+            Record::Operation(o) => o.t,
         }
     }
 
@@ -136,6 +185,7 @@ impl Record {
             Record::Change(c) => c.seq,
             Record::Event(e) => e.seq,
             Record::Action(a) => a.seq,
+            Record::Operation(o) => o.seq,
         }
     }
 }

@@ -7,5 +7,8 @@ pub mod log;
 pub mod patch;
 pub mod store;
 
-pub use log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
+pub use log::{
+    ActionRecord, CallPhase, ChangeOp, ChangeRecord, EventRecord, EventType, OperationRecord,
+    Record,
+};
 pub use store::{Store, StoreError, Stored, WatchEvent};

@@ -335,6 +335,13 @@ impl Store {
         }));
     }
 
+    /// Records a step of a backend call in the log.
+    pub fn record_operation(&mut self, mut op: super::log::OperationRecord) {
+        op.t = self.now;
+        op.seq = self.take_seq();
+        self.log.push(Record::Operation(op));
+    }
+
     /// Records a scenario action in the log.
     pub fn record_action(&mut self, description: String, label: Option<String>) {
         let seq = self.take_seq();

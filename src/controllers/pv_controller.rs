@@ -7,9 +7,9 @@
 //! access-mode groups of equal size, or between equally small volumes) the
 //! model breaks the tie by name, so runs are reproducible.
 
-use super::Controller;
 use super::settings::PvControllerSettings;
 use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
 use crate::api::persistent_volume::{
     ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, ANN_DYNAMICALLY_PROVISIONED, ClaimRef,
     access_modes_string,
@@ -270,7 +270,8 @@ impl Controller for PvController {
         &[Kind::PersistentVolume, Kind::PersistentVolumeClaim]
     }
 
-    fn on_watch(&mut self, ev: &WatchEvent, _store: &Store, now: SimTime) {
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let now = cx.now;
         match (ev.kind, ev.op) {
             (Kind::PersistentVolumeClaim, ChangeOp::Deleted) => {
                 self.unbound.remove(&ev.key);
@@ -299,7 +300,8 @@ impl Controller for PvController {
         }
     }
 
-    fn on_wake(&mut self, store: &mut Store, now: SimTime) {
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        let (store, now) = (&mut *cx.store, cx.now);
         if self.resync_at.is_some_and(|t| t <= now) {
             for key in self.unbound.clone() {
                 self.queue.add(SyncKey::Claim(key), now);

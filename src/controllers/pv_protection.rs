@@ -2,8 +2,8 @@
 //! removes `kubernetes.io/pv-protection` from a PV being deleted once it is
 //! no longer Bound.
 
-use super::Controller;
 use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
 use crate::api::persistent_volume::FINALIZER_PV_PROTECTION;
 use crate::api::{Kind, ObjectKey, PersistentVolume, VolumePhase};
 use crate::cluster::{Store, WatchEvent};
@@ -24,11 +24,12 @@ impl Controller for PvProtectionController {
         &[Kind::PersistentVolume]
     }
 
-    fn on_watch(&mut self, ev: &WatchEvent, _store: &Store, now: SimTime) {
-        self.queue.add(ev.key.clone(), now);
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        self.queue.add(ev.key.clone(), cx.now);
     }
 
-    fn on_wake(&mut self, store: &mut Store, now: SimTime) {
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        let (store, now) = (&mut *cx.store, cx.now);
         while let Some(key) = self.queue.pop_due(now) {
             let Some(pv) = store.get::<PersistentVolume>(&key) else {
                 continue;

@@ -2,8 +2,8 @@
 //! removes `kubernetes.io/pvc-protection` from a claim being deleted once no
 //! scheduled pod references it.
 
-use super::Controller;
 use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
 use crate::api::persistent_volume_claim::FINALIZER_PVC_PROTECTION;
 use crate::api::{AnyObject, Kind, ObjectKey, PersistentVolumeClaim, Pod};
 use crate::cluster::{Store, WatchEvent};
@@ -33,7 +33,8 @@ impl Controller for PvcProtectionController {
         &[Kind::PersistentVolumeClaim, Kind::Pod]
     }
 
-    fn on_watch(&mut self, ev: &WatchEvent, store: &Store, now: SimTime) {
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let (store, now) = (&*cx.store, cx.now);
         match ev.kind {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
@@ -58,7 +59,8 @@ impl Controller for PvcProtectionController {
         }
     }
 
-    fn on_wake(&mut self, store: &mut Store, now: SimTime) {
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        let (store, now) = (&mut *cx.store, cx.now);
         while let Some(key) = self.queue.pop_due(now) {
             let Some(claim) = store.get::<PersistentVolumeClaim>(&key) else {
                 continue;

@@ -2,7 +2,7 @@
 
 use super::{Report, STORSIM_VERSION};
 use crate::api::Kind;
-use crate::cluster::{ChangeOp, EventRecord, Record};
+use crate::cluster::{CallPhase, ChangeOp, EventRecord, Record};
 use crate::engine::SimTime;
 use crate::simulation::EndReason;
 use std::collections::BTreeMap;
@@ -127,6 +127,28 @@ pub fn timeline(log: &[Record]) -> String {
                     e.reason,
                     e.message
                 );
+            }
+            Record::Operation(o) => {
+                let (status, detail) = match (&o.phase, &o.result) {
+                    (CallPhase::Start, _) => {
+                        ("started", format!("attempt {} by {}", o.attempt, o.caller))
+                    }
+                    (CallPhase::Timeout, _) => (
+                        "timed out",
+                        "the caller stopped waiting; the call goes on".to_string(),
+                    ),
+                    (CallPhase::End, Some(Ok(r))) => ("ok", r.clone()),
+                    (CallPhase::End, Some(Err(e))) => ("failed", e.clone()),
+                    (CallPhase::End, None) => ("ended", String::new()),
+                };
+                let what = format!("{} {}", o.op.csi_name(), o.target);
+                let line = format!(
+                    "{:<10}  {:<44} {:<11} {detail}",
+                    o.t.offset_label(),
+                    what,
+                    status
+                );
+                let _ = writeln!(out, "{}", line.trim_end());
             }
             Record::Action(a) => {
                 let label = a

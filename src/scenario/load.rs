@@ -501,6 +501,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
         profile.control_plane.watch_delay = w.get_ref().clone();
     }
+    apply_backend_overrides(cx, &raw.backend, &mut profile);
 
     for (k, d) in [
         ("end", raw.scenario.end),
@@ -541,6 +542,54 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         objects: objects.into_iter().map(|(o, _)| o).collect(),
         actions,
         expectations,
+    }
+}
+
+/// Merges `[backend.operations.*]`, `[backend.sidecars.*]` and
+/// `[backend.driver]` onto the chosen profile.
+fn apply_backend_overrides(cx: &mut Cx, b: &BackendDef, profile: &mut crate::backend::Profile) {
+    for (op, def) in &b.operations {
+        let p = profile
+            .operations
+            .get_mut(op)
+            .expect("profiles cover every operation");
+        let d = def.get_ref();
+        if let Some(l) = &d.latency {
+            p.latency = l.clone();
+        }
+        if let Some(r) = d.failure_rate {
+            p.failure_rate = r;
+        }
+        if let Some(n) = d.fail_first {
+            p.fail_first = n;
+        }
+        if let Some(e) = d.error {
+            p.error = e;
+        }
+        if let Some(m) = &d.message {
+            p.message = m.clone();
+        }
+        if let Err(m) = p.validate() {
+            cx.error(def.span(), m, None);
+        }
+    }
+    let sidecars = [
+        (&b.sidecars.provisioner, &mut profile.sidecars.provisioner),
+        (&b.sidecars.attacher, &mut profile.sidecars.attacher),
+    ];
+    for (def, timers) in sidecars {
+        let Some(d) = def else { continue };
+        timers.timeout = d.timeout.unwrap_or(timers.timeout);
+        timers.retry_start = d.retry_start.unwrap_or(timers.retry_start);
+        timers.retry_max = d.retry_max.unwrap_or(timers.retry_max);
+    }
+    if let Some(d) = &b.driver {
+        if let Some(n) = &d.name {
+            profile.driver.name = n.clone();
+        }
+        if let Some(m) = d.max_volumes_per_node {
+            profile.driver.max_volumes_per_node = m;
+        }
     }
 }
 

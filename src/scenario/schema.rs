@@ -6,7 +6,7 @@
 use crate::api::node::Taint;
 use crate::api::node::TopologySelectorTerm;
 use crate::api::{Quantity, ReclaimPolicy, VolumeBindingMode};
-use crate::backend::Latency;
+use crate::backend::{GrpcCode, Latency, Operation};
 use crate::controllers::ComponentSettings;
 use crate::engine::SimDuration;
 use serde::Deserialize;
@@ -167,6 +167,15 @@ pub struct BackendDef {
     /// Control-plane overrides.
     #[serde(default)]
     pub control_plane: Option<ControlPlaneDef>,
+    /// Per-operation overrides, `[backend.operations.create_volume]`.
+    #[serde(default)]
+    pub operations: BTreeMap<Operation, Spanned<OperationDef>>,
+    /// Sidecar knobs, `[backend.sidecars.provisioner]` / `.attacher`.
+    #[serde(default)]
+    pub sidecars: SidecarsDef,
+    /// CSI driver overrides.
+    #[serde(default)]
+    pub driver: Option<DriverDef>,
 }
 
 impl Default for BackendDef {
@@ -174,8 +183,71 @@ impl Default for BackendDef {
         BackendDef {
             profile: Spanned::new(0..0, reference()),
             control_plane: None,
+            operations: BTreeMap::new(),
+            sidecars: SidecarsDef::default(),
+            driver: None,
         }
     }
+}
+
+/// An operation override: any field left out keeps the profile's value.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationDef {
+    /// Latency.
+    #[serde(default)]
+    pub latency: Option<Latency>,
+    /// Failure probability per attempt.
+    #[serde(default)]
+    pub failure_rate: Option<f64>,
+    /// The first N attempts on each object fail.
+    #[serde(default)]
+    pub fail_first: Option<u32>,
+    /// gRPC code of failures.
+    #[serde(default)]
+    pub error: Option<GrpcCode>,
+    /// Description of failures.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `[backend.sidecars]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarsDef {
+    /// external-provisioner.
+    #[serde(default)]
+    pub provisioner: Option<SidecarDef>,
+    /// external-attacher.
+    #[serde(default)]
+    pub attacher: Option<SidecarDef>,
+}
+
+/// One sidecar's flags.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarDef {
+    /// `--timeout`.
+    #[serde(default)]
+    pub timeout: Option<SimDuration>,
+    /// `--retry-interval-start`.
+    #[serde(default)]
+    pub retry_start: Option<SimDuration>,
+    /// `--retry-interval-max`.
+    #[serde(default)]
+    pub retry_max: Option<SimDuration>,
+}
+
+/// `[backend.driver]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriverDef {
+    /// Driver name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Attachments per node.
+    #[serde(default)]
+    pub max_volumes_per_node: Option<u32>,
 }
 
 fn reference() -> String {

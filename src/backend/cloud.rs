@@ -1,0 +1,522 @@
+//! The simulated cloud behind the CSI driver: disks that live in one zone,
+//! attachments to nodes, and the calls that change them. A call is planned
+//! when it is made (its latency and whether it fails are drawn then, from a
+//! stream keyed by operation, target and attempt) and takes effect when it
+//! completes — even if the caller stopped waiting at its timeout, as a cloud
+//! API does.
+
+use super::operations::{GrpcCode, Operation, RpcError};
+use super::profile::Profile;
+use crate::engine::{SimDuration, SimTime, StreamKey};
+use rand::Rng as _;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Identifies one call.
+pub type CallId = u64;
+
+/// What a controller asks the driver or the cloud to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// Create a disk named `name` (the PV name) in `zone`.
+    CreateVolume {
+        /// Volume name (idempotency key).
+        name: String,
+        /// Requested size.
+        size_bytes: i128,
+        /// Zone chosen from the topology requirements.
+        zone: String,
+    },
+    /// Delete a disk.
+    DeleteVolume {
+        /// Disk ID.
+        volume_id: String,
+    },
+    /// Attach a disk to a node.
+    Attach {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+    },
+    /// Detach a disk from a node.
+    Detach {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+    },
+    /// Stage (format on first use, mount to the global path) on a node.
+    NodeStage {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+    },
+    /// Bind-mount into a pod.
+    NodePublish {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+        /// Pod (namespace/name).
+        pod: String,
+    },
+    /// Undo NodePublish.
+    NodeUnpublish {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+        /// Pod (namespace/name).
+        pod: String,
+    },
+    /// Undo NodeStage.
+    NodeUnstage {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+    },
+}
+
+impl Request {
+    /// The operation.
+    pub fn op(&self) -> Operation {
+        match self {
+            Request::CreateVolume { .. } => Operation::CreateVolume,
+            Request::DeleteVolume { .. } => Operation::DeleteVolume,
+            Request::Attach { .. } => Operation::Attach,
+            Request::Detach { .. } => Operation::Detach,
+            Request::NodeStage { .. } => Operation::NodeStage,
+            Request::NodePublish { .. } => Operation::NodePublish,
+            Request::NodeUnpublish { .. } => Operation::NodeUnpublish,
+            Request::NodeUnstage { .. } => Operation::NodeUnstage,
+        }
+    }
+
+    /// What the call is about, for traces and for keying its random draws.
+    pub fn target(&self) -> String {
+        match self {
+            Request::CreateVolume { name, .. } => name.clone(),
+            Request::DeleteVolume { volume_id } => volume_id.clone(),
+            Request::Attach { volume_id, node }
+            | Request::Detach { volume_id, node }
+            | Request::NodeStage { volume_id, node }
+            | Request::NodeUnstage { volume_id, node } => format!("{volume_id}@{node}"),
+            Request::NodePublish {
+                volume_id,
+                node,
+                pod,
+            }
+            | Request::NodeUnpublish {
+                volume_id,
+                node,
+                pod,
+            } => format!("{volume_id}@{node}/{pod}"),
+        }
+    }
+}
+
+/// A call in flight.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// Its ID.
+    pub id: CallId,
+    /// Index of the calling controller.
+    pub caller: usize,
+    /// What is asked.
+    pub request: Request,
+    /// The caller stops waiting after this long (`--timeout`).
+    pub timeout: Option<SimDuration>,
+}
+
+/// What a successful call returns.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Response {
+    /// A disk exists (new, or the one created by an earlier attempt).
+    Created {
+        /// Disk ID.
+        volume_id: String,
+        /// Its zone.
+        zone: String,
+        /// Its size.
+        size_bytes: i128,
+    },
+    /// Done.
+    Done,
+}
+
+/// The answer a controller gets.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// The call.
+    pub id: CallId,
+    /// What was asked.
+    pub request: Request,
+    /// Result.
+    pub result: Result<Response, RpcError>,
+}
+
+/// How a call will go, decided when it is made.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// When it completes.
+    pub complete_at: SimTime,
+    /// The failure it will end with, if any.
+    pub failure: Option<RpcError>,
+    /// Which attempt on this operation and target this is (0-based).
+    pub attempt: u32,
+}
+
+/// A disk.
+#[derive(Clone, Debug)]
+pub struct CloudVolume {
+    /// Disk ID (`vol-…`).
+    pub id: String,
+    /// Zone.
+    pub zone: String,
+    /// Size.
+    pub size_bytes: i128,
+    /// Nodes it is attached to.
+    pub attached: BTreeSet<String>,
+    /// Whether it has a filesystem.
+    pub formatted: bool,
+}
+
+/// The cloud's state.
+#[derive(Default)]
+pub struct Cloud {
+    volumes: BTreeMap<String, CloudVolume>,
+    by_name: BTreeMap<String, String>,
+    creating: BTreeMap<String, SimTime>,
+    node_zones: BTreeMap<String, String>,
+    attempts: BTreeMap<(Operation, String), u32>,
+    max_attachments: u32,
+}
+
+/// The disk ID the cloud gives the volume named `name`: stable across runs
+/// and seeds, EBS-shaped.
+pub fn volume_id_for(name: &str) -> String {
+    let d = Sha256::digest(name.as_bytes());
+    let hex: String = d.iter().take(9).map(|b| format!("{b:02x}")).collect();
+    format!("vol-{}", &hex[..17])
+}
+
+impl Cloud {
+    /// A cloud whose nodes are in the given zones.
+    pub fn new(node_zones: BTreeMap<String, String>, max_attachments: u32) -> Self {
+        Cloud {
+            node_zones,
+            max_attachments,
+            ..Default::default()
+        }
+    }
+
+    /// A disk by ID.
+    pub fn volume(&self, id: &str) -> Option<&CloudVolume> {
+        self.volumes.get(id)
+    }
+
+    /// Every disk, by ID.
+    pub fn volumes(&self) -> impl Iterator<Item = &CloudVolume> {
+        self.volumes.values()
+    }
+
+    /// Decides how `call` goes: its latency (from the profile, or the wait
+    /// for an earlier attempt still creating the same disk) and its failure.
+    pub fn plan(&mut self, call: &Call, now: SimTime, profile: &Profile, seed: u64) -> Plan {
+        let op = call.request.op();
+        let target = call.request.target();
+        let counter = self.attempts.entry((op, target.clone())).or_insert(0);
+        let attempt = *counter;
+        *counter += 1;
+        let sample = |op: Operation, n: u32| {
+            let p = profile.operation(op);
+            match p.latency.fixed() {
+                Some(d) => d,
+                None => p.latency.sample(
+                    &mut StreamKey {
+                        component: "backend",
+                        object: &target,
+                        operation: op.csi_name(),
+                        attempt: n as u64,
+                    }
+                    .stream(seed),
+                ),
+            }
+        };
+        let p = profile.operation(op);
+        let fails = attempt < p.fail_first
+            || (p.failure_rate > 0.0 && {
+                let mut rng = StreamKey {
+                    component: "backend-failure",
+                    object: &target,
+                    operation: op.csi_name(),
+                    attempt: attempt as u64,
+                }
+                .stream(seed);
+                (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p.failure_rate
+            });
+        let failure = fails.then(|| RpcError {
+            code: p.error,
+            message: p.message.clone(),
+        });
+        let complete_at = match &call.request {
+            Request::CreateVolume { name, .. } if self.by_name.contains_key(name) => now,
+            Request::CreateVolume { name, .. } => match self.creating.get(name) {
+                // The same disk is still being created: this attempt waits for it.
+                Some(ready) if failure.is_none() => *ready,
+                _ => {
+                    let at = now.plus(sample(op, attempt));
+                    if failure.is_none() {
+                        self.creating.insert(name.clone(), at);
+                    }
+                    at
+                }
+            },
+            Request::NodeStage { volume_id, .. } => {
+                let format = self.volumes.get(volume_id).is_some_and(|v| !v.formatted);
+                let extra = if format {
+                    sample(Operation::Format, attempt)
+                } else {
+                    SimDuration::ZERO
+                };
+                now.plus(sample(op, attempt)).plus(extra)
+            }
+            _ => now.plus(sample(op, attempt)),
+        };
+        Plan {
+            complete_at,
+            failure,
+            attempt,
+        }
+    }
+
+    /// Applies a completed call and says how it ended.
+    pub fn complete(
+        &mut self,
+        request: &Request,
+        failure: Option<RpcError>,
+    ) -> Result<Response, RpcError> {
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        let not_found = |id: &str| RpcError {
+            code: GrpcCode::NotFound,
+            message: format!("Volume {id:?} not found"),
+        };
+        match request {
+            Request::CreateVolume {
+                name,
+                size_bytes,
+                zone,
+            } => {
+                self.creating.remove(name);
+                let id = self
+                    .by_name
+                    .entry(name.clone())
+                    .or_insert_with(|| volume_id_for(name))
+                    .clone();
+                let v = self
+                    .volumes
+                    .entry(id.clone())
+                    .or_insert_with(|| CloudVolume {
+                        id: id.clone(),
+                        zone: zone.clone(),
+                        size_bytes: *size_bytes,
+                        attached: BTreeSet::new(),
+                        formatted: false,
+                    });
+                Ok(Response::Created {
+                    volume_id: id,
+                    zone: v.zone.clone(),
+                    size_bytes: v.size_bytes,
+                })
+            }
+            Request::DeleteVolume { volume_id } => {
+                // Deleting a disk that is gone is a success (EBS DeleteDisk).
+                if let Some(v) = self.volumes.get(volume_id)
+                    && !v.attached.is_empty()
+                {
+                    return Err(RpcError {
+                        code: GrpcCode::FailedPrecondition,
+                        message: format!("volume {volume_id:?} is still attached"),
+                    });
+                }
+                if self.volumes.remove(volume_id).is_some() {
+                    self.by_name.retain(|_, id| id != volume_id);
+                }
+                Ok(Response::Done)
+            }
+            Request::Attach { volume_id, node } => {
+                let node_zone = self.node_zones.get(node).cloned();
+                let count = self
+                    .volumes
+                    .values()
+                    .filter(|v| v.attached.contains(node))
+                    .count() as u32;
+                let max = self.max_attachments;
+                let Some(v) = self.volumes.get_mut(volume_id) else {
+                    return Err(not_found(volume_id));
+                };
+                if v.attached.contains(node) {
+                    return Ok(Response::Done);
+                }
+                if node_zone.as_deref() != Some(v.zone.as_str()) {
+                    return Err(RpcError {
+                        code: GrpcCode::Internal,
+                        message: format!(
+                            "Could not attach volume {volume_id:?} to node {node:?}: InvalidVolume.ZoneMismatch: the volume is in {} and the node in {}",
+                            v.zone,
+                            node_zone.unwrap_or_else(|| "no zone".into())
+                        ),
+                    });
+                }
+                if count >= max {
+                    return Err(RpcError {
+                        code: GrpcCode::ResourceExhausted,
+                        message: format!(
+                            "Could not attach volume {volume_id:?} to node {node:?}: attachment limit {max} reached"
+                        ),
+                    });
+                }
+                v.attached.insert(node.clone());
+                Ok(Response::Done)
+            }
+            Request::Detach { volume_id, node } => {
+                if let Some(v) = self.volumes.get_mut(volume_id) {
+                    v.attached.remove(node);
+                }
+                Ok(Response::Done)
+            }
+            Request::NodeStage { volume_id, node } => {
+                let Some(v) = self.volumes.get_mut(volume_id) else {
+                    return Err(not_found(volume_id));
+                };
+                if !v.attached.contains(node) {
+                    return Err(RpcError {
+                        code: GrpcCode::FailedPrecondition,
+                        message: format!("volume {volume_id:?} is not attached to node {node:?}"),
+                    });
+                }
+                v.formatted = true;
+                Ok(Response::Done)
+            }
+            Request::NodePublish { .. }
+            | Request::NodeUnpublish { .. }
+            | Request::NodeUnstage { .. } => Ok(Response::Done),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cloud() -> Cloud {
+        let zones =
+            [("a-0", "zone-a"), ("b-0", "zone-b")].map(|(n, z)| (n.to_string(), z.to_string()));
+        Cloud::new(zones.into_iter().collect(), 1)
+    }
+
+    fn call(id: CallId, request: Request) -> Call {
+        Call {
+            id,
+            caller: 0,
+            request,
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn a_retried_create_waits_for_the_first_and_returns_the_same_disk() {
+        let p = Profile::built_in("reference").unwrap();
+        let mut c = cloud();
+        let req = Request::CreateVolume {
+            name: "pvc-1".into(),
+            size_bytes: 1 << 30,
+            zone: "zone-a".into(),
+        };
+        let first = c.plan(&call(1, req.clone()), SimTime(0), &p, 1);
+        assert_eq!(first.complete_at, SimTime(27_000));
+        let retry = c.plan(&call(2, req.clone()), SimTime(11_000), &p, 1);
+        assert_eq!(
+            retry.complete_at,
+            SimTime(27_000),
+            "waits for the disk being created"
+        );
+        let a = c.complete(&req, None).unwrap();
+        let b = c.complete(&req, None).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(c.volumes().count(), 1);
+    }
+
+    #[test]
+    fn attach_refuses_another_zone_and_the_attachment_limit() {
+        let mut c = cloud();
+        for (name, zone) in [("v1", "zone-a"), ("v2", "zone-a")] {
+            let req = Request::CreateVolume {
+                name: name.into(),
+                size_bytes: 1,
+                zone: zone.into(),
+            };
+            c.complete(&req, None).unwrap();
+        }
+        let (v1, v2) = (volume_id_for("v1"), volume_id_for("v2"));
+        let cross = c.complete(
+            &Request::Attach {
+                volume_id: v1.clone(),
+                node: "b-0".into(),
+            },
+            None,
+        );
+        assert!(
+            cross
+                .unwrap_err()
+                .message
+                .contains("InvalidVolume.ZoneMismatch")
+        );
+        c.complete(
+            &Request::Attach {
+                volume_id: v1,
+                node: "a-0".into(),
+            },
+            None,
+        )
+        .unwrap();
+        let full = c
+            .complete(
+                &Request::Attach {
+                    volume_id: v2,
+                    node: "a-0".into(),
+                },
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(full.code, GrpcCode::ResourceExhausted);
+    }
+
+    #[test]
+    fn fail_first_fails_exactly_the_first_attempts() {
+        let mut p = Profile::built_in("reference").unwrap();
+        p.operations
+            .get_mut(&Operation::CreateVolume)
+            .unwrap()
+            .fail_first = 2;
+        let mut c = cloud();
+        let req = Request::CreateVolume {
+            name: "x".into(),
+            size_bytes: 1,
+            zone: "zone-a".into(),
+        };
+        let fails: Vec<bool> = (0..4)
+            .map(|i| {
+                c.plan(&call(i, req.clone()), SimTime(0), &p, 1)
+                    .failure
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(fails, vec![true, true, false, false]);
+    }
+}

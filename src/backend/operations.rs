@@ -1,0 +1,170 @@
+//! The cloud and CSI operations the controllers call, how long each takes
+//! and how it fails: all profile data.
+
+use super::latency::Latency;
+use crate::engine::SimDuration;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A backend or CSI operation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// CSI CreateVolume (the cloud creates a disk).
+    CreateVolume,
+    /// CSI DeleteVolume.
+    DeleteVolume,
+    /// CSI ControllerPublishVolume (the cloud attaches the disk to a node).
+    Attach,
+    /// CSI ControllerUnpublishVolume (detach).
+    Detach,
+    /// CSI NodeStageVolume without formatting (mount to the global path).
+    NodeStage,
+    /// mkfs inside NodeStageVolume, the first time a volume is staged.
+    Format,
+    /// CSI NodePublishVolume (bind mount into the pod).
+    NodePublish,
+    /// CSI NodeUnpublishVolume.
+    NodeUnpublish,
+    /// CSI NodeUnstageVolume.
+    NodeUnstage,
+}
+
+impl Operation {
+    /// Every operation, in a fixed order.
+    pub const ALL: [Operation; 9] = [
+        Operation::CreateVolume,
+        Operation::DeleteVolume,
+        Operation::Attach,
+        Operation::Detach,
+        Operation::NodeStage,
+        Operation::Format,
+        Operation::NodePublish,
+        Operation::NodeUnpublish,
+        Operation::NodeUnstage,
+    ];
+
+    /// The CSI name, as logs and traces show it.
+    pub fn csi_name(self) -> &'static str {
+        match self {
+            Operation::CreateVolume => "CreateVolume",
+            Operation::DeleteVolume => "DeleteVolume",
+            Operation::Attach => "ControllerPublishVolume",
+            Operation::Detach => "ControllerUnpublishVolume",
+            Operation::NodeStage => "NodeStageVolume",
+            Operation::Format => "NodeStageVolume/format",
+            Operation::NodePublish => "NodePublishVolume",
+            Operation::NodeUnpublish => "NodeUnpublishVolume",
+            Operation::NodeUnstage => "NodeUnstageVolume",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.csi_name())
+    }
+}
+
+/// gRPC status codes a CSI call can end with.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum GrpcCode {
+    Canceled,
+    Unknown,
+    InvalidArgument,
+    DeadlineExceeded,
+    NotFound,
+    AlreadyExists,
+    PermissionDenied,
+    ResourceExhausted,
+    FailedPrecondition,
+    Aborted,
+    OutOfRange,
+    Unimplemented,
+    Internal,
+    Unavailable,
+}
+
+impl fmt::Display for GrpcCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A failed call, printed as gRPC prints it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RpcError {
+    /// Status code.
+    pub code: GrpcCode,
+    /// Description.
+    pub message: String,
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rpc error: code = {} desc = {}", self.code, self.message)
+    }
+}
+
+/// How one operation behaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationProfile {
+    /// How long it takes.
+    pub latency: Latency,
+    /// Probability that an attempt fails (drawn per attempt from its own stream).
+    #[serde(default)]
+    pub failure_rate: f64,
+    /// The first this-many attempts on each object fail, whatever the rate:
+    /// for scripting a failure deterministically.
+    #[serde(default)]
+    pub fail_first: u32,
+    /// Code of a failure.
+    #[serde(default = "internal")]
+    pub error: GrpcCode,
+    /// Description of a failure.
+    #[serde(default = "default_message")]
+    pub message: String,
+}
+
+fn internal() -> GrpcCode {
+    GrpcCode::Internal
+}
+
+fn default_message() -> String {
+    "injected failure".into()
+}
+
+impl OperationProfile {
+    /// An operation that always takes `d` and never fails.
+    pub fn fixed(d: SimDuration) -> Self {
+        OperationProfile {
+            latency: Latency::Fixed(d),
+            failure_rate: 0.0,
+            fail_first: 0,
+            error: GrpcCode::Internal,
+            message: default_message(),
+        }
+    }
+
+    /// An operation with `latency` that never fails.
+    pub fn with_latency(latency: Latency) -> Self {
+        OperationProfile {
+            latency,
+            ..Self::fixed(SimDuration::ZERO)
+        }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<(), String> {
+        self.latency.validate()?;
+        if !(0.0..=1.0).contains(&self.failure_rate) {
+            return Err(format!(
+                "failure_rate {} is not a probability in [0, 1]",
+                self.failure_rate
+            ));
+        }
+        Ok(())
+    }
+}
