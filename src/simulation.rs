@@ -2,10 +2,10 @@
 //! controller wake-ups against the store, until the scenario's end, until
 //! nothing is pending, or until a safety bound stops it.
 
-use crate::api::{AnyObject, ObjectRef};
+use crate::api::{AnyObject, Kind, ObjectRef};
 use crate::backend::Profile;
 use crate::backend::{Call, CallId, Cloud, GrpcCode, Reply, Request, Response, RpcError};
-use crate::cluster::{CallPhase, OperationRecord, Store, StoreError, WatchEvent};
+use crate::cluster::{CallPhase, Informer, OperationRecord, Store, StoreError, WatchEvent};
 use crate::controllers::{self, Controller, Ctx};
 use crate::engine::{EventId, EventQueue, SimTime, StreamKey};
 use crate::scenario::{ActionKind, Scenario, Tracker, When};
@@ -89,6 +89,10 @@ struct Sim<'a> {
     log_cursor: usize,
     labels: BTreeMap<String, SimTime>,
     cloud: Cloud,
+    /// Each controller's informer cache, as of the events delivered to it.
+    informers: Vec<Informer>,
+    /// Latest delivery time per (controller, kind) watch stream.
+    last_delivery: BTreeMap<(usize, Kind), SimTime>,
     next_call: CallId,
     open_calls: BTreeMap<CallId, OpenCall>,
 }
@@ -116,6 +120,8 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
         log_cursor: 0,
         labels: BTreeMap::new(),
         cloud: Cloud::new(node_zones(scenario), 0),
+        informers: vec![Informer::default(); n],
+        last_delivery: BTreeMap::new(),
         next_call: 1,
         open_calls: BTreeMap::new(),
     };
@@ -128,7 +134,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
 
     // T+0: the cluster, then the file's objects, in file order.
     for node in &scenario.nodes {
-        let _ = sim.store.create(node.clone());
+        // The CSI node plugin registers and kubelet labels the node with the
+        // driver's topology keys (here: its zone).
+        let mut node = node.clone();
+        if let Some(zone) = node.zone().map(str::to_string) {
+            for key in &sim.profile.driver.topology_keys {
+                node.metadata.labels.insert(key.clone(), zone.clone());
+            }
+        }
+        let _ = sim.store.create(node);
     }
     for class in &scenario.classes {
         let _ = sim.store.create(class.clone());
@@ -215,7 +229,7 @@ fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
             // DefaultStorageClass admission: a claim with no class at all gets
             // the default class at creation.
             if o.has_no_class_at_all()
-                && let Some(d) = controllers::pv_controller::default_class(store)
+                && let Some(d) = controllers::pv_controller::default_class(store.list())
             {
                 o.spec.storage_class_name = Some(d);
             }
@@ -259,7 +273,11 @@ impl Sim<'_> {
     fn dispatch(&mut self, ev: SimEvent) {
         match ev {
             SimEvent::Action(i) => self.run_action(i),
-            SimEvent::Deliver(c, w) => self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx)),
+            SimEvent::Deliver(c, w) => {
+                // The informer sees the change first, then the handler runs.
+                self.informers[c].apply(&w);
+                self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
+            }
             SimEvent::Wake(c) => {
                 self.wakes[c] = None;
                 self.with_ctx(c, |ctrl, cx| ctrl.on_wake(cx));
@@ -317,7 +335,13 @@ impl Sim<'_> {
     /// backend calls it made.
     fn with_ctx(&mut self, c: usize, f: impl FnOnce(&mut dyn Controller, &mut Ctx<'_>)) {
         let now = self.store.now();
-        let mut cx = Ctx::new(now, &mut self.store, &self.profile, &mut self.next_call);
+        let mut cx = Ctx::new(
+            now,
+            &mut self.store,
+            &mut self.informers[c],
+            &self.profile,
+            &mut self.next_call,
+        );
         f(self.controllers[c].as_mut(), &mut cx);
         let calls = cx.take_calls();
         for (id, request, timeout) in calls {
@@ -428,8 +452,15 @@ impl Sim<'_> {
                     .stream(self.seed);
                     latency.sample(&mut rng)
                 });
-                self.queue
-                    .schedule(now.plus(delay), SimEvent::Deliver(c, w.clone()));
+                // One watch stream per controller and kind delivers in order:
+                // an event never overtakes an earlier one of its stream.
+                let stream = self
+                    .last_delivery
+                    .entry((c, w.kind))
+                    .or_insert(SimTime::ZERO);
+                let at = now.plus(delay).max(*stream);
+                *stream = at;
+                self.queue.schedule(at, SimEvent::Deliver(c, w.clone()));
             }
         }
         let log = self.store.log();

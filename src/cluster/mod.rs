@@ -3,12 +3,16 @@
 //! log of every observable change that the report is built from.
 
 pub mod diff;
+pub mod informer;
 pub mod log;
+pub mod objects;
 pub mod patch;
 pub mod store;
 
+pub use informer::Informer;
 pub use log::{
     ActionRecord, CallPhase, ChangeOp, ChangeRecord, EventRecord, EventType, OperationRecord,
     Record,
 };
-pub use store::{Store, StoreError, Stored, WatchEvent};
+pub use objects::{ObjectSet, Stored};
+pub use store::{Store, StoreError, WatchEvent};

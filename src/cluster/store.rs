@@ -4,10 +4,8 @@
 
 use super::diff::changed_paths;
 use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
-use crate::api::{
-    AnyObject, Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod,
-    Resource, StatefulSet, StorageClass, VolumeAttachment,
-};
+use super::objects::{ObjectSet, Stored};
+use crate::api::{AnyObject, Kind, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -24,9 +22,9 @@ pub struct WatchEvent {
     pub op: ChangeOp,
     /// The store revision of this change.
     pub resource_version: u64,
-    /// The object's last state, for deletions (informers hand it to
-    /// handlers); shared, since every watching controller gets the event.
-    pub last: Option<Arc<AnyObject>>,
+    /// The object as this change left it (for deletions: its last state),
+    /// shared, since every watching controller gets the event.
+    pub object: Arc<AnyObject>,
 }
 
 /// Why a write was refused.
@@ -39,48 +37,6 @@ pub enum StoreError {
     #[error("{0} not found")]
     NotFound(ObjectRef),
 }
-
-/// One kind's objects, ordered by key so every listing is deterministic.
-pub type Table<T> = BTreeMap<ObjectKey, T>;
-
-#[derive(Default)]
-struct Tables {
-    nodes: Table<Node>,
-    classes: Table<StorageClass>,
-    pvs: Table<PersistentVolume>,
-    pvcs: Table<PersistentVolumeClaim>,
-    pods: Table<Pod>,
-    sets: Table<StatefulSet>,
-    attachments: Table<VolumeAttachment>,
-}
-
-/// Kinds the store can hold: the link between a type and its table.
-pub trait Stored: Resource + 'static {
-    /// This kind's table.
-    fn table(store: &Store) -> &Table<Self>;
-    /// This kind's table, mutably.
-    fn table_mut(store: &mut Store) -> &mut Table<Self>;
-}
-
-macro_rules! stored {
-    ($t:ty, $field:ident) => {
-        impl Stored for $t {
-            fn table(store: &Store) -> &Table<Self> {
-                &store.tables.$field
-            }
-            fn table_mut(store: &mut Store) -> &mut Table<Self> {
-                &mut store.tables.$field
-            }
-        }
-    };
-}
-stored!(Node, nodes);
-stored!(StorageClass, classes);
-stored!(PersistentVolume, pvs);
-stored!(PersistentVolumeClaim, pvcs);
-stored!(Pod, pods);
-stored!(StatefulSet, sets);
-stored!(VolumeAttachment, attachments);
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct EventKey {
@@ -96,7 +52,7 @@ struct EventKey {
 pub struct Store {
     now: SimTime,
     resource_version: u64,
-    tables: Tables,
+    objects: ObjectSet,
     incarnations: BTreeMap<(Kind, ObjectKey), u32>,
     next_seq: u64,
     log: Vec<Record>,
@@ -122,44 +78,27 @@ impl Store {
 
     /// The object `key` of kind `T`.
     pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
-        T::table(self).get(key)
+        self.objects.get(key)
     }
 
     /// Every object of kind `T`, ordered by namespace and name.
-    pub fn list<T: Stored + 'static>(&self) -> impl Iterator<Item = &T> {
-        T::table(self).values()
+    pub fn list<T: Stored>(&self) -> impl Iterator<Item = &T> {
+        self.objects.list()
     }
 
     /// How many objects of kind `T` exist.
     pub fn count<T: Stored>(&self) -> usize {
-        T::table(self).len()
+        self.objects.count::<T>()
     }
 
     /// Whether an object of `kind` with `key` exists.
     pub fn exists(&self, kind: Kind, key: &ObjectKey) -> bool {
-        match kind {
-            Kind::Node => self.tables.nodes.contains_key(key),
-            Kind::StorageClass => self.tables.classes.contains_key(key),
-            Kind::PersistentVolume => self.tables.pvs.contains_key(key),
-            Kind::PersistentVolumeClaim => self.tables.pvcs.contains_key(key),
-            Kind::Pod => self.tables.pods.contains_key(key),
-            Kind::StatefulSet => self.tables.sets.contains_key(key),
-            Kind::VolumeAttachment => self.tables.attachments.contains_key(key),
-        }
+        self.objects.exists(kind, key)
     }
 
     /// Any object by reference, cloned into [`AnyObject`].
     pub fn get_any(&self, r: &ObjectRef) -> Option<AnyObject> {
-        let k = &r.key;
-        match r.kind {
-            Kind::Node => self.tables.nodes.get(k).cloned().map(Into::into),
-            Kind::StorageClass => self.tables.classes.get(k).cloned().map(Into::into),
-            Kind::PersistentVolume => self.tables.pvs.get(k).cloned().map(Into::into),
-            Kind::PersistentVolumeClaim => self.tables.pvcs.get(k).cloned().map(Into::into),
-            Kind::Pod => self.tables.pods.get(k).cloned().map(Into::into),
-            Kind::StatefulSet => self.tables.sets.get(k).cloned().map(Into::into),
-            Kind::VolumeAttachment => self.tables.attachments.get(k).cloned().map(Into::into),
-        }
+        self.objects.get_any(r.kind, &r.key)
     }
 
     /// Creates `obj`: assigns its UID (derived from kind, key and how many
@@ -168,7 +107,7 @@ impl Store {
     pub fn create<T: Stored>(&mut self, mut obj: T) -> Result<(), StoreError> {
         let key = obj.meta().key();
         let oref = ObjectRef::new(T::KIND, key.clone());
-        if T::table(self).contains_key(&key) {
+        if T::table(&self.objects).contains_key(&key) {
             return Err(StoreError::AlreadyExists(oref));
         }
         let n = self.incarnations.entry((T::KIND, key.clone())).or_insert(0);
@@ -183,14 +122,15 @@ impl Store {
         meta.deletion_timestamp = None;
         // A creation changes everything; `changed` lists updates only.
         self.log_change(&obj, ChangeOp::Added, Vec::new());
-        T::table_mut(self).insert(key.clone(), obj);
+        let object = Arc::new(obj.clone().into());
+        T::table_mut(&mut self.objects).insert(key.clone(), obj);
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
             key,
             op: ChangeOp::Added,
             resource_version,
-            last: None,
+            object,
         });
         Ok(())
     }
@@ -200,7 +140,7 @@ impl Store {
     /// server. An object being deleted whose last finalizer goes is removed.
     pub fn update<T: Stored>(&mut self, mut obj: T) -> Result<(), StoreError> {
         let key = obj.meta().key();
-        let Some(old) = T::table(self).get(&key) else {
+        let Some(old) = T::table(&self.objects).get(&key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key)));
         };
         // Identity fields are the server's, whatever the caller sent.
@@ -229,14 +169,15 @@ impl Store {
         obj.meta_mut().resource_version = self.resource_version;
         let changed = changed_paths(&old_json, &new_json);
         self.log_change(&obj, ChangeOp::Modified, changed);
-        T::table_mut(self).insert(key.clone(), obj);
+        let object = Arc::new(obj.clone().into());
+        T::table_mut(&mut self.objects).insert(key.clone(), obj);
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
             key,
             op: ChangeOp::Modified,
             resource_version,
-            last: None,
+            object,
         });
         Ok(())
     }
@@ -282,7 +223,7 @@ impl Store {
 
     /// Removes the object immediately (finalizers done, or force delete).
     pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
-        let Some(obj) = T::table_mut(self).remove(key) else {
+        let Some(obj) = T::table_mut(&mut self.objects).remove(key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
         self.resource_version += 1;
@@ -293,7 +234,7 @@ impl Store {
             key: key.clone(),
             op: ChangeOp::Deleted,
             resource_version,
-            last: Some(Arc::new(obj.into())),
+            object: Arc::new(obj.into()),
         });
         Ok(())
     }
@@ -414,7 +355,7 @@ mod tests {
     use crate::api::persistent_volume_claim::{
         FINALIZER_PVC_PROTECTION, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
     };
-    use crate::api::{ClaimPhase, ObjectMeta};
+    use crate::api::{ClaimPhase, ObjectMeta, PersistentVolumeClaim};
 
     fn claim(name: &str) -> PersistentVolumeClaim {
         PersistentVolumeClaim {

@@ -3,6 +3,7 @@
 //! learn of changes through watches (delivered after the profile's
 //! propagation delay) and act when their own timers fire.
 
+pub mod provisioner;
 pub mod pv_controller;
 pub mod pv_protection;
 pub mod pvc_protection;
@@ -11,19 +12,19 @@ pub mod workqueue;
 
 pub use settings::ComponentSettings;
 
-use crate::api::Kind;
+use crate::api::{Kind, ObjectKey, ObjectRef};
 use crate::backend::{CallId, Profile, Reply, Request};
-use crate::cluster::{Store, WatchEvent};
+use crate::cluster::{EventType, Informer, Store, StoreError, Stored, WatchEvent};
 use crate::engine::{SimDuration, SimTime};
 
-/// What a controller's handler can reach: the clock, the API server, the
-/// backend profile (driver, sidecar timers) and the CSI driver / cloud, which
-/// it calls asynchronously.
+/// What a controller's handler can reach: the clock, the API (its informer
+/// cache for reads, the API server for writes), the backend profile (driver,
+/// sidecar timers) and the CSI driver / cloud, which it calls asynchronously.
 pub struct Ctx<'a> {
     /// Now.
     pub now: SimTime,
-    /// The API server.
-    pub store: &'a mut Store,
+    /// Reads from this controller's informer, writes to the API server.
+    pub store: Api<'a>,
     /// The backend profile in force.
     pub profile: &'a Profile,
     calls: Vec<(CallId, Request, Option<SimDuration>)>,
@@ -31,16 +32,18 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context at `now`; `next_call` numbers the calls it makes.
+    /// A context at `now` for a controller whose informer cache is `cache`;
+    /// `next_call` numbers the calls it makes.
     pub fn new(
         now: SimTime,
-        store: &'a mut Store,
+        server: &'a mut Store,
+        cache: &'a mut Informer,
         profile: &'a Profile,
         next_call: &'a mut CallId,
     ) -> Self {
         Ctx {
             now,
-            store,
+            store: Api { server, cache },
             profile,
             calls: Vec::new(),
             next_call,
@@ -62,11 +65,96 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// A controller's view of the API: reads come from its informer cache (as
+/// of the watch events it has received), writes go to the API server and,
+/// once accepted, into its own cache. Writes apply to the server's current
+/// object, as a client retrying on conflict would.
+pub struct Api<'a> {
+    server: &'a mut Store,
+    cache: &'a mut Informer,
+}
+
+impl Api<'_> {
+    /// The object `key`, as this controller's informer has it.
+    pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
+        self.cache.get(key)
+    }
+
+    /// Every object of kind `T` the informer has, by key.
+    pub fn list<T: Stored>(&self) -> impl Iterator<Item = &T> {
+        self.cache.list()
+    }
+
+    /// A live GET from the API server, for the few places where controllers
+    /// double-check their cache.
+    pub fn live<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
+        self.server.get(key)
+    }
+
+    fn refresh<T: Stored>(&mut self, key: &ObjectKey) {
+        match self.server.get::<T>(key) {
+            Some(o) => self.cache.own_write(Some(o.clone().into())),
+            None => self.cache.forget(T::KIND, key),
+        }
+    }
+
+    /// Creates an object.
+    pub fn create<T: Stored>(&mut self, obj: T) -> Result<(), StoreError> {
+        let key = obj.meta().key();
+        self.server.create(obj)?;
+        self.refresh::<T>(&key);
+        Ok(())
+    }
+
+    /// Changes an object with `f` (on the server's current version).
+    pub fn modify<T: Stored>(
+        &mut self,
+        key: &ObjectKey,
+        f: impl FnOnce(&mut T),
+    ) -> Result<(), StoreError> {
+        self.server.modify(key, f)?;
+        self.refresh::<T>(key);
+        Ok(())
+    }
+
+    /// Graceful delete.
+    pub fn delete<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.server.delete::<T>(key)?;
+        self.refresh::<T>(key);
+        Ok(())
+    }
+
+    /// Removes a finalizer.
+    pub fn remove_finalizer<T: Stored>(
+        &mut self,
+        key: &ObjectKey,
+        finalizer: &str,
+    ) -> Result<(), StoreError> {
+        self.server.remove_finalizer::<T>(key, finalizer)?;
+        self.refresh::<T>(key);
+        Ok(())
+    }
+
+    /// Records an Event.
+    pub fn record_event(
+        &mut self,
+        object: ObjectRef,
+        kind: EventType,
+        reason: &str,
+        message: impl Into<String>,
+        source: &'static str,
+    ) {
+        self.server
+            .record_event(object, kind, reason, message, source);
+    }
+}
+
 /// A control-plane component.
 pub trait Controller {
     /// The component name Events carry as their source.
     fn name(&self) -> &'static str;
-    /// Kinds whose changes this controller is told about.
+    /// Kinds this controller's informer caches; it is told about their
+    /// changes (and ignores those it only lists).
     fn watches(&self) -> &'static [Kind];
     /// A watched change arrived (after the propagation delay). Usually this
     /// only queues work; the work runs in [`Controller::on_wake`].
@@ -80,7 +168,8 @@ pub trait Controller {
     /// When the controller next wants to run, if at all. Nothing pending
     /// means no timer, so an idle cluster costs nothing.
     fn next_wake(&self) -> Option<SimTime>;
-    /// Human lines about work still pending, for runs stopped by a bound.
+    /// Human lines about work still pending, for runs stopped by a bound
+    /// (`store` is the API server's final state).
     fn pending(&self, store: &Store) -> Vec<String>;
 }
 
@@ -92,5 +181,6 @@ pub fn all(settings: &ComponentSettings) -> Vec<Box<dyn Controller>> {
         )),
         Box::new(pvc_protection::PvcProtectionController::default()),
         Box::new(pv_protection::PvProtectionController::default()),
+        Box::new(provisioner::Provisioner::default()),
     ]
 }

@@ -9,7 +9,7 @@
 
 use super::settings::PvControllerSettings;
 use super::workqueue::WorkQueue;
-use super::{Controller, Ctx};
+use super::{Api, Controller, Ctx};
 use crate::api::persistent_volume::{
     ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, ANN_DYNAMICALLY_PROVISIONED, ClaimRef,
     access_modes_string,
@@ -57,7 +57,7 @@ impl PvController {
     }
 
     fn claim_event(
-        store: &mut Store,
+        store: &mut Api<'_>,
         claim: &PersistentVolumeClaim,
         kind: EventType,
         reason: &str,
@@ -68,7 +68,7 @@ impl PvController {
     }
 
     fn volume_event(
-        store: &mut Store,
+        store: &mut Api<'_>,
         pv: &PersistentVolume,
         kind: EventType,
         reason: &str,
@@ -81,7 +81,7 @@ impl PvController {
     // ---- claims -----------------------------------------------------------
 
     /// `syncClaim`.
-    fn sync_claim(&mut self, store: &mut Store, key: &ObjectKey, now: SimTime) {
+    fn sync_claim(&mut self, store: &mut Api<'_>, key: &ObjectKey, now: SimTime) {
         let Some(claim) = store.get::<PersistentVolumeClaim>(key).cloned() else {
             self.unbound.remove(key);
             return;
@@ -100,7 +100,7 @@ impl PvController {
     /// `syncUnboundClaim`.
     fn sync_unbound_claim(
         &mut self,
-        store: &mut Store,
+        store: &mut Api<'_>,
         claim: PersistentVolumeClaim,
         _now: SimTime,
     ) {
@@ -168,7 +168,12 @@ impl PvController {
     }
 
     /// `syncBoundClaim`.
-    fn sync_bound_claim(&mut self, store: &mut Store, claim: PersistentVolumeClaim, _now: SimTime) {
+    fn sync_bound_claim(
+        &mut self,
+        store: &mut Api<'_>,
+        claim: PersistentVolumeClaim,
+        _now: SimTime,
+    ) {
         let key = claim.metadata.key();
         if claim.spec.volume_name.is_empty() {
             update_claim_status_with_event(
@@ -207,7 +212,7 @@ impl PvController {
     // ---- volumes ----------------------------------------------------------
 
     /// `syncVolume`.
-    fn sync_volume(&mut self, store: &mut Store, key: &ObjectKey, now: SimTime) {
+    fn sync_volume(&mut self, store: &mut Api<'_>, key: &ObjectKey, now: SimTime) {
         let Some(pv) = store.get::<PersistentVolume>(key).cloned() else {
             return;
         };
@@ -267,7 +272,13 @@ impl Controller for PvController {
     }
 
     fn watches(&self) -> &'static [Kind] {
-        &[Kind::PersistentVolume, Kind::PersistentVolumeClaim]
+        // Claims and volumes have handlers; classes and pods are listers only.
+        &[
+            Kind::PersistentVolume,
+            Kind::PersistentVolumeClaim,
+            Kind::StorageClass,
+            Kind::Pod,
+        ]
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
@@ -276,7 +287,7 @@ impl Controller for PvController {
             (Kind::PersistentVolumeClaim, ChangeOp::Deleted) => {
                 self.unbound.remove(&ev.key);
                 // deleteClaim: sync the volume the claim was bound to.
-                if let Some(AnyObject::PersistentVolumeClaim(c)) = ev.last.as_deref()
+                if let AnyObject::PersistentVolumeClaim(c) = ev.object.as_ref()
                     && !c.spec.volume_name.is_empty()
                 {
                     self.queue.add(
@@ -288,7 +299,7 @@ impl Controller for PvController {
             (Kind::PersistentVolumeClaim, _) => self.queue.add(SyncKey::Claim(ev.key.clone()), now),
             (Kind::PersistentVolume, ChangeOp::Deleted) => {
                 // deleteVolume: sync the claim so it notices its volume is gone.
-                if let Some(AnyObject::PersistentVolume(pv)) = ev.last.as_deref()
+                if let AnyObject::PersistentVolume(pv) = ev.object.as_ref()
                     && let Some(r) = &pv.spec.claim_ref
                 {
                     self.queue
@@ -301,7 +312,7 @@ impl Controller for PvController {
     }
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {
-        let (store, now) = (&mut *cx.store, cx.now);
+        let (store, now) = (&mut cx.store, cx.now);
         if self.resync_at.is_some_and(|t| t <= now) {
             for key in self.unbound.clone() {
                 self.queue.add(SyncKey::Claim(key), now);
@@ -345,7 +356,7 @@ pub fn is_volume_bound_to_claim(pv: &PersistentVolume, claim: &PersistentVolumeC
 }
 
 /// `IsDelayBindingMode`: the claim's class exists and is WaitForFirstConsumer.
-pub fn is_delay_binding(store: &Store, claim: &PersistentVolumeClaim) -> bool {
+pub fn is_delay_binding(store: &Api<'_>, claim: &PersistentVolumeClaim) -> bool {
     let class = claim.class();
     !class.is_empty()
         && store
@@ -357,7 +368,7 @@ pub fn is_delay_binding(store: &Store, claim: &PersistentVolumeClaim) -> bool {
 /// access-mode groups that contain every requested mode, fewest modes first;
 /// the first group that yields a volume wins.
 pub fn find_best_match<'s>(
-    store: &'s Store,
+    store: &'s Api<'_>,
     claim: &PersistentVolumeClaim,
     delay_binding: bool,
 ) -> Option<PersistentVolume> {
@@ -480,7 +491,7 @@ pub fn check_volume_satisfy_claim(
 /// changes: PV claimRef (+ bound-by-controller unless pre-bound), PV phase,
 /// PVC volumeName (+ bound-by-controller if the controller chose the PV,
 /// + bind-completed), PVC status.
-fn bind(store: &mut Store, pv: PersistentVolume, claim: PersistentVolumeClaim) {
+fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim) {
     let pv_key = pv.metadata.key();
     let claim_key = claim.metadata.key();
     let pre_bound = is_volume_bound_to_claim(&pv, &claim);
@@ -522,7 +533,7 @@ fn bind(store: &mut Store, pv: PersistentVolume, claim: PersistentVolumeClaim) {
 /// `updateClaimStatus`: phase, and access modes and capacity copied from the
 /// volume (cleared when there is none).
 fn update_claim_status(
-    store: &mut Store,
+    store: &mut Api<'_>,
     key: &ObjectKey,
     phase: ClaimPhase,
     pv: Option<&PersistentVolume>,
@@ -547,7 +558,7 @@ fn update_claim_status(
 /// `updateClaimStatusWithEvent`: the event is recorded only when the phase
 /// actually changes, not on every sync.
 fn update_claim_status_with_event(
-    store: &mut Store,
+    store: &mut Api<'_>,
     key: &ObjectKey,
     phase: ClaimPhase,
     reason: &str,
@@ -564,7 +575,7 @@ fn update_claim_status_with_event(
 }
 
 /// `updateVolumePhase`: only when the phase differs.
-fn update_volume_phase(store: &mut Store, key: &ObjectKey, phase: VolumePhase, message: &str) {
+fn update_volume_phase(store: &mut Api<'_>, key: &ObjectKey, phase: VolumePhase, message: &str) {
     let Some(pv) = store.get::<PersistentVolume>(key) else {
         return;
     };
@@ -579,7 +590,7 @@ fn update_volume_phase(store: &mut Store, key: &ObjectKey, phase: VolumePhase, m
 
 /// `updateVolumePhaseWithEvent`.
 fn update_volume_phase_with_event(
-    store: &mut Store,
+    store: &mut Api<'_>,
     key: &ObjectKey,
     phase: VolumePhase,
     kind: EventType,
@@ -598,7 +609,7 @@ fn update_volume_phase_with_event(
 
 /// `unbindVolume`: undo a binding the claim did not take. A controller-made
 /// binding is cleared; a user's pre-binding keeps its name, loses its UID.
-fn unbind_volume(store: &mut Store, key: &ObjectKey) {
+fn unbind_volume(store: &mut Api<'_>, key: &ObjectKey) {
     let _ = store.modify::<PersistentVolume>(key, |v| {
         if v.metadata
             .annotations
@@ -615,11 +626,11 @@ fn unbind_volume(store: &mut Store, key: &ObjectKey) {
 
 /// `assignDefaultStorageClass` (retroactive default class): a claim with no
 /// class at all gets the default class, if there is one now.
-fn assign_default_storage_class(store: &mut Store, claim: &PersistentVolumeClaim) -> bool {
+fn assign_default_storage_class(store: &mut Api<'_>, claim: &PersistentVolumeClaim) -> bool {
     if !claim.has_no_class_at_all() {
         return false;
     }
-    let Some(default) = default_class(store) else {
+    let Some(default) = default_class(store.list::<StorageClass>()) else {
         return false;
     };
     store
@@ -631,16 +642,15 @@ fn assign_default_storage_class(store: &mut Store, claim: &PersistentVolumeClaim
 
 /// The default StorageClass: the newest of those marked default, as the
 /// DefaultStorageClass admission plugin picks it.
-pub fn default_class(store: &Store) -> Option<String> {
-    store
-        .list::<StorageClass>()
+pub fn default_class<'a>(classes: impl Iterator<Item = &'a StorageClass>) -> Option<String> {
+    classes
         .filter(|sc| sc.is_default())
         .max_by_key(|sc| (sc.metadata.creation_timestamp, sc.metadata.name.clone()))
         .map(|sc| sc.metadata.name.clone())
 }
 
 /// `emitEventForUnboundDelayBindingClaim`.
-fn emit_unbound_delay_binding_event(store: &mut Store, claim: &PersistentVolumeClaim) {
+fn emit_unbound_delay_binding_event(store: &mut Api<'_>, claim: &PersistentVolumeClaim) {
     let key = claim.metadata.key();
     let pods: Vec<String> = store
         .list::<Pod>()
@@ -672,7 +682,7 @@ fn emit_unbound_delay_binding_event(store: &mut Store, claim: &PersistentVolumeC
 /// `provisionClaim` → `provisionClaimOperationExternal`: annotate the claim
 /// with its provisioner and say so. An in-tree name without an in-tree
 /// plugin (`kubernetes.io/no-provisioner`) fails instead.
-fn provision_claim(store: &mut Store, claim: &PersistentVolumeClaim, class: &str) {
+fn provision_claim(store: &mut Api<'_>, claim: &PersistentVolumeClaim, class: &str) {
     let Some(sc) = store
         .get::<StorageClass>(&ObjectKey::cluster(class))
         .cloned()
@@ -704,7 +714,7 @@ fn provision_claim(store: &mut Store, claim: &PersistentVolumeClaim, class: &str
 }
 
 /// `isVolumeReleased`.
-fn is_volume_released(store: &Store, pv: &PersistentVolume) -> bool {
+fn is_volume_released(store: &Api<'_>, pv: &PersistentVolume) -> bool {
     let Some(r) = &pv.spec.claim_ref else {
         return false;
     };
@@ -723,7 +733,7 @@ fn is_volume_released(store: &Store, pv: &PersistentVolume) -> bool {
 /// volume Released. CSI volumes made by a provisioner are deleted by the
 /// external-provisioner, not here. Of the in-tree deleters only hostPath
 /// exists, and it only deletes under `/tmp/`.
-fn reclaim_volume(store: &mut Store, key: &ObjectKey) {
+fn reclaim_volume(store: &mut Api<'_>, key: &ObjectKey) {
     let Some(pv) = store.get::<PersistentVolume>(key).cloned() else {
         return;
     };

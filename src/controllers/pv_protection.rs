@@ -29,7 +29,7 @@ impl Controller for PvProtectionController {
     }
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {
-        let (store, now) = (&mut *cx.store, cx.now);
+        let (store, now) = (&mut cx.store, cx.now);
         while let Some(key) = self.queue.pop_due(now) {
             let Some(pv) = store.get::<PersistentVolume>(&key) else {
                 continue;

@@ -34,16 +34,12 @@ impl Controller for PvcProtectionController {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        let (store, now) = (&*cx.store, cx.now);
+        let (store, now) = (&cx.store, cx.now);
         match ev.kind {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
                 // A pod change may release its claims: queue those being deleted.
-                let pod = match ev.last.as_deref() {
-                    Some(AnyObject::Pod(p)) => Some(p),
-                    _ => store.get::<Pod>(&ev.key),
-                };
-                if let Some(pod) = pod {
+                if let AnyObject::Pod(pod) = ev.object.as_ref() {
                     for c in pod.claim_names() {
                         let key = ObjectKey::new(&pod.metadata.namespace, c);
                         if store
@@ -60,7 +56,7 @@ impl Controller for PvcProtectionController {
     }
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {
-        let (store, now) = (&mut *cx.store, cx.now);
+        let (store, now) = (&mut cx.store, cx.now);
         while let Some(key) = self.queue.pop_due(now) {
             let Some(claim) = store.get::<PersistentVolumeClaim>(&key) else {
                 continue;

@@ -1,0 +1,133 @@
+//! A set of objects of every kind, ordered by key: the API server's state
+//! and each controller's informer cache are both one of these.
+
+use crate::api::{
+    AnyObject, Kind, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
+    StatefulSet, StorageClass, VolumeAttachment,
+};
+use std::collections::BTreeMap;
+
+/// One kind's objects, ordered by key so every listing is deterministic.
+pub type Table<T> = BTreeMap<ObjectKey, T>;
+
+/// Objects of every kind.
+#[derive(Default, Clone)]
+pub struct ObjectSet {
+    nodes: Table<Node>,
+    classes: Table<StorageClass>,
+    pvs: Table<PersistentVolume>,
+    pvcs: Table<PersistentVolumeClaim>,
+    pods: Table<Pod>,
+    sets: Table<StatefulSet>,
+    attachments: Table<VolumeAttachment>,
+}
+
+/// Kinds an [`ObjectSet`] holds: the link between a type and its table.
+pub trait Stored: Resource + 'static {
+    /// This kind's table.
+    fn table(set: &ObjectSet) -> &Table<Self>;
+    /// This kind's table, mutably.
+    fn table_mut(set: &mut ObjectSet) -> &mut Table<Self>;
+}
+
+macro_rules! stored {
+    ($t:ty, $field:ident) => {
+        impl Stored for $t {
+            fn table(set: &ObjectSet) -> &Table<Self> {
+                &set.$field
+            }
+            fn table_mut(set: &mut ObjectSet) -> &mut Table<Self> {
+                &mut set.$field
+            }
+        }
+    };
+}
+stored!(Node, nodes);
+stored!(StorageClass, classes);
+stored!(PersistentVolume, pvs);
+stored!(PersistentVolumeClaim, pvcs);
+stored!(Pod, pods);
+stored!(StatefulSet, sets);
+stored!(VolumeAttachment, attachments);
+
+/// Applies `$body` with `$t` bound to the Rust type of `$kind`.
+macro_rules! with_kind {
+    ($kind:expr, $t:ident => $body:expr) => {
+        match $kind {
+            Kind::Node => {
+                type $t = Node;
+                $body
+            }
+            Kind::StorageClass => {
+                type $t = StorageClass;
+                $body
+            }
+            Kind::PersistentVolume => {
+                type $t = PersistentVolume;
+                $body
+            }
+            Kind::PersistentVolumeClaim => {
+                type $t = PersistentVolumeClaim;
+                $body
+            }
+            Kind::Pod => {
+                type $t = Pod;
+                $body
+            }
+            Kind::StatefulSet => {
+                type $t = StatefulSet;
+                $body
+            }
+            Kind::VolumeAttachment => {
+                type $t = VolumeAttachment;
+                $body
+            }
+        }
+    };
+}
+
+impl ObjectSet {
+    /// The object `key` of kind `T`.
+    pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
+        T::table(self).get(key)
+    }
+
+    /// Every object of kind `T`, ordered by namespace and name.
+    pub fn list<T: Stored>(&self) -> impl Iterator<Item = &T> {
+        T::table(self).values()
+    }
+
+    /// How many objects of kind `T` there are.
+    pub fn count<T: Stored>(&self) -> usize {
+        T::table(self).len()
+    }
+
+    /// Whether an object of `kind` with `key` exists.
+    pub fn exists(&self, kind: Kind, key: &ObjectKey) -> bool {
+        with_kind!(kind, T => T::table(self).contains_key(key))
+    }
+
+    /// Any object, cloned into [`AnyObject`].
+    pub fn get_any(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
+        with_kind!(kind, T => T::table(self).get(key).cloned().map(Into::into))
+    }
+
+    /// Inserts or replaces `obj`.
+    pub fn put(&mut self, obj: AnyObject) {
+        let key = obj.meta().key();
+        match obj {
+            AnyObject::Node(o) => drop(self.nodes.insert(key, o)),
+            AnyObject::StorageClass(o) => drop(self.classes.insert(key, o)),
+            AnyObject::PersistentVolume(o) => drop(self.pvs.insert(key, o)),
+            AnyObject::PersistentVolumeClaim(o) => drop(self.pvcs.insert(key, o)),
+            AnyObject::Pod(o) => drop(self.pods.insert(key, o)),
+            AnyObject::StatefulSet(o) => drop(self.sets.insert(key, o)),
+            AnyObject::VolumeAttachment(o) => drop(self.attachments.insert(key, o)),
+        }
+    }
+
+    /// Removes an object.
+    pub fn remove(&mut self, kind: Kind, key: &ObjectKey) {
+        with_kind!(kind, T => drop(T::table_mut(self).remove(key)))
+    }
+}
