@@ -7,6 +7,7 @@ pub mod provisioner;
 pub mod pv_controller;
 pub mod pv_protection;
 pub mod pvc_protection;
+pub mod scheduler;
 pub mod settings;
 pub mod workqueue;
 
@@ -83,6 +84,11 @@ impl Api<'_> {
     /// Every object of kind `T` the informer has, by key.
     pub fn list<T: Stored>(&self) -> impl Iterator<Item = &T> {
         self.cache.list()
+    }
+
+    /// The whole informer cache.
+    pub fn cache(&self) -> &crate::cluster::ObjectSet {
+        self.cache
     }
 
     /// A live GET from the API server, for the few places where controllers
@@ -173,9 +179,11 @@ pub trait Controller {
     fn pending(&self, store: &Store) -> Vec<String>;
 }
 
-/// The controllers of a run, in a fixed order.
-pub fn all(settings: &ComponentSettings) -> Vec<Box<dyn Controller>> {
+/// The controllers of a run, in a fixed order; `seed` feeds the streams of
+/// those that draw (the scheduler's tie-breaks).
+pub fn all(settings: &ComponentSettings, seed: u64) -> Vec<Box<dyn Controller>> {
     vec![
+        Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
         Box::new(pv_controller::PvController::new(
             settings.pv_controller.clone(),
         )),

@@ -1,0 +1,239 @@
+//! The default filter plugins of kube-scheduler 1.33, in their order
+//! (`getDefaultPlugins`), each with its real failure text and status code.
+//! A node stops at its first failing filter (`RunFilterPlugins`).
+
+use super::volume_binding;
+use crate::api::node::Taint;
+use crate::api::pod::Toleration;
+use crate::api::{
+    AccessMode, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Quantity,
+};
+use crate::cluster::ObjectSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Why a node failed a filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// Preemption could help (Unschedulable) or not (UnschedulableAndUnresolvable).
+    pub resolvable: bool,
+    /// The reasons, as the histogram counts them.
+    pub reasons: Vec<String>,
+}
+
+impl NodeStatus {
+    fn unresolvable(reason: impl Into<String>) -> Self {
+        NodeStatus {
+            resolvable: false,
+            reasons: vec![reason.into()],
+        }
+    }
+}
+
+/// What the filters need to know of the cluster besides the node itself.
+pub struct NodeUsage {
+    /// CPU (milli) and memory (bytes) requested by the pods on each node.
+    pub requested: BTreeMap<String, (i128, i128, u32)>,
+    /// CSI volume handles attached-or-wanted per node, for NodeVolumeLimits.
+    pub csi_volumes: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The scheduler's default non-zero requests for scoring (100m CPU, 200 MiB).
+pub const DEFAULT_MILLI_CPU: i128 = 100;
+/// See [`DEFAULT_MILLI_CPU`].
+pub const DEFAULT_MEMORY: i128 = 200 * 1024 * 1024;
+
+/// CPU (milli) and memory (bytes) a pod requests.
+pub fn pod_requests(pod: &Pod) -> (i128, i128) {
+    pod.spec.containers.iter().fold((0, 0), |(c, m), k| {
+        let cpu = k
+            .resources
+            .requests
+            .get("cpu")
+            .map(Quantity::milli_value)
+            .unwrap_or(0);
+        let mem = k
+            .resources
+            .requests
+            .get("memory")
+            .map(Quantity::value)
+            .unwrap_or(0);
+        (c + cpu, m + mem)
+    })
+}
+
+/// Tolerates `taint` (`Toleration.ToleratesTaint`).
+fn tolerates(t: &Toleration, taint: &Taint) -> bool {
+    if !t.effect.is_empty() && t.effect != taint.effect {
+        return false;
+    }
+    match t.operator.as_deref() {
+        Some("Exists") => t.key.is_empty() || t.key == taint.key,
+        _ => t.key == taint.key && t.value == taint.value,
+    }
+}
+
+/// Whether `pod` may land on `node` by nodeSelector and required node affinity.
+pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
+    let labels = &node.metadata.labels;
+    let selector_ok = pod
+        .spec
+        .node_selector
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let affinity_ok = pod
+        .spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+        .is_none_or(|sel| sel.matches(labels));
+    selector_ok && affinity_ok
+}
+
+/// Runs the filters in order on one node; `None` means the node fits.
+pub fn filter(
+    pod: &Pod,
+    node: &Node,
+    cache: &ObjectSet,
+    usage: &NodeUsage,
+    rwop_conflict: bool,
+    max_volumes: u32,
+    driver: &str,
+) -> Option<NodeStatus> {
+    let name = &node.metadata.name;
+    // NodeUnschedulable.
+    if node.spec.unschedulable {
+        let unsched = Taint {
+            key: "node.kubernetes.io/unschedulable".into(),
+            value: String::new(),
+            effect: "NoSchedule".into(),
+        };
+        if !pod.spec.tolerations.iter().any(|t| tolerates(t, &unsched)) {
+            return Some(NodeStatus::unresolvable("node(s) were unschedulable"));
+        }
+    }
+    // TaintToleration: the first untolerated NoSchedule/NoExecute taint.
+    if let Some(t) = node
+        .spec
+        .taints
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .find(|t| !pod.spec.tolerations.iter().any(|tol| tolerates(tol, t)))
+    {
+        return Some(NodeStatus::unresolvable(format!(
+            "node(s) had untolerated taint {{{}: {}}}",
+            t.key, t.value
+        )));
+    }
+    // NodeAffinity.
+    if !node_affinity_matches(pod, node) {
+        return Some(NodeStatus::unresolvable(
+            "node(s) didn't match Pod's node affinity/selector",
+        ));
+    }
+    // NodeResourcesFit.
+    let (cpu, mem) = pod_requests(pod);
+    let (used_cpu, used_mem, used_pods) = usage.requested.get(name).copied().unwrap_or((0, 0, 0));
+    let alloc = |r: &str| node.status.allocatable.get(r);
+    let mut insufficient = Vec::new();
+    if let Some(max_pods) = alloc("pods")
+        && i128::from(used_pods) + 1 > max_pods.value()
+    {
+        insufficient.push("Too many pods".to_string());
+    }
+    if let Some(a) = alloc("cpu")
+        && cpu > 0
+        && used_cpu + cpu > a.milli_value()
+    {
+        insufficient.push("Insufficient cpu".to_string());
+    }
+    if let Some(a) = alloc("memory")
+        && mem > 0
+        && used_mem + mem > a.value()
+    {
+        insufficient.push("Insufficient memory".to_string());
+    }
+    if !insufficient.is_empty() {
+        return Some(NodeStatus {
+            resolvable: true,
+            reasons: insufficient,
+        });
+    }
+    // VolumeRestrictions (ReadWriteOncePod).
+    if rwop_conflict {
+        return Some(NodeStatus {
+            resolvable: true,
+            reasons: vec!["node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode".into()],
+        });
+    }
+    // NodeVolumeLimits: unique CSI volumes of the driver on the node.
+    let mut volumes = usage.csi_volumes.get(name).cloned().unwrap_or_default();
+    let before = volumes.len();
+    for v in pod_csi_volumes(pod, cache, driver) {
+        volumes.insert(v);
+    }
+    if volumes.len() > before && volumes.len() > max_volumes as usize {
+        return Some(NodeStatus {
+            resolvable: true,
+            reasons: vec!["node(s) exceed max volume count".into()],
+        });
+    }
+    // VolumeBinding.
+    let reasons = volume_binding::filter(pod, node, cache);
+    if !reasons.is_empty() {
+        return Some(NodeStatus {
+            resolvable: false,
+            reasons,
+        });
+    }
+    None
+}
+
+/// The CSI volumes of `driver` a pod uses: bound volumes by handle, unbound
+/// claims as one new volume each.
+pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for claim_name in pod.claim_names() {
+        let key = ObjectKey::new(&pod.metadata.namespace, claim_name);
+        let Some(claim) = cache.get::<PersistentVolumeClaim>(&key) else {
+            continue;
+        };
+        if claim.spec.volume_name.is_empty() {
+            out.push(format!("unbound:{key}"));
+            continue;
+        }
+        if let Some(pv) =
+            cache.get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
+            && let Some(csi) = &pv.spec.csi
+            && csi.driver == driver
+        {
+            out.push(csi.volume_handle.clone());
+        }
+    }
+    out
+}
+
+/// Whether any of the pod's ReadWriteOncePod claims is used by another pod
+/// already scheduled (or assumed) anywhere.
+pub fn rwop_conflict(pod: &Pod, cache: &ObjectSet, assumed: &BTreeMap<ObjectKey, String>) -> bool {
+    let key = pod.metadata.key();
+    pod.claim_names().any(|c| {
+        let ck = ObjectKey::new(&pod.metadata.namespace, c);
+        let rwop = cache.get::<PersistentVolumeClaim>(&ck).is_some_and(|pvc| {
+            pvc.spec
+                .access_modes
+                .contains(&AccessMode::ReadWriteOncePod)
+        });
+        rwop && cache.list::<Pod>().any(|other| {
+            let ok = other.metadata.key();
+            ok != key
+                && (!other.spec.node_name.is_empty() || assumed.contains_key(&ok))
+                && !other.is_terminal()
+                && other.metadata.namespace == pod.metadata.namespace
+                && other.claim_names().any(|n| n == c)
+        })
+    })
+}

@@ -1,0 +1,649 @@
+//! kube-scheduler (1.33): the scheduling queue with backoff, one scheduling
+//! cycle per pod (PreFilter, Filter, Score, Reserve), and the binding cycle
+//! (PreBind with VolumeBinding's wait for the claims, then Bind).
+
+pub mod filters;
+pub mod volume_binding;
+
+use super::settings::SchedulerSettings;
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::persistent_volume::ANN_BOUND_BY_CONTROLLER;
+use crate::api::persistent_volume::ClaimRef;
+use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
+use crate::api::pod::PodCondition;
+use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod};
+use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
+use crate::engine::{SimTime, StreamKey};
+use filters::{DEFAULT_MEMORY, DEFAULT_MILLI_CPU, NodeStatus, NodeUsage};
+use rand::Rng as _;
+use std::collections::{BTreeMap, BTreeSet};
+use volume_binding::Decision;
+
+/// Event source.
+pub const SOURCE: &str = "default-scheduler";
+
+/// `validation.NoteLengthLimit`: longer event messages are cut.
+const NOTE_LENGTH_LIMIT: usize = 1024;
+
+/// A pod in its binding cycle, waiting in PreBind for its claims.
+struct Binding {
+    node: String,
+    deadline: SimTime,
+    next_poll: SimTime,
+    /// Claims promised to this node by provisioning (selected-node).
+    provisioned: Vec<ObjectKey>,
+    /// Every claim of the pod.
+    claims: Vec<ObjectKey>,
+}
+
+/// The scheduler.
+pub struct Scheduler {
+    settings: SchedulerSettings,
+    active: WorkQueue<ObjectKey>,
+    /// Pods that failed: when they were parked, and the kinds whose events
+    /// may make them schedulable (the failing plugins' EventsToRegister).
+    unschedulable: BTreeMap<ObjectKey, (SimTime, BTreeSet<Kind>)>,
+    attempts: BTreeMap<ObjectKey, u32>,
+    /// When a pod's backoff ends.
+    backoff_until: BTreeMap<ObjectKey, SimTime>,
+    binding: BTreeMap<ObjectKey, Binding>,
+    /// Pods assumed on a node (Reserve) until the informer shows them bound.
+    assumed: BTreeMap<ObjectKey, String>,
+    seed: u64,
+}
+
+impl Scheduler {
+    /// A scheduler with `settings`; `seed` drives its tie-breaking.
+    pub fn new(settings: SchedulerSettings, seed: u64) -> Self {
+        Scheduler {
+            settings,
+            active: WorkQueue::default(),
+            unschedulable: BTreeMap::new(),
+            attempts: BTreeMap::new(),
+            backoff_until: BTreeMap::new(),
+            binding: BTreeMap::new(),
+            assumed: BTreeMap::new(),
+            seed,
+        }
+    }
+
+    fn wants(pod: &Pod) -> bool {
+        pod.spec.node_name.is_empty()
+            && pod.metadata.deletion_timestamp.is_none()
+            && pod.spec.scheduler_name == SOURCE
+            && !pod.is_terminal()
+    }
+
+    /// A cluster event: parked pods that one of their failing plugins
+    /// registered for move to the active queue (QueueingHints, on in 1.33). With SchedulerPopFromBackoffQ (beta, on in 1.33) an idle
+    /// scheduler pops a backing-off pod at once, so they are tried now.
+    fn requeue_parked(&mut self, ev: &WatchEvent, cache: &ObjectSet, now: SimTime) {
+        let wake: Vec<ObjectKey> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, (_, kinds))| kinds.contains(&ev.kind))
+            .filter(|(pod, _)| {
+                // VolumeBinding's hint for claims: only a claim the pod uses.
+                ev.kind != Kind::PersistentVolumeClaim
+                    || (pod.namespace == ev.key.namespace
+                        && cache
+                            .get::<Pod>(pod)
+                            .is_some_and(|p| p.claim_names().any(|c| c == ev.key.name)))
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in wake {
+            self.unschedulable.remove(&key);
+            self.active.add(key, now);
+        }
+    }
+
+    /// `flushUnschedulablePodsLeftover`: every 30 s, pods parked for more
+    /// than 5 minutes are tried again.
+    fn flush_time(parked_at: SimTime) -> SimTime {
+        let due = parked_at
+            .plus(crate::engine::SimDuration::from_secs(300))
+            .as_millis();
+        SimTime(due.div_ceil(30_000) * 30_000)
+    }
+
+    /// Requested resources and CSI volumes per node, assumed pods included.
+    fn usage(&self, cache: &ObjectSet, driver: &str) -> NodeUsage {
+        let mut usage = NodeUsage {
+            requested: BTreeMap::new(),
+            csi_volumes: BTreeMap::new(),
+        };
+        for pod in cache.list::<Pod>() {
+            let key = pod.metadata.key();
+            let node = if !pod.spec.node_name.is_empty() {
+                pod.spec.node_name.clone()
+            } else if let Some(n) = self.assumed.get(&key) {
+                n.clone()
+            } else {
+                continue;
+            };
+            if pod.is_terminal() {
+                continue;
+            }
+            let (cpu, mem) = filters::pod_requests(pod);
+            let e = usage.requested.entry(node.clone()).or_insert((0, 0, 0));
+            e.0 += cpu;
+            e.1 += mem;
+            e.2 += 1;
+            usage
+                .csi_volumes
+                .entry(node)
+                .or_default()
+                .extend(filters::pod_csi_volumes(pod, cache, driver));
+        }
+        usage
+    }
+
+    /// One scheduling cycle for `key`.
+    fn schedule_one(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
+            return;
+        };
+        if !Self::wants(&pod) || self.binding.contains_key(key) || self.assumed.contains_key(key) {
+            return;
+        }
+        let attempt = {
+            let n = self.attempts.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let nodes: Vec<Node> = cx.store.list::<Node>().cloned().collect();
+        if let Err(msg) = volume_binding::prefilter(&pod, cx.store.cache()) {
+            let kinds = [
+                Kind::PersistentVolumeClaim,
+                Kind::PersistentVolume,
+                Kind::StorageClass,
+            ]
+            .into();
+            self.fail(&pod, fit_message(nodes.len(), Some(&msg), &[]), kinds, cx);
+            return;
+        }
+        let driver = cx.profile.driver.name.clone();
+        let max_volumes = cx.profile.driver.max_volumes_per_node;
+        let usage = self.usage(cx.store.cache(), &driver);
+        let rwop = filters::rwop_conflict(&pod, cx.store.cache(), &self.assumed);
+        let mut statuses: Vec<NodeStatus> = Vec::new();
+        let mut feasible: Vec<&Node> = Vec::new();
+        for node in &nodes {
+            match filters::filter(
+                &pod,
+                node,
+                cx.store.cache(),
+                &usage,
+                rwop,
+                max_volumes,
+                &driver,
+            ) {
+                None => feasible.push(node),
+                Some(s) => statuses.push(s),
+            }
+        }
+        if feasible.is_empty() {
+            let kinds = statuses
+                .iter()
+                .flat_map(|s| s.reasons.iter())
+                .flat_map(|r| requeue_kinds(r))
+                .collect();
+            self.fail(&pod, fit_message(nodes.len(), None, &statuses), kinds, cx);
+            return;
+        }
+        let node = self
+            .select(&pod, &feasible, &usage, attempt)
+            .metadata
+            .name
+            .clone();
+        let node_obj = feasible
+            .iter()
+            .find(|n| n.metadata.name == node)
+            .copied()
+            .cloned()
+            .expect("chosen among feasible");
+        let decisions =
+            volume_binding::find_pod_volumes(&pod, &node_obj, cx.store.cache()).unwrap_or_default();
+        // Reserve.
+        self.assumed.insert(key.clone(), node.clone());
+        self.unschedulable.remove(key);
+        // PreBind: bindAPIUpdate, then wait for the claims to be bound.
+        let mut provisioned = Vec::new();
+        for (claim_key, decision) in &decisions {
+            match decision {
+                Decision::Static(pv) => {
+                    let claim = cx.store.get::<PersistentVolumeClaim>(claim_key).cloned();
+                    if let Some(c) = claim {
+                        let _ = cx
+                            .store
+                            .modify::<PersistentVolume>(&ObjectKey::cluster(pv), |v| {
+                                v.spec.claim_ref = Some(ClaimRef {
+                                    namespace: c.metadata.namespace.clone(),
+                                    name: c.metadata.name.clone(),
+                                    uid: c.metadata.uid.clone(),
+                                });
+                                v.metadata
+                                    .annotations
+                                    .insert(ANN_BOUND_BY_CONTROLLER.into(), "yes".into());
+                            });
+                    }
+                }
+                Decision::Provision => {
+                    let n = node.clone();
+                    let _ = cx.store.modify::<PersistentVolumeClaim>(claim_key, |c| {
+                        c.metadata.annotations.insert(ANN_SELECTED_NODE.into(), n);
+                    });
+                    provisioned.push(claim_key.clone());
+                }
+            }
+        }
+        let claims: Vec<ObjectKey> = pod
+            .claim_names()
+            .map(|c| ObjectKey::new(&key.namespace, c))
+            .collect();
+        if decisions.is_empty() {
+            self.bind(key, &node, cx);
+        } else {
+            let poll = self.settings.bind_poll;
+            self.binding.insert(
+                key.clone(),
+                Binding {
+                    node,
+                    deadline: cx.now.plus(self.settings.bind_timeout),
+                    next_poll: cx.now.plus(poll),
+                    provisioned,
+                    claims,
+                },
+            );
+        }
+    }
+
+    /// Score the feasible nodes (NodeResourcesFit LeastAllocated and
+    /// NodeResourcesBalancedAllocation, weight 1 each) and pick the best;
+    /// ties are broken at random, as `selectHost` does, from the pod's stream.
+    fn select<'n>(
+        &self,
+        pod: &Pod,
+        nodes: &[&'n Node],
+        usage: &NodeUsage,
+        attempt: u32,
+    ) -> &'n Node {
+        let (mut cpu, mut mem) = filters::pod_requests(pod);
+        if cpu == 0 {
+            cpu = DEFAULT_MILLI_CPU;
+        }
+        if mem == 0 {
+            mem = DEFAULT_MEMORY;
+        }
+        let score = |n: &Node| -> i128 {
+            let (used_cpu, used_mem, _) = usage
+                .requested
+                .get(&n.metadata.name)
+                .copied()
+                .unwrap_or((0, 0, 0));
+            let alloc_cpu = n
+                .status
+                .allocatable
+                .get("cpu")
+                .map(|q| q.milli_value())
+                .unwrap_or(0)
+                .max(1);
+            let alloc_mem = n
+                .status
+                .allocatable
+                .get("memory")
+                .map(|q| q.value())
+                .unwrap_or(0)
+                .max(1);
+            let (rc, rm) = (used_cpu + cpu, used_mem + mem);
+            let least = |req: i128, alloc: i128| {
+                if req > alloc {
+                    0
+                } else {
+                    (alloc - req) * 100 / alloc
+                }
+            };
+            let least_allocated = (least(rc, alloc_cpu) + least(rm, alloc_mem)) / 2;
+            let fc = (rc as f64 / alloc_cpu as f64).min(1.0);
+            let fm = (rm as f64 / alloc_mem as f64).min(1.0);
+            let balanced = ((1.0 - (fc - fm).abs() / 2.0) * 100.0) as i128;
+            least_allocated + balanced
+        };
+        let scores: Vec<i128> = nodes.iter().map(|n| score(n)).collect();
+        let best = *scores.iter().max().expect("nodes is not empty");
+        let top: Vec<&'n Node> = nodes
+            .iter()
+            .zip(&scores)
+            .filter(|(_, s)| **s == best)
+            .map(|(n, _)| *n)
+            .collect();
+        if top.len() == 1 {
+            return top[0];
+        }
+        let object = pod.metadata.key().to_string();
+        let mut rng = StreamKey {
+            component: "scheduler",
+            object: &object,
+            operation: "select-host",
+            attempt: u64::from(attempt),
+        }
+        .stream(self.seed);
+        top[(rng.next_u64() % top.len() as u64) as usize]
+    }
+
+    /// Bind: the pod gets its node; PodScheduled becomes True.
+    fn bind(&mut self, key: &ObjectKey, node: &str, cx: &mut Ctx<'_>) {
+        let n = node.to_string();
+        let bound = cx.store.modify::<Pod>(key, |p| {
+            p.spec.node_name = n;
+            set_condition(p, "PodScheduled", "True", "", "");
+        });
+        if bound.is_ok() {
+            let msg = format!(
+                "Successfully assigned {}/{} to {node}",
+                key.namespace, key.name
+            );
+            cx.store.record_event(
+                ObjectRef::new(Kind::Pod, key.clone()),
+                EventType::Normal,
+                "Scheduled",
+                msg,
+                SOURCE,
+            );
+        }
+        self.attempts.remove(key);
+        self.backoff_until.remove(key);
+    }
+
+    /// A failed attempt: FailedScheduling, PodScheduled=False, park the pod
+    /// until an event of one of `kinds` (or the leftover flush).
+    fn fail(&mut self, pod: &Pod, message: String, kinds: BTreeSet<Kind>, cx: &mut Ctx<'_>) {
+        let key = pod.metadata.key();
+        let mut event = message.clone();
+        if event.len() > NOTE_LENGTH_LIMIT {
+            let mut cut = NOTE_LENGTH_LIMIT - 4;
+            while !event.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            event.truncate(cut);
+            event.push_str(" ...");
+        }
+        cx.store.record_event(
+            ObjectRef::new(Kind::Pod, key.clone()),
+            EventType::Warning,
+            "FailedScheduling",
+            event,
+            SOURCE,
+        );
+        let _ = cx.store.modify::<Pod>(&key, |p| {
+            set_condition(p, "PodScheduled", "False", "Unschedulable", &message)
+        });
+        let attempts = self.attempts.get(&key).copied().unwrap_or(1);
+        self.backoff_until
+            .insert(key.clone(), cx.now.plus(self.settings.backoff(attempts)));
+        self.unschedulable.insert(key, (cx.now, kinds));
+    }
+
+    /// A PreBind poll (`checkBindings`): bound → Bind; selected-node reset by
+    /// the provisioner or timeout → the binding cycle fails.
+    fn poll_binding(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let Some(b) = self.binding.get(key) else {
+            return;
+        };
+        let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
+            self.binding.remove(key);
+            self.assumed.remove(key);
+            return;
+        };
+        let mut error = None;
+        let mut all_bound = true;
+        for ck in &b.claims {
+            let Some(c) = cx.store.get::<PersistentVolumeClaim>(ck) else {
+                error = Some(format!("persistentvolumeclaim {:?} not found", ck.name));
+                break;
+            };
+            if b.provisioned.contains(ck)
+                && c.metadata.annotation(ANN_SELECTED_NODE) != Some(b.node.as_str())
+            {
+                error = Some(format!("provisioning failed for PVC {:?}", ck.name));
+                break;
+            }
+            if !volume_binding::is_fully_bound(c) {
+                all_bound = false;
+            }
+        }
+        if error.is_none() && all_bound {
+            let node = b.node.clone();
+            self.binding.remove(key);
+            self.bind(key, &node, cx);
+            return;
+        }
+        if error.is_none() && cx.now >= b.deadline {
+            error = Some("context deadline exceeded".into());
+        }
+        match error {
+            Some(e) => {
+                self.binding.remove(key);
+                self.assumed.remove(key);
+                let msg = format!("running PreBind plugin \"VolumeBinding\": binding volumes: {e}");
+                // A binding-cycle error goes back to the queue at once (after backoff).
+                self.fail(&pod, msg, BTreeSet::new(), cx);
+                self.unschedulable.remove(key);
+                let at = self.backoff_until.get(key).copied().unwrap_or(cx.now);
+                self.active.add(key.clone(), at);
+            }
+            None => {
+                let poll = self.settings.bind_poll;
+                if let Some(b) = self.binding.get_mut(key) {
+                    b.next_poll = cx.now.plus(poll);
+                }
+            }
+        }
+    }
+}
+
+/// The kinds whose events the plugin behind `reason` registers for
+/// (`EventsToRegister`); pod deletions free resources and ReadWriteOncePod
+/// claims.
+fn requeue_kinds(reason: &str) -> Vec<Kind> {
+    use volume_binding::{BIND_CONFLICT, NODE_CONFLICT, PV_NOT_EXIST};
+    match reason {
+        r if r.starts_with("Insufficient") || r == "Too many pods" => vec![Kind::Node, Kind::Pod],
+        r if r.starts_with("node has pod using PersistentVolumeClaim") => {
+            vec![Kind::Pod, Kind::PersistentVolumeClaim]
+        }
+        "node(s) exceed max volume count" => vec![
+            Kind::Node,
+            Kind::Pod,
+            Kind::PersistentVolume,
+            Kind::PersistentVolumeClaim,
+        ],
+        r if r == NODE_CONFLICT || r == BIND_CONFLICT || r == PV_NOT_EXIST => {
+            vec![
+                Kind::Node,
+                Kind::PersistentVolume,
+                Kind::PersistentVolumeClaim,
+                Kind::StorageClass,
+            ]
+        }
+        _ => vec![Kind::Node],
+    }
+}
+
+/// Sets a pod condition.
+pub fn set_condition(p: &mut Pod, kind: &str, status: &str, reason: &str, message: &str) {
+    let c = PodCondition {
+        kind: kind.into(),
+        status: status.into(),
+        reason: reason.into(),
+        message: message.into(),
+    };
+    match p.status.conditions.iter_mut().find(|x| x.kind == kind) {
+        Some(x) => *x = c,
+        None => p.status.conditions.push(c),
+    }
+}
+
+/// `FitError.Error()` plus DefaultPreemption's tail: the per-reason
+/// histogram sorted as whole strings, then why preemption cannot help.
+pub fn fit_message(nodes: usize, prefilter: Option<&str>, statuses: &[NodeStatus]) -> String {
+    if nodes == 0 {
+        return "no nodes available to schedule pods".into();
+    }
+    let mut msg = format!("0/{nodes} nodes are available:");
+    let (mut not_helpful, mut no_victims) = (0usize, 0usize);
+    if let Some(p) = prefilter {
+        msg.push_str(&format!(" {p}."));
+        not_helpful = nodes;
+    } else {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in statuses {
+            for r in &s.reasons {
+                *counts.entry(r.as_str()).or_insert(0) += 1;
+            }
+            if s.resolvable {
+                no_victims += 1;
+            } else {
+                not_helpful += 1;
+            }
+        }
+        msg.push_str(&format!(" {}.", histogram(counts)));
+    }
+    // No pod has a lower priority than another here, so preemption finds no
+    // victims on nodes where it could have helped.
+    let mut tail: BTreeMap<&str, usize> = BTreeMap::new();
+    if not_helpful > 0 {
+        tail.insert("Preemption is not helpful for scheduling", not_helpful);
+    }
+    if no_victims > 0 {
+        tail.insert("No preemption victims found for incoming pod", no_victims);
+    }
+    format!(
+        "{msg} preemption: 0/{nodes} nodes are available: {}.",
+        histogram(tail)
+    )
+}
+
+/// `"<count> <reason>"` items sorted as plain strings (count digits first).
+fn histogram(counts: BTreeMap<&str, usize>) -> String {
+    let mut items: Vec<String> = counts
+        .into_iter()
+        .map(|(r, n)| format!("{n} {r}"))
+        .collect();
+    items.sort();
+    items.join(", ")
+}
+
+impl Controller for Scheduler {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[
+            Kind::Pod,
+            Kind::Node,
+            Kind::PersistentVolume,
+            Kind::PersistentVolumeClaim,
+            Kind::StorageClass,
+        ]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        match ev.kind {
+            Kind::Pod => {
+                let key = ev.key.clone();
+                match cx.store.get::<Pod>(&key) {
+                    Some(p) if Self::wants(p) => {
+                        if ev.op == ChangeOp::Added && !self.unschedulable.contains_key(&key) {
+                            self.active.add(key, now);
+                        }
+                    }
+                    Some(p) => {
+                        if !p.spec.node_name.is_empty() {
+                            // The informer shows it bound: no longer just assumed.
+                            self.assumed.remove(&key);
+                        }
+                        self.unschedulable.remove(&key);
+                    }
+                    None => {
+                        // Deleted: forget it, and its resources are free for others.
+                        self.unschedulable.remove(&key);
+                        self.assumed.remove(&key);
+                        self.binding.remove(&key);
+                        self.requeue_parked(ev, cx.store.cache(), now);
+                    }
+                }
+            }
+            _ => self.requeue_parked(ev, cx.store.cache(), now),
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        let due: Vec<ObjectKey> = self
+            .binding
+            .iter()
+            .filter(|(_, b)| b.next_poll <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            self.poll_binding(&key, cx);
+        }
+        let leftovers: Vec<ObjectKey> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, (at, _))| Self::flush_time(*at) <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in leftovers {
+            self.unschedulable.remove(&key);
+            self.active.add(key, now);
+        }
+        while let Some(key) = self.active.pop_due(now) {
+            // A pod still backing off waits, unless nothing else is waiting
+            // (SchedulerPopFromBackoffQ): here the queue is drained in order.
+            self.schedule_one(&key, cx);
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        let polls = self.binding.values().map(|b| b.next_poll);
+        let flushes = self
+            .unschedulable
+            .values()
+            .map(|(at, _)| Self::flush_time(*at));
+        self.active
+            .next_due()
+            .into_iter()
+            .chain(polls)
+            .chain(flushes)
+            .min()
+    }
+
+    fn pending(&self, store: &Store) -> Vec<String> {
+        let mut out = Vec::new();
+        for key in self.unschedulable.keys() {
+            if let Some(p) = store.get::<Pod>(key) {
+                let why = p
+                    .status
+                    .conditions
+                    .iter()
+                    .find(|c| c.kind == "PodScheduled")
+                    .map(|c| c.message.clone())
+                    .unwrap_or_default();
+                out.push(format!("Pod/{} is unschedulable: {why}", key.name));
+            }
+        }
+        for (key, b) in &self.binding {
+            out.push(format!(
+                "Pod/{} waits in PreBind for its volumes on {}",
+                key.name, b.node
+            ));
+        }
+        out
+    }
+}

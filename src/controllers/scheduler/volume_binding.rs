@@ -1,0 +1,242 @@
+//! The VolumeBinding plugin (pkg/scheduler/framework/plugins/volumebinding):
+//! PreFilter on the pod's claims, Filter per node (bound volumes' node
+//! affinity; WaitForFirstConsumer claims matched to a static volume on the
+//! node or provisionable there), and the Reserve decisions PreBind writes.
+
+use crate::api::persistent_volume::ANN_BIND_COMPLETED;
+use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
+use crate::api::{
+    ClaimPhase, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass,
+    VolumeBindingMode, VolumePhase,
+};
+use crate::cluster::ObjectSet;
+use crate::controllers::pv_controller::is_volume_bound_to_claim;
+use std::collections::BTreeSet;
+
+/// `ErrReasonNodeConflict` (1.33 wording, PR #129887).
+pub const NODE_CONFLICT: &str = "node(s) didn't match PersistentVolume's node affinity";
+/// `ErrReasonBindConflict`.
+pub const BIND_CONFLICT: &str = "node(s) didn't find available persistent volumes to bind";
+/// `ErrReasonPVNotExist`.
+pub const PV_NOT_EXIST: &str =
+    "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)";
+
+/// A claim is fully bound: it names a volume and binding completed.
+pub fn is_fully_bound(c: &PersistentVolumeClaim) -> bool {
+    !c.spec.volume_name.is_empty() && c.metadata.has_annotation(ANN_BIND_COMPLETED)
+}
+
+fn is_delay(cache: &ObjectSet, c: &PersistentVolumeClaim) -> bool {
+    cache
+        .get::<StorageClass>(&ObjectKey::cluster(c.class()))
+        .is_some_and(|sc| sc.volume_binding_mode == VolumeBindingMode::WaitForFirstConsumer)
+}
+
+/// The pod's claims, in volume order.
+fn claims<'a>(
+    pod: &'a Pod,
+    cache: &'a ObjectSet,
+) -> impl Iterator<Item = (&'a str, Option<&'a PersistentVolumeClaim>)> {
+    pod.claim_names().map(move |n| {
+        (
+            n,
+            cache.get::<PersistentVolumeClaim>(&ObjectKey::new(&pod.metadata.namespace, n)),
+        )
+    })
+}
+
+/// PreFilter: every claim exists, none is being deleted or Lost, and none
+/// is an unbound Immediate claim (`GetPodVolumeClaims`). The error is the
+/// status message (UnschedulableAndUnresolvable).
+pub fn prefilter(pod: &Pod, cache: &ObjectSet) -> Result<(), String> {
+    let mut unbound_immediate = false;
+    for (name, claim) in claims(pod, cache) {
+        let Some(c) = claim else {
+            return Err(format!("persistentvolumeclaim {name:?} not found"));
+        };
+        if c.metadata.deletion_timestamp.is_some() {
+            return Err(format!("persistentvolumeclaim {name:?} is being deleted"));
+        }
+        if c.status.phase == ClaimPhase::Lost {
+            return Err(format!(
+                "persistentvolumeclaim {name:?} bound to non-existent persistentvolume {:?}",
+                c.spec.volume_name
+            ));
+        }
+        if !is_fully_bound(c) && !(is_delay(cache, c) && c.spec.volume_name.is_empty()) {
+            unbound_immediate = true;
+        }
+    }
+    if unbound_immediate {
+        return Err("pod has unbound immediate PersistentVolumeClaims".into());
+    }
+    Ok(())
+}
+
+/// What Reserve decided for one unbound claim on the chosen node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Bind to this existing volume (PreBind writes its claimRef).
+    Static(String),
+    /// Provision on this node (PreBind writes the selected-node annotation).
+    Provision,
+}
+
+/// Filter on one node: the reasons it fails, in the plugin's order
+/// (NodeConflict, BindConflict, PVNotExist); empty if it fits.
+pub fn filter(pod: &Pod, node: &Node, cache: &ObjectSet) -> Vec<String> {
+    match find_pod_volumes(pod, node, cache) {
+        Ok(_) => Vec::new(),
+        Err(r) => r,
+    }
+}
+
+/// `FindPodVolumes`: the decisions for the unbound claims on `node`, or why
+/// the node does not fit.
+pub fn find_pod_volumes(
+    pod: &Pod,
+    node: &Node,
+    cache: &ObjectSet,
+) -> Result<Vec<(ObjectKey, Decision)>, Vec<String>> {
+    let labels = &node.metadata.labels;
+    let (mut node_conflict, mut bind_conflict, mut pv_missing) = (false, false, false);
+    let mut unbound: Vec<&PersistentVolumeClaim> = Vec::new();
+    for (_, claim) in claims(pod, cache) {
+        let Some(c) = claim else { continue };
+        if is_fully_bound(c) {
+            match cache.get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name)) {
+                None => pv_missing = true,
+                Some(pv) => {
+                    if pv
+                        .spec
+                        .node_affinity
+                        .as_ref()
+                        .is_some_and(|a| !a.required.matches(labels))
+                    {
+                        node_conflict = true;
+                    }
+                }
+            }
+        } else {
+            unbound.push(c);
+        }
+    }
+    let mut decisions = Vec::new();
+    // Fast path: a claim already promised to another node.
+    if unbound.iter().any(|c| {
+        c.metadata
+            .annotation(ANN_SELECTED_NODE)
+            .is_some_and(|n| n != node.metadata.name)
+    }) {
+        bind_conflict = true;
+    } else {
+        // Smallest request first; volumes chosen for earlier claims are excluded.
+        unbound.sort_by(|a, b| {
+            a.request()
+                .cmp(&b.request())
+                .then(a.metadata.name.cmp(&b.metadata.name))
+        });
+        let mut chosen = BTreeSet::new();
+        for c in unbound {
+            if let Some(pv) = find_matching_volume_on_node(c, node, cache, &chosen) {
+                chosen.insert(pv.clone());
+                decisions.push((c.metadata.key(), Decision::Static(pv)));
+            } else if can_provision_on(c, node, cache) {
+                decisions.push((c.metadata.key(), Decision::Provision));
+            } else {
+                bind_conflict = true;
+            }
+        }
+    }
+    let reasons: Vec<String> = [
+        (node_conflict, NODE_CONFLICT),
+        (bind_conflict, BIND_CONFLICT),
+        (pv_missing, PV_NOT_EXIST),
+    ]
+    .into_iter()
+    .filter(|(hit, _)| *hit)
+    .map(|(_, r)| r.to_string())
+    .collect();
+    if reasons.is_empty() {
+        Ok(decisions)
+    } else {
+        Err(reasons)
+    }
+}
+
+/// The provisioning check of `FindPodVolumes`: the class has a provisioner
+/// and its allowed topologies admit the node.
+fn can_provision_on(c: &PersistentVolumeClaim, node: &Node, cache: &ObjectSet) -> bool {
+    let Some(sc) = cache.get::<StorageClass>(&ObjectKey::cluster(c.class())) else {
+        return false;
+    };
+    if sc.provisioner.is_empty() || sc.provisioner == "kubernetes.io/no-provisioner" {
+        return false;
+    }
+    let labels = &node.metadata.labels;
+    sc.allowed_topologies.is_empty()
+        || sc.allowed_topologies.iter().any(|t| {
+            t.match_label_expressions
+                .iter()
+                .all(|r| labels.get(&r.key).is_some_and(|v| r.values.contains(v)))
+        })
+}
+
+/// `FindMatchingVolume` on the scheduler's path (node given, delayed
+/// binding): like the PV controller's, plus node affinity and access modes;
+/// a volume pre-bound to the claim wins at once, or fails the node if its
+/// affinity does not match.
+pub fn find_matching_volume_on_node(
+    claim: &PersistentVolumeClaim,
+    node: &Node,
+    cache: &ObjectSet,
+    excluded: &BTreeSet<String>,
+) -> Option<String> {
+    let request = claim.request()?;
+    let labels = &node.metadata.labels;
+    let mut best: Option<&PersistentVolume> = None;
+    for pv in cache.list::<PersistentVolume>() {
+        if pv.class() != claim.class() || excluded.contains(&pv.metadata.name) {
+            continue;
+        }
+        if pv.spec.claim_ref.is_some() && !is_volume_bound_to_claim(pv, claim) {
+            continue;
+        }
+        let Some(cap) = pv.capacity() else { continue };
+        if cap < request
+            || pv.spec.volume_mode != claim.spec.volume_mode
+            || pv.metadata.deletion_timestamp.is_some()
+        {
+            continue;
+        }
+        let fits_node = pv
+            .spec
+            .node_affinity
+            .as_ref()
+            .is_none_or(|a| a.required.matches(labels));
+        if is_volume_bound_to_claim(pv, claim) {
+            return fits_node.then(|| pv.metadata.name.clone());
+        }
+        if pv.status.phase != VolumePhase::Available {
+            continue;
+        }
+        if let Some(sel) = &claim.spec.selector
+            && !sel.matches(&pv.metadata.labels)
+        {
+            continue;
+        }
+        if !fits_node
+            || !claim
+                .spec
+                .access_modes
+                .iter()
+                .all(|m| pv.spec.access_modes.contains(m))
+        {
+            continue;
+        }
+        if best.is_none_or(|b| b.capacity().is_some_and(|bc| bc > cap)) {
+            best = Some(pv);
+        }
+    }
+    best.map(|pv| pv.metadata.name.clone())
+}
