@@ -63,7 +63,8 @@ pub fn prefilter(pod: &Pod, cache: &ObjectSet) -> Result<(), String> {
                 c.spec.volume_name
             ));
         }
-        if !is_fully_bound(c) && !(is_delay(cache, c) && c.spec.volume_name.is_empty()) {
+        let unbound_delayed = is_delay(cache, c) && c.spec.volume_name.is_empty();
+        if !(is_fully_bound(c) || unbound_delayed) {
             unbound_immediate = true;
         }
     }
