@@ -106,7 +106,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
         .unwrap_or_else(|| scenario.profile.clone());
     let own =
         seed == scenario.seed && profile.name == scenario.profile.name && opts.profile.is_none();
-    let controllers = controllers::all(&scenario.settings, seed);
+    let controllers = controllers::all(&scenario.settings, seed, &scenario.images);
     let n = controllers.len();
     let mut sim = Sim {
         scenario,

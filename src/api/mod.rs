@@ -47,6 +47,11 @@ pub trait Resource: Clone + Serialize + DeserializeOwned + Into<AnyObject> {
     }
     /// Applies the defaults and admission the API server adds on create.
     fn admit(&mut self) {}
+    /// A delete only marks the object Terminating, for its owner to finish
+    /// (a pod bound to a node: kubelet makes the final delete).
+    fn graceful_delete(&self) -> bool {
+        false
+    }
 }
 
 /// Any stored object; what watches carry for deletions and what patches act on.
@@ -318,6 +323,9 @@ impl Resource for PersistentVolumeClaim {
 impl Resource for Pod {
     const KIND: Kind = Kind::Pod;
     meta_impl!();
+    fn graceful_delete(&self) -> bool {
+        !self.spec.node_name.is_empty()
+    }
     fn phase(&self) -> Option<String> {
         // `kubectl get pods` STATUS: Terminating wins, then the reason, then phase.
         if self.metadata.deletion_timestamp.is_some() {
@@ -355,6 +363,19 @@ impl Resource for StatefulSet {
 impl Resource for VolumeAttachment {
     const KIND: Kind = Kind::VolumeAttachment;
     meta_impl!();
+    fn phase(&self) -> Option<String> {
+        // kubectl shows only ATTACHED true/false; a word reads better here.
+        Some(
+            if self.metadata.deletion_timestamp.is_some() {
+                "Detaching"
+            } else if self.status.attached {
+                "Attached"
+            } else {
+                "Attaching"
+            }
+            .to_string(),
+        )
+    }
     fn columns(&self) -> Vec<(&'static str, String)> {
         vec![
             ("ATTACHER", self.spec.attacher.clone()),

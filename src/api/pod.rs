@@ -46,6 +46,72 @@ pub struct Container {
     /// Volume mounts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<VolumeMount>,
+    /// Readiness probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<Probe>,
+    /// Ports (accepted, not modelled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<serde_json::Value>,
+    /// Environment (accepted, not modelled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<serde_json::Value>,
+}
+
+/// A probe, with the API's defaults (`SetDefaults_Probe`). The handler is
+/// accepted as written; whether it succeeds is the image's behaviour
+/// (`ready_after` in the scenario's `[images]`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Probe {
+    /// Delay after the container started before the first probe (default 0).
+    #[serde(default)]
+    pub initial_delay_seconds: u64,
+    /// Probe period (default 10).
+    #[serde(default = "ten")]
+    pub period_seconds: u64,
+    /// Probe timeout (default 1).
+    #[serde(default = "one")]
+    pub timeout_seconds: u64,
+    /// Consecutive successes to pass (default 1).
+    #[serde(default = "one")]
+    pub success_threshold: u32,
+    /// Consecutive failures to fail (default 3).
+    #[serde(default = "three")]
+    pub failure_threshold: u32,
+    /// HTTP GET handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_get: Option<serde_json::Value>,
+    /// TCP handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp_socket: Option<serde_json::Value>,
+    /// Exec handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<serde_json::Value>,
+}
+
+fn ten() -> u64 {
+    10
+}
+
+fn one<T: From<u8>>() -> T {
+    T::from(1)
+}
+
+fn three() -> u32 {
+    3
+}
+
+impl Probe {
+    /// What a failing probe of this kind reports (`prober.go runProbe`).
+    pub fn failure_output(&self) -> &'static str {
+        if self.http_get.is_some() {
+            "HTTP probe failed with statuscode: 503"
+        } else if self.tcp_socket.is_some() {
+            "dial tcp: connect: connection refused"
+        } else {
+            "command terminated with non-zero exit code"
+        }
+    }
 }
 
 /// A claim used as a pod volume.

@@ -162,7 +162,10 @@ impl Store {
         if old_json == new_json {
             return Ok(());
         }
-        if obj.meta().deletion_timestamp.is_some() && obj.meta().finalizers.is_empty() {
+        if obj.meta().deletion_timestamp.is_some()
+            && obj.meta().finalizers.is_empty()
+            && !obj.graceful_delete()
+        {
             return self.remove::<T>(&key);
         }
         self.resource_version += 1;
@@ -201,7 +204,7 @@ impl Store {
         let Some(obj) = self.get::<T>(key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
-        if obj.meta().finalizers.is_empty() {
+        if obj.meta().finalizers.is_empty() && !obj.graceful_delete() {
             return self.remove::<T>(key);
         }
         if obj.meta().deletion_timestamp.is_some() {

@@ -3,6 +3,9 @@
 //! learn of changes through watches (delivered after the profile's
 //! propagation delay) and act when their own timers fire.
 
+pub mod attach_detach;
+pub mod external_attacher;
+pub mod kubelet;
 pub mod provisioner;
 pub mod pv_controller;
 pub mod pv_protection;
@@ -130,6 +133,13 @@ impl Api<'_> {
         Ok(())
     }
 
+    /// Removes the object at once (kubelet's final DELETE with grace 0).
+    pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.server.remove::<T>(key)?;
+        self.refresh::<T>(key);
+        Ok(())
+    }
+
     /// Removes a finalizer.
     pub fn remove_finalizer<T: Stored>(
         &mut self,
@@ -180,10 +190,18 @@ pub trait Controller {
 }
 
 /// The controllers of a run, in a fixed order; `seed` feeds the streams of
-/// those that draw (the scheduler's tie-breaks).
-pub fn all(settings: &ComponentSettings, seed: u64) -> Vec<Box<dyn Controller>> {
+/// those that draw (the scheduler's tie-breaks); `images` tells kubelet how
+/// each image behaves.
+pub fn all(
+    settings: &ComponentSettings,
+    seed: u64,
+    images: &std::collections::BTreeMap<String, kubelet::ImageBehaviour>,
+) -> Vec<Box<dyn Controller>> {
     vec![
         Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
+        Box::new(attach_detach::AttachDetachController::default()),
+        Box::new(external_attacher::ExternalAttacher::default()),
+        Box::new(kubelet::Kubelet::new(images.clone())),
         Box::new(pv_controller::PvController::new(
             settings.pv_controller.clone(),
         )),

@@ -89,6 +89,10 @@ pub fn render(r: &Report<'_>) -> String {
 /// set-up at T+0 (nodes, storage classes) is summarised in the header.
 pub fn timeline(log: &[Record]) -> String {
     let mut out = String::new();
+    // What each object's last printed line showed: a write that changes
+    // nothing visible (node volumesInUse, a finalizer) is not printed; the
+    // JSON Lines output keeps every write.
+    let mut shown: BTreeMap<String, String> = BTreeMap::new();
     for rec in log {
         match rec {
             Record::Change(c) => {
@@ -103,6 +107,12 @@ pub fn timeline(log: &[Record]) -> String {
                     _ => c.phase.clone().unwrap_or_else(|| c.op.as_str().to_string()),
                 };
                 let cols = crate::api::columns_text(&c.columns);
+                let visible = format!("{status} {cols}");
+                if c.op == ChangeOp::Modified && shown.get(&c.object.to_string()) == Some(&visible)
+                {
+                    continue;
+                }
+                shown.insert(c.object.to_string(), visible);
                 let line = format!(
                     "{:<10}  {:<44} {:<11} {}",
                     c.t.offset_label(),

@@ -537,6 +537,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         profile,
         settings: raw.components,
         feature_gates: raw.feature_gates,
+        images: raw.images,
         nodes,
         classes,
         objects: objects.into_iter().map(|(o, _)| o).collect(),

@@ -37,6 +37,8 @@ pub struct Scenario {
     pub profile: Profile,
     /// Kubernetes timers.
     pub settings: ComponentSettings,
+    /// How images behave.
+    pub images: BTreeMap<String, crate::controllers::kubelet::ImageBehaviour>,
     /// Feature gates set in the file.
     pub feature_gates: BTreeMap<String, bool>,
     /// Nodes, created first.

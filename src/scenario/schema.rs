@@ -30,6 +30,9 @@ pub struct ScenarioFile {
     /// Kubernetes timers per component.
     #[serde(default)]
     pub components: ComponentSettings,
+    /// How images behave on the nodes (pull, start, readiness, stop).
+    #[serde(default)]
+    pub images: BTreeMap<String, crate::controllers::kubelet::ImageBehaviour>,
     /// Feature gates (alpha features of 1.33 are off unless set here).
     #[serde(default)]
     pub feature_gates: BTreeMap<String, bool>,

@@ -1,0 +1,324 @@
+//! The attach/detach controller (kube-controller-manager,
+//! pkg/controller/volume/attachdetach) with the in-tree CSI attacher: it
+//! wants every CSI volume of every scheduled pod attached to the pod's node,
+//! asks for it with a VolumeAttachment, refuses a second node for a
+//! ReadWriteOnce volume (Multi-Attach), and detaches once no pod on a node
+//! needs a volume and the node no longer reports it in use.
+
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::volume_attachment::{
+    VolumeAttachmentSpec, VolumeAttachmentStatus, attachment_name,
+};
+use crate::api::{
+    AccessMode, Kind, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
+    PersistentVolumeClaim, Pod, VolumeAttachment,
+};
+use crate::cluster::{EventType, ObjectSet, Store, WatchEvent};
+use crate::engine::SimTime;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Event source.
+pub const SOURCE: &str = "attachdetach-controller";
+
+/// The name kubelet and the controller use for a CSI volume in node status.
+pub fn unique_volume_name(driver: &str, handle: &str) -> String {
+    format!("kubernetes.io/csi/{driver}^{handle}")
+}
+
+/// A CSI volume a pod uses.
+#[derive(Clone, Debug)]
+pub struct CsiVolume {
+    /// PV name.
+    pub pv: String,
+    /// Driver.
+    pub driver: String,
+    /// Volume handle.
+    pub handle: String,
+    /// May be attached to several nodes (RWX or ROX).
+    pub multi: bool,
+}
+
+/// What the controller wants attached where: (PV, node) → the volume and the
+/// pods that need it there.
+type Desired = BTreeMap<(String, String), (CsiVolume, Vec<ObjectKey>)>;
+
+/// The CSI volumes a pod uses (bound claims only).
+pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
+    let mut out = Vec::new();
+    for c in pod.claim_names() {
+        let Some(claim) =
+            cache.get::<PersistentVolumeClaim>(&ObjectKey::new(&pod.metadata.namespace, c))
+        else {
+            continue;
+        };
+        if claim.spec.volume_name.is_empty() {
+            continue;
+        }
+        let Some(pv) = cache.get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
+        else {
+            continue;
+        };
+        let Some(csi) = &pv.spec.csi else { continue };
+        let multi = pv
+            .spec
+            .access_modes
+            .iter()
+            .any(|m| matches!(m, AccessMode::ReadWriteMany | AccessMode::ReadOnlyMany));
+        out.push(CsiVolume {
+            pv: pv.metadata.name.clone(),
+            driver: csi.driver.clone(),
+            handle: csi.volume_handle.clone(),
+            multi,
+        });
+    }
+    out
+}
+
+/// The controller.
+#[derive(Default)]
+pub struct AttachDetachController {
+    queue: WorkQueue<()>,
+    /// (PV, node) pairs whose Multi-Attach error was reported (once each).
+    multi_attach_reported: BTreeSet<(String, String)>,
+    /// (PV, node) pairs whose success was reported.
+    attached_reported: BTreeSet<(String, String)>,
+    /// Last attach error reported per VolumeAttachment.
+    errors_reported: BTreeMap<String, String>,
+}
+
+impl AttachDetachController {
+    fn pod_event(cx: &mut Ctx<'_>, pod: &ObjectKey, kind: EventType, reason: &str, msg: String) {
+        cx.store.record_event(
+            ObjectRef::new(Kind::Pod, pod.clone()),
+            kind,
+            reason,
+            msg,
+            SOURCE,
+        );
+    }
+
+    /// The desired state of the world: (PV, node) → pods that need it there.
+    fn desired(cache: &ObjectSet) -> Desired {
+        let mut d = Desired::new();
+        for pod in cache.list::<Pod>() {
+            if pod.spec.node_name.is_empty() || pod.is_terminal() {
+                continue;
+            }
+            for v in pod_csi_volumes(pod, cache) {
+                let e = d
+                    .entry((v.pv.clone(), pod.spec.node_name.clone()))
+                    .or_insert((v, Vec::new()));
+                e.1.push(pod.metadata.key());
+            }
+        }
+        d
+    }
+
+    /// `reconcile`: detach first, then attach.
+    fn reconcile(&mut self, cx: &mut Ctx<'_>) {
+        let desired = Self::desired(cx.store.cache());
+        let attachments: Vec<VolumeAttachment> =
+            cx.store.list::<VolumeAttachment>().cloned().collect();
+        // Detach what no pod on its node needs, once the node stopped using it.
+        for va in &attachments {
+            let pair = (
+                va.spec.persistent_volume_name.clone(),
+                va.spec.node_name.clone(),
+            );
+            if desired.contains_key(&pair) || va.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let node = cx
+                .store
+                .get::<Node>(&ObjectKey::cluster(&va.spec.node_name))
+                .cloned();
+            let unique = cx
+                .store
+                .get::<PersistentVolume>(&ObjectKey::cluster(&pair.0))
+                .and_then(|pv| {
+                    pv.spec
+                        .csi
+                        .as_ref()
+                        .map(|c| unique_volume_name(&c.driver, &c.volume_handle))
+                });
+            let in_use = match (&node, &unique) {
+                (Some(n), Some(u)) => n.status.volumes_in_use.contains(u),
+                _ => false,
+            };
+            if in_use {
+                continue; // a Ready node still using the volume blocks detach
+            }
+            if let Some(u) = &unique {
+                let _ = cx
+                    .store
+                    .modify::<Node>(&ObjectKey::cluster(&va.spec.node_name), |n| {
+                        n.status.volumes_attached.retain(|v| v != u);
+                    });
+            }
+            let _ = cx.store.delete::<VolumeAttachment>(&va.metadata.key());
+            self.attached_reported.remove(&pair);
+            self.multi_attach_reported.remove(&pair);
+        }
+        // Attach what pods need.
+        for ((pv, node), (vol, pods)) in &desired {
+            let (driver, handle, multi) = (&vol.driver, &vol.handle, vol.multi);
+            let name = attachment_name(handle, driver, node);
+            if let Some(va) = attachments.iter().find(|v| v.metadata.name == name) {
+                if va.metadata.deletion_timestamp.is_some() {
+                    continue; // still detaching; attach again afterwards
+                }
+                let pair = (pv.clone(), node.clone());
+                if va.status.attached {
+                    if self.attached_reported.insert(pair) {
+                        let unique = unique_volume_name(driver, handle);
+                        let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
+                            if !n.status.volumes_attached.contains(&unique) {
+                                n.status.volumes_attached.push(unique);
+                            }
+                        });
+                        for p in pods {
+                            let msg = format!("AttachVolume.Attach succeeded for volume {pv:?}");
+                            Self::pod_event(
+                                cx,
+                                p,
+                                EventType::Normal,
+                                "SuccessfulAttachVolume",
+                                msg,
+                            );
+                        }
+                    }
+                    self.errors_reported.remove(&name);
+                } else if let Some(err) = &va.status.attach_error
+                    && self.errors_reported.get(&name) != Some(err)
+                {
+                    self.errors_reported.insert(name.clone(), err.clone());
+                    for p in pods {
+                        let msg = format!("AttachVolume.Attach failed for volume {pv:?} : {err}");
+                        Self::pod_event(cx, p, EventType::Warning, "FailedAttachVolume", msg);
+                    }
+                }
+                continue;
+            }
+            // Multi-Attach: a single-node volume already attached elsewhere.
+            let elsewhere: Vec<&VolumeAttachment> = attachments
+                .iter()
+                .filter(|v| v.spec.persistent_volume_name == *pv && v.spec.node_name != *node)
+                .collect();
+            if !multi && !elsewhere.is_empty() {
+                if self
+                    .multi_attach_reported
+                    .insert((pv.clone(), node.clone()))
+                {
+                    let msg = multi_attach_message(pv, node, pods, &desired);
+                    for p in pods {
+                        Self::pod_event(
+                            cx,
+                            p,
+                            EventType::Warning,
+                            "FailedAttachVolume",
+                            msg.clone(),
+                        );
+                    }
+                }
+                continue;
+            }
+            let va = VolumeAttachment {
+                metadata: ObjectMeta {
+                    name,
+                    ..Default::default()
+                },
+                spec: VolumeAttachmentSpec {
+                    attacher: driver.clone(),
+                    node_name: node.clone(),
+                    persistent_volume_name: pv.clone(),
+                },
+                status: VolumeAttachmentStatus::default(),
+            };
+            let _ = cx.store.create(va);
+        }
+    }
+}
+
+/// `reportMultiAttachError`'s texts: the pods (same namespace) that use the
+/// volume on other nodes, or that it is exclusively attached elsewhere.
+fn multi_attach_message(pv: &str, node: &str, pods: &[ObjectKey], desired: &Desired) -> String {
+    let ns = pods
+        .first()
+        .map(|p| p.namespace.clone())
+        .unwrap_or_default();
+    let mut same_ns = Vec::new();
+    let mut other_ns = 0usize;
+    for ((v, n), (_, users)) in desired {
+        if v != pv || n == node {
+            continue;
+        }
+        for u in users {
+            if u.namespace == ns {
+                same_ns.push(u.name.clone());
+            } else {
+                other_ns += 1;
+            }
+        }
+    }
+    let head = format!("Multi-Attach error for volume {pv:?} ");
+    match (same_ns.is_empty(), other_ns) {
+        (true, 0) => format!(
+            "{head}Volume is already exclusively attached to one node and can't be attached to another"
+        ),
+        (false, 0) => format!(
+            "{head}Volume is already used by pod(s) {}",
+            same_ns.join(", ")
+        ),
+        (true, n) => format!("{head}Volume is already used by {n} pod(s) in different namespaces"),
+        (false, n) => format!(
+            "{head}Volume is already used by pod(s) {} and {n} pod(s) in different namespaces",
+            same_ns.join(", ")
+        ),
+    }
+}
+
+impl Controller for AttachDetachController {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[
+            Kind::Pod,
+            Kind::Node,
+            Kind::PersistentVolume,
+            Kind::PersistentVolumeClaim,
+            Kind::VolumeAttachment,
+        ]
+    }
+
+    fn on_watch(&mut self, _ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        // The reconciler runs every 100 ms; modelled as running whenever
+        // something it looks at changed.
+        self.queue.add((), cx.now);
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        if self.queue.pop_due(cx.now).is_some() {
+            self.reconcile(cx);
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, store: &Store) -> Vec<String> {
+        store
+            .list::<VolumeAttachment>()
+            .filter(|v| !v.status.attached)
+            .map(|v| {
+                format!(
+                    "VolumeAttachment for {} on {} is not attached",
+                    v.spec.persistent_volume_name, v.spec.node_name
+                )
+            })
+            .collect()
+    }
+}

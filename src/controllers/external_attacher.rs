@@ -1,0 +1,176 @@
+//! The CSI external-attacher sidecar (kubernetes-csi/external-attacher,
+//! `csi_handler.go`): answers VolumeAttachments with ControllerPublishVolume
+//! and, when they are deleted, ControllerUnpublishVolume; failures go to the
+//! VolumeAttachment's status and are retried with exponential backoff.
+
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::{Kind, ObjectKey, PersistentVolume, VolumeAttachment};
+use crate::backend::{CallId, Reply, Request};
+use crate::cluster::{Store, WatchEvent};
+use crate::engine::SimTime;
+use std::collections::BTreeMap;
+
+/// Event source (the sidecar records no events of its own here).
+pub const SOURCE: &str = "external-attacher";
+
+/// The finalizer the attacher puts on VolumeAttachments: `external-attacher/`
+/// plus the driver name with dots as dashes.
+pub fn finalizer(driver: &str) -> String {
+    format!("external-attacher/{}", driver.replace('.', "-"))
+}
+
+/// The controller.
+#[derive(Default)]
+pub struct ExternalAttacher {
+    queue: WorkQueue<String>,
+    in_flight: BTreeMap<String, CallId>,
+    failures: BTreeMap<String, u32>,
+    not_before: BTreeMap<String, SimTime>,
+}
+
+impl ExternalAttacher {
+    fn sync(&mut self, name: &str, cx: &mut Ctx<'_>) {
+        if self.in_flight.contains_key(name) {
+            return;
+        }
+        let key = ObjectKey::cluster(name);
+        let Some(va) = cx.store.get::<VolumeAttachment>(&key).cloned() else {
+            self.forget(name);
+            return;
+        };
+        let driver = cx.profile.driver.name.clone();
+        if va.spec.attacher != driver {
+            return;
+        }
+        if let Some(t) = self.not_before.get(name)
+            && *t > cx.now
+        {
+            self.queue.add(name.to_string(), *t);
+            return;
+        }
+        let deleting = va.metadata.deletion_timestamp.is_some();
+        if !deleting && va.status.attached {
+            return;
+        }
+        let fin = finalizer(&driver);
+        if deleting && !va.metadata.finalizers.contains(&fin) {
+            return;
+        }
+        let Some(pv) = cx
+            .store
+            .get::<PersistentVolume>(&ObjectKey::cluster(&va.spec.persistent_volume_name))
+        else {
+            return;
+        };
+        let Some(csi) = &pv.spec.csi else { return };
+        let (volume_id, node) = (csi.volume_handle.clone(), va.spec.node_name.clone());
+        if !deleting && !va.metadata.finalizers.contains(&fin) {
+            let f = fin.clone();
+            let _ = cx
+                .store
+                .modify::<VolumeAttachment>(&key, |v| v.metadata.finalizers.push(f));
+        }
+        let timeout = cx.profile.sidecars.attacher.timeout;
+        let request = if deleting {
+            Request::Detach { volume_id, node }
+        } else {
+            Request::Attach { volume_id, node }
+        };
+        let id = cx.call(request, Some(timeout));
+        self.in_flight.insert(name.to_string(), id);
+    }
+
+    fn forget(&mut self, name: &str) {
+        self.in_flight.remove(name);
+        self.failures.remove(name);
+        self.not_before.remove(name);
+    }
+}
+
+impl Controller for ExternalAttacher {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[Kind::VolumeAttachment, Kind::PersistentVolume]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        if ev.kind == Kind::VolumeAttachment {
+            let at = self
+                .not_before
+                .get(&ev.key.name)
+                .copied()
+                .unwrap_or(cx.now)
+                .max(cx.now);
+            self.queue.add(ev.key.name.clone(), at);
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        while let Some(name) = self.queue.pop_due(cx.now) {
+            self.sync(&name, cx);
+        }
+    }
+
+    fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
+        let Some(name) = self
+            .in_flight
+            .iter()
+            .find(|(_, id)| **id == reply.id)
+            .map(|(n, _)| n.clone())
+        else {
+            return;
+        };
+        self.in_flight.remove(&name);
+        let key = ObjectKey::cluster(&name);
+        let detaching = matches!(reply.request, Request::Detach { .. });
+        match &reply.result {
+            Ok(_) if detaching => {
+                let fin = finalizer(&cx.profile.driver.name);
+                let _ = cx.store.remove_finalizer::<VolumeAttachment>(&key, &fin);
+                self.forget(&name);
+            }
+            Ok(_) => {
+                let _ = cx.store.modify::<VolumeAttachment>(&key, |v| {
+                    v.status.attached = true;
+                    v.status.attach_error = None;
+                });
+                self.forget(&name);
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                let _ = cx.store.modify::<VolumeAttachment>(&key, |v| {
+                    if detaching {
+                        v.status.detach_error = Some(msg);
+                    } else {
+                        v.status.attach_error = Some(msg);
+                    }
+                });
+                let n = self.failures.entry(name.clone()).or_insert(0);
+                *n += 1;
+                let at = cx.now.plus(cx.profile.sidecars.attacher.backoff(*n));
+                self.not_before.insert(name.clone(), at);
+                self.queue.add(name, at);
+            }
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, store: &Store) -> Vec<String> {
+        self.failures
+            .iter()
+            .filter(|(n, _)| {
+                store
+                    .get::<VolumeAttachment>(&ObjectKey::cluster(n))
+                    .is_some()
+            })
+            .map(|(n, k)| format!("VolumeAttachment/{n}: {k} failed attempt(s), retrying"))
+            .collect()
+    }
+}

@@ -1,0 +1,762 @@
+//! kubelet on every node: the volume manager (wait for the attach, NodeStage
+//! once per node — with the format on first use — and NodePublish per pod),
+//! the containers (image pull, create, start, readiness probes with the
+//! API's defaults) and graceful termination (SIGTERM, SIGKILL at the grace
+//! period, NodeUnpublish, NodeUnstage for the last user, then the pod object
+//! is removed).
+
+use super::attach_detach::unique_volume_name;
+use super::scheduler::set_condition;
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::volume_attachment::attachment_name;
+use crate::api::{
+    Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod, PodPhase,
+    VolumeAttachment,
+};
+use crate::backend::{CallId, Reply, Request};
+use crate::cluster::{EventType, Store, WatchEvent};
+use crate::engine::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Event source.
+pub const SOURCE: &str = "kubelet";
+
+/// How an image behaves, from the scenario's `[images]` table. Defaults: the
+/// image is already on every node, starts at once, exits at once on SIGTERM
+/// and is ready as soon as it runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageBehaviour {
+    /// Time to pull it (0: already present on every node).
+    #[serde(default)]
+    pub pull: SimDuration,
+    /// Its size, for the Pulled event.
+    #[serde(default)]
+    pub size: Option<crate::api::Quantity>,
+    /// From create to running.
+    #[serde(default)]
+    pub start: SimDuration,
+    /// From running until a readiness probe would succeed.
+    #[serde(default)]
+    pub ready_after: SimDuration,
+    /// How long the process takes to exit on SIGTERM.
+    #[serde(default)]
+    pub stop: SimDuration,
+    /// The process ignores SIGTERM: it is killed at the grace period.
+    #[serde(default)]
+    pub ignore_sigterm: bool,
+}
+
+/// Where a volume is on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Staging,
+    Staged,
+    Unstaging,
+}
+
+/// Where a pod is in its life on its node.
+#[derive(Clone, Debug, PartialEq)]
+enum Phase {
+    /// Waiting for volumes to be attached, staged and published.
+    Volumes,
+    /// Containers being pulled and started: the steps and when each is due.
+    Starting(Vec<(SimTime, Step)>),
+    /// Running; readiness probes on their schedule.
+    Running {
+        next_probe: Option<SimTime>,
+        successes: u32,
+    },
+    /// Containers stopping; done at this time.
+    Stopping(SimTime),
+    /// Volumes being unpublished and unstaged.
+    Unmounting,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Pulling(usize),
+    Pulled(usize),
+    Present(usize),
+    CreatedStarted(usize),
+}
+
+#[derive(Clone, Debug)]
+struct Mount {
+    pv: String,
+    handle: String,
+    published: bool,
+}
+
+#[derive(Clone, Debug)]
+struct PodState {
+    node: String,
+    phase: Phase,
+    mounts: Vec<Mount>,
+    started_at: Option<SimTime>,
+}
+
+/// What an in-flight call was for.
+#[derive(Clone, Debug)]
+enum Purpose {
+    Stage(String, String),
+    Unstage(String, String),
+    Publish(ObjectKey, usize),
+    Unpublish(ObjectKey, usize),
+}
+
+/// All kubelets.
+pub struct Kubelet {
+    images: BTreeMap<String, ImageBehaviour>,
+    queue: WorkQueue<ObjectKey>,
+    pods: BTreeMap<ObjectKey, PodState>,
+    stages: BTreeMap<(String, String), Stage>,
+    calls: BTreeMap<CallId, Purpose>,
+    /// Images already on each node.
+    present: BTreeSet<(String, String)>,
+}
+
+impl Kubelet {
+    /// Kubelets with the scenario's image behaviours.
+    pub fn new(images: BTreeMap<String, ImageBehaviour>) -> Self {
+        Kubelet {
+            images,
+            queue: WorkQueue::default(),
+            pods: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            calls: BTreeMap::new(),
+            present: BTreeSet::new(),
+        }
+    }
+
+    fn image(&self, name: &str) -> ImageBehaviour {
+        self.images.get(name).cloned().unwrap_or_default()
+    }
+
+    fn event(cx: &mut Ctx<'_>, pod: &ObjectKey, kind: EventType, reason: &str, msg: String) {
+        cx.store.record_event(
+            ObjectRef::new(Kind::Pod, pod.clone()),
+            kind,
+            reason,
+            msg,
+            SOURCE,
+        );
+    }
+
+    fn wake_at(&mut self, key: &ObjectKey, at: SimTime) {
+        self.queue.add(key.clone(), at);
+    }
+
+    /// The pod's CSI volumes: (PV name, handle), if every claim is bound.
+    fn mounts_of(pod: &Pod, cx: &Ctx<'_>) -> Option<Vec<Mount>> {
+        let mut out = Vec::new();
+        for c in pod.claim_names() {
+            let claim = cx
+                .store
+                .get::<PersistentVolumeClaim>(&ObjectKey::new(&pod.metadata.namespace, c))?;
+            if claim.spec.volume_name.is_empty() {
+                return None;
+            }
+            let pv = cx
+                .store
+                .get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))?;
+            if let Some(csi) = &pv.spec.csi {
+                out.push(Mount {
+                    pv: pv.metadata.name.clone(),
+                    handle: csi.volume_handle.clone(),
+                    published: false,
+                });
+            }
+        }
+        Some(out)
+    }
+
+    fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
+            self.pods.remove(key);
+            return;
+        };
+        // No node, no kubelet: such a pod is never started nor finished.
+        if pod.spec.node_name.is_empty()
+            || cx
+                .store
+                .get::<Node>(&ObjectKey::cluster(&pod.spec.node_name))
+                .is_none()
+        {
+            return;
+        }
+        if !self.pods.contains_key(key) {
+            if pod.metadata.deletion_timestamp.is_some() {
+                // Deleted before this kubelet started it: nothing to undo.
+                let _ = cx.store.remove::<Pod>(key);
+                return;
+            }
+            let Some(mounts) = Self::mounts_of(&pod, cx) else {
+                return;
+            };
+            let _ = cx
+                .store
+                .modify::<Pod>(key, |p| p.status.reason = "ContainerCreating".into());
+            let state = PodState {
+                node: pod.spec.node_name.clone(),
+                phase: Phase::Volumes,
+                mounts,
+                started_at: None,
+            };
+            self.pods.insert(key.clone(), state);
+            self.mark_in_use(key, cx);
+        }
+        if pod.metadata.deletion_timestamp.is_some() {
+            self.terminate(&pod, cx);
+            return;
+        }
+        let phase = self.pods[key].phase.clone();
+        match phase {
+            Phase::Volumes => self.mount(&pod, cx),
+            Phase::Starting(steps) => self.start(&pod, steps, cx),
+            Phase::Running {
+                next_probe,
+                successes,
+            } => self.probe(&pod, next_probe, successes, cx),
+            Phase::Stopping(_) | Phase::Unmounting => {}
+        }
+    }
+
+    /// Reports the pod's volumes in `node.status.volumesInUse`.
+    fn mark_in_use(&self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let st = &self.pods[key];
+        let driver = cx.profile.driver.name.clone();
+        let names: Vec<String> = st
+            .mounts
+            .iter()
+            .map(|m| unique_volume_name(&driver, &m.handle))
+            .collect();
+        let node = st.node.clone();
+        if names.is_empty() {
+            return;
+        }
+        let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
+            for u in names {
+                if !n.status.volumes_in_use.contains(&u) {
+                    n.status.volumes_in_use.push(u);
+                }
+            }
+        });
+    }
+
+    /// The volume manager: attach seen → NodeStage (once per node) →
+    /// NodePublish (per pod); when every volume is published, containers.
+    fn mount(&mut self, pod: &Pod, cx: &mut Ctx<'_>) {
+        let key = pod.metadata.key();
+        let st = self.pods[&key].clone();
+        let driver = cx.profile.driver.name.clone();
+        let mut all = true;
+        for (i, m) in st.mounts.iter().enumerate() {
+            if m.published {
+                continue;
+            }
+            all = false;
+            let va = attachment_name(&m.handle, &driver, &st.node);
+            let attached = cx
+                .store
+                .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
+                .is_some_and(|v| v.status.attached);
+            if !attached {
+                continue;
+            }
+            let pair = (m.pv.clone(), st.node.clone());
+            match self.stages.get(&pair) {
+                None => {
+                    self.stages.insert(pair.clone(), Stage::Staging);
+                    let id = cx.call(
+                        Request::NodeStage {
+                            volume_id: m.handle.clone(),
+                            node: st.node.clone(),
+                        },
+                        None,
+                    );
+                    self.calls.insert(id, Purpose::Stage(pair.0, pair.1));
+                }
+                Some(Stage::Staged) => {
+                    if !self
+                        .calls
+                        .values()
+                        .any(|p| matches!(p, Purpose::Publish(k, j) if *k == key && *j == i))
+                    {
+                        let id = cx.call(
+                            Request::NodePublish {
+                                volume_id: m.handle.clone(),
+                                node: st.node.clone(),
+                                pod: key.to_string(),
+                            },
+                            None,
+                        );
+                        self.calls.insert(id, Purpose::Publish(key.clone(), i));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if all {
+            self.begin_containers(pod, cx);
+        }
+    }
+
+    /// Plans the containers' pull, create and start (images pulled one at a
+    /// time, as with the default serialized pulls).
+    fn begin_containers(&mut self, pod: &Pod, cx: &mut Ctx<'_>) {
+        let key = pod.metadata.key();
+        let node = self.pods[&key].node.clone();
+        let mut t = cx.now;
+        let mut steps = Vec::new();
+        for (i, c) in pod.spec.containers.iter().enumerate() {
+            let img = self.image(&c.image);
+            if img.pull.as_millis() > 0 && !self.present.contains(&(node.clone(), c.image.clone()))
+            {
+                steps.push((t, Step::Pulling(i)));
+                t = t.plus(img.pull);
+                steps.push((t, Step::Pulled(i)));
+            } else {
+                steps.push((t, Step::Present(i)));
+            }
+            t = t.plus(img.start);
+            steps.push((t, Step::CreatedStarted(i)));
+        }
+        if let Some(st) = self.pods.get_mut(&key) {
+            st.phase = Phase::Starting(steps.clone());
+        }
+        self.start(pod, steps, cx);
+    }
+
+    fn start(&mut self, pod: &Pod, mut steps: Vec<(SimTime, Step)>, cx: &mut Ctx<'_>) {
+        let key = pod.metadata.key();
+        let node = self.pods[&key].node.clone();
+        while let Some((at, step)) = steps.first().cloned() {
+            if at > cx.now {
+                break;
+            }
+            steps.remove(0);
+            let c = |i: usize| &pod.spec.containers[i];
+            match step {
+                Step::Pulling(i) => {
+                    Self::event(
+                        cx,
+                        &key,
+                        EventType::Normal,
+                        "Pulling",
+                        format!("Pulling image {:?}", c(i).image),
+                    );
+                }
+                Step::Pulled(i) => {
+                    let img = self.image(&c(i).image);
+                    self.present.insert((node.clone(), c(i).image.clone()));
+                    let size = img.size.as_ref().map(|q| q.value()).unwrap_or(0);
+                    let msg = format!(
+                        "Successfully pulled image {:?} in {} ({} including waiting). Image size: {size} bytes.",
+                        c(i).image,
+                        img.pull,
+                        img.pull
+                    );
+                    Self::event(cx, &key, EventType::Normal, "Pulled", msg);
+                }
+                Step::Present(i) => {
+                    let msg = format!(
+                        "Container image {:?} already present on machine",
+                        c(i).image
+                    );
+                    Self::event(cx, &key, EventType::Normal, "Pulled", msg);
+                }
+                Step::CreatedStarted(i) => {
+                    let name = c(i).name.clone();
+                    Self::event(
+                        cx,
+                        &key,
+                        EventType::Normal,
+                        "Created",
+                        format!("Created container: {name}"),
+                    );
+                    Self::event(
+                        cx,
+                        &key,
+                        EventType::Normal,
+                        "Started",
+                        format!("Started container {name}"),
+                    );
+                }
+            }
+        }
+        if let Some((at, _)) = steps.first() {
+            let at = *at;
+            if let Some(st) = self.pods.get_mut(&key) {
+                st.phase = Phase::Starting(steps);
+            }
+            self.wake_at(&key, at);
+            return;
+        }
+        // Every container runs.
+        let now = cx.now;
+        let probe = pod
+            .spec
+            .containers
+            .iter()
+            .filter_map(|c| c.readiness_probe.as_ref())
+            .next()
+            .cloned();
+        let _ = cx.store.modify::<Pod>(&key, |p| {
+            p.status.phase = PodPhase::Running;
+            p.status.reason.clear();
+            set_condition(p, "Initialized", "True", "", "");
+            if probe.is_some() {
+                let names: Vec<&str> = p.spec.containers.iter().map(|c| c.name.as_str()).collect();
+                let msg = format!("containers with unready status: [{}]", names.join(" "));
+                set_condition(p, "ContainersReady", "False", "ContainersNotReady", &msg);
+                set_condition(p, "Ready", "False", "ContainersNotReady", &msg);
+            } else {
+                set_condition(p, "ContainersReady", "True", "", "");
+                set_condition(p, "Ready", "True", "", "");
+            }
+        });
+        let next_probe = probe.map(|p| now.plus(SimDuration::from_secs(p.initial_delay_seconds)));
+        if let Some(st) = self.pods.get_mut(&key) {
+            st.started_at = Some(now);
+            st.phase = Phase::Running {
+                next_probe,
+                successes: 0,
+            };
+        }
+        if let Some(t) = next_probe {
+            self.wake_at(&key, t);
+        }
+    }
+
+    /// A readiness probe is due: it succeeds once the image is ready.
+    fn probe(&mut self, pod: &Pod, next: Option<SimTime>, successes: u32, cx: &mut Ctx<'_>) {
+        let key = pod.metadata.key();
+        let Some(at) = next else { return };
+        if at > cx.now {
+            self.wake_at(&key, at);
+            return;
+        }
+        let Some(probe) = pod
+            .spec
+            .containers
+            .iter()
+            .filter_map(|c| c.readiness_probe.as_ref())
+            .next()
+            .cloned()
+        else {
+            return;
+        };
+        let image = pod
+            .spec
+            .containers
+            .iter()
+            .find(|c| c.readiness_probe.is_some())
+            .map(|c| c.image.clone())
+            .unwrap_or_default();
+        let started = self.pods[&key].started_at.unwrap_or(cx.now);
+        let ready = cx.now >= started.plus(self.image(&image).ready_after);
+        let mut successes = successes;
+        if ready {
+            successes += 1;
+            if successes >= probe.success_threshold {
+                let _ = cx.store.modify::<Pod>(&key, |p| {
+                    set_condition(p, "ContainersReady", "True", "", "");
+                    set_condition(p, "Ready", "True", "", "");
+                });
+                if let Some(st) = self.pods.get_mut(&key) {
+                    st.phase = Phase::Running {
+                        next_probe: None,
+                        successes,
+                    };
+                }
+                return;
+            }
+        } else {
+            successes = 0;
+            let msg = format!("Readiness probe failed: {}", probe.failure_output());
+            Self::event(cx, &key, EventType::Warning, "Unhealthy", msg);
+        }
+        let next = cx
+            .now
+            .plus(SimDuration::from_secs(probe.period_seconds.max(1)));
+        if let Some(st) = self.pods.get_mut(&key) {
+            st.phase = Phase::Running {
+                next_probe: Some(next),
+                successes,
+            };
+        }
+        self.wake_at(&key, next);
+    }
+
+    /// Graceful termination: SIGTERM now, SIGKILL at the grace period; then
+    /// the volumes are torn down and the pod object removed.
+    fn terminate(&mut self, pod: &Pod, cx: &mut Ctx<'_>) {
+        let key = pod.metadata.key();
+        let phase = self.pods[&key].phase.clone();
+        match phase {
+            Phase::Stopping(done) if done > cx.now => self.wake_at(&key, done),
+            Phase::Stopping(_) => self.unmount(&key, cx),
+            Phase::Unmounting => self.unmount(&key, cx),
+            running => {
+                let had_containers = matches!(running, Phase::Running { .. } | Phase::Starting(_));
+                let grace = SimDuration::from_secs(pod.spec.termination_grace_period_seconds);
+                let mut stop = SimDuration::ZERO;
+                if had_containers {
+                    for c in &pod.spec.containers {
+                        Self::event(
+                            cx,
+                            &key,
+                            EventType::Normal,
+                            "Killing",
+                            format!("Stopping container {}", c.name),
+                        );
+                        let img = self.image(&c.image);
+                        let t = if img.ignore_sigterm {
+                            grace
+                        } else {
+                            img.stop.min(grace)
+                        };
+                        stop = stop.max(t);
+                    }
+                }
+                let done = cx.now.plus(stop);
+                if let Some(st) = self.pods.get_mut(&key) {
+                    st.phase = Phase::Stopping(done);
+                }
+                if done > cx.now {
+                    self.wake_at(&key, done);
+                } else {
+                    self.unmount(&key, cx);
+                }
+            }
+        }
+    }
+
+    /// NodeUnpublish every published volume; NodeUnstage those no other pod
+    /// on the node uses; then the pod object goes.
+    fn unmount(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let Some(st) = self.pods.get_mut(key) else {
+            return;
+        };
+        st.phase = Phase::Unmounting;
+        let st = st.clone();
+        let mut busy = false;
+        for (i, m) in st.mounts.iter().enumerate() {
+            if m.published {
+                busy = true;
+                if !self
+                    .calls
+                    .values()
+                    .any(|p| matches!(p, Purpose::Unpublish(k, j) if k == key && *j == i))
+                {
+                    let id = cx.call(
+                        Request::NodeUnpublish {
+                            volume_id: m.handle.clone(),
+                            node: st.node.clone(),
+                            pod: key.to_string(),
+                        },
+                        None,
+                    );
+                    self.calls.insert(id, Purpose::Unpublish(key.clone(), i));
+                }
+            }
+        }
+        if busy {
+            return;
+        }
+        for m in &st.mounts {
+            let pair = (m.pv.clone(), st.node.clone());
+            let others = self.pods.iter().any(|(k, s)| {
+                k != key && s.node == st.node && s.mounts.iter().any(|o| o.pv == m.pv)
+            });
+            match self.stages.get(&pair) {
+                Some(Stage::Staged) if !others => {
+                    self.stages.insert(pair.clone(), Stage::Unstaging);
+                    let id = cx.call(
+                        Request::NodeUnstage {
+                            volume_id: m.handle.clone(),
+                            node: st.node.clone(),
+                        },
+                        None,
+                    );
+                    self.calls.insert(id, Purpose::Unstage(pair.0, pair.1));
+                    busy = true;
+                }
+                Some(Stage::Staging) | Some(Stage::Unstaging) => busy = true,
+                _ => {}
+            }
+        }
+        if busy {
+            return;
+        }
+        // Volumes cleaned up: no longer in use on the node; the final DELETE.
+        let driver = cx.profile.driver.name.clone();
+        let still_used: BTreeSet<String> = self
+            .pods
+            .iter()
+            .filter(|(k, s)| *k != key && s.node == st.node)
+            .flat_map(|(_, s)| s.mounts.iter().map(|m| m.pv.clone()))
+            .collect();
+        let gone: Vec<String> = st
+            .mounts
+            .iter()
+            .filter(|m| !still_used.contains(&m.pv))
+            .map(|m| unique_volume_name(&driver, &m.handle))
+            .collect();
+        if !gone.is_empty() {
+            let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&st.node), |n| {
+                n.status.volumes_in_use.retain(|u| !gone.contains(u))
+            });
+        }
+        self.pods.remove(key);
+        let _ = cx.store.remove::<Pod>(key);
+    }
+}
+
+impl Controller for Kubelet {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[
+            Kind::Pod,
+            Kind::Node,
+            Kind::VolumeAttachment,
+            Kind::PersistentVolumeClaim,
+            Kind::PersistentVolume,
+        ]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        match ev.kind {
+            Kind::Pod => self.wake_at(&ev.key, cx.now),
+            Kind::Node => {}
+            // An attach or a bind may unblock pods waiting for volumes.
+            _ => {
+                let waiting: Vec<ObjectKey> = self
+                    .pods
+                    .iter()
+                    .filter(|(_, s)| s.phase == Phase::Volumes)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                let unstarted: Vec<ObjectKey> = cx
+                    .store
+                    .list::<Pod>()
+                    .filter(|p| {
+                        !p.spec.node_name.is_empty() && !self.pods.contains_key(&p.metadata.key())
+                    })
+                    .map(|p| p.metadata.key())
+                    .collect();
+                for k in waiting.into_iter().chain(unstarted) {
+                    self.wake_at(&k, cx.now);
+                }
+            }
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        while let Some(key) = self.queue.pop_due(cx.now) {
+            self.sync(&key, cx);
+        }
+    }
+
+    fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
+        let Some(purpose) = self.calls.remove(&reply.id) else {
+            return;
+        };
+        let failed = reply.result.as_ref().err().map(|e| e.to_string());
+        match purpose {
+            Purpose::Stage(pv, node) => {
+                if let Some(err) = &failed {
+                    self.stages.remove(&(pv.clone(), node.clone()));
+                    for (k, s) in &self.pods {
+                        if s.node == node && s.mounts.iter().any(|m| m.pv == pv) {
+                            let msg =
+                                format!("MountVolume.MountDevice failed for volume {pv:?} : {err}");
+                            Self::event(cx, k, EventType::Warning, "FailedMount", msg);
+                        }
+                    }
+                } else {
+                    self.stages
+                        .insert((pv.clone(), node.clone()), Stage::Staged);
+                }
+                let users: Vec<ObjectKey> = self
+                    .pods
+                    .iter()
+                    .filter(|(_, s)| s.node == node)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                // Retried by the volume manager (nestedpendingoperations backoff, first 500 ms).
+                let at = if failed.is_some() {
+                    cx.now.plus(SimDuration::from_millis(500))
+                } else {
+                    cx.now
+                };
+                for k in users {
+                    self.wake_at(&k, at);
+                }
+            }
+            Purpose::Unstage(pv, node) => {
+                self.stages.remove(&(pv, node.clone()));
+                let users: Vec<ObjectKey> = self
+                    .pods
+                    .iter()
+                    .filter(|(_, s)| s.node == node)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in users {
+                    self.wake_at(&k, cx.now);
+                }
+            }
+            Purpose::Publish(key, i) => match &failed {
+                None => {
+                    if let Some(st) = self.pods.get_mut(&key) {
+                        st.mounts[i].published = true;
+                    }
+                    self.wake_at(&key, cx.now);
+                }
+                Some(err) => {
+                    let pv = self
+                        .pods
+                        .get(&key)
+                        .map(|s| s.mounts[i].pv.clone())
+                        .unwrap_or_default();
+                    let msg = format!("MountVolume.SetUp failed for volume {pv:?} : {err}");
+                    Self::event(cx, &key, EventType::Warning, "FailedMount", msg);
+                    self.wake_at(&key, cx.now.plus(SimDuration::from_millis(500)));
+                }
+            },
+            Purpose::Unpublish(key, i) => {
+                if let Some(st) = self.pods.get_mut(&key) {
+                    st.mounts[i].published = false;
+                }
+                self.wake_at(&key, cx.now);
+            }
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, store: &Store) -> Vec<String> {
+        self.pods
+            .iter()
+            .filter(|(k, _)| store.get::<Pod>(k).is_some())
+            .filter_map(|(k, s)| match &s.phase {
+                Phase::Volumes => Some(format!(
+                    "Pod/{} is ContainerCreating on {}: waiting for its volumes",
+                    k.name, s.node
+                )),
+                Phase::Stopping(_) | Phase::Unmounting => {
+                    Some(format!("Pod/{} is Terminating on {}", k.name, s.node))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
