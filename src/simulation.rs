@@ -100,10 +100,12 @@ struct Sim<'a> {
 /// Runs `scenario` with `opts`.
 pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
     let seed = opts.seed.unwrap_or(scenario.seed);
-    let profile = opts
-        .profile
-        .clone()
-        .unwrap_or_else(|| scenario.profile.clone());
+    // A profile from the command line replaces the scenario's base profile;
+    // the scenario's own overrides still apply on top of it.
+    let profile = match &opts.profile {
+        Some(p) => p.clone().with(&scenario.overrides),
+        None => scenario.profile.clone(),
+    };
     let own =
         seed == scenario.seed && profile.name == scenario.profile.name && opts.profile.is_none();
     let controllers = controllers::all(&scenario.settings, seed, &scenario.images);
@@ -146,6 +148,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
     }
     for class in &scenario.classes {
         let _ = sim.store.create(class.clone());
+    }
+    // The cluster existed before the scenario: every controller starts with
+    // it in its informer (the initial LIST and cache sync), not a watch later.
+    for w in sim.store.drain_watch_events() {
+        for (c, ctrl) in sim.controllers.iter().enumerate() {
+            if ctrl.watches().contains(&w.kind) {
+                sim.informers[c].apply(&w);
+            }
+        }
     }
     for obj in &scenario.objects {
         let _ = create_any(&mut sim.store, obj.clone());

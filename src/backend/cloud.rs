@@ -231,21 +231,6 @@ impl Cloud {
         let counter = self.attempts.entry((op, target.clone())).or_insert(0);
         let attempt = *counter;
         *counter += 1;
-        let sample = |op: Operation, n: u32| {
-            let p = profile.operation(op);
-            match p.latency.fixed() {
-                Some(d) => d,
-                None => p.latency.sample(
-                    &mut StreamKey {
-                        component: "backend",
-                        object: &target,
-                        operation: op.csi_name(),
-                        attempt: n as u64,
-                    }
-                    .stream(seed),
-                ),
-            }
-        };
         let p = profile.operation(op);
         let fails = attempt < p.fail_first
             || (p.failure_rate > 0.0 && {
@@ -258,6 +243,25 @@ impl Cloud {
                 .stream(seed);
                 (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p.failure_rate
             });
+        let sample = |op: Operation, n: u32| {
+            let p = profile.operation(op);
+            let latency = match (&p.failure_latency, fails) {
+                (Some(l), true) => l,
+                _ => &p.latency,
+            };
+            match latency.fixed() {
+                Some(d) => d,
+                None => latency.sample(
+                    &mut StreamKey {
+                        component: "backend",
+                        object: &target,
+                        operation: op.csi_name(),
+                        attempt: n as u64,
+                    }
+                    .stream(seed),
+                ),
+            }
+        };
         let failure = fails.then(|| RpcError {
             code: p.error,
             message: p.message.clone(),

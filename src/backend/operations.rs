@@ -44,6 +44,18 @@ impl Operation {
         Operation::NodeUnstage,
     ];
 
+    /// Parses a CSI name (`CreateVolume`, `ControllerPublishVolume`) or the
+    /// profile's snake_case name (`create_volume`, `attach`).
+    pub fn parse(s: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| {
+            op.csi_name() == s
+                || serde_json::to_value(op)
+                    .ok()
+                    .and_then(|v| v.as_str().map(|n| n == s))
+                    .unwrap_or(false)
+        })
+    }
+
     /// The CSI name, as logs and traces show it.
     pub fn csi_name(self) -> &'static str {
         match self {
@@ -113,6 +125,10 @@ impl fmt::Display for RpcError {
 pub struct OperationProfile {
     /// How long it takes.
     pub latency: Latency,
+    /// Latency of a failing attempt (default: the same as `latency`);
+    /// throttling, for one, fails fast.
+    #[serde(default)]
+    pub failure_latency: Option<Latency>,
     /// Probability that an attempt fails (drawn per attempt from its own stream).
     #[serde(default)]
     pub failure_rate: f64,
@@ -141,6 +157,7 @@ impl OperationProfile {
     pub fn fixed(d: SimDuration) -> Self {
         OperationProfile {
             latency: Latency::Fixed(d),
+            failure_latency: None,
             failure_rate: 0.0,
             fail_first: 0,
             error: GrpcCode::Internal,
@@ -159,6 +176,9 @@ impl OperationProfile {
     /// Checks the parameters.
     pub fn validate(&self) -> Result<(), String> {
         self.latency.validate()?;
+        if let Some(l) = &self.failure_latency {
+            l.validate()?;
+        }
         if !(0.0..=1.0).contains(&self.failure_rate) {
             return Err(format!(
                 "failure_rate {} is not a probability in [0, 1]",

@@ -242,3 +242,106 @@ mod tests {
         assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
     }
 }
+
+/// A scenario's changes to whichever profile it runs with: they describe
+/// the scenario's situation (a throttled API, a sidecar's timeout), so they
+/// apply on top of the scenario's own profile and of one chosen on the
+/// command line alike.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    /// Watch propagation.
+    pub watch_delay: Option<Latency>,
+    /// Per-operation changes.
+    pub operations: BTreeMap<Operation, OperationOverride>,
+    /// external-provisioner flags.
+    pub provisioner: SidecarOverride,
+    /// external-attacher flags.
+    pub attacher: SidecarOverride,
+    /// Driver name.
+    pub driver_name: Option<String>,
+    /// Attachments per node.
+    pub max_volumes_per_node: Option<u32>,
+}
+
+/// Changes to one operation; `None` keeps the profile's value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OperationOverride {
+    /// Latency.
+    pub latency: Option<Latency>,
+    /// Latency of failing attempts.
+    pub failure_latency: Option<Latency>,
+    /// Failure probability.
+    pub failure_rate: Option<f64>,
+    /// Attempts that fail first.
+    pub fail_first: Option<u32>,
+    /// Error code.
+    pub error: Option<super::operations::GrpcCode>,
+    /// Error message.
+    pub message: Option<String>,
+}
+
+/// Changes to a sidecar's flags.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SidecarOverride {
+    /// `--timeout`.
+    pub timeout: Option<SimDuration>,
+    /// `--retry-interval-start`.
+    pub retry_start: Option<SimDuration>,
+    /// `--retry-interval-max`.
+    pub retry_max: Option<SimDuration>,
+}
+
+impl OperationOverride {
+    /// Applies the change to `p`.
+    pub fn apply(&self, p: &mut OperationProfile) {
+        if let Some(l) = &self.latency {
+            p.latency = l.clone();
+        }
+        if let Some(l) = &self.failure_latency {
+            p.failure_latency = Some(l.clone());
+        }
+        if let Some(r) = self.failure_rate {
+            p.failure_rate = r;
+        }
+        if let Some(n) = self.fail_first {
+            p.fail_first = n;
+        }
+        if let Some(e) = self.error {
+            p.error = e;
+        }
+        if let Some(m) = &self.message {
+            p.message = m.clone();
+        }
+    }
+}
+
+impl SidecarOverride {
+    fn apply(&self, t: &mut SidecarTimers) {
+        t.timeout = self.timeout.unwrap_or(t.timeout);
+        t.retry_start = self.retry_start.unwrap_or(t.retry_start);
+        t.retry_max = self.retry_max.unwrap_or(t.retry_max);
+    }
+}
+
+impl Profile {
+    /// This profile with a scenario's overrides applied.
+    pub fn with(mut self, o: &Overrides) -> Profile {
+        if let Some(w) = &o.watch_delay {
+            self.control_plane.watch_delay = w.clone();
+        }
+        for (op, change) in &o.operations {
+            if let Some(p) = self.operations.get_mut(op) {
+                change.apply(p);
+            }
+        }
+        o.provisioner.apply(&mut self.sidecars.provisioner);
+        o.attacher.apply(&mut self.sidecars.attacher);
+        if let Some(n) = &o.driver_name {
+            self.driver.name = n.clone();
+        }
+        if let Some(m) = o.max_volumes_per_node {
+            self.driver.max_volumes_per_node = m;
+        }
+        self
+    }
+}

@@ -22,6 +22,17 @@ pub fn render(r: &Report<'_>) -> String {
     for rec in r.run.store.log() {
         lines.push(record(rec));
     }
+    for row in r.reference_rows() {
+        lines.push(json!({
+            "type": "reference",
+            "doc": row.line.doc,
+            "doc_ms": row.line.time.map(|t| t.as_millis()),
+            "run_ms": row.run.map(|t| t.as_millis()),
+            "delta_ms": row.delta_ms.map(|d| d as i64),
+            "verdict": row.verdict,
+            "diverges": row.line.diverges,
+        }));
+    }
     for e in r.results {
         lines.push(json!({
             "type": "expectation",

@@ -47,6 +47,64 @@ impl Report<'_> {
     }
 }
 
+/// One reference line compared with the run.
+pub struct ReferenceRow<'a> {
+    /// The line.
+    pub line: &'a crate::scenario::model::ReferenceLine,
+    /// When its occurrence happened in the run, relative to its origin.
+    pub run: Option<crate::engine::SimTime>,
+    /// Run time minus document time, in ms.
+    pub delta_ms: Option<i128>,
+    /// `match`, `diverges`, `off` (outside the tolerance) or `missing`.
+    pub verdict: &'static str,
+}
+
+impl Report<'_> {
+    /// The reference lines next to what the run did.
+    pub fn reference_rows(&self) -> Vec<ReferenceRow<'_>> {
+        use crate::engine::SimTime;
+        self.scenario
+            .reference
+            .iter()
+            .map(|line| {
+                let origin = line
+                    .from
+                    .as_ref()
+                    .and_then(|l| self.run.labels.get(l))
+                    .copied()
+                    .unwrap_or(SimTime::ZERO);
+                let run = line
+                    .occurrence
+                    .as_ref()
+                    .and_then(|o| {
+                        crate::scenario::check::first_time_from(o, self.run.store.log(), origin)
+                    })
+                    .map(|(t, _)| SimTime(t.as_millis() - origin.as_millis()));
+                let delta_ms = match (run, line.time) {
+                    (Some(r), Some(d)) => Some(r.as_millis() as i128 - d.as_millis() as i128),
+                    _ => None,
+                };
+                let verdict = match (&line.diverges, &line.occurrence, run, delta_ms) {
+                    (Some(_), ..) => "diverges",
+                    (None, Some(_), None, _) => "missing",
+                    (None, _, _, Some(d))
+                        if d.unsigned_abs() > line.tolerance.as_millis() as u128 =>
+                    {
+                        "off"
+                    }
+                    _ => "match",
+                };
+                ReferenceRow {
+                    line,
+                    run,
+                    delta_ms,
+                    verdict,
+                }
+            })
+            .collect()
+    }
+}
+
 /// Writes `content` to `path` whole or not at all: a temporary file in the
 /// same directory, then an atomic rename.
 pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {

@@ -46,6 +46,38 @@ pub fn render(r: &Report<'_>) -> String {
     out.push_str(&timeline(r.run.store.log()));
     out.push_str("\nEVENTS\n");
     out.push_str(&events_table(r.run.store.log()));
+    let rows = r.reference_rows();
+    if !rows.is_empty() {
+        out.push_str("\nREFERENCE DOCUMENT vs THIS RUN\n");
+        let _ = writeln!(
+            out,
+            "{:<8} {:<11} {:<9} {:<9} LINE",
+            "DOC", "RUN", "DELTA", "VERDICT"
+        );
+        for row in rows {
+            let doc = row
+                .line
+                .time
+                .map(|t| format!("T+{t}"))
+                .unwrap_or_else(|| "-".into());
+            let run = row
+                .run
+                .map(|t| t.offset_label())
+                .unwrap_or_else(|| "-".into());
+            let delta = row
+                .delta_ms
+                .map(|d| format!("{:+.3}s", d as f64 / 1000.0))
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "{doc:<8} {run:<11} {delta:<9} {:<9} {}",
+                row.verdict, row.line.doc
+            );
+            if let Some(why) = &row.line.diverges {
+                let _ = writeln!(out, "{:<40}  why: {why}", "");
+            }
+        }
+    }
     if !r.results.is_empty() {
         out.push_str("\nEXPECTATIONS\n");
         for e in r.results {

@@ -16,6 +16,7 @@ use crate::api::{
 };
 use crate::backend::Profile;
 use crate::backend::profile::BUILT_IN;
+use crate::backend::profile::{OperationOverride, Overrides, SidecarOverride};
 use crate::cluster::EventType;
 use crate::engine::{SimDuration, SimTime};
 use serde::de::DeserializeOwned;
@@ -477,9 +478,77 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
     }
 
+    // Reference lines: each becomes an expectation unless it only diverges.
+    let mut reference = Vec::new();
+    for (i, r) in raw.reference.iter().enumerate() {
+        let span = span_of(root, &[Seg::Key("reference"), Seg::Index(i)]);
+        let doc = r.doc.get_ref().clone();
+        if r.occurrence.is_none() && r.diverges.is_none() {
+            cx.error(
+                r.doc.span(),
+                "this reference line is unaccounted for",
+                Some("map it to an `occurrence` (checked against its `time`), or say with `diverges = \"…\"` why real Kubernetes differs".into()),
+            );
+            continue;
+        }
+        if r.occurrence.is_some() && r.time.is_none() && r.diverges.is_none() {
+            cx.error(
+                r.doc.span(),
+                "a reference line with an occurrence needs the document's `time`",
+                None,
+            );
+            continue;
+        }
+        let from = match &r.from {
+            Some(f) if !known.labels.contains_key(f.get_ref()) => {
+                cx.error(f.span(), format!("unknown label `{}`", f.get_ref()), None);
+                continue;
+            }
+            f => f.as_ref().map(|f| f.get_ref().clone()),
+        };
+        let occurrence = match &r.occurrence {
+            Some(o) => match occurrence(cx, &known, o.get_ref(), o.span()) {
+                Some(o) => Some(o),
+                None => continue,
+            },
+            None => None,
+        };
+        let tolerance = r.tolerance.unwrap_or(SimDuration::from_secs(2));
+        if let Some(occ) = &occurrence {
+            let timing = match (&r.diverges, r.time) {
+                (None, Some(t)) => Timing {
+                    at: Some((t, tolerance)),
+                    from: from.clone(),
+                    ..Default::default()
+                },
+                _ => Timing {
+                    from: from.clone(),
+                    ..Default::default()
+                },
+            };
+            let title = match &r.diverges {
+                None => format!("reference: {doc}"),
+                Some(_) => format!("reference (diverges): {doc}"),
+            };
+            expectations.push(Expectation {
+                title,
+                check: Check::Happens(occ.clone(), timing),
+                span,
+            });
+        }
+        reference.push(ReferenceLine {
+            doc,
+            time: r.time,
+            occurrence,
+            from,
+            diverges: r.diverges.clone(),
+            tolerance,
+        });
+    }
+
     // Backend.
     let profile_name = raw.backend.profile.get_ref().clone();
-    let mut profile = match Profile::built_in(&profile_name) {
+    let profile = match Profile::built_in(&profile_name) {
         Some(p) => p,
         None => {
             let hint = nearest(&profile_name, BUILT_IN)
@@ -493,15 +562,8 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             Profile::built_in("reference").expect("built-in")
         }
     };
-    if let Some(cp) = &raw.backend.control_plane
-        && let Some(w) = &cp.watch_delay
-    {
-        if let Err(m) = w.get_ref().validate() {
-            cx.error(w.span(), m, None);
-        }
-        profile.control_plane.watch_delay = w.get_ref().clone();
-    }
-    apply_backend_overrides(cx, &raw.backend, &mut profile);
+    let overrides = backend_overrides(cx, &raw.backend, &profile);
+    let profile = profile.with(&overrides);
 
     for (k, d) in [
         ("end", raw.scenario.end),
@@ -535,6 +597,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         max_events: raw.scenario.max_events.unwrap_or(DEFAULT_MAX_EVENTS),
         max_time,
         profile,
+        overrides,
         settings: raw.components,
         feature_gates: raw.feature_gates,
         images: raw.images,
@@ -543,55 +606,60 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         objects: objects.into_iter().map(|(o, _)| o).collect(),
         actions,
         expectations,
+        reference,
     }
 }
 
-/// Merges `[backend.operations.*]`, `[backend.sidecars.*]` and
-/// `[backend.driver]` onto the chosen profile.
-fn apply_backend_overrides(cx: &mut Cx, b: &BackendDef, profile: &mut crate::backend::Profile) {
+/// The scenario's `[backend.*]` changes, checked (each operation against
+/// the profile it changes, so errors point at the override).
+fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile) -> Overrides {
+    let mut o = Overrides {
+        watch_delay: b
+            .control_plane
+            .as_ref()
+            .and_then(|c| c.watch_delay.as_ref())
+            .map(|w| w.get_ref().clone()),
+        ..Default::default()
+    };
+    if let Some(cp) = &b.control_plane
+        && let Some(w) = &cp.watch_delay
+        && let Err(m) = w.get_ref().validate()
+    {
+        cx.error(w.span(), m, None);
+    }
     for (op, def) in &b.operations {
-        let p = profile
-            .operations
-            .get_mut(op)
-            .expect("profiles cover every operation");
         let d = def.get_ref();
-        if let Some(l) = &d.latency {
-            p.latency = l.clone();
-        }
-        if let Some(r) = d.failure_rate {
-            p.failure_rate = r;
-        }
-        if let Some(n) = d.fail_first {
-            p.fail_first = n;
-        }
-        if let Some(e) = d.error {
-            p.error = e;
-        }
-        if let Some(m) = &d.message {
-            p.message = m.clone();
-        }
-        if let Err(m) = p.validate() {
+        let change = OperationOverride {
+            latency: d.latency.clone(),
+            failure_latency: d.failure_latency.clone(),
+            failure_rate: d.failure_rate,
+            fail_first: d.fail_first,
+            error: d.error,
+            message: d.message.clone(),
+        };
+        let mut check = base.operation(*op).clone();
+        change.apply(&mut check);
+        if let Err(m) = check.validate() {
             cx.error(def.span(), m, None);
         }
+        o.operations.insert(*op, change);
     }
-    let sidecars = [
-        (&b.sidecars.provisioner, &mut profile.sidecars.provisioner),
-        (&b.sidecars.attacher, &mut profile.sidecars.attacher),
-    ];
-    for (def, timers) in sidecars {
-        let Some(d) = def else { continue };
-        timers.timeout = d.timeout.unwrap_or(timers.timeout);
-        timers.retry_start = d.retry_start.unwrap_or(timers.retry_start);
-        timers.retry_max = d.retry_max.unwrap_or(timers.retry_max);
-    }
+    let sidecar = |d: &Option<SidecarDef>| {
+        d.as_ref()
+            .map(|d| SidecarOverride {
+                timeout: d.timeout,
+                retry_start: d.retry_start,
+                retry_max: d.retry_max,
+            })
+            .unwrap_or_default()
+    };
+    o.provisioner = sidecar(&b.sidecars.provisioner);
+    o.attacher = sidecar(&b.sidecars.attacher);
     if let Some(d) = &b.driver {
-        if let Some(n) = &d.name {
-            profile.driver.name = n.clone();
-        }
-        if let Some(m) = d.max_volumes_per_node {
-            profile.driver.max_volumes_per_node = m;
-        }
+        o.driver_name = d.name.clone();
+        o.max_volumes_per_node = d.max_volumes_per_node;
     }
+    o
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1044,6 +1112,68 @@ fn occurrence(
         Some(n) => *n.get_ref(),
         None => 1,
     };
+    if let Some(op) = &d.operation {
+        if d.object.is_some() || d.event.is_some() {
+            cx.error(
+                span,
+                "an occurrence is one of an object's state, an event or an operation",
+                None,
+            );
+            return None;
+        }
+        let Some(name) = crate::backend::Operation::parse(op.name.get_ref()) else {
+            let names: Vec<&str> = crate::backend::Operation::ALL
+                .iter()
+                .map(|o| o.csi_name())
+                .collect();
+            let hint = nearest(op.name.get_ref(), names.iter().copied())
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| format!("operations: {}", names.join(", ")));
+            cx.error(
+                op.name.span(),
+                format!("unknown operation `{}`", op.name.get_ref()),
+                Some(hint),
+            );
+            return None;
+        };
+        let phase = match op.phase.as_ref().map(|p| (p.get_ref().as_str(), p.span())) {
+            None | Some(("start", _)) => crate::cluster::CallPhase::Start,
+            Some(("end", _)) => crate::cluster::CallPhase::End,
+            Some(("timeout", _)) => crate::cluster::CallPhase::Timeout,
+            Some((other, sp)) => {
+                cx.error(
+                    sp,
+                    format!("unknown phase `{other}`"),
+                    Some("`start`, `end` or `timeout`".into()),
+                );
+                return None;
+            }
+        };
+        let ok = match op.result.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
+            None => None,
+            Some(("ok", _)) => Some(true),
+            Some(("error", _)) => Some(false),
+            Some((other, sp)) => {
+                cx.error(
+                    sp,
+                    format!("unknown result `{other}`"),
+                    Some("`ok` or `error`".into()),
+                );
+                return None;
+            }
+        };
+        if ok.is_some() && phase != crate::cluster::CallPhase::End {
+            cx.error(span, "`result` goes with `phase = \"end\"`", None);
+            return None;
+        }
+        return Some(Occurrence::Operation {
+            op: name,
+            target_contains: op.target_contains.clone(),
+            phase,
+            ok,
+            nth,
+        });
+    }
     if let Some(ev) = &d.event {
         if d.object.is_some() || d.phase.is_some() || d.condition.is_some() {
             cx.error(
@@ -1136,9 +1266,10 @@ fn expectation(
         deleted: e.deleted,
         shows: e.shows.clone(),
         event: e.event.clone(),
+        operation: e.operation.clone(),
         nth: e.nth.clone(),
     };
-    let has_inline = e.object.is_some() || e.event.is_some();
+    let has_inline = e.object.is_some() || e.event.is_some() || e.operation.is_some();
     let forms = has_inline as u8
         + e.never.is_some() as u8
         + (e.first.is_some() || e.before.is_some()) as u8;

@@ -35,6 +35,9 @@ pub struct Scenario {
     pub max_time: SimTime,
     /// Backend profile (after overrides).
     pub profile: Profile,
+    /// The scenario's backend overrides, re-applied to a profile chosen on
+    /// the command line.
+    pub overrides: crate::backend::profile::Overrides,
     /// Kubernetes timers.
     pub settings: ComponentSettings,
     /// How images behave.
@@ -49,8 +52,27 @@ pub struct Scenario {
     pub objects: Vec<AnyObject>,
     /// Timed and triggered actions.
     pub actions: Vec<Action>,
-    /// Expectations.
+    /// Expectations (the reference lines' checks included).
     pub expectations: Vec<Expectation>,
+    /// The reference document's lines, for the comparison table.
+    pub reference: Vec<ReferenceLine>,
+}
+
+/// A reference document line and what it corresponds to.
+#[derive(Clone, Debug)]
+pub struct ReferenceLine {
+    /// The document's text.
+    pub doc: String,
+    /// The document's time.
+    pub time: Option<SimDuration>,
+    /// The occurrence, if the line maps to one.
+    pub occurrence: Option<Occurrence>,
+    /// The origin label.
+    pub from: Option<String>,
+    /// Why Kubernetes differs, if it does.
+    pub diverges: Option<String>,
+    /// Allowed difference.
+    pub tolerance: SimDuration,
 }
 
 /// When an action runs.
@@ -140,6 +162,19 @@ pub enum Occurrence {
         /// Which time.
         nth: u32,
     },
+    /// A backend or CSI call reaching a phase, the `nth` time.
+    Operation {
+        /// The operation.
+        op: crate::backend::Operation,
+        /// Substring of the target.
+        target_contains: Option<String>,
+        /// Start, end or timeout.
+        phase: crate::cluster::CallPhase,
+        /// For ends: success or failure.
+        ok: Option<bool>,
+        /// Which time.
+        nth: u32,
+    },
     /// An Event emission (repeats count), the `nth` time.
     Event {
         /// Reason.
@@ -183,6 +218,22 @@ impl fmt::Display for Occurrence {
                     m.push_str(&format!(" {k}={v}"));
                 }
                 write!(f, "{object} {m}{}", nth(*n))
+            }
+            Occurrence::Operation {
+                op,
+                target_contains,
+                phase,
+                ok,
+                nth: n,
+            } => {
+                write!(f, "{op} {}", phase.as_str())?;
+                if let Some(t) = target_contains {
+                    write!(f, " on {t}")?;
+                }
+                if let Some(ok) = ok {
+                    write!(f, " {}", if *ok { "ok" } else { "with an error" })?;
+                }
+                write!(f, "{}", nth(*n))
             }
             Occurrence::Event {
                 reason,
@@ -297,6 +348,28 @@ impl Tracker {
                         .is_none_or(|m| e.message.contains(m.as_str()))
                     && kind.is_none_or(|k| k == e.kind)
                     && e.t >= self.from;
+                if matches {
+                    self.count += 1;
+                }
+                matches && self.count == *nth
+            }
+            (
+                Occurrence::Operation {
+                    op,
+                    target_contains,
+                    phase,
+                    ok,
+                    nth,
+                },
+                Record::Operation(o),
+            ) => {
+                let matches = o.op == *op
+                    && o.phase == *phase
+                    && target_contains
+                        .as_ref()
+                        .is_none_or(|t| o.target.contains(t.as_str()))
+                    && ok.is_none_or(|want| o.result.as_ref().is_some_and(|r| r.is_ok() == want))
+                    && o.t >= self.from;
                 if matches {
                     self.count += 1;
                 }

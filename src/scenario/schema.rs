@@ -45,6 +45,9 @@ pub struct ScenarioFile {
     /// The timeline of actions.
     #[serde(default)]
     pub action: Vec<ActionDef>,
+    /// The reference document's lines this scenario reproduces.
+    #[serde(default)]
+    pub reference: Vec<ReferenceDef>,
     /// What should happen.
     #[serde(default)]
     pub expect: Vec<ExpectDef>,
@@ -200,6 +203,9 @@ pub struct OperationDef {
     /// Latency.
     #[serde(default)]
     pub latency: Option<Latency>,
+    /// Latency of failing attempts.
+    #[serde(default)]
+    pub failure_latency: Option<Latency>,
     /// Failure probability per attempt.
     #[serde(default)]
     pub failure_rate: Option<f64>,
@@ -416,6 +422,9 @@ pub struct OccurrenceDef {
     /// An Event.
     #[serde(default)]
     pub event: Option<EventMatchDef>,
+    /// A backend or CSI call.
+    #[serde(default)]
+    pub operation: Option<OperationMatchDef>,
     /// The n-th occurrence (1-based, default 1).
     #[serde(default)]
     pub nth: Option<Spanned<u32>>,
@@ -437,6 +446,48 @@ pub struct EventMatchDef {
     /// Normal or Warning.
     #[serde(default, rename = "type")]
     pub kind: Option<Spanned<String>>,
+}
+
+/// `[[reference]]`: one line of the reference document's timeline, and
+/// what it corresponds to in the run — within the tolerance of its time, or
+/// with the reason real Kubernetes differs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceDef {
+    /// The line as the document writes it.
+    pub doc: Spanned<String>,
+    /// The document's time for it, from the timeline's origin.
+    #[serde(default)]
+    pub time: Option<SimDuration>,
+    /// The occurrence it corresponds to.
+    #[serde(default)]
+    pub occurrence: Option<Spanned<OccurrenceDef>>,
+    /// Allowed difference from `time` (default 2 s).
+    #[serde(default)]
+    pub tolerance: Option<SimDuration>,
+    /// The timeline's origin: an action label (default the start).
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
+    /// Why real Kubernetes differs from the line.
+    #[serde(default)]
+    pub diverges: Option<String>,
+}
+
+/// Matches backend and CSI calls.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperationMatchDef {
+    /// Operation (`CreateVolume`, `ControllerPublishVolume`, … or `attach`).
+    pub name: Spanned<String>,
+    /// Substring of the target (volume name, `vol-…@node`).
+    #[serde(default)]
+    pub target_contains: Option<String>,
+    /// `start` (default), `end` or `timeout`.
+    #[serde(default)]
+    pub phase: Option<Spanned<String>>,
+    /// For ends: `ok` or `error`.
+    #[serde(default)]
+    pub result: Option<Spanned<String>>,
 }
 
 /// `[[expect]]`: an occurrence written inline (or `first`/`before`, or
@@ -473,6 +524,9 @@ pub struct ExpectDef {
     /// Inline occurrence: an Event.
     #[serde(default)]
     pub event: Option<EventMatchDef>,
+    /// Inline occurrence: a backend call.
+    #[serde(default)]
+    pub operation: Option<OperationMatchDef>,
     /// Inline occurrence: the n-th time.
     #[serde(default)]
     pub nth: Option<Spanned<u32>>,
