@@ -1,0 +1,481 @@
+//! Dynamic provisioning end to end: the order of every step under Immediate
+//! and WaitForFirstConsumer, the scheduler's and the provisioner's messages,
+//! retry intervals, zones, Multi-Attach and rescheduling.
+
+mod common;
+use common::*;
+use storsim::api::volume_attachment::attachment_name;
+use storsim::api::{Kind, Node, ObjectKey, PersistentVolume, Pod, VolumeAttachment};
+use storsim::backend::Profile;
+use storsim::cluster::{CallPhase, ChangeOp, Record};
+use storsim::simulation::{RunOptions, RunResult};
+
+/// Three zones, one node each (`node-<zone>-0`), an EBS-like driver.
+fn cluster(extra: &str) -> String {
+    scenario(
+        "2m",
+        &format!(
+            "[cluster]\nzones = [\"us-east-1a\", \"us-east-1b\", \"us-east-1c\"]\n[[cluster.node_group]]\nper_zone = 1\n[backend]\nprofile = \"reference\"\n[backend.operations.create_volume]\nlatency = {{ fixed = \"2s\" }}\n[[storage_class]]\nname = \"immediate\"\nprovisioner = \"ebs.csi.aws.com\"\n[[storage_class]]\nname = \"wffc\"\nprovisioner = \"ebs.csi.aws.com\"\nvolumeBindingMode = \"WaitForFirstConsumer\"\n{extra}"
+        ),
+    )
+}
+
+fn pod(name: &str, claim: &str, extra: &str) -> String {
+    let sep = if extra.is_empty() { "" } else { ", " };
+    format!(
+        "[[object]]\nkind = \"Pod\"\nname = \"{name}\"\nspec = {{ containers = [{{ name = \"app\", image = \"nginx\" }}], volumes = [{{ name = \"data\", persistentVolumeClaim = {{ claimName = \"{claim}\" }} }}]{sep}{extra} }}\n"
+    )
+}
+
+/// The log as short labelled steps (time in ms, what), in order.
+fn steps(r: &RunResult) -> Vec<(u64, String)> {
+    r.store
+        .log()
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Event(e) => Some((e.t.as_millis(), format!("event {}", e.reason))),
+            Record::Operation(o) => Some((
+                o.t.as_millis(),
+                format!("{} {}", o.op.csi_name(), o.phase.as_str()),
+            )),
+            Record::Change(c) if c.op == ChangeOp::Added => {
+                Some((c.t.as_millis(), format!("{} added", c.object.kind)))
+            }
+            Record::Change(c) if c.changed.iter().any(|p| p == "status.phase") => Some((
+                c.t.as_millis(),
+                format!("{} {}", c.object.kind, c.phase.clone().unwrap_or_default()),
+            )),
+            Record::Change(c) if c.changed.iter().any(|p| p.ends_with("selected-node")) => {
+                Some((c.t.as_millis(), "selected-node".to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Asserts `wanted` occur in this order (other steps may come between).
+fn assert_in_order(r: &RunResult, wanted: &[&str]) {
+    let all = steps(r);
+    let mut at = 0;
+    for w in wanted {
+        match all[at..].iter().position(|(_, s)| s == w) {
+            Some(i) => at += i + 1,
+            None => panic!("step `{w}` missing or out of order; steps:\n{all:#?}"),
+        }
+    }
+}
+
+fn first_ms(r: &RunResult, step: &str) -> u64 {
+    steps(r)
+        .into_iter()
+        .find(|(_, s)| s == step)
+        .unwrap_or_else(|| panic!("no step {step}"))
+        .0
+}
+
+#[test]
+fn immediate_provisions_and_binds_before_any_pod() {
+    let text = cluster(&pvc(
+        "data",
+        "10Gi",
+        RWO,
+        "storageClassName = \"immediate\"",
+    ));
+    let (_, r, _) = run(&text);
+    assert_in_order(
+        &r,
+        &[
+            "PersistentVolumeClaim added",
+            "event ExternalProvisioning",
+            "event Provisioning",
+            "CreateVolume start",
+            "CreateVolume end",
+            "PersistentVolume added",
+            "event ProvisioningSucceeded",
+            // Created pre-bound to its claim: Pending → Bound, never Available.
+            "PersistentVolume Bound",
+            "PersistentVolumeClaim Bound",
+        ],
+    );
+    // One watch delay per hop: PV controller 10 ms, provisioner 20 ms,
+    // CreateVolume 2 s, PV controller binds 10 ms after the PV appears.
+    assert_eq!(first_ms(&r, "event ExternalProvisioning"), 10);
+    assert_eq!(first_ms(&r, "CreateVolume start"), 20);
+    assert_eq!(first_ms(&r, "CreateVolume end"), 2_020);
+    assert_eq!(first_ms(&r, "PersistentVolumeClaim Bound"), 2_030);
+    assert!(
+        !steps(&r)
+            .iter()
+            .any(|(_, s)| s == "PersistentVolume Available")
+    );
+}
+
+#[test]
+fn wait_for_first_consumer_chooses_the_node_first_then_provisions_attaches_and_mounts() {
+    let text = cluster(
+        &[
+            pvc("data", "10Gi", RWO, "storageClassName = \"wffc\""),
+            "[[action]]\nat = \"3s\"\n".into(),
+            pod("app", "data", "")
+                .replace("[[object]]\n", "create = { ")
+                .replace("\nkind = ", "kind = ")
+                .replace("\"\nname = ", "\", name = ")
+                .replace("\nspec = ", ", spec = ")
+                .trim_end()
+                .to_string()
+                + " }\n",
+        ]
+        .concat(),
+    );
+    let (_, r, _) = run(&text);
+    assert_in_order(
+        &r,
+        &[
+            "event WaitForFirstConsumer",
+            "Pod added",
+            "selected-node",
+            "event ExternalProvisioning",
+            "CreateVolume start",
+            "CreateVolume end",
+            "PersistentVolumeClaim Bound",
+            "event Scheduled",
+            "VolumeAttachment added",
+            "ControllerPublishVolume start",
+            "ControllerPublishVolume end",
+            "event SuccessfulAttachVolume",
+            "NodeStageVolume start",
+            "NodeStageVolume end",
+            "NodePublishVolume start",
+            "NodePublishVolume end",
+            "event Started",
+            "Pod Running",
+        ],
+    );
+    // The scheduler's decision comes one watch delay after the pod, the bind
+    // at the first 1 s PreBind poll after the claim is bound.
+    assert_eq!(first_ms(&r, "selected-node"), 3_010);
+    let bound = first_ms(&r, "PersistentVolumeClaim Bound");
+    let scheduled = first_ms(&r, "event Scheduled");
+    assert!(
+        scheduled > bound && scheduled - bound <= 1_000,
+        "{bound} → {scheduled}"
+    );
+    assert_eq!(
+        (scheduled - 3_010) % 1_000,
+        0,
+        "PreBind polls every second from the decision"
+    );
+    // The volume is in the pod's zone.
+    let app = r
+        .store
+        .get::<Pod>(&ObjectKey::new("default", "app"))
+        .unwrap();
+    let node = r
+        .store
+        .get::<Node>(&ObjectKey::cluster(&app.spec.node_name))
+        .unwrap();
+    let pv = volume(&r, &volume_of(&r, "data")).unwrap();
+    assert!(
+        pv.spec
+            .node_affinity
+            .unwrap()
+            .required
+            .matches(&node.metadata.labels)
+    );
+}
+
+#[test]
+fn scheduler_messages_are_built_as_the_real_scheduler_builds_them() {
+    let cases: &[(&str, &str)] = &[
+        // PreFilter: a missing claim.
+        (
+            "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"other\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } }, storageClassName = \"wffc\" }\n[[object]]\nkind = \"Pod\"\nname = \"p\"\nspec = { containers = [{ name = \"a\", image = \"i\" }], volumes = [{ name = \"d\", persistentVolumeClaim = { claimName = \"other\" } }], nodeSelector = { disk = \"none\" } }\n",
+            "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+        ),
+        // Filter: not enough CPU anywhere (resolvable: preemption finds no victims).
+        (
+            "[[object]]\nkind = \"Pod\"\nname = \"p\"\nspec = { containers = [{ name = \"a\", image = \"i\", resources = { requests = { cpu = \"64\" } } }] }\n",
+            "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+        ),
+        // A WaitForFirstConsumer claim with no provisioner and no volume.
+        (
+            "[[storage_class]]\nname = \"local\"\nprovisioner = \"kubernetes.io/no-provisioner\"\nvolumeBindingMode = \"WaitForFirstConsumer\"\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } }, storageClassName = \"local\" }\n[[object]]\nkind = \"Pod\"\nname = \"p\"\nspec = { containers = [{ name = \"a\", image = \"i\" }], volumes = [{ name = \"d\", persistentVolumeClaim = { claimName = \"c\" } }] }\n",
+            "0/3 nodes are available: 3 node(s) didn't find available persistent volumes to bind. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+        ),
+    ];
+    for (body, message) in cases {
+        let (_, r, _) = run(&cluster(body));
+        let ev = events_on(&r, Kind::Pod, "p");
+        let failed = ev
+            .iter()
+            .find(|e| e.reason == "FailedScheduling")
+            .unwrap_or_else(|| panic!("no FailedScheduling for {message}"));
+        assert_eq!(failed.message, *message);
+        assert_eq!(failed.source, "default-scheduler");
+    }
+}
+
+#[test]
+fn an_unbound_immediate_claim_and_a_missing_claim_fail_in_prefilter() {
+    let body = [
+        "[[storage_class]]\nname = \"slow\"\nprovisioner = \"kubernetes.io/no-provisioner\"\n"
+            .to_string(),
+        pvc("waiting", "1Gi", RWO, "storageClassName = \"slow\""),
+        pod("p", "waiting", ""),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body));
+    let ev = events_on(&r, Kind::Pod, "p");
+    assert_eq!(
+        ev[0].message,
+        "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    );
+    let pod = r.store.get::<Pod>(&ObjectKey::new("default", "p")).unwrap();
+    let cond = pod
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.kind == "PodScheduled")
+        .unwrap();
+    assert_eq!(
+        (cond.status.as_str(), cond.reason.as_str()),
+        ("False", "Unschedulable")
+    );
+}
+
+#[test]
+fn histogram_items_sort_as_whole_strings() {
+    use storsim::controllers::scheduler::{filters::NodeStatus, fit_message};
+    let s = |r: &str, n: usize| {
+        vec![
+            NodeStatus {
+                resolvable: false,
+                reasons: vec![r.to_string()]
+            };
+            n
+        ]
+    };
+    let statuses = [
+        s("node(s) were unschedulable", 10),
+        s("node(s) didn't match Pod's node affinity/selector", 2),
+    ]
+    .concat();
+    let msg = fit_message(12, None, &statuses);
+    assert!(
+        msg.starts_with(
+            "0/12 nodes are available: 10 node(s) were unschedulable, 2 node(s) didn't match"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_provisioner_retries_with_its_backoff_and_every_failure_is_an_event() {
+    let body = "[backend.operations.create_volume]\nfail_first = 4\nfailure_latency = { fixed = \"100ms\" }\nerror = \"Unavailable\"\nmessage = \"service unavailable\"\n";
+    let text = cluster(
+        &[
+            pvc("data", "1Gi", RWO, "storageClassName = \"immediate\""),
+            body.to_string(),
+        ]
+        .concat(),
+    )
+    .replace(
+        "[backend.operations.create_volume]\nlatency = { fixed = \"2s\" }\n",
+        "",
+    );
+    let text = text.replace(body, &format!("{body}latency = {{ fixed = \"2s\" }}\n"));
+    let (_, r, _) = run(&text);
+    let ops: Vec<(u64, CallPhase)> = r
+        .store
+        .log()
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Operation(o) if o.op.csi_name() == "CreateVolume" => {
+                Some((o.t.as_millis(), o.phase))
+            }
+            _ => None,
+        })
+        .collect();
+    let starts: Vec<u64> = ops
+        .iter()
+        .filter(|(_, p)| *p == CallPhase::Start)
+        .map(|(t, _)| *t)
+        .collect();
+    let ends: Vec<u64> = ops
+        .iter()
+        .filter(|(_, p)| *p == CallPhase::End)
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(starts.len(), 5, "four failures, then success");
+    let gaps: Vec<u64> = (1..starts.len()).map(|i| starts[i] - ends[i - 1]).collect();
+    assert_eq!(
+        gaps,
+        vec![1_000, 2_000, 4_000, 8_000],
+        "--retry-interval-start 1s, doubling"
+    );
+    let failed: Vec<_> = events_on(&r, Kind::PersistentVolumeClaim, "data")
+        .into_iter()
+        .filter(|e| e.reason == "ProvisioningFailed")
+        .collect();
+    assert_eq!(failed.len(), 4);
+    assert_eq!(
+        failed[0].message,
+        "failed to provision volume with StorageClass \"immediate\": rpc error: code = Unavailable desc = service unavailable"
+    );
+    assert_eq!(claim_phase(&r, "data"), "Bound");
+}
+
+#[test]
+fn resource_exhausted_on_a_selected_node_reschedules_the_pod() {
+    // The first CreateVolume fails with ResourceExhausted: the provisioner
+    // removes selected-node, PreBind fails, the scheduler tries again.
+    let body = [
+        "[backend.operations.create_volume]\nfail_first = 1\nerror = \"ResourceExhausted\"\nmessage = \"no capacity in zone\"\nfailure_latency = { fixed = \"100ms\" }\n".to_string(),
+        pvc("data", "1Gi", RWO, "storageClassName = \"wffc\""),
+        pod("app", "data", ""),
+    ]
+    .concat();
+    let text = cluster(&body).replace(
+        "[backend.operations.create_volume]\nlatency = { fixed = \"2s\" }\n",
+        "",
+    );
+    let text = text.replace(
+        "fail_first = 1\n",
+        "fail_first = 1\nlatency = { fixed = \"2s\" }\n",
+    );
+    let (_, r, _) = run(&text);
+    let ev = events_on(&r, Kind::Pod, "app");
+    let prebind = ev
+        .iter()
+        .find(|e| e.reason == "FailedScheduling")
+        .expect("PreBind fails once");
+    assert_eq!(
+        prebind.message,
+        "running PreBind plugin \"VolumeBinding\": binding volumes: provisioning failed for PVC \"data\""
+    );
+    assert!(
+        ev.iter().any(|e| e.reason == "Scheduled"),
+        "scheduled after the retry"
+    );
+    assert_eq!(claim_phase(&r, "data"), "Bound");
+}
+
+#[test]
+fn no_volume_is_ever_attached_outside_its_zone() {
+    // Every attachment of every shipped scenario, under several seeds.
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let s = storsim::scenario::load_file(path.to_str().unwrap()).unwrap();
+        for seed in [1, 2, 3] {
+            let opts = RunOptions {
+                seed: Some(seed),
+                profile: Profile::built_in("aws-ebs"),
+                ..Default::default()
+            };
+            let (r, _) = storsim::execute(&s, &opts);
+            for rec in r.store.log() {
+                let Record::Change(c) = rec else { continue };
+                if c.object.kind != Kind::VolumeAttachment || c.phase.as_deref() != Some("Attached")
+                {
+                    continue;
+                }
+                let col = |k: &str| {
+                    c.columns
+                        .iter()
+                        .find(|(h, _)| *h == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap()
+                };
+                let (pv, node) = (col("PV"), col("NODE"));
+                let node = r.store.get::<Node>(&ObjectKey::cluster(&node)).unwrap();
+                let pv = r.store.get::<PersistentVolume>(&ObjectKey::cluster(&pv));
+                if let Some(pv) = pv {
+                    assert!(
+                        pv.spec
+                            .node_affinity
+                            .as_ref()
+                            .unwrap()
+                            .required
+                            .matches(&node.metadata.labels)
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "attachments were seen ({checked})");
+}
+
+#[test]
+fn a_pod_forced_onto_another_zone_gets_failed_attach_and_never_attaches() {
+    // nodeName bypasses the scheduler: the cloud refuses the attach.
+    let body = [
+        pvc("data", "1Gi", RWO, "storageClassName = \"immediate\""),
+        "[[action]]\nat = \"5s\"\ncreate = { kind = \"Pod\", name = \"app\", spec = { nodeName = \"node-us-east-1b-0\", containers = [{ name = \"a\", image = \"i\" }], volumes = [{ name = \"d\", persistentVolumeClaim = { claimName = \"data\" } }] } }\n".to_string(),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body));
+    // "data" hashes to us-east-1a (see the provisioner's test vectors' algorithm).
+    let pv = volume(&r, &volume_of(&r, "data")).unwrap();
+    let zone = &pv.spec.node_affinity.unwrap().required.node_selector_terms[0].match_expressions[0]
+        .values[0];
+    assert_ne!(zone, "us-east-1b");
+    let ev = events_on(&r, Kind::Pod, "app");
+    let failed = ev
+        .iter()
+        .find(|e| e.reason == "FailedAttachVolume")
+        .expect("attach fails");
+    assert!(
+        failed.message.contains("InvalidVolume.ZoneMismatch"),
+        "{}",
+        failed.message
+    );
+    let handle = pv.spec.csi.unwrap().volume_handle;
+    let va = r
+        .store
+        .get::<VolumeAttachment>(&ObjectKey::cluster(&attachment_name(
+            &handle,
+            "ebs.csi.aws.com",
+            "node-us-east-1b-0",
+        )));
+    assert!(!va.unwrap().status.attached);
+    assert_eq!(
+        r.store
+            .get::<Pod>(&ObjectKey::new("default", "app"))
+            .unwrap()
+            .status
+            .reason,
+        "ContainerCreating"
+    );
+}
+
+#[test]
+fn a_read_write_once_volume_wanted_on_a_second_node_is_a_multi_attach_error() {
+    let body = [
+        "[[cluster.node]]\nname = \"extra-a\"\nzone = \"us-east-1a\"\n".to_string(),
+        pvc("data", "1Gi", RWO, "storageClassName = \"immediate\""),
+        "[[action]]\nat = \"5s\"\ncreate = { kind = \"Pod\", name = \"first\", spec = { nodeName = \"node-us-east-1a-0\", containers = [{ name = \"a\", image = \"i\" }], volumes = [{ name = \"d\", persistentVolumeClaim = { claimName = \"data\" } }] } }\n".to_string(),
+        "[[action]]\nat = \"20s\"\ncreate = { kind = \"Pod\", name = \"second\", spec = { nodeName = \"extra-a\", containers = [{ name = \"a\", image = \"i\" }], volumes = [{ name = \"d\", persistentVolumeClaim = { claimName = \"data\" } }] } }\n".to_string(),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body));
+    let pv = volume_of(&r, "data");
+    let ev = events_on(&r, Kind::Pod, "second");
+    let multi: Vec<_> = ev
+        .iter()
+        .filter(|e| e.reason == "FailedAttachVolume")
+        .collect();
+    assert_eq!(multi.len(), 1, "reported once per volume and node");
+    assert_eq!(
+        multi[0].message,
+        format!("Multi-Attach error for volume {pv:?} Volume is already used by pod(s) first")
+    );
+    assert_eq!(multi[0].kind.as_str(), "Warning");
+    assert!(
+        events_on(&r, Kind::Pod, "first")
+            .iter()
+            .any(|e| e.reason == "Started")
+    );
+}
