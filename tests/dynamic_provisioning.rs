@@ -115,15 +115,7 @@ fn wait_for_first_consumer_chooses_the_node_first_then_provisions_attaches_and_m
     let text = cluster(
         &[
             pvc("data", "10Gi", RWO, "storageClassName = \"wffc\""),
-            "[[action]]\nat = \"3s\"\n".into(),
-            pod("app", "data", "")
-                .replace("[[object]]\n", "create = { ")
-                .replace("\nkind = ", "kind = ")
-                .replace("\"\nname = ", "\", name = ")
-                .replace("\nspec = ", ", spec = ")
-                .trim_end()
-                .to_string()
-                + " }\n",
+            "[[action]]\nat = \"3s\"\ncreate = { kind = \"Pod\", name = \"app\", spec = { containers = [{ name = \"app\", image = \"nginx\" }], volumes = [{ name = \"data\", persistentVolumeClaim = { claimName = \"data\" } }] } }\n".into(),
         ]
         .concat(),
     );
