@@ -21,6 +21,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Event source.
 pub const SOURCE: &str = "attachdetach-controller";
 
+/// `DefaultTimerConfig.ReconcilerLoopPeriod`.
+const RECONCILER_LOOP_PERIOD_MS: u64 = 100;
+
 /// The name kubelet and the controller use for a CSI volume in node status.
 pub fn unique_volume_name(driver: &str, handle: &str) -> String {
     format!("kubernetes.io/csi/{driver}^{handle}")
@@ -85,6 +88,8 @@ pub struct AttachDetachController {
     attached_reported: BTreeSet<(String, String)>,
     /// Last attach error reported per VolumeAttachment.
     errors_reported: BTreeMap<String, String>,
+    /// VolumeAttachment names by (handle, node): a SHA-256 each, so kept.
+    names: BTreeMap<(String, String), String>,
 }
 
 impl AttachDetachController {
@@ -163,7 +168,11 @@ impl AttachDetachController {
         // Attach what pods need.
         for ((pv, node), (vol, pods)) in &desired {
             let (driver, handle, multi) = (&vol.driver, &vol.handle, vol.multi);
-            let name = attachment_name(handle, driver, node);
+            let name = self
+                .names
+                .entry((handle.clone(), node.clone()))
+                .or_insert_with(|| attachment_name(handle, driver, node))
+                .clone();
             if let Some(va) = attachments.iter().find(|v| v.metadata.name == name) {
                 if va.metadata.deletion_timestamp.is_some() {
                     continue; // still detaching; attach again afterwards
@@ -294,9 +303,12 @@ impl Controller for AttachDetachController {
     }
 
     fn on_watch(&mut self, _ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        // The reconciler runs every 100 ms; modelled as running whenever
-        // something it looks at changed.
-        self.queue.add((), cx.now);
+        // The informer handlers update the desired state at once; the
+        // reconciler acts on its next 100 ms tick (ReconcilerLoopPeriod).
+        // Modelled by its effect: one tick, only when something changed.
+        let period = RECONCILER_LOOP_PERIOD_MS;
+        let tick = SimTime(cx.now.as_millis().div_ceil(period) * period);
+        self.queue.add((), tick);
     }
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {

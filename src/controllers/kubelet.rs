@@ -116,6 +116,8 @@ pub struct Kubelet {
     calls: BTreeMap<CallId, Purpose>,
     /// Images already on each node.
     present: BTreeSet<(String, String)>,
+    /// Pods on a node whose claims are not all bound yet.
+    blocked: BTreeSet<ObjectKey>,
 }
 
 impl Kubelet {
@@ -128,6 +130,7 @@ impl Kubelet {
             stages: BTreeMap::new(),
             calls: BTreeMap::new(),
             present: BTreeSet::new(),
+            blocked: BTreeSet::new(),
         }
     }
 
@@ -258,11 +261,16 @@ impl Kubelet {
                 continue;
             }
             all = false;
+            // VerifyControllerAttachedVolume: the attach/detach controller lists
+            // the volume in node.status.volumesAttached; WaitForAttach then
+            // checks the VolumeAttachment.
             let va = attachment_name(&m.handle, &driver, &st.node);
-            let attached = cx
+            let listed = cx
                 .store
-                .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
-                .is_some_and(|v| v.status.attached);
+                .get::<Node>(&ObjectKey::cluster(&st.node))
+                .is_some_and(|n| n.status.volumes_attached.contains(&unique_volume_name(&driver, &m.handle)));
+            let attached = listed
+                && cx.store.get::<VolumeAttachment>(&ObjectKey::cluster(&va)).is_some_and(|v| v.status.attached);
             if !attached {
                 continue;
             }
@@ -634,24 +642,40 @@ impl Controller for Kubelet {
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         match ev.kind {
             Kind::Pod => self.wake_at(&ev.key, cx.now),
-            Kind::Node => {}
-            // An attach or a bind may unblock pods waiting for volumes.
-            _ => {
+            // A node's volumesAttached changed: its waiting pods may go on.
+            Kind::Node => {
                 let waiting: Vec<ObjectKey> = self
                     .pods
                     .iter()
-                    .filter(|(_, s)| s.phase == Phase::Volumes)
+                    .filter(|(_, st)| st.phase == Phase::Volumes && st.node == ev.key.name)
                     .map(|(k, _)| k.clone())
                     .collect();
-                let unstarted: Vec<ObjectKey> = cx
-                    .store
-                    .list::<Pod>()
-                    .filter(|p| {
-                        !p.spec.node_name.is_empty() && !self.pods.contains_key(&p.metadata.key())
-                    })
-                    .map(|p| p.metadata.key())
-                    .collect();
-                for k in waiting.into_iter().chain(unstarted) {
+                for k in waiting {
+                    self.wake_at(&k, cx.now);
+                }
+            }
+            // An attach, or a claim or volume becoming bound, may unblock
+            // pods waiting for their volumes: wake those it concerns.
+            Kind::VolumeAttachment => {
+                if let crate::api::AnyObject::VolumeAttachment(va) = ev.object.as_ref() {
+                    let (pv, node) = (&va.spec.persistent_volume_name, &va.spec.node_name);
+                    let waiting: Vec<ObjectKey> = self
+                        .pods
+                        .iter()
+                        .filter(|(_, s)| {
+                            s.phase == Phase::Volumes
+                                && &s.node == node
+                                && s.mounts.iter().any(|m| &m.pv == pv)
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                    for k in waiting {
+                        self.wake_at(&k, cx.now);
+                    }
+                }
+            }
+            _ => {
+                for k in std::mem::take(&mut self.blocked) {
                     self.wake_at(&k, cx.now);
                 }
             }

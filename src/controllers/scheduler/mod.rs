@@ -50,6 +50,9 @@ pub struct Scheduler {
     binding: BTreeMap<ObjectKey, Binding>,
     /// Pods assumed on a node (Reserve) until the informer shows them bound.
     assumed: BTreeMap<ObjectKey, String>,
+    /// Earliest PreBind poll or leftover flush, kept after each handler so
+    /// that asking for the next wake-up costs nothing.
+    timers_due: Option<SimTime>,
     seed: u64,
 }
 
@@ -64,6 +67,7 @@ impl Scheduler {
             backoff_until: BTreeMap::new(),
             binding: BTreeMap::new(),
             assumed: BTreeMap::new(),
+            timers_due: None,
             seed,
         }
     }
@@ -97,6 +101,16 @@ impl Scheduler {
             self.unschedulable.remove(&key);
             self.active.add(key, now);
         }
+    }
+
+    /// Recomputes [`Scheduler::timers_due`].
+    fn refresh_timers(&mut self) {
+        let polls = self.binding.values().map(|b| b.next_poll);
+        let flushes = self
+            .unschedulable
+            .values()
+            .map(|(at, _)| Self::flush_time(*at));
+        self.timers_due = polls.chain(flushes).min();
     }
 
     /// `flushUnschedulablePodsLeftover`: every 30 s, pods parked for more
@@ -141,7 +155,7 @@ impl Scheduler {
     }
 
     /// One scheduling cycle for `key`.
-    fn schedule_one(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+    fn schedule_one(&mut self, key: &ObjectKey, usage: &mut Option<NodeUsage>, cx: &mut Ctx<'_>) {
         let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
             return;
         };
@@ -166,7 +180,8 @@ impl Scheduler {
         }
         let driver = cx.profile.driver.name.clone();
         let max_volumes = cx.profile.driver.max_volumes_per_node;
-        let usage = self.usage(cx.store.cache(), &driver);
+        // The node usage of this batch, kept up to date as pods are assumed.
+        let usage = usage.get_or_insert_with(|| self.usage(cx.store.cache(), &driver));
         let rwop = filters::rwop_conflict(&pod, cx.store.cache(), &self.assumed);
         let mut statuses: Vec<NodeStatus> = Vec::new();
         let mut feasible: Vec<&Node> = Vec::new();
@@ -175,7 +190,7 @@ impl Scheduler {
                 &pod,
                 node,
                 cx.store.cache(),
-                &usage,
+                usage,
                 rwop,
                 max_volumes,
                 &driver,
@@ -194,7 +209,7 @@ impl Scheduler {
             return;
         }
         let node = self
-            .select(&pod, &feasible, &usage, attempt)
+            .select(&pod, &feasible, usage, attempt)
             .metadata
             .name
             .clone();
@@ -206,8 +221,19 @@ impl Scheduler {
             .expect("chosen among feasible");
         let decisions =
             volume_binding::find_pod_volumes(&pod, &node_obj, cx.store.cache()).unwrap_or_default();
-        // Reserve.
+        // Reserve: the pod counts on its node from now on.
         self.assumed.insert(key.clone(), node.clone());
+        let (cpu, mem) = filters::pod_requests(&pod);
+        let used = usage.requested.entry(node.clone()).or_insert((0, 0, 0));
+        used.0 += cpu;
+        used.1 += mem;
+        used.2 += 1;
+        let volumes = filters::pod_csi_volumes(&pod, cx.store.cache(), &driver);
+        usage
+            .csi_volumes
+            .entry(node.clone())
+            .or_default()
+            .extend(volumes);
         self.unschedulable.remove(key);
         // PreBind: bindAPIUpdate, then wait for the claims to be bound.
         let mut provisioned = Vec::new();
@@ -442,6 +468,70 @@ impl Scheduler {
             }
         }
     }
+
+    /// A watched change: queue new pods, forget bound or deleted ones, and
+    /// requeue parked pods the change may help.
+    fn handle_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        match ev.kind {
+            Kind::Pod => {
+                let key = ev.key.clone();
+                match cx.store.get::<Pod>(&key) {
+                    Some(p) if Self::wants(p) => {
+                        if ev.op == ChangeOp::Added && !self.unschedulable.contains_key(&key) {
+                            self.active.add(key, now);
+                        }
+                    }
+                    Some(p) => {
+                        if !p.spec.node_name.is_empty() {
+                            // The informer shows it bound: no longer just assumed.
+                            self.assumed.remove(&key);
+                        }
+                        self.unschedulable.remove(&key);
+                    }
+                    None => {
+                        // Deleted: forget it, and its resources are free for others.
+                        self.unschedulable.remove(&key);
+                        self.assumed.remove(&key);
+                        self.binding.remove(&key);
+                        self.requeue_parked(ev, cx.store.cache(), now);
+                    }
+                }
+            }
+            _ => self.requeue_parked(ev, cx.store.cache(), now),
+        }
+    }
+
+    /// Due PreBind polls, leftover flushes, then every pod due in the
+    /// active queue.
+    fn handle_wake(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        let due: Vec<ObjectKey> = self
+            .binding
+            .iter()
+            .filter(|(_, b)| b.next_poll <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            self.poll_binding(&key, cx);
+        }
+        let leftovers: Vec<ObjectKey> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, (at, _))| Self::flush_time(*at) <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in leftovers {
+            self.unschedulable.remove(&key);
+            self.active.add(key, now);
+        }
+        let mut usage = None;
+        while let Some(key) = self.active.pop_due(now) {
+            // A pod still backing off waits, unless nothing else is waiting
+            // (SchedulerPopFromBackoffQ): here the queue is drained in order.
+            self.schedule_one(&key, &mut usage, cx);
+        }
+    }
 }
 
 /// The kinds whose events the plugin behind `reason` registers for
@@ -552,75 +642,20 @@ impl Controller for Scheduler {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        let now = cx.now;
-        match ev.kind {
-            Kind::Pod => {
-                let key = ev.key.clone();
-                match cx.store.get::<Pod>(&key) {
-                    Some(p) if Self::wants(p) => {
-                        if ev.op == ChangeOp::Added && !self.unschedulable.contains_key(&key) {
-                            self.active.add(key, now);
-                        }
-                    }
-                    Some(p) => {
-                        if !p.spec.node_name.is_empty() {
-                            // The informer shows it bound: no longer just assumed.
-                            self.assumed.remove(&key);
-                        }
-                        self.unschedulable.remove(&key);
-                    }
-                    None => {
-                        // Deleted: forget it, and its resources are free for others.
-                        self.unschedulable.remove(&key);
-                        self.assumed.remove(&key);
-                        self.binding.remove(&key);
-                        self.requeue_parked(ev, cx.store.cache(), now);
-                    }
-                }
-            }
-            _ => self.requeue_parked(ev, cx.store.cache(), now),
-        }
+        self.handle_watch(ev, cx);
+        self.refresh_timers();
     }
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {
-        let now = cx.now;
-        let due: Vec<ObjectKey> = self
-            .binding
-            .iter()
-            .filter(|(_, b)| b.next_poll <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            self.poll_binding(&key, cx);
-        }
-        let leftovers: Vec<ObjectKey> = self
-            .unschedulable
-            .iter()
-            .filter(|(_, (at, _))| Self::flush_time(*at) <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in leftovers {
-            self.unschedulable.remove(&key);
-            self.active.add(key, now);
-        }
-        while let Some(key) = self.active.pop_due(now) {
-            // A pod still backing off waits, unless nothing else is waiting
-            // (SchedulerPopFromBackoffQ): here the queue is drained in order.
-            self.schedule_one(&key, cx);
-        }
+        self.handle_wake(cx);
+        self.refresh_timers();
     }
 
     fn next_wake(&self) -> Option<SimTime> {
-        let polls = self.binding.values().map(|b| b.next_poll);
-        let flushes = self
-            .unschedulable
-            .values()
-            .map(|(at, _)| Self::flush_time(*at));
         self.active
             .next_due()
             .into_iter()
-            .chain(polls)
-            .chain(flushes)
+            .chain(self.timers_due)
             .min()
     }
 
