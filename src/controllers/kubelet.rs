@@ -268,9 +268,16 @@ impl Kubelet {
             let listed = cx
                 .store
                 .get::<Node>(&ObjectKey::cluster(&st.node))
-                .is_some_and(|n| n.status.volumes_attached.contains(&unique_volume_name(&driver, &m.handle)));
+                .is_some_and(|n| {
+                    n.status
+                        .volumes_attached
+                        .contains(&unique_volume_name(&driver, &m.handle))
+                });
             let attached = listed
-                && cx.store.get::<VolumeAttachment>(&ObjectKey::cluster(&va)).is_some_and(|v| v.status.attached);
+                && cx
+                    .store
+                    .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
+                    .is_some_and(|v| v.status.attached);
             if !attached {
                 continue;
             }

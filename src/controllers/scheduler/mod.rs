@@ -50,6 +50,9 @@ pub struct Scheduler {
     binding: BTreeMap<ObjectKey, Binding>,
     /// Pods assumed on a node (Reserve) until the informer shows them bound.
     assumed: BTreeMap<ObjectKey, String>,
+    /// What scheduling sees of each node, to tell a relevant node update
+    /// from status bookkeeping.
+    node_fingerprints: BTreeMap<String, u64>,
     /// Earliest PreBind poll or leftover flush, kept after each handler so
     /// that asking for the next wake-up costs nothing.
     timers_due: Option<SimTime>,
@@ -68,6 +71,7 @@ impl Scheduler {
             binding: BTreeMap::new(),
             assumed: BTreeMap::new(),
             timers_due: None,
+            node_fingerprints: BTreeMap::new(),
             seed,
         }
     }
@@ -496,6 +500,35 @@ impl Scheduler {
                         self.binding.remove(&key);
                         self.requeue_parked(ev, cx.store.cache(), now);
                     }
+                }
+            }
+            Kind::Node => {
+                // Node Add / UpdateNodeLabel / UpdateNodeTaint (and what the
+                // resource fit watches): not status bookkeeping such as
+                // volumesInUse or volumesAttached.
+                let fingerprint = cx.store.get::<Node>(&ev.key).map(|n| {
+                    crate::engine::stable_hash64(
+                        &serde_json::json!([
+                            n.metadata.labels,
+                            n.spec,
+                            n.status.allocatable,
+                            n.status.ready
+                        ])
+                        .to_string(),
+                    )
+                });
+                let before = match fingerprint {
+                    Some(f) => self.node_fingerprints.insert(ev.key.name.clone(), f),
+                    None => self.node_fingerprints.remove(&ev.key.name),
+                };
+                // Nodes from the initial list have no fingerprint yet: their
+                // first update counts only if it is an add or a delete.
+                let changed = match ev.op {
+                    ChangeOp::Added | ChangeOp::Deleted => true,
+                    ChangeOp::Modified => before.is_some_and(|b| Some(b) != fingerprint),
+                };
+                if changed {
+                    self.requeue_parked(ev, cx.store.cache(), now);
                 }
             }
             _ => self.requeue_parked(ev, cx.store.cache(), now),
