@@ -471,3 +471,72 @@ fn a_read_write_once_volume_wanted_on_a_second_node_is_a_multi_attach_error() {
             .any(|e| e.reason == "Started")
     );
 }
+
+#[test]
+fn prebind_gives_up_after_the_600_s_bind_timeout() {
+    // Nobody provisions for this driver: the claim never binds.
+    let body = [
+        "[[storage_class]]\nname = \"nobody\"\nprovisioner = \"other.csi.example.com\"\nvolumeBindingMode = \"WaitForFirstConsumer\"\n".to_string(),
+        pvc("data", "1Gi", RWO, "storageClassName = \"nobody\""),
+        pod("app", "data", ""),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body).replace("end = \"2m\"", "end = \"11m\""));
+    let ev = events_on(&r, Kind::Pod, "app");
+    let timeout = ev
+        .iter()
+        .find(|e| e.reason == "FailedScheduling")
+        .expect("PreBind times out");
+    assert_eq!(
+        timeout.message,
+        "running PreBind plugin \"VolumeBinding\": binding volumes: context deadline exceeded"
+    );
+    // Decided at 10 ms; polls every second; the deadline is 600 s later.
+    assert_eq!(timeout.t.as_millis(), 600_010);
+}
+
+#[test]
+fn readiness_follows_the_probe_schedule_with_api_defaults() {
+    // periodSeconds defaults to 10: probes at start, +10 s, +20 s fail while
+    // the app is not ready (25 s), the one at +30 s passes.
+    let body = [
+        "[images.\"slow-app:1\"]\nready_after = \"25s\"\n".to_string(),
+        "[[object]]\nkind = \"Pod\"\nname = \"app\"\nspec = { containers = [{ name = \"app\", image = \"slow-app:1\", readinessProbe = { httpGet = { path = \"/healthz\", port = 8080 } } }] }\n".to_string(),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body));
+    let started = events_on(&r, Kind::Pod, "app")
+        .into_iter()
+        .find(|e| e.reason == "Started")
+        .unwrap()
+        .t
+        .as_millis();
+    let unhealthy: Vec<u64> = events_on(&r, Kind::Pod, "app")
+        .into_iter()
+        .filter(|e| e.reason == "Unhealthy")
+        .map(|e| {
+            assert_eq!(
+                e.message,
+                "Readiness probe failed: HTTP probe failed with statuscode: 503"
+            );
+            e.t.as_millis() - started
+        })
+        .collect();
+    assert_eq!(unhealthy, vec![0, 10_000, 20_000]);
+    let ready = changes_of(&r, Kind::Pod, "app")
+        .into_iter()
+        .find(|c| c.conditions.contains(&"Ready".to_string()))
+        .expect("becomes Ready");
+    assert_eq!(ready.t.as_millis() - started, 30_000);
+}
+
+#[test]
+fn taints_and_cordons_are_reported_by_the_first_failing_filter() {
+    let body = "[[cluster.node]]\nname = \"tainted\"\nzone = \"us-east-1a\"\ntaints = [{ key = \"dedicated\", value = \"db\", effect = \"NoSchedule\" }]\n[[object]]\nkind = \"Pod\"\nname = \"p\"\nspec = { nodeSelector = { \"kubernetes.io/hostname\" = \"tainted\" }, containers = [{ name = \"a\", image = \"i\" }] }\n";
+    let (_, r, _) = run(&cluster(body));
+    let ev = events_on(&r, Kind::Pod, "p");
+    assert_eq!(
+        ev[0].message,
+        "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
+    );
+}
