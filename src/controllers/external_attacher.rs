@@ -3,7 +3,7 @@
 //! and, when they are deleted, ControllerUnpublishVolume; failures go to the
 //! VolumeAttachment's status and are retried with exponential backoff.
 
-use super::workqueue::WorkQueue;
+use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Controller, Ctx};
 use crate::api::{Kind, ObjectKey, PersistentVolume, VolumeAttachment};
 use crate::backend::{CallId, Reply, Request};
@@ -25,8 +25,7 @@ pub fn finalizer(driver: &str) -> String {
 pub struct ExternalAttacher {
     queue: WorkQueue<String>,
     in_flight: BTreeMap<String, CallId>,
-    failures: BTreeMap<String, u32>,
-    not_before: BTreeMap<String, SimTime>,
+    retries: RateLimiter<String>,
 }
 
 impl ExternalAttacher {
@@ -43,10 +42,8 @@ impl ExternalAttacher {
         if va.spec.attacher != driver {
             return;
         }
-        if let Some(t) = self.not_before.get(name)
-            && *t > cx.now
-        {
-            self.queue.add(name.to_string(), *t);
+        if let Some(t) = self.retries.backing_off(&name.to_string(), cx.now) {
+            self.queue.add(name.to_string(), t);
             return;
         }
         let deleting = va.metadata.deletion_timestamp.is_some();
@@ -83,8 +80,7 @@ impl ExternalAttacher {
 
     fn forget(&mut self, name: &str) {
         self.in_flight.remove(name);
-        self.failures.remove(name);
-        self.not_before.remove(name);
+        self.retries.forget(&name.to_string());
     }
 }
 
@@ -100,11 +96,9 @@ impl Controller for ExternalAttacher {
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         if ev.kind == Kind::VolumeAttachment {
             let at = self
-                .not_before
-                .get(&ev.key.name)
-                .copied()
-                .unwrap_or(cx.now)
-                .max(cx.now);
+                .retries
+                .backing_off(&ev.key.name, cx.now)
+                .unwrap_or(cx.now);
             self.queue.add(ev.key.name.clone(), at);
         }
     }
@@ -149,10 +143,9 @@ impl Controller for ExternalAttacher {
                         v.status.attach_error = Some(msg);
                     }
                 });
-                let n = self.failures.entry(name.clone()).or_insert(0);
-                *n += 1;
-                let at = cx.now.plus(cx.profile.sidecars.attacher.backoff(*n));
-                self.not_before.insert(name.clone(), at);
+                let at = self
+                    .retries
+                    .failed(&name, cx.now, &cx.profile.sidecars.attacher);
                 self.queue.add(name, at);
             }
         }
@@ -163,8 +156,8 @@ impl Controller for ExternalAttacher {
     }
 
     fn pending(&self, store: &Store) -> Vec<String> {
-        self.failures
-            .iter()
+        self.retries
+            .failing()
             .filter(|(n, _)| {
                 store
                     .get::<VolumeAttachment>(&ObjectKey::cluster(n))

@@ -3,7 +3,7 @@
 //! controller handed to its driver, creates their PVs, and deletes released
 //! volumes it provisioned.
 
-use super::workqueue::WorkQueue;
+use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Api, Controller, Ctx};
 use crate::api::node::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm};
 use crate::api::persistent_volume::{
@@ -42,10 +42,8 @@ pub struct Provisioner {
     queue: WorkQueue<Item>,
     /// CreateVolume / DeleteVolume calls in flight, per item.
     in_flight: BTreeMap<Item, CallId>,
-    /// Consecutive failures per item (the exponential rate limiter).
-    failures: BTreeMap<Item, u32>,
-    /// No retry before this time.
-    not_before: BTreeMap<Item, SimTime>,
+    /// The per-item exponential rate limiter of retries.
+    retries: RateLimiter<Item>,
 }
 
 /// 32-bit FNV-1 (multiply, then xor), as Go's `hash/fnv.New32`.
@@ -172,10 +170,8 @@ impl Provisioner {
         {
             return; // already provisioned; the PV controller binds it
         }
-        if let Some(t) = self.not_before.get(&item)
-            && *t > cx.now
-        {
-            self.queue.add(item, *t);
+        if let Some(t) = self.retries.backing_off(&item, cx.now) {
+            self.queue.add(item, t);
             return;
         }
         let zone = match claim.metadata.annotation(ANN_SELECTED_NODE) {
@@ -337,10 +333,8 @@ impl Provisioner {
         {
             return;
         }
-        if let Some(t) = self.not_before.get(&item)
-            && *t > cx.now
-        {
-            self.queue.add(item, *t);
+        if let Some(t) = self.retries.backing_off(&item, cx.now) {
+            self.queue.add(item, t);
             return;
         }
         let Some(csi) = &pv.spec.csi else { return };
@@ -379,19 +373,17 @@ impl Provisioner {
         }
     }
 
-    /// The exponential failure rate limiter: start × 2^(n−1), capped.
+    /// Retry after the rate limiter's delay.
     fn retry_later(&mut self, item: Item, cx: &mut Ctx<'_>) {
-        let n = self.failures.entry(item.clone()).or_insert(0);
-        *n += 1;
-        let at = cx.now.plus(cx.profile.sidecars.provisioner.backoff(*n));
-        self.not_before.insert(item.clone(), at);
+        let at = self
+            .retries
+            .failed(&item, cx.now, &cx.profile.sidecars.provisioner);
         self.queue.add(item, at);
     }
 
     fn forget(&mut self, item: &Item) {
         self.in_flight.remove(item);
-        self.failures.remove(item);
-        self.not_before.remove(item);
+        self.retries.forget(item);
     }
 }
 
@@ -501,12 +493,7 @@ impl Controller for Provisioner {
             Kind::PersistentVolume => Item::Volume(ev.key.name.clone()),
             _ => return, // listers only
         };
-        let at = self
-            .not_before
-            .get(&item)
-            .copied()
-            .unwrap_or(cx.now)
-            .max(cx.now);
+        let at = self.retries.backing_off(&item, cx.now).unwrap_or(cx.now);
         self.queue.add(item, at);
     }
 
@@ -541,7 +528,7 @@ impl Controller for Provisioner {
 
     fn pending(&self, store: &Store) -> Vec<String> {
         let mut out = Vec::new();
-        for (item, n) in &self.failures {
+        for (item, n) in self.retries.failing() {
             if let Item::Claim(k) = item
                 && store.get::<PersistentVolumeClaim>(k).is_some()
             {

@@ -53,6 +53,54 @@ impl<K: Hash + Eq> WorkQueue<K> {
     }
 }
 
+/// client-go's `ItemExponentialFailureRateLimiter`: per item, the delay
+/// before the next try doubles with each consecutive failure (start ×
+/// 2^(n−1), capped); a success forgets the item.
+pub struct RateLimiter<K: Ord> {
+    failures: std::collections::BTreeMap<K, (u32, SimTime)>,
+}
+
+impl<K: Ord> Default for RateLimiter<K> {
+    fn default() -> Self {
+        RateLimiter {
+            failures: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> RateLimiter<K> {
+    /// Records a failure at `now`; returns when the item may be tried again.
+    pub fn failed(
+        &mut self,
+        key: &K,
+        now: SimTime,
+        timers: &crate::backend::profile::SidecarTimers,
+    ) -> SimTime {
+        let n = self.failures.get(key).map(|(n, _)| n + 1).unwrap_or(1);
+        let at = now.plus(timers.backoff(n));
+        self.failures.insert(key.clone(), (n, at));
+        at
+    }
+
+    /// When the item may be tried again, if it is still backing off at `now`.
+    pub fn backing_off(&self, key: &K, now: SimTime) -> Option<SimTime> {
+        self.failures
+            .get(key)
+            .map(|(_, at)| *at)
+            .filter(|at| *at > now)
+    }
+
+    /// Forgets the item (it succeeded, or is gone).
+    pub fn forget(&mut self, key: &K) {
+        self.failures.remove(key);
+    }
+
+    /// Items with failures, and how many.
+    pub fn failing(&self) -> impl Iterator<Item = (&K, u32)> {
+        self.failures.iter().map(|(k, (n, _))| (k, *n))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +118,30 @@ mod tests {
         assert_eq!(q.pop_due(SimTime(10)), Some("b"));
         assert_eq!(q.pop_due(SimTime(10)), Some("a"));
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn rate_limiter_doubles_per_failure_and_forgets_on_success() {
+        let timers = crate::backend::profile::SidecarTimers {
+            timeout: crate::engine::SimDuration::from_secs(10),
+            retry_start: crate::engine::SimDuration::from_secs(1),
+            retry_max: crate::engine::SimDuration::from_secs(3),
+        };
+        let mut r = RateLimiter::default();
+        assert_eq!(r.failed(&"x", SimTime(0), &timers), SimTime(1_000));
+        assert_eq!(r.failed(&"x", SimTime(1_000), &timers), SimTime(3_000));
+        assert_eq!(
+            r.failed(&"x", SimTime(3_000), &timers),
+            SimTime(6_000),
+            "capped at 3 s"
+        );
+        assert_eq!(r.backing_off(&"x", SimTime(5_000)), Some(SimTime(6_000)));
+        r.forget(&"x");
+        assert_eq!(r.backing_off(&"x", SimTime(5_000)), None);
+        assert_eq!(
+            r.failed(&"x", SimTime(7_000), &timers),
+            SimTime(8_000),
+            "starts over"
+        );
     }
 }
