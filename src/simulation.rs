@@ -108,7 +108,12 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
     };
     let own =
         seed == scenario.seed && profile.name == scenario.profile.name && opts.profile.is_none();
-    let controllers = controllers::all(&scenario.settings, seed, &scenario.images);
+    let controllers = controllers::all(
+        &scenario.settings,
+        seed,
+        &scenario.images,
+        &scenario.feature_gates,
+    );
     let n = controllers.len();
     let mut sim = Sim {
         scenario,
@@ -266,18 +271,43 @@ fn update_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
 }
 
 /// Graceful delete of any object.
-fn delete_any(store: &mut Store, r: &ObjectRef) -> Result<(), StoreError> {
+fn delete_any(store: &mut Store, r: &ObjectRef, force: bool) -> Result<(), StoreError> {
     use crate::api::{Kind, *};
+    fn one<T: crate::cluster::Stored>(
+        store: &mut Store,
+        k: &crate::api::ObjectKey,
+        force: bool,
+    ) -> Result<(), StoreError> {
+        if force {
+            store.force_delete::<T>(k)
+        } else {
+            store.delete::<T>(k)
+        }
+    }
     let k = &r.key;
     match r.kind {
-        Kind::Node => store.delete::<Node>(k),
-        Kind::StorageClass => store.delete::<StorageClass>(k),
-        Kind::PersistentVolume => store.delete::<PersistentVolume>(k),
-        Kind::PersistentVolumeClaim => store.delete::<PersistentVolumeClaim>(k),
-        Kind::Pod => store.delete::<Pod>(k),
-        Kind::StatefulSet => store.delete::<StatefulSet>(k),
-        Kind::VolumeAttachment => store.delete::<VolumeAttachment>(k),
+        Kind::Node => one::<Node>(store, k, force),
+        Kind::StorageClass => one::<StorageClass>(store, k, force),
+        Kind::PersistentVolume => one::<PersistentVolume>(store, k, force),
+        Kind::PersistentVolumeClaim => one::<PersistentVolumeClaim>(store, k, force),
+        Kind::Pod => one::<Pod>(store, k, force),
+        Kind::StatefulSet => one::<StatefulSet>(store, k, force),
+        Kind::VolumeAttachment => one::<VolumeAttachment>(store, k, force),
     }
+}
+
+/// `kubectl scale` / `kubectl set image` on a StatefulSet.
+fn modify_set(
+    store: &mut Store,
+    r: &ObjectRef,
+    f: impl FnOnce(&mut crate::api::StatefulSet) -> Result<(), String>,
+) -> Result<(), String> {
+    let mut set = store
+        .get::<crate::api::StatefulSet>(&r.key)
+        .cloned()
+        .ok_or_else(|| format!("{r} not found"))?;
+    f(&mut set)?;
+    store.update(set).map_err(|e| e.to_string())
 }
 
 impl Sim<'_> {
@@ -428,7 +458,30 @@ impl Sim<'_> {
             ActionKind::Create(o) => {
                 create_any(&mut self.store, (**o).clone()).map_err(|e| e.to_string())
             }
-            ActionKind::Delete(r) => delete_any(&mut self.store, r).map_err(|e| e.to_string()),
+            ActionKind::Delete(r, force) => {
+                delete_any(&mut self.store, r, *force).map_err(|e| e.to_string())
+            }
+            ActionKind::Scale(r, n) => modify_set(&mut self.store, r, |s| {
+                s.spec.replicas = *n;
+                Ok(())
+            }),
+            ActionKind::SetImage {
+                set,
+                container,
+                image,
+            } => modify_set(&mut self.store, set, |s| {
+                let containers = &mut s.spec.template.spec.containers;
+                let only = containers.len() == 1;
+                let c = containers
+                    .iter_mut()
+                    .find(|c| container.as_ref().map_or(only, |n| &c.name == n))
+                    .ok_or_else(|| match container {
+                        Some(n) => format!("unable to find container named {n:?}"),
+                        None => "the set has several containers; name one".to_string(),
+                    })?;
+                c.image = image.clone();
+                Ok(())
+            }),
             ActionKind::Patch { target, patch } => match self.store.get_any(target) {
                 None => Err(format!("{target} not found")),
                 Some(obj) => crate::cluster::patch::apply(&obj, patch)

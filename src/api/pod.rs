@@ -207,6 +207,15 @@ pub struct PodSpec {
     /// Scheduler name.
     #[serde(default = "default_scheduler")]
     pub scheduler_name: String,
+    /// Hostname (StatefulSet pods: the pod name).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hostname: String,
+    /// Subdomain (StatefulSet pods: the governing service).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub subdomain: String,
+    /// Restart policy (accepted; containers are not restarted in this model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
 }
 
 fn thirty() -> u64 {
@@ -254,6 +263,9 @@ pub struct PodCondition {
     /// Message.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    /// When the status last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<crate::engine::SimTime>,
 }
 
 /// Pod status.
@@ -304,5 +316,24 @@ impl Pod {
             .conditions
             .iter()
             .any(|c| c.kind == kind && c.status == "True")
+    }
+
+    /// Since when the pod has been Ready, if it is.
+    pub fn ready_since(&self) -> Option<crate::engine::SimTime> {
+        self.status
+            .conditions
+            .iter()
+            .find(|c| c.kind == "Ready" && c.status == "True")
+            .map(|c| c.last_transition_time.unwrap_or_default())
+    }
+
+    /// `isRunningAndReady`.
+    pub fn running_and_ready(&self) -> bool {
+        self.status.phase == PodPhase::Running && self.condition_true("Ready")
+    }
+
+    /// `isHealthy`: running, ready and not terminating.
+    pub fn healthy(&self) -> bool {
+        self.running_and_ready() && self.metadata.deletion_timestamp.is_none()
     }
 }

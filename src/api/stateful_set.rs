@@ -51,9 +51,35 @@ pub struct RollingUpdate {
     /// Ordinals below this are not updated.
     #[serde(default)]
     pub partition: u32,
-    /// Pods that may be unavailable during an update (gate MaxUnavailableStatefulSet).
+    /// Pods that may be unavailable during an update (gate
+    /// MaxUnavailableStatefulSet): a number or a percentage of replicas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<u32>,
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// An integer or a percentage, like Kubernetes' IntOrString.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrPercent {
+    /// A count.
+    Int(u32),
+    /// `"50%"`.
+    Percent(String),
+}
+
+impl IntOrPercent {
+    /// `getStatefulSetMaxUnavailable`: the value for `total` replicas, a
+    /// percentage rounded down, and never less than 1.
+    pub fn resolve(&self, total: u32) -> u32 {
+        let v = match self {
+            IntOrPercent::Int(n) => *n,
+            IntOrPercent::Percent(p) => {
+                let pct: u32 = p.trim_end_matches('%').parse().unwrap_or(0);
+                total * pct / 100
+            }
+        };
+        v.max(1)
+    }
 }
 
 /// Update strategy.
@@ -177,6 +203,12 @@ pub struct StatefulSetStatus {
     /// Pods at the update revision.
     #[serde(default)]
     pub updated_replicas: u32,
+    /// The revision pods below the partition (or not yet updated) run.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub current_revision: String,
+    /// The revision of the current template.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub update_revision: String,
 }
 
 /// A StatefulSet.

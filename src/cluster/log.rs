@@ -155,9 +155,25 @@ pub struct OperationRecord {
     pub caller: &'static str,
 }
 
+/// A pod's DNS name under its headless service starting or stopping to
+/// resolve (the endpoints publish Ready pods only).
+#[derive(Clone, Debug)]
+pub struct DnsRecord {
+    /// When.
+    pub t: SimTime,
+    /// Global order of records.
+    pub seq: u64,
+    /// `postgres-0.postgres.default.svc.cluster.local`.
+    pub name: String,
+    /// Whether it resolves from now on.
+    pub resolves: bool,
+}
+
 /// A timeline record.
 #[derive(Clone, Debug)]
 pub enum Record {
+    /// A DNS name started or stopped resolving.
+    Dns(DnsRecord),
     /// A backend call started, ended or timed out.
     Operation(OperationRecord),
     /// An object changed.
@@ -176,6 +192,7 @@ impl Record {
             Record::Event(e) => e.t,
             Record::Action(a) => a.t,
             Record::Operation(o) => o.t,
+            Record::Dns(d) => d.t,
         }
     }
 
@@ -186,6 +203,7 @@ impl Record {
             Record::Event(e) => e.seq,
             Record::Action(a) => a.seq,
             Record::Operation(o) => o.seq,
+            Record::Dns(d) => d.seq,
         }
     }
 }

@@ -11,8 +11,8 @@ pub mod store;
 
 pub use informer::Informer;
 pub use log::{
-    ActionRecord, CallPhase, ChangeOp, ChangeRecord, EventRecord, EventType, OperationRecord,
-    Record,
+    ActionRecord, CallPhase, ChangeOp, ChangeRecord, DnsRecord, EventRecord, EventType,
+    OperationRecord, Record,
 };
 pub use objects::{ObjectSet, Stored};
 pub use store::{Store, StoreError, WatchEvent};

@@ -185,6 +185,19 @@ impl Store {
         Ok(())
     }
 
+    /// `kubectl delete --grace-period=0 --force`: skips the graceful
+    /// period, so an object without finalizers goes at once; finalizers
+    /// still hold it (force does not bypass them).
+    pub fn force_delete<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
+        let Some(obj) = self.get::<T>(key) else {
+            return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
+        };
+        if obj.meta().finalizers.is_empty() {
+            return self.remove::<T>(key);
+        }
+        self.delete::<T>(key)
+    }
+
     /// Applies `f` to a copy of object `key` and writes it back.
     pub fn modify<T: Stored>(
         &mut self,
@@ -284,6 +297,17 @@ impl Store {
         op.t = self.now;
         op.seq = self.take_seq();
         self.log.push(Record::Operation(op));
+    }
+
+    /// Records a DNS name starting or stopping to resolve.
+    pub fn record_dns(&mut self, name: String, resolves: bool) {
+        let seq = self.take_seq();
+        self.log.push(Record::Dns(super::log::DnsRecord {
+            t: self.now,
+            seq,
+            name,
+            resolves,
+        }));
     }
 
     /// Records a scenario action in the log.

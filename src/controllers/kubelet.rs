@@ -47,6 +47,9 @@ pub struct ImageBehaviour {
     /// The process ignores SIGTERM: it is killed at the grace period.
     #[serde(default)]
     pub ignore_sigterm: bool,
+    /// The readiness probe never succeeds (a broken release).
+    #[serde(default)]
+    pub never_ready: bool,
 }
 
 /// Where a volume is on a node.
@@ -422,15 +425,22 @@ impl Kubelet {
         let _ = cx.store.modify::<Pod>(&key, |p| {
             p.status.phase = PodPhase::Running;
             p.status.reason.clear();
-            set_condition(p, "Initialized", "True", "", "");
+            set_condition(p, "Initialized", "True", "", "", now);
             if probe.is_some() {
                 let names: Vec<&str> = p.spec.containers.iter().map(|c| c.name.as_str()).collect();
                 let msg = format!("containers with unready status: [{}]", names.join(" "));
-                set_condition(p, "ContainersReady", "False", "ContainersNotReady", &msg);
-                set_condition(p, "Ready", "False", "ContainersNotReady", &msg);
+                set_condition(
+                    p,
+                    "ContainersReady",
+                    "False",
+                    "ContainersNotReady",
+                    &msg,
+                    now,
+                );
+                set_condition(p, "Ready", "False", "ContainersNotReady", &msg, now);
             } else {
-                set_condition(p, "ContainersReady", "True", "", "");
-                set_condition(p, "Ready", "True", "", "");
+                set_condition(p, "ContainersReady", "True", "", "", now);
+                set_condition(p, "Ready", "True", "", "", now);
             }
         });
         let next_probe = probe.map(|p| now.plus(SimDuration::from_secs(p.initial_delay_seconds)));
@@ -472,14 +482,16 @@ impl Kubelet {
             .map(|c| c.image.clone())
             .unwrap_or_default();
         let started = self.pods[&key].started_at.unwrap_or(cx.now);
-        let ready = cx.now >= started.plus(self.image(&image).ready_after);
+        let behaviour = self.image(&image);
+        let ready = !behaviour.never_ready && cx.now >= started.plus(behaviour.ready_after);
         let mut successes = successes;
         if ready {
             successes += 1;
             if successes >= probe.success_threshold {
+                let now = cx.now;
                 let _ = cx.store.modify::<Pod>(&key, |p| {
-                    set_condition(p, "ContainersReady", "True", "", "");
-                    set_condition(p, "Ready", "True", "", "");
+                    set_condition(p, "ContainersReady", "True", "", "", now);
+                    set_condition(p, "Ready", "True", "", "", now);
                 });
                 if let Some(st) = self.pods.get_mut(&key) {
                     st.phase = Phase::Running {

@@ -4,7 +4,9 @@
 //! propagation delay) and act when their own timers fire.
 
 pub mod attach_detach;
+pub mod endpoints;
 pub mod external_attacher;
+pub mod garbage_collector;
 pub mod kubelet;
 pub mod provisioner;
 pub mod pv_controller;
@@ -12,6 +14,7 @@ pub mod pv_protection;
 pub mod pvc_protection;
 pub mod scheduler;
 pub mod settings;
+pub mod statefulset;
 pub mod workqueue;
 
 pub use settings::ComponentSettings;
@@ -133,6 +136,11 @@ impl Api<'_> {
         Ok(())
     }
 
+    /// Records a DNS name starting or stopping to resolve.
+    pub fn record_dns(&mut self, name: String, resolves: bool) {
+        self.server.record_dns(name, resolves);
+    }
+
     /// Removes the object at once (kubelet's final DELETE with grace 0).
     pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
         self.server.remove::<T>(key)?;
@@ -196,8 +204,16 @@ pub fn all(
     settings: &ComponentSettings,
     seed: u64,
     images: &std::collections::BTreeMap<String, kubelet::ImageBehaviour>,
+    gates: &std::collections::BTreeMap<String, bool>,
 ) -> Vec<Box<dyn Controller>> {
+    let max_unavailable = gates
+        .get("MaxUnavailableStatefulSet")
+        .copied()
+        .unwrap_or(false);
     vec![
+        Box::new(statefulset::StatefulSetController::new(max_unavailable)),
+        Box::new(garbage_collector::GarbageCollector::default()),
+        Box::new(endpoints::Endpoints::default()),
         Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
         Box::new(attach_detach::AttachDetachController::default()),
         Box::new(external_attacher::ExternalAttacher::default()),

@@ -105,6 +105,13 @@ pub fn record(rec: &Record) -> Value {
             "first_seen_ms": e.first_seen.as_millis(),
             "source": e.source,
         }),
+        Record::Dns(d) => json!({
+            "t_ms": d.t.as_millis(),
+            "seq": d.seq,
+            "type": "dns",
+            "name": d.name,
+            "resolves": d.resolves,
+        }),
         Record::Operation(o) => json!({
             "t_ms": o.t.as_millis(),
             "seq": o.seq,

@@ -170,6 +170,15 @@ pub fn timeline(log: &[Record]) -> String {
                     e.message
                 );
             }
+            Record::Dns(d) => {
+                let status = if d.resolves { "resolves" } else { "gone" };
+                let _ = writeln!(
+                    out,
+                    "{:<10}  {:<44} {status}",
+                    d.t.offset_label(),
+                    format!("dns {}", d.name)
+                );
+            }
             Record::Operation(o) => {
                 let (status, detail) = match (&o.phase, &o.result) {
                     (CallPhase::Start, _) => {

@@ -27,6 +27,15 @@ use std::sync::Arc;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+/// Feature gates a scenario may set, and the value a GA gate is locked to.
+const FEATURE_GATES: [(&str, Option<bool>); 5] = [
+    ("MaxUnavailableStatefulSet", None),
+    ("StatefulSetAutoDeletePVC", Some(true)),
+    ("HonorPVReclaimPolicy", Some(true)),
+    ("ReadWriteOncePod", Some(true)),
+    ("NodeOutOfServiceVolumeDetach", Some(true)),
+];
+
 /// Default bound on handled events.
 pub const DEFAULT_MAX_EVENTS: u64 = 10_000_000;
 /// Default bound on simulated time when a scenario has no `end`.
@@ -189,6 +198,10 @@ struct Known {
     objects: BTreeMap<ObjectRef, Range<usize>>,
     labels: BTreeMap<String, Range<usize>>,
     zones: Vec<String>,
+    /// StatefulSets: their claim template names.
+    set_templates: BTreeMap<ObjectKey, Vec<String>>,
+    /// StatefulSets: their container names.
+    set_containers: BTreeMap<ObjectKey, Vec<String>>,
 }
 
 impl Known {
@@ -201,10 +214,26 @@ impl Known {
     }
 
     /// Whether `r` can exist during a run: defined in the file, or a name the
-    /// simulation generates (dynamically provisioned PVs are `pvc-<uid>`).
+    /// simulation generates (dynamically provisioned PVs are `pvc-<uid>`;
+    /// a StatefulSet's pods `<set>-<n>` and claims `<template>-<set>-<n>`).
     fn can_exist(&self, r: &ObjectRef) -> bool {
+        let ordinal_of = |name: &str, prefix: &str| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| n.parse::<u32>().is_ok())
+        };
         self.objects.contains_key(r)
             || (r.kind == Kind::PersistentVolume && r.key.name.starts_with("pvc-"))
+            || self.set_templates.iter().any(|(set, templates)| {
+                set.namespace == r.key.namespace
+                    && match r.kind {
+                        Kind::Pod => ordinal_of(&r.key.name, &set.name),
+                        Kind::PersistentVolumeClaim => templates
+                            .iter()
+                            .any(|t| ordinal_of(&r.key.name, &format!("{t}-{}", set.name))),
+                        _ => false,
+                    }
+            })
     }
 }
 
@@ -438,13 +467,21 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                 None
             }
         };
-        let count = a.create.is_some() as u8 + a.delete.is_some() as u8 + a.patch.is_some() as u8;
+        let count = a.create.is_some() as u8
+            + a.delete.is_some() as u8
+            + a.patch.is_some() as u8
+            + a.scale.is_some() as u8
+            + a.set_image.is_some() as u8;
         if count != 1 {
             cx.error(
                 span.clone(),
                 "an action does exactly one thing",
-                Some("give one of `create`, `delete` or `patch`".into()),
+                Some("give one of `create`, `delete`, `patch`, `scale` or `set_image`".into()),
             );
+            continue;
+        }
+        if a.force.is_some() && a.delete.is_none() {
+            cx.error(span.clone(), "`force` goes with `delete`", None);
             continue;
         }
         let kind = if a.create.is_some() {
@@ -453,9 +490,46 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                 .next_if(|(ci, _)| *ci == i)
                 .map(|(_, o)| ActionKind::Create(Box::new(o)))
         } else if let Some(d) = &a.delete {
-            object_ref(cx, &known, d).map(ActionKind::Delete)
+            object_ref(cx, &known, d).map(|r| ActionKind::Delete(r, a.force == Some(true)))
         } else if let Some(p) = &a.patch {
             patch_action(cx, &known, &objects, p)
+        } else if let Some(sc) = &a.scale {
+            statefulset_ref(cx, &known, &sc.statefulset).map(|r| ActionKind::Scale(r, sc.replicas))
+        } else if let Some(si) = &a.set_image {
+            statefulset_ref(cx, &known, &si.statefulset).and_then(|set| {
+                let containers = known
+                    .set_containers
+                    .get(&set.key)
+                    .cloned()
+                    .unwrap_or_default();
+                let container = match &si.container {
+                    Some(c) if !containers.contains(c.get_ref()) => {
+                        let hint = nearest(c.get_ref(), containers.iter().map(String::as_str))
+                            .map(|n| format!("did you mean `{n}`?"));
+                        cx.error(
+                            c.span(),
+                            format!("the StatefulSet has no container `{}`", c.get_ref()),
+                            hint,
+                        );
+                        return None;
+                    }
+                    Some(c) => Some(c.get_ref().clone()),
+                    None if containers.len() == 1 => None,
+                    None => {
+                        cx.error(
+                            si.statefulset.span(),
+                            "the StatefulSet has several containers: name one with `container`",
+                            None,
+                        );
+                        return None;
+                    }
+                };
+                Some(ActionKind::SetImage {
+                    set,
+                    container,
+                    image: si.image.clone(),
+                })
+            })
         } else {
             None
         };
@@ -585,6 +659,27 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         .or(end)
         .unwrap_or(SimTime(DEFAULT_MAX_TIME.as_millis()));
 
+    for (gate, on) in &raw.feature_gates {
+        let span = span_of(root, &[Seg::Key("feature_gates"), Seg::Key(gate)]);
+        match FEATURE_GATES.iter().find(|(name, _)| name == gate) {
+            None => {
+                let names: Vec<&str> = FEATURE_GATES.iter().map(|(n, _)| *n).collect();
+                let hint = nearest(gate, names.iter().copied())
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| format!("gates storsim models: {}", names.join(", ")));
+                cx.error(span, format!("unknown feature gate `{gate}`"), Some(hint));
+            }
+            Some((_, Some(locked))) if on != locked => {
+                cx.error(
+                    span,
+                    format!("`{gate}` is GA and locked to {locked} in 1.33"),
+                    None,
+                );
+            }
+            _ => {}
+        }
+    }
+
     let digest = Sha256::digest(text.as_bytes());
     Scenario {
         file: cx.file.clone(),
@@ -710,6 +805,24 @@ fn make_node(
 
 fn register(cx: &mut Cx, known: &mut Known, o: &AnyObject, span: Range<usize>, text: &str) {
     let r = ObjectRef::new(o.kind(), o.meta().key());
+    if let AnyObject::StatefulSet(set) = o {
+        let templates = set
+            .spec
+            .volume_claim_templates
+            .iter()
+            .map(|t| t.metadata.name.clone())
+            .collect();
+        known.set_templates.insert(r.key.clone(), templates);
+        let containers = set
+            .spec
+            .template
+            .spec
+            .containers
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        known.set_containers.insert(r.key.clone(), containers);
+    }
     if let Some(first) = known.objects.get(&r) {
         let line = text[..first.start.min(text.len())].matches('\n').count() + 1;
         cx.error(
@@ -725,13 +838,14 @@ fn register(cx: &mut Cx, known: &mut Known, o: &AnyObject, span: Range<usize>, t
 /// Kinds a scenario may create, with the reason the others are refused.
 fn creatable(kind: Kind) -> Result<(), &'static str> {
     match kind {
-        Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::Pod => Ok(()),
+        Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::Pod | Kind::StatefulSet => {
+            Ok(())
+        }
         Kind::Node => Err("nodes are declared under [cluster] (`node_group` or `node`)"),
         Kind::StorageClass => Err("storage classes are declared as [[storage_class]]"),
         Kind::VolumeAttachment => {
             Err("VolumeAttachments are created by the attach/detach controller, not by users")
         }
-        Kind::StatefulSet => Err("the StatefulSet controller is not simulated yet in this version"),
     }
 }
 
@@ -839,6 +953,20 @@ fn build_object(
             }
             .into()
         }
+        Kind::StatefulSet => {
+            let spec: crate::api::stateful_set::StatefulSetSpec = cx.typed(root, &spec_path)?;
+            let status = if has_status {
+                cx.typed(root, &status_path)?
+            } else {
+                crate::api::stateful_set::StatefulSetStatus::default()
+            };
+            crate::api::StatefulSet {
+                metadata,
+                spec,
+                status,
+            }
+            .into()
+        }
         _ => return None,
     };
     check_object_fields(
@@ -854,6 +982,80 @@ fn build_object(
 /// API validation the types alone do not express.
 fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
     match o {
+        AnyObject::StatefulSet(set) => {
+            let spec = &set.spec;
+            if spec.template.spec.containers.is_empty() {
+                cx.error(
+                    spec_span.clone(),
+                    "the pod template has no containers",
+                    Some(
+                        "add `template = { spec = { containers = [{ name = …, image = … }] } }`"
+                            .into(),
+                    ),
+                );
+            }
+            let selector = &spec.selector;
+            if selector.match_labels.is_empty() && selector.match_expressions.is_empty() {
+                cx.error(spec_span.clone(), "a StatefulSet needs a `selector`", Some("e.g. `selector = { matchLabels = { app = \"web\" } }` matching the template's labels".into()));
+            } else if !selector.matches(&spec.template.metadata.labels) {
+                cx.error(
+                    spec_span.clone(),
+                    "`selector` does not match template `labels`",
+                    Some("the pods the StatefulSet makes must match its selector".into()),
+                );
+            }
+            if !["OrderedReady", "Parallel"].contains(&spec.pod_management_policy.as_str()) {
+                cx.error(
+                    spec_span.clone(),
+                    format!(
+                        "unknown podManagementPolicy `{}`",
+                        spec.pod_management_policy
+                    ),
+                    Some("`OrderedReady` or `Parallel`".into()),
+                );
+            }
+            if !["RollingUpdate", "OnDelete"].contains(&spec.update_strategy.kind.as_str()) {
+                cx.error(
+                    spec_span.clone(),
+                    format!(
+                        "unknown updateStrategy type `{}`",
+                        spec.update_strategy.kind
+                    ),
+                    Some("`RollingUpdate` or `OnDelete`".into()),
+                );
+            }
+            let policy = &spec.persistent_volume_claim_retention_policy;
+            for v in [&policy.when_deleted, &policy.when_scaled] {
+                if !["Retain", "Delete"].contains(&v.as_str()) {
+                    cx.error(
+                        spec_span.clone(),
+                        format!("unknown retention `{v}`"),
+                        Some("`Retain` or `Delete`".into()),
+                    );
+                }
+            }
+            for t in &spec.volume_claim_templates {
+                if t.metadata.name.is_empty() {
+                    cx.error(
+                        spec_span.clone(),
+                        "a volumeClaimTemplate needs `metadata.name`",
+                        None,
+                    );
+                }
+                if t.spec.access_modes.is_empty()
+                    || !t.spec.resources.requests.contains_key("storage")
+                {
+                    cx.error(
+                        spec_span.clone(),
+                        format!(
+                            "volumeClaimTemplate `{}` needs accessModes and a storage request",
+                            t.metadata.name
+                        ),
+                        None,
+                    );
+                }
+            }
+        }
         AnyObject::PersistentVolumeClaim(c) => {
             if c.spec.access_modes.is_empty() {
                 cx.error(
@@ -974,6 +1176,22 @@ fn check_references(
                 );
             }
         }
+        AnyObject::StatefulSet(set) => {
+            for (i, t) in set.spec.volume_claim_templates.iter().enumerate() {
+                if let Some(class) = t.spec.storage_class_name.as_deref()
+                    && !class.is_empty()
+                    && !class_known(class)
+                {
+                    let span = field_span(&[
+                        Seg::Key("volumeClaimTemplates"),
+                        Seg::Index(i),
+                        Seg::Key("spec"),
+                        Seg::Key("storageClassName"),
+                    ]);
+                    unknown(cx, span, Kind::StorageClass, class, "storageClassName");
+                }
+            }
+        }
         AnyObject::PersistentVolume(p) => {
             let class = &p.spec.storage_class_name;
             if !class.is_empty() && !class_known(class) {
@@ -1030,6 +1248,11 @@ fn object_ref(cx: &mut Cx, known: &Known, s: &Spanned<String>) -> Option<ObjectR
         }
         Ok(r) => Some(r),
     }
+}
+
+fn statefulset_ref(cx: &mut Cx, known: &Known, name: &Spanned<String>) -> Option<ObjectRef> {
+    let spanned = Spanned::new(name.span(), format!("StatefulSet/{}", name.get_ref()));
+    object_ref(cx, known, &spanned)
 }
 
 fn patch_action(

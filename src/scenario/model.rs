@@ -94,8 +94,19 @@ pub enum When {
 pub enum ActionKind {
     /// Create the object.
     Create(Box<AnyObject>),
-    /// Graceful delete.
-    Delete(ObjectRef),
+    /// Delete: graceful, or forced (`--grace-period=0 --force`).
+    Delete(ObjectRef, bool),
+    /// Scale a StatefulSet.
+    Scale(ObjectRef, u32),
+    /// Change a StatefulSet container's image.
+    SetImage {
+        /// The StatefulSet.
+        set: ObjectRef,
+        /// Container (the only one if `None`).
+        container: Option<String>,
+        /// New image.
+        image: String,
+    },
     /// JSON merge patch.
     Patch {
         /// Target.
@@ -125,7 +136,19 @@ impl ActionKind {
             ActionKind::Create(o) => {
                 format!("create {}", ObjectRef::new(o.kind(), o.meta().key()))
             }
-            ActionKind::Delete(r) => format!("delete {r}"),
+            ActionKind::Delete(r, false) => format!("delete {r}"),
+            ActionKind::Delete(r, true) => format!("delete {r} --grace-period=0 --force"),
+            ActionKind::Scale(r, n) => format!("scale {r} --replicas={n}"),
+            ActionKind::SetImage {
+                set,
+                container,
+                image,
+            } => {
+                format!(
+                    "set image {set} {}={image}",
+                    container.as_deref().unwrap_or("*")
+                )
+            }
             ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
         }
     }

@@ -368,6 +368,38 @@ pub struct ActionDef {
     /// Merge-patch an object.
     #[serde(default)]
     pub patch: Option<PatchDef>,
+    /// `kubectl scale statefulset`.
+    #[serde(default)]
+    pub scale: Option<ScaleDef>,
+    /// `kubectl set image statefulset/<name> <container>=<image>`.
+    #[serde(default)]
+    pub set_image: Option<SetImageDef>,
+    /// With `delete`: `--grace-period=0 --force` (the object goes at once).
+    #[serde(default)]
+    pub force: Option<bool>,
+}
+
+/// `scale = { statefulset = "web", replicas = 3 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleDef {
+    /// The StatefulSet.
+    pub statefulset: Spanned<String>,
+    /// New replica count.
+    pub replicas: u32,
+}
+
+/// `set_image = { statefulset = "web", container = "app", image = "nginx:2" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetImageDef {
+    /// The StatefulSet.
+    pub statefulset: Spanned<String>,
+    /// Container name (optional when there is one container).
+    #[serde(default)]
+    pub container: Option<Spanned<String>>,
+    /// New image.
+    pub image: String,
 }
 
 /// `patch = { object = "Kind/name", spec = {…}, metadata = {…}, status = {…} }`:

@@ -366,9 +366,10 @@ impl Scheduler {
     /// Bind: the pod gets its node; PodScheduled becomes True.
     fn bind(&mut self, key: &ObjectKey, node: &str, cx: &mut Ctx<'_>) {
         let n = node.to_string();
+        let now = cx.now;
         let bound = cx.store.modify::<Pod>(key, |p| {
             p.spec.node_name = n;
-            set_condition(p, "PodScheduled", "True", "", "");
+            set_condition(p, "PodScheduled", "True", "", "", now);
         });
         if bound.is_ok() {
             let msg = format!(
@@ -407,8 +408,9 @@ impl Scheduler {
             event,
             SOURCE,
         );
+        let now = cx.now;
         let _ = cx.store.modify::<Pod>(&key, |p| {
-            set_condition(p, "PodScheduled", "False", "Unschedulable", &message)
+            set_condition(p, "PodScheduled", "False", "Unschedulable", &message, now)
         });
         let attempts = self.attempts.get(&key).copied().unwrap_or(1);
         self.backoff_until
@@ -595,13 +597,25 @@ fn requeue_kinds(reason: &str) -> Vec<Kind> {
     }
 }
 
-/// Sets a pod condition.
-pub fn set_condition(p: &mut Pod, kind: &str, status: &str, reason: &str, message: &str) {
+/// Sets a pod condition; its transition time moves only when its status changes.
+pub fn set_condition(
+    p: &mut Pod,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: SimTime,
+) {
+    let since = match p.status.conditions.iter().find(|x| x.kind == kind) {
+        Some(x) if x.status == status => x.last_transition_time.or(Some(now)),
+        _ => Some(now),
+    };
     let c = PodCondition {
         kind: kind.into(),
         status: status.into(),
         reason: reason.into(),
         message: message.into(),
+        last_transition_time: since,
     };
     match p.status.conditions.iter_mut().find(|x| x.kind == kind) {
         Some(x) => *x = c,

@@ -1,0 +1,63 @@
+//! The endpoints of headless services, as cluster DNS sees them: a pod
+//! with a hostname and subdomain (a StatefulSet pod under its governing
+//! service) gets `<hostname>.<subdomain>.<namespace>.svc.cluster.local` while
+//! it is Ready, and loses it when it is not (publishNotReadyAddresses off).
+
+use super::{Controller, Ctx};
+use crate::api::{AnyObject, Kind, ObjectKey, Pod};
+use crate::cluster::{ChangeOp, Store, WatchEvent};
+use crate::engine::SimTime;
+use std::collections::BTreeSet;
+
+/// Event source.
+pub const SOURCE: &str = "endpoint-controller";
+
+/// The controller.
+#[derive(Default)]
+pub struct Endpoints {
+    published: BTreeSet<ObjectKey>,
+}
+
+/// The DNS name of a pod with a hostname and subdomain.
+pub fn dns_name(pod: &Pod) -> Option<String> {
+    (!pod.spec.hostname.is_empty() && !pod.spec.subdomain.is_empty()).then(|| {
+        format!(
+            "{}.{}.{}.svc.cluster.local",
+            pod.spec.hostname, pod.spec.subdomain, pod.metadata.namespace
+        )
+    })
+}
+
+impl Controller for Endpoints {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[Kind::Pod]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let AnyObject::Pod(pod) = ev.object.as_ref() else {
+            return;
+        };
+        let Some(name) = dns_name(pod) else { return };
+        let ready = ev.op != ChangeOp::Deleted && pod.healthy();
+        let key = ev.key.clone();
+        if ready && self.published.insert(key.clone()) {
+            cx.store.record_dns(name, true);
+        } else if !ready && self.published.remove(&key) {
+            cx.store.record_dns(name, false);
+        }
+    }
+
+    fn on_wake(&mut self, _cx: &mut Ctx<'_>) {}
+
+    fn next_wake(&self) -> Option<SimTime> {
+        None
+    }
+
+    fn pending(&self, _store: &Store) -> Vec<String> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,115 @@
+//! The garbage collector (kube-controller-manager): objects whose owner
+//! (by UID) is gone are deleted, in the background, as `kubectl delete`'s
+//! default propagation does. The StatefulSet PVC retention policy and
+//! StatefulSet deletion work through it.
+
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::meta::OwnerReference;
+use crate::api::{Kind, ObjectKey, ObjectMeta, PersistentVolumeClaim, Pod, StatefulSet};
+use crate::cluster::{ChangeOp, Store, Stored, WatchEvent};
+use crate::engine::SimTime;
+
+/// Event source.
+pub const SOURCE: &str = "garbage-collector-controller";
+
+/// The controller.
+#[derive(Default)]
+pub struct GarbageCollector {
+    queue: WorkQueue<(Kind, ObjectKey)>,
+}
+
+impl GarbageCollector {
+    /// Whether `owner` still exists with its UID.
+    fn owner_exists(owner: &OwnerReference, namespace: &str, cx: &Ctx<'_>) -> bool {
+        fn uid_is<T: Stored>(key: &ObjectKey, uid: &str, cx: &Ctx<'_>) -> bool {
+            cx.store.live::<T>(key).is_some_and(|o| o.meta().uid == uid)
+        }
+        let key = ObjectKey::new(namespace, &owner.name);
+        match owner.kind.as_str() {
+            "Pod" => uid_is::<Pod>(&key, &owner.uid, cx),
+            "StatefulSet" => uid_is::<StatefulSet>(&key, &owner.uid, cx),
+            "PersistentVolumeClaim" => uid_is::<PersistentVolumeClaim>(&key, &owner.uid, cx),
+            _ => true,
+        }
+    }
+
+    /// Deletes `key` if every owner it names is gone.
+    fn collect<T: Stored>(key: &ObjectKey, cx: &mut Ctx<'_>) {
+        if cx
+            .store
+            .live::<T>(key)
+            .is_some_and(|o| Self::orphaned(o.meta(), cx))
+        {
+            let _ = cx.store.delete::<T>(key);
+        }
+    }
+
+    fn orphaned(meta: &ObjectMeta, cx: &Ctx<'_>) -> bool {
+        meta.deletion_timestamp.is_none()
+            && !meta.owner_references.is_empty()
+            && meta
+                .owner_references
+                .iter()
+                .all(|o| !Self::owner_exists(o, &meta.namespace, cx))
+    }
+}
+
+impl Controller for GarbageCollector {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[Kind::Pod, Kind::PersistentVolumeClaim, Kind::StatefulSet]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        if ev.op == ChangeOp::Deleted {
+            // An owner went: look at what it owned.
+            let uid = ev.object.meta().uid.clone();
+            let ns = ev.key.namespace.clone();
+            let owned = |m: &ObjectMeta| {
+                m.namespace == ns && m.owner_references.iter().any(|o| o.uid == uid)
+            };
+            let pods: Vec<ObjectKey> = cx
+                .store
+                .list::<Pod>()
+                .filter(|p| owned(&p.metadata))
+                .map(|p| p.metadata.key())
+                .collect();
+            let claims: Vec<ObjectKey> = cx
+                .store
+                .list::<PersistentVolumeClaim>()
+                .filter(|c| owned(&c.metadata))
+                .map(|c| c.metadata.key())
+                .collect();
+            for k in pods {
+                self.queue.add((Kind::Pod, k), cx.now);
+            }
+            for k in claims {
+                self.queue.add((Kind::PersistentVolumeClaim, k), cx.now);
+            }
+        } else if !ev.object.meta().owner_references.is_empty() {
+            self.queue.add((ev.kind, ev.key.clone()), cx.now);
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        while let Some((kind, key)) = self.queue.pop_due(cx.now) {
+            match kind {
+                Kind::Pod => Self::collect::<Pod>(&key, cx),
+                Kind::PersistentVolumeClaim => Self::collect::<PersistentVolumeClaim>(&key, cx),
+                _ => {}
+            }
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, _store: &Store) -> Vec<String> {
+        Vec::new()
+    }
+}

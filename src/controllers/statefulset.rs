@@ -1,0 +1,674 @@
+//! The StatefulSet controller (pkg/controller/statefulset,
+//! `stateful_set_control.go`): stable identities, per-pod claims from
+//! `volumeClaimTemplates` created before their pod, ordered (OrderedReady)
+//! or burst (Parallel) scaling, revisions, RollingUpdate with partition (and
+//! maxUnavailable behind its feature gate), OnDelete, and the PVC retention
+//! policy through owner references.
+
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::meta::OwnerReference;
+use crate::api::persistent_volume_claim::PersistentVolumeClaimStatus;
+use crate::api::pod::{ClaimVolumeSource, PodStatus, Volume};
+use crate::api::stateful_set::PodTemplate;
+use crate::api::{
+    AnyObject, Kind, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
+    StatefulSet,
+};
+use crate::cluster::{EventType, Store, WatchEvent};
+use crate::engine::{SimDuration, SimTime, stable_hash64};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Event source.
+pub const SOURCE: &str = "statefulset-controller";
+/// Label: the pod's name.
+pub const LABEL_POD_NAME: &str = "statefulset.kubernetes.io/pod-name";
+/// Label: the pod's ordinal.
+pub const LABEL_POD_INDEX: &str = "apps.kubernetes.io/pod-index";
+/// Label: the revision the pod was made from.
+pub const LABEL_REVISION: &str = "controller-revision-hash";
+
+/// The alphabet of `rand.SafeEncodeString` (no vowels, no look-alikes).
+const SAFE: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// A revision's name: the set's name and a stable hash of its template
+/// (`controller.ComputeHash`), so reverting a template gives the old name back.
+pub fn revision_name(set: &str, template: &PodTemplate) -> String {
+    let json = serde_json::to_string(template).unwrap_or_default();
+    let mut h = stable_hash64(&json);
+    let mut suffix = String::new();
+    for _ in 0..10 {
+        suffix.push(SAFE[(h % SAFE.len() as u64) as usize] as char);
+        h /= SAFE.len() as u64;
+    }
+    format!("{set}-{suffix}")
+}
+
+/// The ordinal of a pod named `<set>-<n>`.
+fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
+    pod.strip_prefix(set)?.strip_prefix('-')?.parse().ok()
+}
+
+/// The controller.
+#[derive(Default)]
+pub struct StatefulSetController {
+    queue: WorkQueue<ObjectKey>,
+    /// Templates by revision name, per set (the ControllerRevision history).
+    revisions: BTreeMap<ObjectKey, BTreeMap<String, PodTemplate>>,
+    /// Whether MaxUnavailableStatefulSet is on.
+    max_unavailable_gate: bool,
+}
+
+/// What one sync decided, for the status.
+struct Sync<'a> {
+    set: &'a StatefulSet,
+    key: ObjectKey,
+    current: String,
+    update: String,
+}
+
+impl StatefulSetController {
+    /// A controller; `max_unavailable` is the MaxUnavailableStatefulSet gate.
+    pub fn new(max_unavailable: bool) -> Self {
+        StatefulSetController {
+            max_unavailable_gate: max_unavailable,
+            ..Default::default()
+        }
+    }
+
+    fn set_event(cx: &mut Ctx<'_>, set: &ObjectKey, kind: EventType, reason: &str, msg: String) {
+        cx.store.record_event(
+            ObjectRef::new(Kind::StatefulSet, set.clone()),
+            kind,
+            reason,
+            msg,
+            SOURCE,
+        );
+    }
+
+    fn owner(set: &StatefulSet) -> OwnerReference {
+        OwnerReference {
+            kind: "StatefulSet".into(),
+            name: set.metadata.name.clone(),
+            uid: set.metadata.uid.clone(),
+            controller: true,
+        }
+    }
+
+    /// The set's pods, by ordinal (owned by this set's UID).
+    fn pods_of(set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Pod> {
+        cx.store
+            .list::<Pod>()
+            .filter(|p| p.metadata.namespace == set.metadata.namespace)
+            .filter(|p| {
+                p.metadata
+                    .owner_references
+                    .iter()
+                    .any(|o| o.controller && o.uid == set.metadata.uid)
+            })
+            .filter_map(|p| {
+                ordinal_of(&set.metadata.name, &p.metadata.name).map(|o| (o, p.clone()))
+            })
+            .collect()
+    }
+
+    /// The claim a template gives ordinal `ord`: `<template>-<set>-<ord>`.
+    fn claim_key(set: &StatefulSet, template: &str, ord: u32) -> ObjectKey {
+        ObjectKey::new(
+            &set.metadata.namespace,
+            &format!("{template}-{}-{ord}", set.metadata.name),
+        )
+    }
+
+    /// `newVersionedStatefulSetPod`: the current revision below the
+    /// partition (RollingUpdate), else the update revision.
+    fn new_pod(&self, s: &Sync<'_>, ord: u32) -> Pod {
+        let set = s.set;
+        let below_partition = set.spec.update_strategy.kind == "RollingUpdate"
+            && set
+                .spec
+                .update_strategy
+                .rolling_update
+                .as_ref()
+                .is_some_and(|r| ord < r.partition);
+        let revision = if below_partition {
+            &s.current
+        } else {
+            &s.update
+        };
+        let template = self
+            .revisions
+            .get(&s.key)
+            .and_then(|r| r.get(revision))
+            .cloned()
+            .unwrap_or_else(|| set.spec.template.clone());
+        let name = format!("{}-{ord}", set.metadata.name);
+        let mut labels = template.metadata.labels.clone();
+        labels.insert(LABEL_POD_NAME.into(), name.clone());
+        labels.insert(LABEL_POD_INDEX.into(), ord.to_string());
+        labels.insert(LABEL_REVISION.into(), revision.clone());
+        let mut spec = template.spec.clone();
+        spec.hostname = name.clone();
+        spec.subdomain = set.spec.service_name.clone();
+        for t in &set.spec.volume_claim_templates {
+            let claim = Self::claim_key(set, &t.metadata.name, ord).name;
+            spec.volumes.retain(|v| v.name != t.metadata.name);
+            spec.volumes.push(Volume {
+                name: t.metadata.name.clone(),
+                persistent_volume_claim: Some(ClaimVolumeSource {
+                    claim_name: claim,
+                    read_only: false,
+                }),
+                empty_dir: None,
+            });
+        }
+        Pod {
+            metadata: ObjectMeta {
+                name,
+                namespace: set.metadata.namespace.clone(),
+                labels,
+                annotations: template.metadata.annotations.clone(),
+                owner_references: vec![Self::owner(set)],
+                ..Default::default()
+            },
+            spec,
+            status: PodStatus::default(),
+        }
+    }
+
+    /// A claim is stale if it is being deleted or owned by some (old) pod:
+    /// the ordinal waits until it is gone (`PodClaimIsStale`).
+    fn claim_is_stale(set: &StatefulSet, ord: u32, cx: &Ctx<'_>) -> bool {
+        set.spec.volume_claim_templates.iter().any(|t| {
+            cx.store
+                .get::<PersistentVolumeClaim>(&Self::claim_key(set, &t.metadata.name, ord))
+                .is_some_and(|c| {
+                    c.metadata.deletion_timestamp.is_some()
+                        || c.metadata.owner_references.iter().any(|o| o.kind == "Pod")
+                })
+        })
+    }
+
+    /// The owner references the retention policy wants on ordinal `ord`'s
+    /// claims: the set when `whenDeleted: Delete`; the pod once condemned
+    /// when `whenScaled: Delete`.
+    fn wanted_owners(set: &StatefulSet, pod: Option<&Pod>, condemned: bool) -> Vec<OwnerReference> {
+        let policy = &set.spec.persistent_volume_claim_retention_policy;
+        let mut out = Vec::new();
+        if condemned && policy.when_scaled == "Delete" {
+            if let Some(p) = pod {
+                out.push(OwnerReference {
+                    kind: "Pod".into(),
+                    name: p.metadata.name.clone(),
+                    uid: p.metadata.uid.clone(),
+                    controller: true,
+                });
+            }
+        } else if policy.when_deleted == "Delete" {
+            out.push(Self::owner(set));
+        }
+        out
+    }
+
+    /// `createPersistentVolumeClaims`: the missing claims of ordinal `ord`.
+    fn create_claims(&self, set: &StatefulSet, ord: u32, cx: &mut Ctx<'_>) {
+        let pod_name = format!("{}-{ord}", set.metadata.name);
+        for t in &set.spec.volume_claim_templates {
+            let key = Self::claim_key(set, &t.metadata.name, ord);
+            if cx.store.get::<PersistentVolumeClaim>(&key).is_some()
+                || cx.store.live::<PersistentVolumeClaim>(&key).is_some()
+            {
+                continue;
+            }
+            let mut labels = t.metadata.labels.clone();
+            labels.extend(set.spec.selector.match_labels.clone());
+            let claim = PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: key.name.clone(),
+                    namespace: key.namespace.clone(),
+                    labels,
+                    annotations: t.metadata.annotations.clone(),
+                    owner_references: Self::wanted_owners(set, None, false),
+                    ..Default::default()
+                },
+                spec: t.spec.clone(),
+                status: PersistentVolumeClaimStatus::default(),
+            };
+            let mut claim = claim;
+            // DefaultStorageClass admission, as for any claim.
+            if claim.has_no_class_at_all()
+                && let Some(d) = super::pv_controller::default_class(cx.store.list())
+            {
+                claim.spec.storage_class_name = Some(d);
+            }
+            if cx.store.create(claim).is_ok() {
+                let msg = format!(
+                    "create Claim {} Pod {pod_name} in StatefulSet {} success",
+                    key.name, set.metadata.name
+                );
+                Self::set_event(
+                    cx,
+                    &set.metadata.key(),
+                    EventType::Normal,
+                    "SuccessfulCreate",
+                    msg,
+                );
+            }
+        }
+    }
+
+    fn create_pod(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) {
+        self.create_claims(s.set, ord, cx);
+        let pod = self.new_pod(s, ord);
+        let name = pod.metadata.name.clone();
+        if cx.store.create(pod).is_ok() {
+            let msg = format!(
+                "create Pod {name} in StatefulSet {} successful",
+                s.set.metadata.name
+            );
+            Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulCreate", msg);
+        }
+    }
+
+    fn delete_pod(&self, s: &Sync<'_>, pod: &Pod, cx: &mut Ctx<'_>) {
+        if cx.store.delete::<Pod>(&pod.metadata.key()).is_ok() {
+            let msg = format!(
+                "delete Pod {} in StatefulSet {} successful",
+                pod.metadata.name, s.set.metadata.name
+            );
+            Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulDelete", msg);
+        }
+    }
+
+    /// Makes the claims' owner references match the retention policy.
+    fn fix_claim_owners(
+        &self,
+        set: &StatefulSet,
+        ord: u32,
+        pod: Option<&Pod>,
+        condemned: bool,
+        cx: &mut Ctx<'_>,
+    ) {
+        let wanted = Self::wanted_owners(set, pod, condemned);
+        for t in &set.spec.volume_claim_templates {
+            let key = Self::claim_key(set, &t.metadata.name, ord);
+            let Some(c) = cx.store.get::<PersistentVolumeClaim>(&key) else {
+                continue;
+            };
+            if c.metadata.deletion_timestamp.is_some() || c.metadata.owner_references == wanted {
+                continue;
+            }
+            let w = wanted.clone();
+            let _ = cx
+                .store
+                .modify::<PersistentVolumeClaim>(&key, |c| c.metadata.owner_references = w);
+        }
+    }
+
+    fn available(pod: &Pod, min_ready: u32, now: SimTime) -> bool {
+        pod.running_and_ready()
+            && pod
+                .ready_since()
+                .is_some_and(|t| now >= t.plus(SimDuration::from_secs(u64::from(min_ready))))
+    }
+
+    /// One sync of a set (`updateStatefulSet`).
+    fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let Some(set) = cx.store.get::<StatefulSet>(key).cloned() else {
+            self.revisions.remove(key);
+            return;
+        };
+        if set.metadata.deletion_timestamp.is_some() {
+            return;
+        }
+        let update = revision_name(&set.metadata.name, &set.spec.template);
+        let history = self.revisions.entry(key.clone()).or_default();
+        history
+            .entry(update.clone())
+            .or_insert_with(|| set.spec.template.clone());
+        let current = if set.status.current_revision.is_empty()
+            || !history.contains_key(&set.status.current_revision)
+        {
+            update.clone()
+        } else {
+            set.status.current_revision.clone()
+        };
+        let s = Sync {
+            set: &set,
+            key: key.clone(),
+            current,
+            update,
+        };
+        self.act(&s, cx);
+        self.write_status(&s, cx);
+    }
+
+    /// processReplica / processCondemned / the update loop.
+    fn act(&mut self, s: &Sync<'_>, cx: &mut Ctx<'_>) {
+        let set = s.set;
+        let now = cx.now;
+        let monotonic = set.spec.pod_management_policy != "Parallel";
+        let start = set.spec.ordinals.as_ref().map(|o| o.start).unwrap_or(0);
+        let end = start + set.spec.replicas;
+        let pods = Self::pods_of(set, cx);
+        let in_range: Vec<u32> = (start..end).collect();
+        // Pods outside the range, highest ordinal first.
+        let condemned: Vec<&Pod> = pods
+            .iter()
+            .rev()
+            .filter(|(o, _)| !(start..end).contains(*o))
+            .map(|(_, p)| p)
+            .collect();
+        let min_ready = set.spec.min_ready_seconds;
+
+        // The first unhealthy pod: replicas ascending (a missing one counts),
+        // then condemned from the lowest ordinal.
+        let first_unhealthy: Option<String> = in_range
+            .iter()
+            .find(|o| pods.get(o).is_none_or(|p| !p.healthy()))
+            .map(|o| format!("{}-{o}", set.metadata.name))
+            .or_else(|| {
+                condemned
+                    .iter()
+                    .rev()
+                    .find(|p| !p.healthy())
+                    .map(|p| p.metadata.name.clone())
+            });
+
+        // Replicas, ascending.
+        for &ord in &in_range {
+            let Some(pod) = pods.get(&ord) else {
+                if Self::claim_is_stale(set, ord, cx) {
+                    if monotonic {
+                        return;
+                    }
+                    continue;
+                }
+                self.create_pod(s, ord, cx);
+                if monotonic {
+                    return;
+                }
+                continue;
+            };
+            if matches!(pod.status.phase, PodPhase::Failed | PodPhase::Succeeded) {
+                if pod.metadata.deletion_timestamp.is_none() {
+                    self.delete_pod(s, pod, cx);
+                }
+                if monotonic {
+                    return;
+                }
+                continue;
+            }
+            if pod.status.phase == PodPhase::Pending {
+                self.create_claims(set, ord, cx);
+            }
+            let terminating = pod.metadata.deletion_timestamp.is_some();
+            if monotonic
+                && (terminating
+                    || !pod.running_and_ready()
+                    || !Self::available(pod, min_ready, now))
+            {
+                return;
+            }
+            self.fix_claim_owners(set, ord, Some(pod), false, cx);
+        }
+        // Condemned claims take the pod as owner when whenScaled is Delete.
+        for pod in &condemned {
+            if let Some(ord) = ordinal_of(&set.metadata.name, &pod.metadata.name) {
+                self.fix_claim_owners(set, ord, Some(pod), true, cx);
+            }
+        }
+        // Scale down: highest ordinal first; in monotonic mode one at a time,
+        // each waiting for its predecessor to be gone.
+        for pod in &condemned {
+            if pod.metadata.deletion_timestamp.is_some() {
+                if monotonic {
+                    return;
+                }
+                continue;
+            }
+            let first = first_unhealthy.as_deref() == Some(pod.metadata.name.as_str());
+            if monotonic
+                && !first
+                && (!pod.running_and_ready() || !Self::available(pod, min_ready, now))
+            {
+                return;
+            }
+            self.delete_pod(s, pod, cx);
+            if monotonic {
+                return;
+            }
+        }
+        // Updates.
+        if set.spec.update_strategy.kind == "OnDelete" {
+            return;
+        }
+        let partition = set
+            .spec
+            .update_strategy
+            .rolling_update
+            .as_ref()
+            .map(|r| r.partition)
+            .unwrap_or(0);
+        let revision = |p: &Pod| {
+            p.metadata
+                .labels
+                .get(LABEL_REVISION)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let replicas: Vec<Option<&Pod>> = in_range.iter().map(|o| pods.get(o)).collect();
+        if self.max_unavailable_gate {
+            // updateStatefulSetAfterInvariantEstablished.
+            let max = set
+                .spec
+                .update_strategy
+                .rolling_update
+                .as_ref()
+                .and_then(|r| r.max_unavailable.as_ref())
+                .map(|m| m.resolve(set.spec.replicas))
+                .unwrap_or(1);
+            let unavailable = replicas
+                .iter()
+                .filter(|p| p.is_none_or(|p| !p.healthy()))
+                .count() as u32;
+            if unavailable >= max {
+                return;
+            }
+            let mut budget = max - unavailable;
+            for (i, p) in replicas.iter().enumerate().rev() {
+                if budget == 0 || (start + i as u32) < start + partition {
+                    break;
+                }
+                if let Some(p) = p
+                    && revision(p) != s.update
+                    && p.metadata.deletion_timestamp.is_none()
+                {
+                    self.delete_pod(s, p, cx);
+                    budget -= 1;
+                }
+            }
+            return;
+        }
+        for (i, p) in replicas.iter().enumerate().rev() {
+            if (i as u32) < partition {
+                break;
+            }
+            let Some(p) = p else { return };
+            if revision(p) != s.update && p.metadata.deletion_timestamp.is_none() {
+                self.delete_pod(s, p, cx);
+                return;
+            }
+            if !p.healthy() {
+                return;
+            }
+        }
+    }
+
+    /// The status as the real controller counts it, and completeRollingUpdate.
+    fn write_status(&mut self, s: &Sync<'_>, cx: &mut Ctx<'_>) {
+        let set = s.set;
+        let now = cx.now;
+        let pods = Self::pods_of(set, cx);
+        let mut st = set.status.clone();
+        let (mut replicas, mut ready, mut available, mut current, mut updated) = (0, 0, 0, 0, 0);
+        for pod in pods.values() {
+            replicas += 1;
+            if pod.running_and_ready() {
+                ready += 1;
+                if Self::available(pod, set.spec.min_ready_seconds, now) {
+                    available += 1;
+                }
+            }
+            if pod.metadata.deletion_timestamp.is_none() {
+                let r = pod
+                    .metadata
+                    .labels
+                    .get(LABEL_REVISION)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                if r == s.current {
+                    current += 1;
+                }
+                if r == s.update {
+                    updated += 1;
+                }
+            }
+        }
+        st.replicas = replicas;
+        st.ready_replicas = ready;
+        st.available_replicas = available;
+        st.current_replicas = current;
+        st.updated_replicas = updated;
+        st.current_revision = s.current.clone();
+        st.update_revision = s.update.clone();
+        // completeRollingUpdate.
+        if set.spec.update_strategy.kind == "RollingUpdate"
+            && updated == replicas
+            && ready == replicas
+        {
+            st.current_replicas = updated;
+            st.current_revision = s.update.clone();
+        }
+        if st != set.status {
+            let _ = cx.store.modify::<StatefulSet>(&s.key, |x| x.status = st);
+        }
+        // Availability comes minReadySeconds after readiness: look again then.
+        if set.spec.min_ready_seconds > 0 {
+            let wait = SimDuration::from_secs(u64::from(set.spec.min_ready_seconds));
+            if let Some(t) = pods
+                .values()
+                .filter_map(|p| p.ready_since())
+                .map(|t| t.plus(wait))
+                .filter(|t| *t > now)
+                .min()
+            {
+                self.queue.add(s.key.clone(), t);
+            }
+        }
+    }
+}
+
+impl Controller for StatefulSetController {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[
+            Kind::StatefulSet,
+            Kind::Pod,
+            Kind::PersistentVolumeClaim,
+            Kind::StorageClass,
+        ]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let owner_set = |meta: &ObjectMeta| {
+            meta.owner_references
+                .iter()
+                .find(|o| o.controller && o.kind == "StatefulSet")
+                .map(|o| ObjectKey::new(&meta.namespace, &o.name))
+        };
+        let key = match (ev.kind, ev.object.as_ref()) {
+            (Kind::StatefulSet, _) => Some(ev.key.clone()),
+            (Kind::Pod, AnyObject::Pod(p)) => owner_set(&p.metadata),
+            // A claim going away may unblock an ordinal waiting on a stale claim.
+            (Kind::PersistentVolumeClaim, AnyObject::PersistentVolumeClaim(c)) => {
+                let sets: BTreeSet<ObjectKey> = cx
+                    .store
+                    .list::<StatefulSet>()
+                    .filter(|s| s.metadata.namespace == c.metadata.namespace)
+                    .filter(|s| c.metadata.name.contains(&format!("-{}-", s.metadata.name)))
+                    .map(|s| s.metadata.key())
+                    .collect();
+                for k in sets {
+                    self.queue.add(k, cx.now);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(k) = key {
+            self.queue.add(k, cx.now);
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        while let Some(key) = self.queue.pop_due(cx.now) {
+            self.sync(&key, cx);
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, store: &Store) -> Vec<String> {
+        store
+            .list::<StatefulSet>()
+            .filter(|s| {
+                s.status.ready_replicas != s.spec.replicas
+                    || s.status.current_revision != s.status.update_revision
+            })
+            .map(|s| {
+                format!(
+                    "StatefulSet/{}: {}/{} ready, revision {} → {} ({} updated)",
+                    s.metadata.name,
+                    s.status.ready_replicas,
+                    s.spec.replicas,
+                    s.status.current_revision,
+                    s.status.update_revision,
+                    s.status.updated_replicas
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revision_names_follow_the_template() {
+        let t = PodTemplate::default();
+        let mut t2 = PodTemplate::default();
+        t2.metadata.labels.insert("a".into(), "b".into());
+        let (a, b) = (revision_name("web", &t), revision_name("web", &t2));
+        assert!(a.starts_with("web-") && a.len() == 14);
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            revision_name("web", &t),
+            "reverting a template gives the old name back"
+        );
+    }
+
+    #[test]
+    fn ordinals_come_from_names() {
+        assert_eq!(ordinal_of("web", "web-12"), Some(12));
+        assert_eq!(ordinal_of("web", "webby-1"), None);
+        assert_eq!(ordinal_of("web", "web-x"), None);
+    }
+}
