@@ -49,6 +49,20 @@ impl Kind {
         }
     }
 
+    /// The resource name (lower-case plural), as API errors spell it:
+    /// `pods "web-1" already exists`.
+    pub fn resource(self) -> &'static str {
+        match self {
+            Kind::Node => "nodes",
+            Kind::StorageClass => "storageclasses.storage.k8s.io",
+            Kind::PersistentVolume => "persistentvolumes",
+            Kind::PersistentVolumeClaim => "persistentvolumeclaims",
+            Kind::Pod => "pods",
+            Kind::StatefulSet => "statefulsets.apps",
+            Kind::VolumeAttachment => "volumeattachments.storage.k8s.io",
+        }
+    }
+
     /// Parses a kind name; accepts the API name and kubectl's short names.
     pub fn parse(s: &str) -> Option<Kind> {
         Some(match s {

@@ -345,7 +345,26 @@ impl Resource for Pod {
         )
     }
     fn columns(&self) -> Vec<(&'static str, String)> {
-        vec![("NODE", self.spec.node_name.clone())]
+        // READY counts containers; storsim models their readiness together.
+        let total = self.spec.containers.len();
+        let ready = if self.condition_true("ContainersReady") {
+            total
+        } else {
+            0
+        };
+        vec![
+            ("READY", format!("{ready}/{total}")),
+            ("NODE", self.spec.node_name.clone()),
+            // As `kubectl get pods -L controller-revision-hash` shows it.
+            (
+                "REVISION",
+                self.metadata
+                    .labels
+                    .get("controller-revision-hash")
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        ]
     }
 }
 
@@ -353,10 +372,22 @@ impl Resource for StatefulSet {
     const KIND: Kind = Kind::StatefulSet;
     meta_impl!();
     fn columns(&self) -> Vec<(&'static str, String)> {
-        vec![(
-            "READY",
-            format!("{}/{}", self.status.ready_replicas, self.spec.replicas),
-        )]
+        let images: Vec<&str> = self
+            .spec
+            .template
+            .spec
+            .containers
+            .iter()
+            .map(|c| c.image.as_str())
+            .collect();
+        vec![
+            (
+                "READY",
+                format!("{}/{}", self.status.ready_replicas, self.spec.replicas),
+            ),
+            // `kubectl get sts -o wide`.
+            ("IMAGES", images.join(",")),
+        ]
     }
 }
 

@@ -38,6 +38,18 @@ pub enum StoreError {
     NotFound(ObjectRef),
 }
 
+impl StoreError {
+    /// The message the API server's error carries, as controllers quote it
+    /// in events: `pods "web-1" already exists`.
+    pub fn api_message(&self) -> String {
+        let (r, what) = match self {
+            StoreError::AlreadyExists(r) => (r, "already exists"),
+            StoreError::NotFound(r) => (r, "not found"),
+        };
+        format!("{} {:?} {what}", r.kind.resource(), r.key.name)
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct EventKey {
     object: ObjectRef,

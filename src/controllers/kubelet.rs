@@ -525,7 +525,10 @@ impl Kubelet {
         let phase = self.pods[&key].phase.clone();
         match phase {
             Phase::Stopping(done) if done > cx.now => self.wake_at(&key, done),
-            Phase::Stopping(_) => self.unmount(&key, cx),
+            Phase::Stopping(_) => {
+                Self::containers_exited(pod, cx);
+                self.unmount(&key, cx)
+            }
             Phase::Unmounting => self.unmount(&key, cx),
             running => {
                 let had_containers = matches!(running, Phase::Running { .. } | Phase::Starting(_));
@@ -556,10 +559,38 @@ impl Kubelet {
                 if done > cx.now {
                     self.wake_at(&key, done);
                 } else {
+                    Self::containers_exited(pod, cx);
                     self.unmount(&key, cx);
                 }
             }
         }
+    }
+
+    /// The containers have exited: the pod is no longer ready (`kubectl get`
+    /// shows 0/1 Terminating while the volumes are torn down).
+    fn containers_exited(pod: &Pod, cx: &mut Ctx<'_>) {
+        if !pod.condition_true("ContainersReady") {
+            return;
+        }
+        let now = cx.now;
+        let names: Vec<&str> = pod
+            .spec
+            .containers
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        let msg = format!("containers with unready status: [{}]", names.join(" "));
+        let _ = cx.store.modify::<Pod>(&pod.metadata.key(), |p| {
+            set_condition(
+                p,
+                "ContainersReady",
+                "False",
+                "ContainersNotReady",
+                &msg,
+                now,
+            );
+            set_condition(p, "Ready", "False", "ContainersNotReady", &msg, now);
+        });
     }
 
     /// NodeUnpublish every published volume; NodeUnstage those no other pod

@@ -44,6 +44,31 @@ pub fn revision_name(set: &str, template: &PodTemplate) -> String {
     format!("{set}-{suffix}")
 }
 
+/// The first ordinal (`spec.ordinals.start`, default 0).
+fn start_ordinal(set: &StatefulSet) -> u32 {
+    set.spec.ordinals.as_ref().map_or(0, |o| o.start)
+}
+
+/// `slowStartBatch`: `f` over `items` in batches of 1, 2, 4, … (at most
+/// 500); a batch with a failure is the last. Returns how many succeeded.
+fn slow_start_batch<T>(items: &[T], mut f: impl FnMut(&T) -> Result<(), ()>) -> Result<usize, ()> {
+    const MAX_BATCH: usize = 500;
+    let (mut done, mut batch) = (0, 1);
+    while done < items.len() {
+        let n = batch.min(items.len() - done);
+        let ok = items[done..done + n]
+            .iter()
+            .filter(|i| f(i).is_ok())
+            .count();
+        if ok < n {
+            return Err(());
+        }
+        done += n;
+        batch = (batch * 2).min(MAX_BATCH);
+    }
+    Ok(done)
+}
+
 /// The ordinal of a pod named `<set>-<n>`.
 fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
     pod.strip_prefix(set)?.strip_prefix('-')?.parse().ok()
@@ -130,7 +155,7 @@ impl StatefulSetController {
                 .update_strategy
                 .rolling_update
                 .as_ref()
-                .is_some_and(|r| ord < r.partition);
+                .is_some_and(|r| ord < start_ordinal(set) + r.partition);
         let revision = if below_partition {
             &s.current
         } else {
@@ -176,15 +201,24 @@ impl StatefulSetController {
         }
     }
 
-    /// A claim is stale if it is being deleted or owned by some (old) pod:
-    /// the ordinal waits until it is gone (`PodClaimIsStale`).
+    /// `podClaimIsStale`: a claim still owned by an earlier pod of this
+    /// ordinal (or already being deleted) makes the ordinal wait until it
+    /// is gone. With Retain/Retain claims are meant to be reused: never stale.
     fn claim_is_stale(set: &StatefulSet, ord: u32, cx: &Ctx<'_>) -> bool {
+        let policy = &set.spec.persistent_volume_claim_retention_policy;
+        if policy.when_scaled == "Retain" && policy.when_deleted == "Retain" {
+            return false;
+        }
+        let pod = format!("{}-{ord}", set.metadata.name);
         set.spec.volume_claim_templates.iter().any(|t| {
             cx.store
                 .get::<PersistentVolumeClaim>(&Self::claim_key(set, &t.metadata.name, ord))
                 .is_some_and(|c| {
                     c.metadata.deletion_timestamp.is_some()
-                        || c.metadata.owner_references.iter().any(|o| o.kind == "Pod")
+                        || c.metadata
+                            .owner_references
+                            .iter()
+                            .any(|o| o.kind == "Pod" && o.name == pod)
                 })
         })
     }
@@ -211,18 +245,17 @@ impl StatefulSetController {
     }
 
     /// `createPersistentVolumeClaims`: the missing claims of ordinal `ord`.
-    fn create_claims(&self, set: &StatefulSet, ord: u32, cx: &mut Ctx<'_>) {
+    /// A failure is reported on the set (FailedCreate) and stops the pod.
+    fn create_claims(&self, set: &StatefulSet, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
         let pod_name = format!("{}-{ord}", set.metadata.name);
         for t in &set.spec.volume_claim_templates {
             let key = Self::claim_key(set, &t.metadata.name, ord);
-            if cx.store.get::<PersistentVolumeClaim>(&key).is_some()
-                || cx.store.live::<PersistentVolumeClaim>(&key).is_some()
-            {
+            if cx.store.get::<PersistentVolumeClaim>(&key).is_some() {
                 continue;
             }
             let mut labels = t.metadata.labels.clone();
             labels.extend(set.spec.selector.match_labels.clone());
-            let claim = PersistentVolumeClaim {
+            let mut claim = PersistentVolumeClaim {
                 metadata: ObjectMeta {
                     name: key.name.clone(),
                     namespace: key.namespace.clone(),
@@ -234,49 +267,75 @@ impl StatefulSetController {
                 spec: t.spec.clone(),
                 status: PersistentVolumeClaimStatus::default(),
             };
-            let mut claim = claim;
             // DefaultStorageClass admission, as for any claim.
             if claim.has_no_class_at_all()
                 && let Some(d) = super::pv_controller::default_class(cx.store.list())
             {
                 claim.spec.storage_class_name = Some(d);
             }
-            if cx.store.create(claim).is_ok() {
+            let set_key = set.metadata.key();
+            match cx.store.create(claim) {
+                Ok(()) => {
+                    let msg = format!(
+                        "create Claim {} Pod {pod_name} in StatefulSet {} success",
+                        key.name, set.metadata.name
+                    );
+                    Self::set_event(cx, &set_key, EventType::Normal, "SuccessfulCreate", msg);
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "create Claim {} for Pod {pod_name} in StatefulSet {} failed error: {}",
+                        key.name,
+                        set.metadata.name,
+                        e.api_message()
+                    );
+                    Self::set_event(cx, &set_key, EventType::Warning, "FailedCreate", msg);
+                    return Err(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `CreateStatefulPod`: the claims, then the pod.
+    fn create_pod(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
+        self.create_claims(s.set, ord, cx)?;
+        let pod = self.new_pod(s, ord);
+        let name = pod.metadata.name.clone();
+        let set = &s.set.metadata.name;
+        match cx.store.create(pod) {
+            Ok(()) => {
+                let msg = format!("create Pod {name} in StatefulSet {set} successful");
+                Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulCreate", msg);
+                Ok(())
+            }
+            Err(e) => {
                 let msg = format!(
-                    "create Claim {} Pod {pod_name} in StatefulSet {} success",
-                    key.name, set.metadata.name
+                    "create Pod {name} in StatefulSet {set} failed error: {}",
+                    e.api_message()
                 );
-                Self::set_event(
-                    cx,
-                    &set.metadata.key(),
-                    EventType::Normal,
-                    "SuccessfulCreate",
-                    msg,
-                );
+                Self::set_event(cx, &s.key, EventType::Warning, "FailedCreate", msg);
+                Err(())
             }
         }
     }
 
-    fn create_pod(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) {
-        self.create_claims(s.set, ord, cx);
-        let pod = self.new_pod(s, ord);
-        let name = pod.metadata.name.clone();
-        if cx.store.create(pod).is_ok() {
-            let msg = format!(
-                "create Pod {name} in StatefulSet {} successful",
-                s.set.metadata.name
-            );
-            Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulCreate", msg);
-        }
-    }
-
-    fn delete_pod(&self, s: &Sync<'_>, pod: &Pod, cx: &mut Ctx<'_>) {
-        if cx.store.delete::<Pod>(&pod.metadata.key()).is_ok() {
-            let msg = format!(
-                "delete Pod {} in StatefulSet {} successful",
-                pod.metadata.name, s.set.metadata.name
-            );
-            Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulDelete", msg);
+    fn delete_pod(&self, s: &Sync<'_>, pod: &Pod, cx: &mut Ctx<'_>) -> Result<(), ()> {
+        let (name, set) = (&pod.metadata.name, &s.set.metadata.name);
+        match cx.store.delete::<Pod>(&pod.metadata.key()) {
+            Ok(()) => {
+                let msg = format!("delete Pod {name} in StatefulSet {set} successful");
+                Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulDelete", msg);
+                Ok(())
+            }
+            Err(e) => {
+                let msg = format!(
+                    "delete Pod {name} in StatefulSet {set} failed error: {}",
+                    e.api_message()
+                );
+                Self::set_event(cx, &s.key, EventType::Warning, "FailedDelete", msg);
+                Err(())
+            }
         }
     }
 
@@ -343,160 +402,180 @@ impl StatefulSetController {
         self.write_status(&s, cx);
     }
 
-    /// processReplica / processCondemned / the update loop.
+    /// `processReplica` for ordinal `ord`: `Ok(true)` means stop this
+    /// sync (in OrderedReady mode), `Err` a failed API call.
+    fn process_replica(
+        &self,
+        s: &Sync<'_>,
+        ord: u32,
+        pod: Option<&Pod>,
+        monotonic: bool,
+        cx: &mut Ctx<'_>,
+    ) -> Result<bool, ()> {
+        let set = s.set;
+        let Some(pod) = pod else {
+            if Self::claim_is_stale(set, ord, cx) {
+                return Ok(true);
+            }
+            self.create_pod(s, ord, cx)?;
+            // One creation per sync when ordered.
+            return Ok(monotonic);
+        };
+        if matches!(pod.status.phase, PodPhase::Failed | PodPhase::Succeeded) {
+            // Deleted now, recreated on a later sync.
+            if pod.metadata.deletion_timestamp.is_none() {
+                self.delete_pod(s, pod, cx)?;
+            }
+            return Ok(true);
+        }
+        if pod.status.phase == PodPhase::Pending {
+            self.create_claims(set, ord, cx)?;
+        }
+        if monotonic
+            && (pod.metadata.deletion_timestamp.is_some()
+                || !Self::available(pod, set.spec.min_ready_seconds, cx.now))
+        {
+            return Ok(true);
+        }
+        self.fix_claim_owners(set, ord, Some(pod), false, cx);
+        Ok(false)
+    }
+
+    /// `processCondemned`: a pod beyond the replicas, highest ordinal first.
+    fn process_condemned(
+        &self,
+        s: &Sync<'_>,
+        pod: &Pod,
+        first_unhealthy: bool,
+        monotonic: bool,
+        cx: &mut Ctx<'_>,
+    ) -> Result<bool, ()> {
+        if pod.metadata.deletion_timestamp.is_some() {
+            // Ordered: wait for it to be gone before the next.
+            return Ok(monotonic);
+        }
+        if monotonic
+            && !first_unhealthy
+            && !Self::available(pod, s.set.spec.min_ready_seconds, cx.now)
+        {
+            return Ok(true);
+        }
+        self.delete_pod(s, pod, cx)?;
+        Ok(true)
+    }
+
+    /// `runForAll`: in order, stopping at the first that says so
+    /// (OrderedReady); or in slow-start batches (Parallel). `Ok(true)`:
+    /// the sync stops here.
+    fn run_for_all<T>(
+        items: &[T],
+        monotonic: bool,
+        mut f: impl FnMut(&T) -> Result<bool, ()>,
+    ) -> Result<bool, ()> {
+        if monotonic {
+            for item in items {
+                if f(item)? {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        }
+        slow_start_batch(items, |item| f(item).map(|_| ())).map(|_| false)
+    }
+
+    /// The pods of one sync: replicas (in range, by ordinal) and
+    /// condemned (beyond it, highest ordinal first), then scaling, then
+    /// the update strategy.
     fn act(&mut self, s: &Sync<'_>, cx: &mut Ctx<'_>) {
         let set = s.set;
-        let now = cx.now;
         let monotonic = set.spec.pod_management_policy != "Parallel";
-        let start = set.spec.ordinals.as_ref().map(|o| o.start).unwrap_or(0);
+        let start = start_ordinal(set);
         let end = start + set.spec.replicas;
         let pods = Self::pods_of(set, cx);
-        let in_range: Vec<u32> = (start..end).collect();
-        // Pods outside the range, highest ordinal first.
-        let condemned: Vec<&Pod> = pods
+        let replicas: Vec<(u32, Option<&Pod>)> = (start..end).map(|o| (o, pods.get(&o))).collect();
+        let condemned: Vec<(u32, &Pod)> = pods
             .iter()
             .rev()
             .filter(|(o, _)| !(start..end).contains(*o))
-            .map(|(_, p)| p)
+            .map(|(o, p)| (*o, p))
             .collect();
-        let min_ready = set.spec.min_ready_seconds;
 
-        // The first unhealthy pod: replicas ascending (a missing one counts),
-        // then condemned from the lowest ordinal.
-        let first_unhealthy: Option<String> = in_range
+        // The first unhealthy pod: replicas ascending (a missing one
+        // counts), then condemned from the lowest ordinal.
+        let first_unhealthy: Option<String> = replicas
             .iter()
-            .find(|o| pods.get(o).is_none_or(|p| !p.healthy()))
-            .map(|o| format!("{}-{o}", set.metadata.name))
+            .find(|(_, p)| p.is_none_or(|p| !p.healthy()))
+            .map(|(o, _)| format!("{}-{o}", set.metadata.name))
             .or_else(|| {
                 condemned
                     .iter()
                     .rev()
-                    .find(|p| !p.healthy())
-                    .map(|p| p.metadata.name.clone())
+                    .find(|(_, p)| !p.healthy())
+                    .map(|(_, p)| p.metadata.name.clone())
             });
 
-        // Replicas, ascending.
-        for &ord in &in_range {
-            let Some(pod) = pods.get(&ord) else {
-                if Self::claim_is_stale(set, ord, cx) {
-                    if monotonic {
-                        return;
-                    }
-                    continue;
-                }
-                self.create_pod(s, ord, cx);
-                if monotonic {
-                    return;
-                }
-                continue;
-            };
-            if matches!(pod.status.phase, PodPhase::Failed | PodPhase::Succeeded) {
-                if pod.metadata.deletion_timestamp.is_none() {
-                    self.delete_pod(s, pod, cx);
-                }
-                if monotonic {
-                    return;
-                }
-                continue;
-            }
-            if pod.status.phase == PodPhase::Pending {
-                self.create_claims(set, ord, cx);
-            }
-            let terminating = pod.metadata.deletion_timestamp.is_some();
-            if monotonic
-                && (terminating
-                    || !pod.running_and_ready()
-                    || !Self::available(pod, min_ready, now))
-            {
-                return;
-            }
-            self.fix_claim_owners(set, ord, Some(pod), false, cx);
+        let stop = Self::run_for_all(&replicas, monotonic, |(ord, pod)| {
+            self.process_replica(s, *ord, *pod, monotonic, cx)
+        });
+        if stop != Ok(false) {
+            return;
         }
         // Condemned claims take the pod as owner when whenScaled is Delete.
-        for pod in &condemned {
-            if let Some(ord) = ordinal_of(&set.metadata.name, &pod.metadata.name) {
-                self.fix_claim_owners(set, ord, Some(pod), true, cx);
-            }
+        for (ord, pod) in &condemned {
+            self.fix_claim_owners(set, *ord, Some(pod), true, cx);
         }
-        // Scale down: highest ordinal first; in monotonic mode one at a time,
-        // each waiting for its predecessor to be gone.
-        for pod in &condemned {
-            if pod.metadata.deletion_timestamp.is_some() {
-                if monotonic {
-                    return;
-                }
-                continue;
-            }
+        // Scaling takes precedence over updates.
+        let stop = Self::run_for_all(&condemned, monotonic, |(_, pod)| {
             let first = first_unhealthy.as_deref() == Some(pod.metadata.name.as_str());
-            if monotonic
-                && !first
-                && (!pod.running_and_ready() || !Self::available(pod, min_ready, now))
-            {
-                return;
-            }
-            self.delete_pod(s, pod, cx);
-            if monotonic {
-                return;
-            }
+            self.process_condemned(s, pod, first, monotonic, cx)
+        });
+        if stop != Ok(false) {
+            return;
         }
-        // Updates.
         if set.spec.update_strategy.kind == "OnDelete" {
             return;
         }
-        let partition = set
-            .spec
-            .update_strategy
-            .rolling_update
-            .as_ref()
-            .map(|r| r.partition)
-            .unwrap_or(0);
-        let revision = |p: &Pod| {
-            p.metadata
-                .labels
-                .get(LABEL_REVISION)
-                .cloned()
-                .unwrap_or_default()
+        self.rolling_update(s, &replicas, cx);
+    }
+
+    /// RollingUpdate: from the highest ordinal down to the partition.
+    fn rolling_update(&self, s: &Sync<'_>, replicas: &[(u32, Option<&Pod>)], cx: &mut Ctx<'_>) {
+        let set = s.set;
+        let rolling = set.spec.update_strategy.rolling_update.as_ref();
+        let partition = rolling.map_or(0, |r| r.partition) as usize;
+        let outdated = |p: &Pod| {
+            p.metadata.labels.get(LABEL_REVISION) != Some(&s.update)
+                && p.metadata.deletion_timestamp.is_none()
         };
-        let replicas: Vec<Option<&Pod>> = in_range.iter().map(|o| pods.get(o)).collect();
         if self.max_unavailable_gate {
-            // updateStatefulSetAfterInvariantEstablished.
-            let max = set
-                .spec
-                .update_strategy
-                .rolling_update
-                .as_ref()
+            // updateStatefulSetAfterInvariantEstablished: unhealthy pods
+            // count across every ordinal, even below the partition.
+            let max = rolling
                 .and_then(|r| r.max_unavailable.as_ref())
-                .map(|m| m.resolve(set.spec.replicas))
-                .unwrap_or(1);
+                .map_or(1, |m| m.resolve(set.spec.replicas));
             let unavailable = replicas
                 .iter()
-                .filter(|p| p.is_none_or(|p| !p.healthy()))
+                .filter(|(_, p)| p.is_none_or(|p| !p.healthy()))
                 .count() as u32;
-            if unavailable >= max {
-                return;
-            }
-            let mut budget = max - unavailable;
-            for (i, p) in replicas.iter().enumerate().rev() {
-                if budget == 0 || (start + i as u32) < start + partition {
+            let mut budget = max.saturating_sub(unavailable);
+            for (_, p) in replicas.iter().skip(partition).rev() {
+                if budget == 0 {
                     break;
                 }
                 if let Some(p) = p
-                    && revision(p) != s.update
-                    && p.metadata.deletion_timestamp.is_none()
+                    && outdated(p)
+                    && self.delete_pod(s, p, cx).is_ok()
                 {
-                    self.delete_pod(s, p, cx);
                     budget -= 1;
                 }
             }
             return;
         }
-        for (i, p) in replicas.iter().enumerate().rev() {
-            if (i as u32) < partition {
-                break;
-            }
+        // One pod at a time; an unhealthy pod at or above the cursor waits.
+        for (_, p) in replicas.iter().skip(partition).rev() {
             let Some(p) = p else { return };
-            if revision(p) != s.update && p.metadata.deletion_timestamp.is_none() {
-                self.delete_pod(s, p, cx);
+            if outdated(p) {
+                let _ = self.delete_pod(s, p, cx);
                 return;
             }
             if !p.healthy() {

@@ -248,9 +248,11 @@ fn holds_at_end(occ: &Occurrence, run: &RunView<'_>) -> (bool, String) {
             };
             (ok, format!("at end: {state}"))
         }
-        Occurrence::Event { .. } | Occurrence::Operation { .. } => match first_time(occ, run.log) {
-            Some((t, _)) => (true, format!("happened at {t}")),
-            None => (false, "never happened".into()),
-        },
+        Occurrence::Event { .. } | Occurrence::Operation { .. } | Occurrence::Dns { .. } => {
+            match first_time(occ, run.log) {
+                Some((t, _)) => (true, format!("happened at {t}")),
+                None => (false, "never happened".into()),
+            }
+        }
     }
 }

@@ -1335,6 +1335,25 @@ fn occurrence(
         Some(n) => *n.get_ref(),
         None => 1,
     };
+    if let Some(name) = &d.dns {
+        if d.object.is_some() || d.event.is_some() || d.operation.is_some() {
+            cx.error(
+                span,
+                "an occurrence is one of an object's state, an event, an operation or a DNS name",
+                None,
+            );
+            return None;
+        }
+        return Some(Occurrence::Dns {
+            name: name.clone(),
+            resolves: d.resolves.unwrap_or(true),
+            nth,
+        });
+    }
+    if d.resolves.is_some() {
+        cx.error(span, "`resolves` goes with `dns = \"…\"`", None);
+        return None;
+    }
     if let Some(op) = &d.operation {
         if d.object.is_some() || d.event.is_some() {
             cx.error(
@@ -1490,9 +1509,12 @@ fn expectation(
         shows: e.shows.clone(),
         event: e.event.clone(),
         operation: e.operation.clone(),
+        dns: e.dns.clone(),
+        resolves: e.resolves,
         nth: e.nth.clone(),
     };
-    let has_inline = e.object.is_some() || e.event.is_some() || e.operation.is_some();
+    let has_inline =
+        e.object.is_some() || e.event.is_some() || e.operation.is_some() || e.dns.is_some();
     let forms = has_inline as u8
         + e.never.is_some() as u8
         + (e.first.is_some() || e.before.is_some()) as u8;

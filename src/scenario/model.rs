@@ -198,6 +198,15 @@ pub enum Occurrence {
         /// Which time.
         nth: u32,
     },
+    /// A DNS name starting (or stopping) to resolve, the `nth` time.
+    Dns {
+        /// The name.
+        name: String,
+        /// Starts (true) or stops resolving.
+        resolves: bool,
+        /// Which time.
+        nth: u32,
+    },
     /// An Event emission (repeats count), the `nth` time.
     Event {
         /// Reason.
@@ -279,6 +288,14 @@ impl fmt::Display for Occurrence {
                     write!(f, " containing {m:?}")?;
                 }
                 write!(f, "{}", nth(*n))
+            }
+            Occurrence::Dns {
+                name,
+                resolves,
+                nth: n,
+            } => {
+                let what = if *resolves { "resolves" } else { "is gone" };
+                write!(f, "dns {name} {what}{}", nth(*n))
             }
         }
     }
@@ -393,6 +410,20 @@ impl Tracker {
                         .is_none_or(|t| o.target.contains(t.as_str()))
                     && ok.is_none_or(|want| o.result.as_ref().is_some_and(|r| r.is_ok() == want))
                     && o.t >= self.from;
+                if matches {
+                    self.count += 1;
+                }
+                matches && self.count == *nth
+            }
+            (
+                Occurrence::Dns {
+                    name,
+                    resolves,
+                    nth,
+                },
+                Record::Dns(d),
+            ) => {
+                let matches = &d.name == name && d.resolves == *resolves && d.t >= self.from;
                 if matches {
                     self.count += 1;
                 }

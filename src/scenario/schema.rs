@@ -457,6 +457,13 @@ pub struct OccurrenceDef {
     /// A backend or CSI call.
     #[serde(default)]
     pub operation: Option<OperationMatchDef>,
+    /// A headless-service DNS name starts to resolve (or, with
+    /// `resolves = false`, stops).
+    #[serde(default)]
+    pub dns: Option<String>,
+    /// With `dns`: whether it starts (default) or stops resolving.
+    #[serde(default)]
+    pub resolves: Option<bool>,
     /// The n-th occurrence (1-based, default 1).
     #[serde(default)]
     pub nth: Option<Spanned<u32>>,
@@ -559,6 +566,12 @@ pub struct ExpectDef {
     /// Inline occurrence: a backend call.
     #[serde(default)]
     pub operation: Option<OperationMatchDef>,
+    /// Inline occurrence: a DNS name.
+    #[serde(default)]
+    pub dns: Option<String>,
+    /// Inline occurrence: with `dns`, starts or stops resolving.
+    #[serde(default)]
+    pub resolves: Option<bool>,
     /// Inline occurrence: the n-th time.
     #[serde(default)]
     pub nth: Option<Spanned<u32>>,

@@ -33,14 +33,26 @@ impl NodeStatus {
 pub struct NodeUsage {
     /// CPU (milli) and memory (bytes) requested by the pods on each node.
     pub requested: BTreeMap<String, (i128, i128, u32)>,
+    /// CPU and memory as scoring counts them ([`super::scoring::non_zero_requests`]).
+    pub non_zero: BTreeMap<String, (i128, i128)>,
     /// CSI volume handles attached-or-wanted per node, for NodeVolumeLimits.
     pub csi_volumes: BTreeMap<String, BTreeSet<String>>,
 }
 
-/// The scheduler's default non-zero requests for scoring (100m CPU, 200 MiB).
-pub const DEFAULT_MILLI_CPU: i128 = 100;
-/// See [`DEFAULT_MILLI_CPU`].
-pub const DEFAULT_MEMORY: i128 = 200 * 1024 * 1024;
+impl NodeUsage {
+    /// Counts `pod` on `node` (bound, or assumed in Reserve).
+    pub fn add_pod(&mut self, node: &str, pod: &Pod) {
+        let (cpu, mem) = pod_requests(pod);
+        let e = self.requested.entry(node.to_string()).or_insert((0, 0, 0));
+        e.0 += cpu;
+        e.1 += mem;
+        e.2 += 1;
+        let (cpu, mem) = super::scoring::non_zero_requests(pod);
+        let e = self.non_zero.entry(node.to_string()).or_insert((0, 0));
+        e.0 += cpu;
+        e.1 += mem;
+    }
+}
 
 /// CPU (milli) and memory (bytes) a pod requests.
 pub fn pod_requests(pod: &Pod) -> (i128, i128) {

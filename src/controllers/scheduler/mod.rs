@@ -3,6 +3,7 @@
 //! (PreBind with VolumeBinding's wait for the claims, then Bind).
 
 pub mod filters;
+pub mod scoring;
 pub mod volume_binding;
 
 use super::settings::SchedulerSettings;
@@ -15,7 +16,7 @@ use crate::api::pod::PodCondition;
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod};
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
-use filters::{DEFAULT_MEMORY, DEFAULT_MILLI_CPU, NodeStatus, NodeUsage};
+use filters::{NodeStatus, NodeUsage};
 use rand::Rng as _;
 use std::collections::{BTreeMap, BTreeSet};
 use volume_binding::Decision;
@@ -130,6 +131,7 @@ impl Scheduler {
     fn usage(&self, cache: &ObjectSet, driver: &str) -> NodeUsage {
         let mut usage = NodeUsage {
             requested: BTreeMap::new(),
+            non_zero: BTreeMap::new(),
             csi_volumes: BTreeMap::new(),
         };
         for pod in cache.list::<Pod>() {
@@ -144,11 +146,7 @@ impl Scheduler {
             if pod.is_terminal() {
                 continue;
             }
-            let (cpu, mem) = filters::pod_requests(pod);
-            let e = usage.requested.entry(node.clone()).or_insert((0, 0, 0));
-            e.0 += cpu;
-            e.1 += mem;
-            e.2 += 1;
+            usage.add_pod(&node, pod);
             usage
                 .csi_volumes
                 .entry(node)
@@ -213,7 +211,7 @@ impl Scheduler {
             return;
         }
         let node = self
-            .select(&pod, &feasible, usage, attempt)
+            .select(&pod, &feasible, &nodes, usage, cx.store.cache(), attempt)
             .metadata
             .name
             .clone();
@@ -227,11 +225,7 @@ impl Scheduler {
             volume_binding::find_pod_volumes(&pod, &node_obj, cx.store.cache()).unwrap_or_default();
         // Reserve: the pod counts on its node from now on.
         self.assumed.insert(key.clone(), node.clone());
-        let (cpu, mem) = filters::pod_requests(&pod);
-        let used = usage.requested.entry(node.clone()).or_insert((0, 0, 0));
-        used.0 += cpu;
-        used.1 += mem;
-        used.2 += 1;
+        usage.add_pod(&node, &pod);
         let volumes = filters::pod_csi_volumes(&pod, cx.store.cache(), &driver);
         usage
             .csi_volumes
@@ -290,58 +284,18 @@ impl Scheduler {
         }
     }
 
-    /// Score the feasible nodes (NodeResourcesFit LeastAllocated and
-    /// NodeResourcesBalancedAllocation, weight 1 each) and pick the best;
-    /// ties are broken at random, as `selectHost` does, from the pod's stream.
+    /// Score the feasible nodes ([`scoring`]) and pick the best; ties
+    /// are broken at random, as `selectHost` does, from the pod's stream.
     fn select<'n>(
         &self,
         pod: &Pod,
         nodes: &[&'n Node],
+        all_nodes: &[Node],
         usage: &NodeUsage,
+        cache: &ObjectSet,
         attempt: u32,
     ) -> &'n Node {
-        let (mut cpu, mut mem) = filters::pod_requests(pod);
-        if cpu == 0 {
-            cpu = DEFAULT_MILLI_CPU;
-        }
-        if mem == 0 {
-            mem = DEFAULT_MEMORY;
-        }
-        let score = |n: &Node| -> i128 {
-            let (used_cpu, used_mem, _) = usage
-                .requested
-                .get(&n.metadata.name)
-                .copied()
-                .unwrap_or((0, 0, 0));
-            let alloc_cpu = n
-                .status
-                .allocatable
-                .get("cpu")
-                .map(|q| q.milli_value())
-                .unwrap_or(0)
-                .max(1);
-            let alloc_mem = n
-                .status
-                .allocatable
-                .get("memory")
-                .map(|q| q.value())
-                .unwrap_or(0)
-                .max(1);
-            let (rc, rm) = (used_cpu + cpu, used_mem + mem);
-            let least = |req: i128, alloc: i128| {
-                if req > alloc {
-                    0
-                } else {
-                    (alloc - req) * 100 / alloc
-                }
-            };
-            let least_allocated = (least(rc, alloc_cpu) + least(rm, alloc_mem)) / 2;
-            let fc = (rc as f64 / alloc_cpu as f64).min(1.0);
-            let fm = (rm as f64 / alloc_mem as f64).min(1.0);
-            let balanced = ((1.0 - (fc - fm).abs() / 2.0) * 100.0) as i128;
-            least_allocated + balanced
-        };
-        let scores: Vec<i128> = nodes.iter().map(|n| score(n)).collect();
+        let scores = scoring::total_scores(pod, nodes, all_nodes, usage, cache, &self.assumed);
         let best = *scores.iter().max().expect("nodes is not empty");
         let top: Vec<&'n Node> = nodes
             .iter()
@@ -685,6 +639,8 @@ impl Controller for Scheduler {
             Kind::PersistentVolume,
             Kind::PersistentVolumeClaim,
             Kind::StorageClass,
+            // PodTopologySpread's default selector.
+            Kind::StatefulSet,
         ]
     }
 
