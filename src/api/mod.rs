@@ -380,11 +380,24 @@ impl Resource for StatefulSet {
             .iter()
             .map(|c| c.image.as_str())
             .collect();
+        let st = &self.status;
+        // The rollout as `kubectl rollout status` tells it: how many pods
+        // run the update revision, and current → update while they differ.
+        let revision = if st.current_revision == st.update_revision {
+            st.current_revision.clone()
+        } else {
+            format!("{}→{}", st.current_revision, st.update_revision)
+        };
         vec![
             (
                 "READY",
-                format!("{}/{}", self.status.ready_replicas, self.spec.replicas),
+                format!("{}/{}", st.ready_replicas, self.spec.replicas),
             ),
+            (
+                "UPDATED",
+                format!("{}/{}", st.updated_replicas, self.spec.replicas),
+            ),
+            ("REVISION", revision),
             // `kubectl get sts -o wide`.
             ("IMAGES", images.join(",")),
         ]

@@ -165,7 +165,9 @@ pub struct Plan {
     pub complete_at: SimTime,
     /// The failure it will end with, if any.
     pub failure: Option<RpcError>,
-    /// Which attempt on this operation and target this is (0-based).
+    /// Which attempt this is (0-based): calls of this operation on this
+    /// target since the last one that succeeded. A NodeStage after an
+    /// unstage is a new operation, attempt 0, not a retry.
     pub attempt: u32,
 }
 
@@ -191,7 +193,11 @@ pub struct Cloud {
     by_name: BTreeMap<String, String>,
     creating: BTreeMap<String, SimTime>,
     node_zones: BTreeMap<String, String>,
+    /// Calls per operation and target over the run: they key the random
+    /// streams and `fail_first`.
     attempts: BTreeMap<(Operation, String), u32>,
+    /// Calls per operation and target since the last success.
+    retries: BTreeMap<(Operation, String), u32>,
     max_attachments: u32,
 }
 
@@ -231,6 +237,9 @@ impl Cloud {
         let counter = self.attempts.entry((op, target.clone())).or_insert(0);
         let attempt = *counter;
         *counter += 1;
+        let retry = self.retries.entry((op, target.clone())).or_insert(0);
+        let since_success = *retry;
+        *retry += 1;
         let p = profile.operation(op);
         let fails = attempt < p.fail_first
             || (p.failure_rate > 0.0 && {
@@ -293,7 +302,7 @@ impl Cloud {
         Plan {
             complete_at,
             failure,
-            attempt,
+            attempt: since_success,
         }
     }
 
@@ -306,6 +315,7 @@ impl Cloud {
         if let Some(f) = failure {
             return Err(f);
         }
+        self.retries.remove(&(request.op(), request.target()));
         let not_found = |id: &str| RpcError {
             code: GrpcCode::NotFound,
             message: format!("Volume {id:?} not found"),

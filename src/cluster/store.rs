@@ -53,6 +53,9 @@ impl StoreError {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct EventKey {
     object: ObjectRef,
+    /// The involved object's UID: a recreated pod of the same name starts
+    /// its own counts, as the event correlator keys on the UID.
+    uid: String,
     kind: EventType,
     reason: String,
     message: String,
@@ -279,8 +282,13 @@ impl Store {
         source: &'static str,
     ) {
         let message = message.into();
+        let uid = self
+            .get_any(&object)
+            .map(|o| o.meta().uid.clone())
+            .unwrap_or_default();
         let key = EventKey {
             object: object.clone(),
+            uid,
             kind,
             reason: reason.to_string(),
             message,

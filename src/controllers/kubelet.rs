@@ -16,7 +16,8 @@ use crate::api::{
 };
 use crate::backend::{CallId, Reply, Request};
 use crate::cluster::{EventType, Store, WatchEvent};
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{SimDuration, SimTime, StreamKey};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -121,12 +122,25 @@ pub struct Kubelet {
     present: BTreeSet<(String, String)>,
     /// Pods on a node whose claims are not all bound yet.
     blocked: BTreeSet<ObjectKey>,
+    /// Volumes unmounted on a node, to leave `volumesInUse` at the node's
+    /// next status update, and when that is.
+    unreport: BTreeMap<String, (SimTime, BTreeSet<String>)>,
+    seed: u64,
 }
+
+/// `nodeStatusUpdateFrequency`: kubelet writes `volumesInUse` with the
+/// rest of the node status on this period, so a volume torn down stays
+/// "in use" (and attached) until the next update. That keeps the
+/// attach/detach controller from detaching a disk whose next pod is
+/// already on its way to the same node.
+const NODE_STATUS_UPDATE_FREQUENCY: SimDuration = SimDuration::from_secs(10);
 
 impl Kubelet {
     /// Kubelets with the scenario's image behaviours.
-    pub fn new(images: BTreeMap<String, ImageBehaviour>) -> Self {
+    pub fn new(images: BTreeMap<String, ImageBehaviour>, seed: u64) -> Self {
         Kubelet {
+            unreport: BTreeMap::new(),
+            seed,
             images,
             queue: WorkQueue::default(),
             pods: BTreeMap::new(),
@@ -665,12 +679,66 @@ impl Kubelet {
             .map(|m| unique_volume_name(&driver, &m.handle))
             .collect();
         if !gone.is_empty() {
-            let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&st.node), |n| {
-                n.status.volumes_in_use.retain(|u| !gone.contains(u))
-            });
+            let at = self.next_status_update(&st.node, cx.now);
+            let entry = self
+                .unreport
+                .entry(st.node.clone())
+                .or_insert((at, BTreeSet::new()));
+            entry.1.extend(gone);
         }
         self.pods.remove(key);
         let _ = cx.store.remove::<Pod>(key);
+    }
+}
+
+impl Kubelet {
+    /// The first node status update of `node` after `now`: every
+    /// [`NODE_STATUS_UPDATE_FREQUENCY`], from a phase of its own.
+    fn next_status_update(&self, node: &str, now: SimTime) -> SimTime {
+        let period = NODE_STATUS_UPDATE_FREQUENCY.as_millis();
+        let mut rng = StreamKey {
+            component: "kubelet",
+            object: node,
+            operation: "node-status",
+            attempt: 0,
+        }
+        .stream(self.seed);
+        let phase = rng.next_u64() % period;
+        let n = now.as_millis();
+        let k = (n.saturating_sub(phase)) / period + 1;
+        SimTime(phase + k * period)
+    }
+
+    /// Node status updates that are due: unmounted volumes no pod on the
+    /// node uses any more leave `volumesInUse`.
+    fn update_node_status(&mut self, cx: &mut Ctx<'_>) {
+        let driver = cx.profile.driver.name.clone();
+        let due: Vec<String> = self
+            .unreport
+            .iter()
+            .filter(|(_, (t, _))| *t <= cx.now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        for node in due {
+            let Some((_, gone)) = self.unreport.remove(&node) else {
+                continue;
+            };
+            let used: BTreeSet<String> = self
+                .pods
+                .values()
+                .filter(|s| s.node == node)
+                .flat_map(|s| {
+                    s.mounts
+                        .iter()
+                        .map(|m| unique_volume_name(&driver, &m.handle))
+                })
+                .collect();
+            let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
+                n.status
+                    .volumes_in_use
+                    .retain(|u| !gone.contains(u) || used.contains(u))
+            });
+        }
     }
 }
 
@@ -736,6 +804,7 @@ impl Controller for Kubelet {
         while let Some(key) = self.queue.pop_due(cx.now) {
             self.sync(&key, cx);
         }
+        self.update_node_status(cx);
     }
 
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
@@ -814,7 +883,8 @@ impl Controller for Kubelet {
     }
 
     fn next_wake(&self) -> Option<SimTime> {
-        self.queue.next_due()
+        let status = self.unreport.values().map(|(t, _)| *t).min();
+        self.queue.next_due().into_iter().chain(status).min()
     }
 
     fn pending(&self, store: &Store) -> Vec<String> {

@@ -217,7 +217,7 @@ pub fn all(
         Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
         Box::new(attach_detach::AttachDetachController::default()),
         Box::new(external_attacher::ExternalAttacher::default()),
-        Box::new(kubelet::Kubelet::new(images.clone())),
+        Box::new(kubelet::Kubelet::new(images.clone(), seed)),
         Box::new(pv_controller::PvController::new(
             settings.pv_controller.clone(),
         )),
