@@ -214,6 +214,9 @@ impl Kubelet {
                 return;
             }
             let Some(mounts) = Self::mounts_of(&pod, cx) else {
+                // This kubelet does not see every claim bound yet: look
+                // again when a claim or volume changes.
+                self.blocked.insert(key.clone());
                 return;
             };
             let _ = cx
