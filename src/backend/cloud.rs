@@ -315,7 +315,16 @@ impl Cloud {
         if let Some(f) = failure {
             return Err(f);
         }
-        self.retries.remove(&(request.op(), request.target()));
+        let result = self.apply(request);
+        if result.is_ok() {
+            self.retries.remove(&(request.op(), request.target()));
+        }
+        result
+    }
+
+    /// A call that did not fail by plan: its effect on the disks, or the
+    /// error the cloud's state gives it.
+    fn apply(&mut self, request: &Request) -> Result<Response, RpcError> {
         let not_found = |id: &str| RpcError {
             code: GrpcCode::NotFound,
             message: format!("Volume {id:?} not found"),
