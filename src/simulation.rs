@@ -99,6 +99,17 @@ struct Sim<'a> {
 
 /// Runs `scenario` with `opts`.
 pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
+    run_observed(scenario, opts, &mut |_| {})
+}
+
+/// [`run`], calling `observe` with the API server's state after the
+/// cluster is set up and after every handled event: what tests use to
+/// check invariants at every step.
+pub fn run_observed(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    observe: &mut dyn FnMut(&Store),
+) -> RunResult {
     let seed = opts.seed.unwrap_or(scenario.seed);
     // A profile from the command line replaces the scenario's base profile;
     // the scenario's own overrides still apply on top of it.
@@ -177,6 +188,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
         }
     }
     sim.after_handler();
+    observe(&sim.store);
 
     let mut handled: u64 = 0;
     let end = loop {
@@ -208,6 +220,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> RunResult {
         sim.store.set_now(t);
         sim.dispatch(ev);
         sim.after_handler();
+        observe(&sim.store);
     };
     let end_time = match (&end, scenario.end) {
         (EndReason::ReachedEnd, Some(e)) => e,
