@@ -446,6 +446,20 @@ fn set_status(r: &RunResult) -> storsim::api::stateful_set::StatefulSetStatus {
         .clone()
 }
 
+/// The controller's pod deletions, as (time in ms, message).
+fn delete_events(r: &RunResult) -> Vec<(u64, String)> {
+    r.store
+        .log()
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Event(e) if e.reason == "SuccessfulDelete" => {
+                Some((e.t.as_millis(), e.message.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Controller events on the set, in order, as (reason, message).
 fn set_events(r: &RunResult) -> Vec<String> {
     r.store
@@ -624,17 +638,7 @@ fn max_unavailable_deletes_several_pods_at_once_above_the_partition() {
             )
         ),
     );
-    let deletes: Vec<(u64, String)> = r
-        .store
-        .log()
-        .iter()
-        .filter_map(|rec| match rec {
-            Record::Event(e) if e.reason == "SuccessfulDelete" => {
-                Some((e.t.as_millis(), e.message.clone()))
-            }
-            _ => None,
-        })
-        .collect();
+    let deletes = delete_events(&r);
     assert_eq!(deletes.len(), 3, "{deletes:?}");
     assert_eq!(deletes[0].0, deletes[1].0, "web-5 and web-4 in one sync");
     assert!(deletes[0].1.contains("web-5") && deletes[1].1.contains("web-4"));
@@ -661,17 +665,7 @@ fn deletes_with_one_pod_terminating(policy: &str) -> (Vec<(u64, String)>, RunRes
     );
     let s = load_str("t.toml", &scenario("5m", &body)).unwrap();
     let (r, _) = run_checked(&s, &RunOptions::default());
-    let deletes = r
-        .store
-        .log()
-        .iter()
-        .filter_map(|rec| match rec {
-            Record::Event(e) if e.reason == "SuccessfulDelete" => {
-                Some((e.t.as_millis(), e.message.clone()))
-            }
-            _ => None,
-        })
-        .collect();
+    let deletes = delete_events(&r);
     (deletes, r)
 }
 

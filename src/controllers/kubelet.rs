@@ -444,17 +444,7 @@ impl Kubelet {
             p.status.reason.clear();
             set_condition(p, "Initialized", "True", "", "", now);
             if probe.is_some() {
-                let names: Vec<&str> = p.spec.containers.iter().map(|c| c.name.as_str()).collect();
-                let msg = format!("containers with unready status: [{}]", names.join(" "));
-                set_condition(
-                    p,
-                    "ContainersReady",
-                    "False",
-                    "ContainersNotReady",
-                    &msg,
-                    now,
-                );
-                set_condition(p, "Ready", "False", "ContainersNotReady", &msg, now);
+                set_unready(p, now);
             } else {
                 set_condition(p, "ContainersReady", "True", "", "", now);
                 set_condition(p, "Ready", "True", "", "", now);
@@ -590,24 +580,9 @@ impl Kubelet {
             return;
         }
         let now = cx.now;
-        let names: Vec<&str> = pod
-            .spec
-            .containers
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
-        let msg = format!("containers with unready status: [{}]", names.join(" "));
-        let _ = cx.store.modify::<Pod>(&pod.metadata.key(), |p| {
-            set_condition(
-                p,
-                "ContainersReady",
-                "False",
-                "ContainersNotReady",
-                &msg,
-                now,
-            );
-            set_condition(p, "Ready", "False", "ContainersNotReady", &msg, now);
-        });
+        let _ = cx
+            .store
+            .modify::<Pod>(&pod.metadata.key(), |p| set_unready(p, now));
     }
 
     /// NodeUnpublish every published volume; NodeUnstage those no other pod
@@ -692,6 +667,22 @@ impl Kubelet {
         self.pods.remove(key);
         let _ = cx.store.remove::<Pod>(key);
     }
+}
+
+/// ContainersReady and Ready False, naming the containers, as kubelet's
+/// status manager writes them.
+fn set_unready(p: &mut Pod, now: SimTime) {
+    let names: Vec<&str> = p.spec.containers.iter().map(|c| c.name.as_str()).collect();
+    let msg = format!("containers with unready status: [{}]", names.join(" "));
+    set_condition(
+        p,
+        "ContainersReady",
+        "False",
+        "ContainersNotReady",
+        &msg,
+        now,
+    );
+    set_condition(p, "Ready", "False", "ContainersNotReady", &msg, now);
 }
 
 impl Kubelet {

@@ -111,6 +111,28 @@ impl StatefulSetController {
         );
     }
 
+    /// Records how an API call went as the real controller does: the
+    /// success event, or the failure event with the API error appended.
+    fn report(
+        cx: &mut Ctx<'_>,
+        set: &ObjectKey,
+        result: Result<(), crate::cluster::StoreError>,
+        (ok_reason, ok_msg): (&str, String),
+        (fail_reason, fail_msg): (&str, String),
+    ) -> Result<(), ()> {
+        match result {
+            Ok(()) => {
+                Self::set_event(cx, set, EventType::Normal, ok_reason, ok_msg);
+                Ok(())
+            }
+            Err(e) => {
+                let msg = format!("{fail_msg} failed error: {}", e.api_message());
+                Self::set_event(cx, set, EventType::Warning, fail_reason, msg);
+                Err(())
+            }
+        }
+    }
+
     fn owner(set: &StatefulSet) -> OwnerReference {
         OwnerReference {
             kind: "StatefulSet".into(),
@@ -273,26 +295,25 @@ impl StatefulSetController {
             {
                 claim.spec.storage_class_name = Some(d);
             }
-            let set_key = set.metadata.key();
-            match cx.store.create(claim) {
-                Ok(()) => {
-                    let msg = format!(
-                        "create Claim {} Pod {pod_name} in StatefulSet {} success",
-                        key.name, set.metadata.name
-                    );
-                    Self::set_event(cx, &set_key, EventType::Normal, "SuccessfulCreate", msg);
-                }
-                Err(e) => {
-                    let msg = format!(
-                        "create Claim {} for Pod {pod_name} in StatefulSet {} failed error: {}",
-                        key.name,
-                        set.metadata.name,
-                        e.api_message()
-                    );
-                    Self::set_event(cx, &set_key, EventType::Warning, "FailedCreate", msg);
-                    return Err(());
-                }
-            }
+            let (set_name, claim_name) = (&set.metadata.name, &key.name);
+            let result = cx.store.create(claim);
+            Self::report(
+                cx,
+                &set.metadata.key(),
+                result,
+                (
+                    "SuccessfulCreate",
+                    format!(
+                        "create Claim {claim_name} Pod {pod_name} in StatefulSet {set_name} success"
+                    ),
+                ),
+                (
+                    "FailedCreate",
+                    format!(
+                        "create Claim {claim_name} for Pod {pod_name} in StatefulSet {set_name}"
+                    ),
+                ),
+            )?;
         }
         Ok(())
     }
@@ -301,42 +322,23 @@ impl StatefulSetController {
     fn create_pod(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
         self.create_claims(s.set, ord, cx)?;
         let pod = self.new_pod(s, ord);
-        let name = pod.metadata.name.clone();
-        let set = &s.set.metadata.name;
-        match cx.store.create(pod) {
-            Ok(()) => {
-                let msg = format!("create Pod {name} in StatefulSet {set} successful");
-                Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulCreate", msg);
-                Ok(())
-            }
-            Err(e) => {
-                let msg = format!(
-                    "create Pod {name} in StatefulSet {set} failed error: {}",
-                    e.api_message()
-                );
-                Self::set_event(cx, &s.key, EventType::Warning, "FailedCreate", msg);
-                Err(())
-            }
-        }
+        let what = format!(
+            "create Pod {} in StatefulSet {}",
+            pod.metadata.name, s.set.metadata.name
+        );
+        let result = cx.store.create(pod);
+        let ok = ("SuccessfulCreate", format!("{what} successful"));
+        Self::report(cx, &s.key, result, ok, ("FailedCreate", what))
     }
 
     fn delete_pod(&self, s: &Sync<'_>, pod: &Pod, cx: &mut Ctx<'_>) -> Result<(), ()> {
-        let (name, set) = (&pod.metadata.name, &s.set.metadata.name);
-        match cx.store.delete::<Pod>(&pod.metadata.key()) {
-            Ok(()) => {
-                let msg = format!("delete Pod {name} in StatefulSet {set} successful");
-                Self::set_event(cx, &s.key, EventType::Normal, "SuccessfulDelete", msg);
-                Ok(())
-            }
-            Err(e) => {
-                let msg = format!(
-                    "delete Pod {name} in StatefulSet {set} failed error: {}",
-                    e.api_message()
-                );
-                Self::set_event(cx, &s.key, EventType::Warning, "FailedDelete", msg);
-                Err(())
-            }
-        }
+        let what = format!(
+            "delete Pod {} in StatefulSet {}",
+            pod.metadata.name, s.set.metadata.name
+        );
+        let result = cx.store.delete::<Pod>(&pod.metadata.key());
+        let ok = ("SuccessfulDelete", format!("{what} successful"));
+        Self::report(cx, &s.key, result, ok, ("FailedDelete", what))
     }
 
     /// Makes the claims' owner references match the retention policy.
