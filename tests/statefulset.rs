@@ -782,3 +782,47 @@ fn a_stale_claim_blocks_its_ordinal_until_it_is_gone() {
     assert!(claim_exists(&r, "data-web-1"), "with a new claim");
     assert!(pod(&r, "web-1").unwrap().running_and_ready());
 }
+
+#[test]
+fn a_forced_delete_frees_the_name_at_once_and_kubelet_still_tears_down() {
+    // `kubectl delete pod web-1 --grace-period=0 --force` on pods that take
+    // 20 s to stop: the name is free at once, so the controller recreates
+    // web-1 without waiting; kubelet kills the old containers and unmounts
+    // their volume, then starts the new pod.
+    let cluster = CLUSTER.replace("stop = \"2s\"", "stop = \"20s\"");
+    let body = format!(
+        "{cluster}\n{}\n[[action]]\nat = \"60s\"\ndelete = \"Pod/web-1\"\nforce = true\n",
+        web_set(2, "")
+    );
+    let s = load_str("t.toml", &scenario("2m", &body)).unwrap();
+    let (r, _) = run_checked(&s, &RunOptions::default());
+    let log = r.store.log();
+    let recreated = log
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Change(c)
+                if c.object.key.name == "web-1" && c.op == storsim::cluster::ChangeOp::Added =>
+            {
+                Some(c.t.as_millis())
+            }
+            _ => None,
+        })
+        .nth(1)
+        .expect("web-1 recreated");
+    assert!(
+        (60_000..60_200).contains(&recreated),
+        "no grace period to wait for: {recreated}"
+    );
+    let unpublished = log.iter().any(|rec| {
+        matches!(rec, Record::Operation(o)
+            if o.op.csi_name() == "NodeUnpublishVolume" && o.target.contains("default/web-1"))
+    });
+    assert!(unpublished, "the old pod's volume is unmounted");
+    assert!(
+        !log.iter().any(|rec| matches!(rec, Record::Event(e)
+            if e.reason == "Killing" && e.message.contains("Stopping container")
+                && e.object.key.name == "web-1")),
+        "no graceful stop for a forced delete"
+    );
+    assert!(pod(&r, "web-1").unwrap().running_and_ready());
+}

@@ -96,6 +96,8 @@ struct Mount {
 
 #[derive(Clone, Debug)]
 struct PodState {
+    /// The pod's UID: a pod recreated under the same name is another pod.
+    uid: String,
     node: String,
     phase: Phase,
     mounts: Vec<Mount>,
@@ -194,8 +196,18 @@ impl Kubelet {
     }
 
     fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
-        let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
-            self.pods.remove(key);
+        let pod = cx.store.get::<Pod>(key).cloned();
+        // Gone from the API without kubelet's final delete (a forced
+        // delete), perhaps already replaced by a pod of the same name: the
+        // old containers are killed at once and its volumes still torn
+        // down; the new pod starts once that is done.
+        if let Some(st) = self.pods.get(key)
+            && pod.as_ref().is_none_or(|p| p.metadata.uid != st.uid)
+        {
+            self.unmount(key, cx);
+            return;
+        }
+        let Some(pod) = pod else {
             return;
         };
         // No node, no kubelet: such a pod is never started nor finished.
@@ -223,6 +235,7 @@ impl Kubelet {
                 .store
                 .modify::<Pod>(key, |p| p.status.reason = "ContainerCreating".into());
             let state = PodState {
+                uid: pod.metadata.uid.clone(),
                 node: pod.spec.node_name.clone(),
                 phase: Phase::Volumes,
                 mounts,
@@ -664,8 +677,18 @@ impl Kubelet {
                 .or_insert((at, BTreeSet::new()));
             entry.1.extend(gone);
         }
+        let uid = st.uid.clone();
         self.pods.remove(key);
-        let _ = cx.store.remove::<Pod>(key);
+        // The final delete, of this pod only (not a successor of its name).
+        if cx
+            .store
+            .get::<Pod>(key)
+            .is_some_and(|p| p.metadata.uid == uid)
+        {
+            let _ = cx.store.remove::<Pod>(key);
+        } else {
+            self.wake_at(key, cx.now);
+        }
     }
 }
 
