@@ -826,3 +826,25 @@ fn a_forced_delete_frees_the_name_at_once_and_kubelet_still_tears_down() {
     );
     assert!(pod(&r, "web-1").unwrap().running_and_ready());
 }
+
+#[test]
+fn a_stuck_set_says_which_pod_it_waits_for() {
+    let body = format!(
+        "{CLUSTER}\n[images.\"bad:1\"]\nnever_ready = true\n{}",
+        web_set(2, "").replace("app:1", "bad:1")
+    );
+    let mut text = scenario("1m", &body);
+    text = text.replace("end = \"1m\"", "max_time = \"1m\"");
+    let s = load_str("t.toml", &text).unwrap();
+    let r = storsim::simulation::run(&s, &RunOptions::default());
+    match &r.end {
+        storsim::simulation::EndReason::Bound { pending, .. } => assert!(
+            pending
+                .iter()
+                .any(|p| p.starts_with("StatefulSet/web: 0/2 ready")
+                    && p.ends_with("waits for web-0 to be Running and Ready")),
+            "{pending:?}"
+        ),
+        other => panic!("stopped by the bound, not {other:?}"),
+    }
+}

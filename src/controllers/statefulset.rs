@@ -713,9 +713,31 @@ impl Controller for StatefulSetController {
                     || s.status.current_revision != s.status.update_revision
             })
             .map(|s| {
+                let name = &s.metadata.name;
+                let start = start_ordinal(s);
+                let pods: BTreeMap<u32, &Pod> = store
+                    .list::<Pod>()
+                    .filter(|p| {
+                        p.metadata
+                            .owner_references
+                            .iter()
+                            .any(|o| o.controller && o.uid == s.metadata.uid)
+                    })
+                    .filter_map(|p| ordinal_of(name, &p.metadata.name).map(|o| (o, p)))
+                    .collect();
+                // What the next sync would wait for, in the order it looks.
+                let waits = (start..start + s.spec.replicas)
+                    .find(|o| pods.get(o).is_none_or(|p| !p.healthy()))
+                    .map(|o| match pods.get(&o) {
+                        None => format!("; {name}-{o} is not created yet"),
+                        Some(p) if p.metadata.deletion_timestamp.is_some() => {
+                            format!("; waits for {name}-{o} to terminate")
+                        }
+                        Some(_) => format!("; waits for {name}-{o} to be Running and Ready"),
+                    })
+                    .unwrap_or_default();
                 format!(
-                    "StatefulSet/{}: {}/{} ready, revision {} → {} ({} updated)",
-                    s.metadata.name,
+                    "StatefulSet/{name}: {}/{} ready, revision {} → {} ({} updated){waits}",
                     s.status.ready_replicas,
                     s.spec.replicas,
                     s.status.current_revision,
