@@ -540,3 +540,62 @@ fn taints_and_cordons_are_reported_by_the_first_failing_filter() {
         "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling."
     );
 }
+
+/// kubelet mounts a volume only once a node status update (every 10 s) has
+/// reported it in `volumesInUse` and its attach check, retried with the
+/// volume-operation backoff (0.5 s doubling), passes: NodeStage starts at
+/// one of those retries, after both the attach and the status update.
+#[test]
+fn kubelet_mounts_after_the_volume_is_reported_in_use_on_its_backoff_schedule() {
+    for seed in 1..=8 {
+        let text = cluster(&format!(
+            "{}{}",
+            pvc("data", "1Gi", RWO, "storageClassName = \"wffc\""),
+            pod("app", "data", "")
+        ));
+        let (_, r, _) = run_with(
+            &text,
+            &RunOptions {
+                seed: Some(seed),
+                ..Default::default()
+            },
+        );
+        let log = r.store.log();
+        let admitted = log
+            .iter()
+            .find_map(|rec| match rec {
+                Record::Change(c)
+                    if c.object.key.name == "app"
+                        && c.phase.as_deref() == Some("ContainerCreating") =>
+                {
+                    Some(c.t.as_millis())
+                }
+                _ => None,
+            })
+            .expect("kubelet admits the pod");
+        let reported = log
+            .iter()
+            .find_map(|rec| match rec {
+                Record::Change(c)
+                    if c.object.kind == Kind::Node
+                        && c.changed
+                            .iter()
+                            .any(|f| f.starts_with("status.volumesInUse"))
+                        && c.t.as_millis() >= admitted =>
+                {
+                    Some(c.t.as_millis())
+                }
+                _ => None,
+            })
+            .expect("the node status reports the volume in use");
+        let attached = first_ms(&r, "ControllerPublishVolume end");
+        let staged = first_ms(&r, "NodeStageVolume start");
+        assert!(staged >= attached && staged >= reported, "seed {seed}");
+        let retries: Vec<u64> = (0..10).map(|k| admitted + 500 * ((1 << k) - 1)).collect();
+        assert!(
+            retries.contains(&staged),
+            "seed {seed}: NodeStage at {staged} is not a retry of the check started at {admitted}"
+        );
+        assert!(reported - admitted <= 10_000, "a status update within 10 s");
+    }
+}

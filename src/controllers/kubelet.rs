@@ -98,6 +98,8 @@ struct Mount {
 struct PodState {
     /// The pod's UID: a pod recreated under the same name is another pod.
     uid: String,
+    /// A node status update has reported its volumes in use since it came.
+    reported: bool,
     node: String,
     phase: Phase,
     mounts: Vec<Mount>,
@@ -124,24 +126,36 @@ pub struct Kubelet {
     present: BTreeSet<(String, String)>,
     /// Pods on a node whose claims are not all bound yet.
     blocked: BTreeSet<ObjectKey>,
-    /// Volumes unmounted on a node, to leave `volumesInUse` at the node's
-    /// next status update, and when that is.
-    unreport: BTreeMap<String, (SimTime, BTreeSet<String>)>,
+    /// Nodes whose `volumesInUse` must change, and the status update that
+    /// will write it.
+    status_due: BTreeMap<String, SimTime>,
+    /// VerifyControllerAttachedVolume retries per (pod, volume): when the
+    /// next attempt is allowed, and the backoff after it.
+    verify: BTreeMap<(ObjectKey, usize), (SimTime, SimDuration)>,
     seed: u64,
 }
 
 /// `nodeStatusUpdateFrequency`: kubelet writes `volumesInUse` with the
-/// rest of the node status on this period, so a volume torn down stays
-/// "in use" (and attached) until the next update. That keeps the
-/// attach/detach controller from detaching a disk whose next pod is
-/// already on its way to the same node.
+/// rest of the node status on this period. A new pod's volume is mounted
+/// only once a status update has reported it in use
+/// (`VerifyControllerAttachedVolume`: "it may take as much as 10 seconds"),
+/// and a volume torn down stays "in use" (and attached) until the next
+/// update, which keeps the attach/detach controller from detaching a disk
+/// whose next pod is already on its way to the same node.
 const NODE_STATUS_UPDATE_FREQUENCY: SimDuration = SimDuration::from_secs(10);
+
+/// `nestedpendingoperations`' exponential backoff of a failed volume
+/// operation: 500 ms, doubling, at most 2 min 2 s.
+const OPERATION_BACKOFF_START: SimDuration = SimDuration::from_millis(500);
+/// See [`OPERATION_BACKOFF_START`].
+const OPERATION_BACKOFF_MAX: SimDuration = SimDuration::from_millis(122_000);
 
 impl Kubelet {
     /// Kubelets with the scenario's image behaviours.
     pub fn new(images: BTreeMap<String, ImageBehaviour>, seed: u64) -> Self {
         Kubelet {
-            unreport: BTreeMap::new(),
+            status_due: BTreeMap::new(),
+            verify: BTreeMap::new(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -236,13 +250,18 @@ impl Kubelet {
                 .modify::<Pod>(key, |p| p.status.reason = "ContainerCreating".into());
             let state = PodState {
                 uid: pod.metadata.uid.clone(),
+                reported: false,
                 node: pod.spec.node_name.clone(),
                 phase: Phase::Volumes,
                 mounts,
                 started_at: None,
             };
+            let node = state.node.clone();
+            let has_volumes = !state.mounts.is_empty();
             self.pods.insert(key.clone(), state);
-            self.mark_in_use(key, cx);
+            if has_volumes {
+                self.request_status_update(&node, cx.now);
+            }
         }
         if pod.metadata.deletion_timestamp.is_some() {
             self.terminate(&pod, cx);
@@ -260,28 +279,6 @@ impl Kubelet {
         }
     }
 
-    /// Reports the pod's volumes in `node.status.volumesInUse`.
-    fn mark_in_use(&self, key: &ObjectKey, cx: &mut Ctx<'_>) {
-        let st = &self.pods[key];
-        let driver = cx.profile.driver.name.clone();
-        let names: Vec<String> = st
-            .mounts
-            .iter()
-            .map(|m| unique_volume_name(&driver, &m.handle))
-            .collect();
-        let node = st.node.clone();
-        if names.is_empty() {
-            return;
-        }
-        let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
-            for u in names {
-                if !n.status.volumes_in_use.contains(&u) {
-                    n.status.volumes_in_use.push(u);
-                }
-            }
-        });
-    }
-
     /// The volume manager: attach seen → NodeStage (once per node) →
     /// NodePublish (per pod); when every volume is published, containers.
     fn mount(&mut self, pod: &Pod, cx: &mut Ctx<'_>) {
@@ -294,9 +291,12 @@ impl Kubelet {
                 continue;
             }
             all = false;
-            // VerifyControllerAttachedVolume: the attach/detach controller lists
-            // the volume in node.status.volumesAttached; WaitForAttach then
-            // checks the VolumeAttachment.
+            let pair = (m.pv.clone(), st.node.clone());
+            // VerifyControllerAttachedVolume (until the volume is staged on
+            // the node): a node status update has reported it in use and the
+            // attach/detach controller lists it in node.status.volumesAttached;
+            // WaitForAttach then checks the VolumeAttachment. A failed check
+            // is retried with the operation backoff, not on the next event.
             let va = attachment_name(&m.handle, &driver, &st.node);
             let listed = cx
                 .store
@@ -311,10 +311,30 @@ impl Kubelet {
                     .store
                     .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
                     .is_some_and(|v| v.status.attached);
-            if !attached {
+            if self.stages.get(&pair).is_none() {
+                let vkey = (key.clone(), i);
+                let (next_try, backoff) = self
+                    .verify
+                    .get(&vkey)
+                    .copied()
+                    .unwrap_or((cx.now, OPERATION_BACKOFF_START));
+                if cx.now < next_try {
+                    self.wake_at(&key, next_try);
+                    continue;
+                }
+                if !(attached && st.reported) {
+                    let next = cx.now.plus(backoff);
+                    let doubled = SimDuration::from_millis(
+                        (backoff.as_millis() * 2).min(OPERATION_BACKOFF_MAX.as_millis()),
+                    );
+                    self.verify.insert(vkey, (next, doubled));
+                    self.wake_at(&key, next);
+                    continue;
+                }
+                self.verify.remove(&vkey);
+            } else if !attached {
                 continue;
             }
-            let pair = (m.pv.clone(), st.node.clone());
             match self.stages.get(&pair) {
                 None => {
                     self.stages.insert(pair.clone(), Stage::Staging);
@@ -670,15 +690,11 @@ impl Kubelet {
             .map(|m| unique_volume_name(&driver, &m.handle))
             .collect();
         if !gone.is_empty() {
-            let at = self.next_status_update(&st.node, cx.now);
-            let entry = self
-                .unreport
-                .entry(st.node.clone())
-                .or_insert((at, BTreeSet::new()));
-            entry.1.extend(gone);
+            self.request_status_update(&st.node, cx.now);
         }
         let uid = st.uid.clone();
         self.pods.remove(key);
+        self.verify.retain(|(k, _), _| k != key);
         // The final delete, of this pod only (not a successor of its name).
         if cx
             .store
@@ -722,38 +738,43 @@ impl Kubelet {
         .stream(self.seed);
         let phase = rng.next_u64() % period;
         let n = now.as_millis();
-        let k = (n.saturating_sub(phase)) / period + 1;
-        SimTime(phase + k * period)
+        if n < phase {
+            return SimTime(phase);
+        }
+        SimTime(phase + ((n - phase) / period + 1) * period)
     }
 
-    /// Node status updates that are due: unmounted volumes no pod on the
-    /// node uses any more leave `volumesInUse`.
+    /// `volumesInUse` of `node` must change: at its next status update.
+    fn request_status_update(&mut self, node: &str, now: SimTime) {
+        let at = self.next_status_update(node, now);
+        self.status_due.entry(node.to_string()).or_insert(at);
+    }
+
+    /// Node status updates that are due: `volumesInUse` becomes the
+    /// volumes of the pods kubelet has on the node (those being torn down
+    /// included), and those pods' volumes count as reported in use.
     fn update_node_status(&mut self, cx: &mut Ctx<'_>) {
         let driver = cx.profile.driver.name.clone();
         let due: Vec<String> = self
-            .unreport
+            .status_due
             .iter()
-            .filter(|(_, (t, _))| *t <= cx.now)
+            .filter(|(_, t)| **t <= cx.now)
             .map(|(n, _)| n.clone())
             .collect();
         for node in due {
-            let Some((_, gone)) = self.unreport.remove(&node) else {
-                continue;
-            };
-            let used: BTreeSet<String> = self
-                .pods
-                .values()
-                .filter(|s| s.node == node)
-                .flat_map(|s| {
-                    s.mounts
+            self.status_due.remove(&node);
+            let mut used = BTreeSet::new();
+            for st in self.pods.values_mut().filter(|s| s.node == node) {
+                st.reported = true;
+                used.extend(
+                    st.mounts
                         .iter()
-                        .map(|m| unique_volume_name(&driver, &m.handle))
-                })
-                .collect();
+                        .map(|m| unique_volume_name(&driver, &m.handle)),
+                );
+            }
+            let used: Vec<String> = used.into_iter().collect();
             let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
-                n.status
-                    .volumes_in_use
-                    .retain(|u| !gone.contains(u) || used.contains(u))
+                n.status.volumes_in_use = used
             });
         }
     }
@@ -900,7 +921,7 @@ impl Controller for Kubelet {
     }
 
     fn next_wake(&self) -> Option<SimTime> {
-        let status = self.unreport.values().map(|(t, _)| *t).min();
+        let status = self.status_due.values().min().copied();
         self.queue.next_due().into_iter().chain(status).min()
     }
 
