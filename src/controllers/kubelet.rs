@@ -311,7 +311,7 @@ impl Kubelet {
                     .store
                     .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
                     .is_some_and(|v| v.status.attached);
-            if self.stages.get(&pair).is_none() {
+            if !self.stages.contains_key(&pair) {
                 let vkey = (key.clone(), i);
                 let (next_try, backoff) = self
                     .verify
