@@ -848,3 +848,38 @@ fn a_stuck_set_says_which_pod_it_waits_for() {
         other => panic!("stopped by the bound, not {other:?}"),
     }
 }
+
+#[test]
+fn min_ready_seconds_holds_the_next_pod_until_its_predecessor_is_available() {
+    let r = run_set("3m", &web_set(2, "minReadySeconds = 10"));
+    let log = r.store.log();
+    let ready0 = pod(&r, "web-0").unwrap().ready_since().unwrap().as_millis();
+    let created1 = log
+        .iter()
+        .find_map(|rec| match rec {
+            Record::Change(c)
+                if c.object.key.name == "web-1" && c.op == storsim::cluster::ChangeOp::Added =>
+            {
+                Some(c.t.as_millis())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        (ready0 + 10_000..ready0 + 10_200).contains(&created1),
+        "web-1 at {created1}, web-0 Ready at {ready0}: created once available, at the requeue"
+    );
+    // Ready before available: availableReplicas lags readyReplicas by 10 s.
+    let lag = log.iter().find_map(|rec| match rec {
+        Record::Change(c)
+            if c.object.key.name == "web"
+                && c.columns.iter().any(|(k, v)| *k == "READY" && v == "1/2") =>
+        {
+            Some(c.t.as_millis())
+        }
+        _ => None,
+    });
+    assert!(lag.is_some_and(|t| t < created1));
+    let st = set_status(&r);
+    assert_eq!((st.ready_replicas, st.available_replicas), (2, 2));
+}
