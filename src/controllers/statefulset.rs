@@ -90,6 +90,8 @@ struct Sync<'a> {
     key: ObjectKey,
     current: String,
     update: String,
+    /// Pods deleted for the update in this sync (`status.CurrentReplicas--`).
+    update_deletions: std::cell::Cell<u32>,
 }
 
 impl StatefulSetController {
@@ -399,9 +401,14 @@ impl StatefulSetController {
             key: key.clone(),
             current,
             update,
+            update_deletions: std::cell::Cell::new(0),
         };
+        // The status counts the pods as this sync found them, as the real
+        // controller counts its in-memory list: a pod created now is not
+        // counted yet, a pod deleted now still is.
+        let pods = Self::pods_of(&set, cx);
         self.act(&s, cx);
-        self.write_status(&s, cx);
+        self.write_status(&s, &pods, cx);
     }
 
     /// `processReplica` for ordinal `ord`: `Ok(true)` means stop this
@@ -569,6 +576,7 @@ impl StatefulSetController {
                     && self.delete_pod(s, p, cx).is_ok()
                 {
                     budget -= 1;
+                    s.update_deletions.set(s.update_deletions.get() + 1);
                 }
             }
             return;
@@ -577,7 +585,9 @@ impl StatefulSetController {
         for (_, p) in replicas.iter().skip(partition).rev() {
             let Some(p) = p else { return };
             if outdated(p) {
-                let _ = self.delete_pod(s, p, cx);
+                if self.delete_pod(s, p, cx).is_ok() {
+                    s.update_deletions.set(s.update_deletions.get() + 1);
+                }
                 return;
             }
             if !p.healthy() {
@@ -587,10 +597,9 @@ impl StatefulSetController {
     }
 
     /// The status as the real controller counts it, and completeRollingUpdate.
-    fn write_status(&mut self, s: &Sync<'_>, cx: &mut Ctx<'_>) {
+    fn write_status(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, Pod>, cx: &mut Ctx<'_>) {
         let set = s.set;
         let now = cx.now;
-        let pods = Self::pods_of(set, cx);
         let mut st = set.status.clone();
         let (mut replicas, mut ready, mut available, mut current, mut updated) = (0, 0, 0, 0, 0);
         for pod in pods.values() {
@@ -619,7 +628,7 @@ impl StatefulSetController {
         st.replicas = replicas;
         st.ready_replicas = ready;
         st.available_replicas = available;
-        st.current_replicas = current;
+        st.current_replicas = current - s.update_deletions.get().min(current);
         st.updated_replicas = updated;
         st.current_revision = s.current.clone();
         st.update_revision = s.update.clone();
