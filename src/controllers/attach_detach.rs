@@ -334,3 +334,51 @@ impl Controller for AttachDetachController {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Test_ReportMultiAttachError`'s four cases: who else uses the volume
+    /// on other nodes decides the text.
+    #[test]
+    fn multi_attach_messages_name_the_other_users_as_the_real_reconciler_does() {
+        let volume = || CsiVolume {
+            pv: "pv-1".into(),
+            driver: "d".into(),
+            handle: "h".into(),
+            multi: false,
+        };
+        let key = |ns: &str, n: &str| ObjectKey::new(ns, n);
+        let wanted = [key("ns1", "pod1")];
+        let cases: [(Vec<ObjectKey>, &str); 4] = [
+            (
+                vec![],
+                "Volume is already exclusively attached to one node and can't be attached to another",
+            ),
+            (
+                vec![key("ns1", "pod2")],
+                "Volume is already used by pod(s) pod2",
+            ),
+            (
+                vec![key("ns2", "pod3")],
+                "Volume is already used by 1 pod(s) in different namespaces",
+            ),
+            (
+                vec![key("ns1", "pod2"), key("ns2", "pod3")],
+                "Volume is already used by pod(s) pod2 and 1 pod(s) in different namespaces",
+            ),
+        ];
+        for (others, tail) in cases {
+            let mut desired = Desired::new();
+            desired.insert(("pv-1".into(), "node1".into()), (volume(), wanted.to_vec()));
+            if !others.is_empty() {
+                desired.insert(("pv-1".into(), "node2".into()), (volume(), others));
+            }
+            assert_eq!(
+                multi_attach_message("pv-1", "node1", &wanted, &desired),
+                format!("Multi-Attach error for volume \"pv-1\" {tail}")
+            );
+        }
+    }
+}
