@@ -216,6 +216,46 @@ pub struct PodSpec {
     /// Restart policy (accepted; containers are not restarted in this model).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
+    /// How the pod spreads over topology domains (PodTopologySpread).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
+}
+
+/// One topology spread constraint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TopologySpreadConstraint {
+    /// The largest allowed difference of matching pods between domains.
+    pub max_skew: u32,
+    /// The node label whose values are the domains.
+    pub topology_key: String,
+    /// `DoNotSchedule` (a filter) or `ScheduleAnyway` (a preference).
+    pub when_unsatisfiable: WhenUnsatisfiable,
+    /// The pods that count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<super::meta::LabelSelector>,
+    /// With DoNotSchedule: fewer eligible domains than this count as a
+    /// global minimum of 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_domains: Option<u32>,
+    /// Pod label keys whose values are added to the selector.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_label_keys: Vec<String>,
+    /// `Honor` (default): only nodes the pod's node affinity admits count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity_policy: Option<String>,
+    /// `Ignore` (default): tainted nodes count too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_taints_policy: Option<String>,
+}
+
+/// `whenUnsatisfiable`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WhenUnsatisfiable {
+    /// A hard rule: nodes that would break maxSkew are filtered out.
+    DoNotSchedule,
+    /// A soft rule: nodes are scored by how much they keep the spread.
+    ScheduleAnyway,
 }
 
 fn thirty() -> u64 {

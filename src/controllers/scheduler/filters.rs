@@ -105,16 +105,33 @@ pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
     selector_ok && affinity_ok
 }
 
+/// What a scheduling cycle computed once for the pod (the framework's
+/// CycleState): the PreFilter results the filters read.
+pub struct Cycle<'a> {
+    /// VolumeRestrictions: a ReadWriteOncePod claim is in use.
+    pub rwop_conflict: bool,
+    /// NodeVolumeLimits: the driver's attachments per node.
+    pub max_volumes: u32,
+    /// The CSI driver.
+    pub driver: &'a str,
+    /// PodTopologySpread's counts, if the pod has constraints.
+    pub spread: Option<&'a super::topology_spread::Spread>,
+}
+
 /// Runs the filters in order on one node; `None` means the node fits.
 pub fn filter(
     pod: &Pod,
     node: &Node,
     cache: &ObjectSet,
     usage: &NodeUsage,
-    rwop_conflict: bool,
-    max_volumes: u32,
-    driver: &str,
+    cycle: &Cycle<'_>,
 ) -> Option<NodeStatus> {
+    let Cycle {
+        rwop_conflict,
+        max_volumes,
+        driver,
+        spread,
+    } = *cycle;
     let name = &node.metadata.name;
     // NodeUnschedulable.
     if node.spec.unschedulable {
@@ -201,7 +218,8 @@ pub fn filter(
             reasons,
         });
     }
-    None
+    // PodTopologySpread.
+    spread.and_then(|s| s.filter(node))
 }
 
 /// The CSI volumes of `driver` a pod uses: bound volumes by handle, unbound

@@ -4,6 +4,7 @@
 
 pub mod filters;
 pub mod scoring;
+pub mod topology_spread;
 pub mod volume_binding;
 
 use super::settings::SchedulerSettings;
@@ -185,18 +186,18 @@ impl Scheduler {
         // The node usage of this batch, kept up to date as pods are assumed.
         let usage = usage.get_or_insert_with(|| self.usage(cx.store.cache(), &driver));
         let rwop = filters::rwop_conflict(&pod, cx.store.cache(), &self.assumed);
+        let spread =
+            topology_spread::Spread::prepare(&pod, &nodes, cx.store.cache(), &self.assumed);
         let mut statuses: Vec<NodeStatus> = Vec::new();
         let mut feasible: Vec<&Node> = Vec::new();
+        let cycle = filters::Cycle {
+            rwop_conflict: rwop,
+            max_volumes,
+            driver: &driver,
+            spread: spread.as_ref(),
+        };
         for node in &nodes {
-            match filters::filter(
-                &pod,
-                node,
-                cx.store.cache(),
-                usage,
-                rwop,
-                max_volumes,
-                &driver,
-            ) {
+            match filters::filter(&pod, node, cx.store.cache(), usage, &cycle) {
                 None => feasible.push(node),
                 Some(s) => statuses.push(s),
             }
@@ -211,7 +212,7 @@ impl Scheduler {
             return;
         }
         let node = self
-            .select(&pod, &feasible, &nodes, usage, cx.store.cache(), attempt)
+            .select(&pod, &feasible, usage, spread.as_ref(), attempt)
             .metadata
             .name
             .clone();
@@ -290,12 +291,11 @@ impl Scheduler {
         &self,
         pod: &Pod,
         nodes: &[&'n Node],
-        all_nodes: &[Node],
         usage: &NodeUsage,
-        cache: &ObjectSet,
+        spread: Option<&topology_spread::Spread>,
         attempt: u32,
     ) -> &'n Node {
-        let scores = scoring::total_scores(pod, nodes, all_nodes, usage, cache, &self.assumed);
+        let scores = scoring::total_scores(pod, nodes, usage, spread);
         let best = *scores.iter().max().expect("nodes is not empty");
         let top: Vec<&'n Node> = nodes
             .iter()
@@ -530,6 +530,7 @@ fn requeue_kinds(reason: &str) -> Vec<Kind> {
     use volume_binding::{BIND_CONFLICT, NODE_CONFLICT, PV_NOT_EXIST};
     match reason {
         r if r.starts_with("Insufficient") || r == "Too many pods" => vec![Kind::Node, Kind::Pod],
+        r if r.starts_with(topology_spread::CONSTRAINTS_NOT_MATCH) => vec![Kind::Node, Kind::Pod],
         r if r.starts_with("node has pod using PersistentVolumeClaim") => {
             vec![Kind::Pod, Kind::PersistentVolumeClaim]
         }
