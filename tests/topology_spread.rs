@@ -67,7 +67,7 @@ fn the_multi_az_statefulset_puts_one_replica_and_its_volume_in_each_zone() {
         let mut zones: Vec<String> = (0..3)
             .map(|i| zone_of_pod(&r, &format!("postgres-ha-{i}")).expect("scheduled"))
             .collect();
-        for i in 0..3 {
+        for (i, zone) in zones.iter().enumerate() {
             let pv = volume_of(&r, &format!("data-postgres-ha-{i}"));
             let v = r
                 .store
@@ -75,7 +75,7 @@ fn the_multi_az_statefulset_puts_one_replica_and_its_volume_in_each_zone() {
                 .unwrap();
             let pv_zone = serde_json::to_string(&v.spec.node_affinity).unwrap();
             assert!(
-                pv_zone.contains(&zones[i]),
+                pv_zone.contains(zone.as_str()),
                 "seed {seed}: volume {i} in its pod's zone"
             );
         }
