@@ -17,11 +17,13 @@ use simulation::{RunOptions, RunResult};
 /// Runs `scenario` and checks its expectations.
 pub fn execute(scenario: &Scenario, opts: &RunOptions) -> (RunResult, Vec<ExpectationResult>) {
     let run = simulation::run(scenario, opts);
+    let bill = backend::bill::Bill::of(&run.store, &run.pricing, &run.driver);
     let view = RunView {
         log: run.store.log(),
         store: &run.store,
         labels: &run.labels,
         check_timing: run.own_profile_and_seed,
+        bill: &bill,
     };
     let results = scenario::check_all(&scenario.expectations, &view);
     (run, results)

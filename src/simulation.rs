@@ -56,6 +56,10 @@ pub struct RunResult {
     pub seed: u64,
     /// The profile used.
     pub profile: String,
+    /// Its prices, for the bill.
+    pub pricing: crate::backend::pricing::Pricing,
+    /// Its CSI driver.
+    pub driver: String,
     /// True when seed and profile are the scenario's own (timings checked).
     pub own_profile_and_seed: bool,
 }
@@ -234,6 +238,8 @@ pub fn run_observed(
         events_handled: handled,
         seed,
         profile: sim.profile.name.clone(),
+        pricing: sim.profile.pricing.clone(),
+        driver: sim.profile.driver.name.clone(),
         own_profile_and_seed: own,
     }
 }

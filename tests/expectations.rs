@@ -164,3 +164,25 @@ fn after_triggers_fire_delay_after_their_occurrence() {
         "Bound at 10 ms + 2 s"
     );
 }
+
+/// A hostPath volume is not a cloud disk: the bill is empty, so a cost
+/// expectation of $0 passes and any other sum fails with the bill in the
+/// detail; a `cost` naming nothing is refused at load.
+#[test]
+fn cost_expectations_check_the_bill_at_the_end() {
+    assert_eq!(
+        outcome("[[expect]]\ncost = { total_month = 0.0, orphaned_claims = 0 }\n").0,
+        Outcome::Pass
+    );
+    let (o, detail) = outcome("[[expect]]\ncost = { total_month = 8.0 }\n");
+    assert_eq!(o, Outcome::Fail);
+    assert_eq!(
+        detail,
+        "at end: $0.00/month in all, $0.00/month for 0 orphaned claim(s)"
+    );
+    let err = match storsim::scenario::load_str("t.toml", &base("[[expect]]\ncost = {}\n")) {
+        Ok(_) => panic!("a cost naming nothing must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("`cost` names nothing to check"), "{err}");
+}

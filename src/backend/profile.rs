@@ -4,6 +4,7 @@
 
 use super::latency::Latency;
 use super::operations::{Operation, OperationProfile};
+use super::pricing::Pricing;
 use crate::engine::SimDuration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -76,6 +77,8 @@ pub struct Profile {
     pub operations: BTreeMap<Operation, OperationProfile>,
     /// Sidecar timeouts and retries.
     pub sidecars: Sidecars,
+    /// What volumes cost.
+    pub pricing: super::pricing::Pricing,
 }
 
 /// Names of the built-in profiles.
@@ -180,6 +183,7 @@ impl Profile {
                         provisioner: helm(5),
                         attacher: helm(5),
                     },
+                    pricing: Pricing::aws_ebs(),
                 })
             }
             "aws-ebs" => Some(Profile {
@@ -205,6 +209,7 @@ impl Profile {
                     provisioner: helm(30),
                     attacher: helm(5),
                 },
+                pricing: Pricing::aws_ebs(),
             }),
             _ => None,
         }

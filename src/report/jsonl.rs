@@ -33,6 +33,31 @@ pub fn render(r: &Report<'_>) -> String {
             "diverges": row.line.diverges,
         }));
     }
+    let bill = r.bill();
+    if !bill.volumes.is_empty() {
+        let volumes: Vec<Value> = bill
+            .volumes
+            .iter()
+            .map(|v| {
+                json!({
+                    "pv": v.pv,
+                    "claim": v.claim,
+                    "volume_type": v.volume_type,
+                    "gib": v.gib,
+                    "monthly_usd": v.monthly,
+                    "use": v.usage.as_str(),
+                })
+            })
+            .collect();
+        lines.push(json!({
+            "type": "cost",
+            "source": bill.source,
+            "volumes": volumes,
+            "total_monthly_usd": bill.total(),
+            "orphaned_monthly_usd": bill.orphaned(),
+            "orphaned_claims": bill.orphaned_claims(),
+        }));
+    }
     for e in r.results {
         lines.push(json!({
             "type": "expectation",

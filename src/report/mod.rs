@@ -36,6 +36,11 @@ impl Report<'_> {
         }
     }
 
+    /// The month's bill for the disks left at the end.
+    pub fn bill(&self) -> crate::backend::bill::Bill {
+        crate::backend::bill::Bill::of(&self.run.store, &self.run.pricing, &self.run.driver)
+    }
+
     /// (passed, failed, skipped).
     pub fn tally(&self) -> (usize, usize, usize) {
         let n = |o| self.results.iter().filter(|r| r.outcome == o).count();

@@ -78,6 +78,37 @@ pub fn render(r: &Report<'_>) -> String {
             }
         }
     }
+    let bill = r.bill();
+    if !bill.volumes.is_empty() {
+        let _ = writeln!(out, "\nCOST PER MONTH ({})", bill.source);
+        let _ = writeln!(
+            out,
+            "{:<44} {:<34} {:<6} {:>8} {:>10}  USE",
+            "VOLUME", "CLAIM", "TYPE", "GiB", "$/MONTH"
+        );
+        for v in &bill.volumes {
+            let price = v
+                .monthly
+                .map_or_else(|| "no price".to_string(), |m| format!("{m:.2}"));
+            let _ = writeln!(
+                out,
+                "{:<44} {:<34} {:<6} {:>8} {:>10}  {}",
+                v.pv,
+                if v.claim.is_empty() { "-" } else { &v.claim },
+                v.volume_type,
+                format!("{:.0}", v.gib),
+                price,
+                v.usage.as_str()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "total ${:.2}/month; ${:.2}/month for {} orphaned claim(s) no pod uses",
+            bill.total(),
+            bill.orphaned(),
+            bill.orphaned_claims()
+        );
+    }
     if !r.results.is_empty() {
         out.push_str("\nEXPECTATIONS\n");
         for e in r.results {

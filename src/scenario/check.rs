@@ -51,6 +51,8 @@ pub struct RunView<'a> {
     pub labels: &'a BTreeMap<String, SimTime>,
     /// False when the command line changed the profile or seed.
     pub check_timing: bool,
+    /// The month's bill for the disks left at the end.
+    pub bill: &'a crate::backend::bill::Bill,
 }
 
 /// First (n-th) time `occ` happens in `log`: (time, seq).
@@ -119,6 +121,30 @@ fn check_one(e: &Expectation, run: &RunView<'_>) -> ExpectationResult {
         },
         Check::AtEnd(occ) => {
             let (ok, detail) = holds_at_end(occ, run);
+            result(
+                title,
+                if ok { Outcome::Pass } else { Outcome::Fail },
+                detail,
+                None,
+            )
+        }
+        Check::Cost {
+            total_month,
+            orphaned_month,
+            orphaned_claims,
+        } => {
+            // To the cent: prices are per month, sizes whole GiB.
+            let cents = |a: f64, b: f64| (a - b).abs() < 0.005;
+            let bill = run.bill;
+            let ok = total_month.is_none_or(|t| cents(t, bill.total()))
+                && orphaned_month.is_none_or(|o| cents(o, bill.orphaned()))
+                && orphaned_claims.is_none_or(|n| n == bill.orphaned_claims());
+            let detail = format!(
+                "at end: ${:.2}/month in all, ${:.2}/month for {} orphaned claim(s)",
+                bill.total(),
+                bill.orphaned(),
+                bill.orphaned_claims()
+            );
             result(
                 title,
                 if ok { Outcome::Pass } else { Outcome::Fail },

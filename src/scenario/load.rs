@@ -1517,10 +1517,36 @@ fn expectation(
         e.object.is_some() || e.event.is_some() || e.operation.is_some() || e.dns.is_some();
     let forms = has_inline as u8
         + e.never.is_some() as u8
-        + (e.first.is_some() || e.before.is_some()) as u8;
+        + (e.first.is_some() || e.before.is_some()) as u8
+        + e.cost.is_some() as u8;
     if forms != 1 {
-        cx.error(span, "an expectation has exactly one form", Some("an occurrence (`object = …` or `event = …`), `never = { … }`, or `first = { … }` with `before = { … }`".into()));
+        cx.error(span, "an expectation has exactly one form", Some("an occurrence (`object = …` or `event = …`), `never = { … }`, `first = { … }` with `before = { … }`, or `cost = { … }`".into()));
         return None;
+    }
+    if let Some(c) = &e.cost {
+        if e.at.is_some() || e.by.is_some() || e.after.is_some() || e.from.is_some() {
+            cx.error(
+                span,
+                "`cost` is the bill when the run ends and takes no timing",
+                None,
+            );
+            return None;
+        }
+        if c.total_month.is_none() && c.orphaned_month.is_none() && c.orphaned_claims.is_none() {
+            cx.error(
+                span,
+                "`cost` names nothing to check",
+                Some("give `total_month`, `orphaned_month` or `orphaned_claims`".into()),
+            );
+            return None;
+        }
+        let check = Check::Cost {
+            total_month: c.total_month,
+            orphaned_month: c.orphaned_month,
+            orphaned_claims: c.orphaned_claims,
+        };
+        let title = e.name.clone().unwrap_or_else(|| describe(&check));
+        return Some(Expectation { title, check, span });
     }
     if let Some(f) = &e.from
         && !known.labels.contains_key(f.get_ref())
@@ -1614,5 +1640,22 @@ pub fn describe(check: &Check) -> String {
         Check::Never(o) => format!("never: {o}"),
         Check::Before(a, b) => format!("{a} before {b}"),
         Check::AtEnd(o) => format!("at end: {o}"),
+        Check::Cost {
+            total_month,
+            orphaned_month,
+            orphaned_claims,
+        } => {
+            let mut parts = Vec::new();
+            if let Some(t) = total_month {
+                parts.push(format!("${t:.2}/month in all"));
+            }
+            if let Some(o) = orphaned_month {
+                parts.push(format!("${o:.2}/month for orphaned claims"));
+            }
+            if let Some(n) = orphaned_claims {
+                parts.push(format!("{n} orphaned claim(s)"));
+            }
+            format!("at end the disks cost {}", parts.join(", "))
+        }
     }
 }

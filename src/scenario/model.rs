@@ -473,6 +473,15 @@ pub enum Check {
     Before(Occurrence, Occurrence),
     /// The state named by the occurrence holds when the run ends.
     AtEnd(Occurrence),
+    /// The monthly bill at the end, to the cent.
+    Cost {
+        /// Every disk.
+        total_month: Option<f64>,
+        /// Disks bound to claims no pod uses.
+        orphaned_month: Option<f64>,
+        /// How many such claims.
+        orphaned_claims: Option<usize>,
+    },
 }
 
 /// One expectation.

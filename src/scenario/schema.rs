@@ -487,6 +487,22 @@ pub struct EventMatchDef {
     pub kind: Option<Spanned<String>>,
 }
 
+/// `cost = { total_month = 96.0, orphaned_month = 80.0, orphaned_claims = 10 }`:
+/// the monthly bill for the disks that exist when the run ends.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostExpectDef {
+    /// Every disk, per month.
+    #[serde(default)]
+    pub total_month: Option<f64>,
+    /// Disks bound to claims no pod uses, per month.
+    #[serde(default)]
+    pub orphaned_month: Option<f64>,
+    /// How many claims no pod uses.
+    #[serde(default)]
+    pub orphaned_claims: Option<usize>,
+}
+
 /// `[[reference]]`: one line of the reference document's timeline, and
 /// what it corresponds to in the run — within the tolerance of its time, or
 /// with the reason real Kubernetes differs.
@@ -569,6 +585,9 @@ pub struct ExpectDef {
     /// Inline occurrence: a DNS name.
     #[serde(default)]
     pub dns: Option<String>,
+    /// The monthly bill at the end.
+    #[serde(default)]
+    pub cost: Option<CostExpectDef>,
     /// Inline occurrence: with `dns`, starts or stops resolving.
     #[serde(default)]
     pub resolves: Option<bool>,
