@@ -150,7 +150,8 @@ pub fn run_observed(
     sim.cloud = Cloud::new(
         node_zones(scenario),
         sim.profile.driver.max_volumes_per_node,
-    );
+    )
+    .with_zone_capacity(sim.profile.zone_capacity.clone());
     let max_events = opts.max_events.unwrap_or(scenario.max_events);
     let max_time = opts.max_time.unwrap_or(scenario.max_time);
 

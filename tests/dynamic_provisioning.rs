@@ -599,3 +599,55 @@ fn kubelet_mounts_after_the_volume_is_reported_in_use_on_its_backoff_schedule() 
         assert!(reported - admitted <= 10_000, "a status update within 10 s");
     }
 }
+
+/// A zone's capacity counts the disks being created too: two 40 Gi claims
+/// for a zone that holds 50 Gi — one disk is made, the other CreateVolume
+/// fails with ResourceExhausted, and its pod, pinned to that zone, never runs.
+#[test]
+fn zone_capacity_counts_disks_in_flight_and_refuses_with_resource_exhausted() {
+    let pinned = |name: &str, claim: &str| {
+        format!(
+            "[[object]]\nkind = \"Pod\"\nname = \"{name}\"\nspec = {{ nodeSelector = {{ \"kubernetes.io/hostname\" = \"node-us-east-1a-0\" }}, containers = [{{ name = \"a\", image = \"i\" }}], volumes = [{{ name = \"d\", persistentVolumeClaim = {{ claimName = \"{claim}\" }} }}] }}\n"
+        )
+    };
+    let body = [
+        "[backend.zones.\"us-east-1a\"]\ncapacity = \"50Gi\"\n".to_string(),
+        pvc("one", "40Gi", RWO, "storageClassName = \"wffc\""),
+        pvc("two", "40Gi", RWO, "storageClassName = \"wffc\""),
+        pinned("p1", "one"),
+        pinned("p2", "two"),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body));
+    let ok = r
+        .store
+        .log()
+        .iter()
+        .filter(|rec| {
+            matches!(rec, Record::Operation(o) if o.op.csi_name() == "CreateVolume"
+                && o.phase == CallPhase::End
+                && o.result.as_ref().is_some_and(|x| x.is_ok()))
+        })
+        .count();
+    assert_eq!(ok, 1, "one disk fits");
+    let refused: Vec<String> = ["one", "two"]
+        .iter()
+        .flat_map(|c| events_on(&r, Kind::PersistentVolumeClaim, c))
+        .filter(|e| e.reason == "ProvisioningFailed")
+        .map(|e| e.message)
+        .collect();
+    assert!(!refused.is_empty());
+    assert!(refused.iter().all(|m| {
+        m.contains("code = ResourceExhausted desc = Could not create volume")
+            && m.contains("InsufficientVolumeCapacity")
+    }));
+    let running = ["p1", "p2"]
+        .iter()
+        .filter(|p| {
+            r.store
+                .get::<Pod>(&ObjectKey::new("default", p))
+                .is_some_and(|p| p.status.phase == storsim::api::PodPhase::Running)
+        })
+        .count();
+    assert_eq!(running, 1, "the other pod waits, pinned to the full zone");
+}

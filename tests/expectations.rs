@@ -186,3 +186,28 @@ fn cost_expectations_check_the_bill_at_the_end() {
     };
     assert!(err.contains("`cost` names nothing to check"), "{err}");
 }
+
+/// A timed expectation is the scenario's own seed and profile's business:
+/// with another seed it is skipped even if its occurrence never happens;
+/// with its own seed, not happening fails it.
+#[test]
+fn a_timed_expectation_that_never_happens_fails_only_under_its_own_seed() {
+    let text = base(
+        "[[expect]]\nobject = \"PersistentVolumeClaim/claim\"\nphase = \"Lost\"\nby = \"5s\"\n",
+    );
+    let (_, _, own) = run(&text);
+    assert_eq!(own[0].outcome, Outcome::Fail);
+    let (_, _, other) = run_with(
+        &text,
+        &RunOptions {
+            seed: Some(99),
+            ..Default::default()
+        },
+    );
+    assert_eq!(other[0].outcome, Outcome::TimingSkipped);
+    assert!(
+        other[0].detail.contains("never happened"),
+        "{}",
+        other[0].detail
+    );
+}

@@ -198,6 +198,10 @@ pub struct Cloud {
     attempts: BTreeMap<(Operation, String), u32>,
     /// Calls per operation and target since the last success.
     retries: BTreeMap<(Operation, String), u32>,
+    /// Bytes each zone can still hold, where the profile limits it.
+    zone_capacity: BTreeMap<String, i128>,
+    /// Disks being created: (zone, bytes) by name, counted against capacity.
+    creating_bytes: BTreeMap<String, (String, i128)>,
     max_attachments: u32,
 }
 
@@ -217,6 +221,29 @@ impl Cloud {
             max_attachments,
             ..Default::default()
         }
+    }
+
+    /// Limits how many bytes of disks each listed zone holds.
+    pub fn with_zone_capacity(mut self, capacity: BTreeMap<String, i128>) -> Self {
+        self.zone_capacity = capacity;
+        self
+    }
+
+    /// Bytes of disks in `zone`, existing or being created.
+    fn zone_used(&self, zone: &str) -> i128 {
+        let existing: i128 = self
+            .volumes
+            .values()
+            .filter(|v| v.zone == zone)
+            .map(|v| v.size_bytes)
+            .sum();
+        let creating: i128 = self
+            .creating_bytes
+            .values()
+            .filter(|(z, _)| z == zone)
+            .map(|(_, b)| *b)
+            .sum();
+        existing + creating
     }
 
     /// A disk by ID.
@@ -252,6 +279,31 @@ impl Cloud {
                 .stream(seed);
                 (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p.failure_rate
             });
+        let mut capacity_failure = None;
+        // A zone out of capacity refuses a new disk, as EC2 does
+        // (InsufficientVolumeCapacity), which the EBS driver returns as
+        // ResourceExhausted: the provisioner then reschedules the pod.
+        if let Request::CreateVolume {
+            name,
+            size_bytes,
+            zone,
+        } = &call.request
+            && !fails
+            && !self.by_name.contains_key(name)
+            && !self.creating.contains_key(name)
+            && self
+                .zone_capacity
+                .get(zone)
+                .is_some_and(|cap| self.zone_used(zone) + size_bytes > *cap)
+        {
+            capacity_failure = Some(RpcError {
+                code: GrpcCode::ResourceExhausted,
+                message: format!(
+                    "Could not create volume {name:?}: InsufficientVolumeCapacity: There is not enough capacity to fulfill your EBS volume provision request. You can try to provision a different volume type, EBS volume in a different availability zone, or you can wait and try again later."
+                ),
+            });
+        }
+        let fails = fails || capacity_failure.is_some();
         let sample = |op: Operation, n: u32| {
             let p = profile.operation(op);
             let latency = match (&p.failure_latency, fails) {
@@ -271,9 +323,11 @@ impl Cloud {
                 ),
             }
         };
-        let failure = fails.then(|| RpcError {
-            code: p.error,
-            message: p.message.clone(),
+        let failure = capacity_failure.or_else(|| {
+            fails.then(|| RpcError {
+                code: p.error,
+                message: p.message.clone(),
+            })
         });
         let complete_at = match &call.request {
             Request::CreateVolume { name, .. } if self.by_name.contains_key(name) => now,
@@ -284,6 +338,13 @@ impl Cloud {
                     let at = now.plus(sample(op, attempt));
                     if failure.is_none() {
                         self.creating.insert(name.clone(), at);
+                        if let Request::CreateVolume {
+                            size_bytes, zone, ..
+                        } = &call.request
+                        {
+                            self.creating_bytes
+                                .insert(name.clone(), (zone.clone(), *size_bytes));
+                        }
                     }
                     at
                 }
@@ -336,6 +397,7 @@ impl Cloud {
                 zone,
             } => {
                 self.creating.remove(name);
+                self.creating_bytes.remove(name);
                 let id = self
                     .by_name
                     .entry(name.clone())

@@ -79,6 +79,8 @@ pub struct Profile {
     pub sidecars: Sidecars,
     /// What volumes cost.
     pub pricing: super::pricing::Pricing,
+    /// Bytes of disks a zone can hold (unlimited when absent).
+    pub zone_capacity: BTreeMap<String, i128>,
 }
 
 /// Names of the built-in profiles.
@@ -184,6 +186,7 @@ impl Profile {
                         attacher: helm(5),
                     },
                     pricing: Pricing::aws_ebs(),
+                    zone_capacity: BTreeMap::new(),
                 })
             }
             "aws-ebs" => Some(Profile {
@@ -210,6 +213,7 @@ impl Profile {
                     attacher: helm(5),
                 },
                 pricing: Pricing::aws_ebs(),
+                zone_capacity: BTreeMap::new(),
             }),
             _ => None,
         }
@@ -266,6 +270,8 @@ pub struct Overrides {
     pub driver_name: Option<String>,
     /// Attachments per node.
     pub max_volumes_per_node: Option<u32>,
+    /// Zone capacity limits, in bytes.
+    pub zone_capacity: BTreeMap<String, i128>,
 }
 
 /// Changes to one operation; `None` keeps the profile's value.
@@ -347,6 +353,8 @@ impl Profile {
         if let Some(m) = o.max_volumes_per_node {
             self.driver.max_volumes_per_node = m;
         }
+        self.zone_capacity
+            .extend(o.zone_capacity.iter().map(|(z, b)| (z.clone(), *b)));
         self
     }
 }

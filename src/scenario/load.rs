@@ -636,7 +636,18 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             Profile::built_in("reference").expect("built-in")
         }
     };
-    let overrides = backend_overrides(cx, &raw.backend, &profile);
+    let mut overrides = backend_overrides(cx, &raw.backend, &profile);
+    for (zone, def) in &raw.backend.zones {
+        if !known.zones.contains(zone) {
+            let hint = nearest(zone, known.zones.iter().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| "zones are listed under [cluster] `zones`".into());
+            cx.error(def.span(), format!("unknown zone `{zone}`"), Some(hint));
+        }
+        overrides
+            .zone_capacity
+            .insert(zone.clone(), def.get_ref().capacity.value());
+    }
     let profile = profile.with(&overrides);
 
     for (k, d) in [

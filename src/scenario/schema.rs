@@ -182,6 +182,18 @@ pub struct BackendDef {
     /// CSI driver overrides.
     #[serde(default)]
     pub driver: Option<DriverDef>,
+    /// Per-zone limits, `[backend.zones."us-east-1a"]`.
+    #[serde(default)]
+    pub zones: BTreeMap<String, Spanned<ZoneDef>>,
+}
+
+/// `[backend.zones."<zone>"]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneDef {
+    /// How much disk the zone can still provide (`"500Gi"`); a CreateVolume
+    /// beyond it fails with ResourceExhausted.
+    pub capacity: Quantity,
 }
 
 impl Default for BackendDef {
@@ -192,6 +204,7 @@ impl Default for BackendDef {
             operations: BTreeMap::new(),
             sidecars: SidecarsDef::default(),
             driver: None,
+            zones: BTreeMap::new(),
         }
     }
 }
