@@ -651,3 +651,30 @@ fn zone_capacity_counts_disks_in_flight_and_refuses_with_resource_exhausted() {
         .count();
     assert_eq!(running, 1, "the other pod waits, pinned to the full zone");
 }
+
+/// EBS volumes are single-node: a ReadWriteMany claim is refused by the
+/// driver with InvalidArgument, which the provisioner treats as infeasible.
+#[test]
+fn a_read_write_many_claim_on_ebs_is_refused_as_infeasible() {
+    let (_, r, _) = run(&cluster(&pvc(
+        "shared",
+        "1Gi",
+        RWX,
+        "storageClassName = \"immediate\"",
+    )));
+    let failed: Vec<String> = events_on(&r, Kind::PersistentVolumeClaim, "shared")
+        .into_iter()
+        .filter(|e| e.reason == "ProvisioningFailed")
+        .map(|e| e.message)
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(
+        failed[0].starts_with(
+            "Volume provisioning failed with infeasible error. Retries will be delayed."
+        ) && failed[0]
+            .contains("rpc error: code = InvalidArgument desc = Volume capabilities not supported"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(claim_phase(&r, "shared"), "Pending");
+}

@@ -24,8 +24,11 @@ pub enum Request {
         name: String,
         /// Requested size.
         size_bytes: i128,
-        /// Zone chosen from the topology requirements.
+        /// Zone chosen from the topology requirements ("" for a regional
+        /// volume).
         zone: String,
+        /// The claim asks for a multi-node access mode (RWX or ROX).
+        multi_node: bool,
     },
     /// Delete a disk.
     DeleteVolume {
@@ -280,6 +283,17 @@ impl Cloud {
                 (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p.failure_rate
             });
         let mut capacity_failure = None;
+        // The EBS driver's ValidateVolumeCapabilities: single-node only.
+        if let Request::CreateVolume {
+            multi_node: true, ..
+        } = &call.request
+            && !profile.driver.multi_node
+        {
+            capacity_failure = Some(RpcError {
+                code: GrpcCode::InvalidArgument,
+                message: "Volume capabilities not supported".into(),
+            });
+        }
         // A zone out of capacity refuses a new disk, as EC2 does
         // (InsufficientVolumeCapacity), which the EBS driver returns as
         // ResourceExhausted: the provisioner then reschedules the pod.
@@ -287,8 +301,10 @@ impl Cloud {
             name,
             size_bytes,
             zone,
+            ..
         } = &call.request
             && !fails
+            && capacity_failure.is_none()
             && !self.by_name.contains_key(name)
             && !self.creating.contains_key(name)
             && self
@@ -395,6 +411,7 @@ impl Cloud {
                 name,
                 size_bytes,
                 zone,
+                ..
             } => {
                 self.creating.remove(name);
                 self.creating_bytes.remove(name);
@@ -522,6 +539,7 @@ mod tests {
             name: "pvc-1".into(),
             size_bytes: 1 << 30,
             zone: "zone-a".into(),
+            multi_node: false,
         };
         let first = c.plan(&call(1, req.clone()), SimTime(0), &p, 1);
         assert_eq!(first.complete_at, SimTime(27_000));
@@ -545,6 +563,7 @@ mod tests {
                 name: name.into(),
                 size_bytes: 1,
                 zone: zone.into(),
+                multi_node: false,
             };
             c.complete(&req, None).unwrap();
         }
@@ -594,6 +613,7 @@ mod tests {
             name: "x".into(),
             size_bytes: 1,
             zone: "zone-a".into(),
+            multi_node: false,
         };
         let fails: Vec<bool> = (0..4)
             .map(|i| {

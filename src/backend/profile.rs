@@ -31,6 +31,15 @@ pub struct DriverProfile {
     pub max_volumes_per_node: u32,
     /// Sizes are rounded up to a multiple of this many bytes.
     pub size_granularity: i128,
+    /// CSIDriver `attachRequired`: volumes go through VolumeAttachments
+    /// and ControllerPublishVolume (false: no attach at all).
+    pub attach_required: bool,
+    /// Node capability STAGE_UNSTAGE_VOLUME: NodeStage once per node before
+    /// NodePublish (false: NodePublish alone).
+    pub stage_unstage: bool,
+    /// Volume capabilities MULTI_NODE_*: ReadWriteMany and ReadOnlyMany
+    /// claims are served (false: refused with InvalidArgument).
+    pub multi_node: bool,
 }
 
 /// Timeouts and retry intervals of one CSI sidecar.
@@ -84,7 +93,7 @@ pub struct Profile {
 }
 
 /// Names of the built-in profiles.
-pub const BUILT_IN: [&str; 2] = ["reference", "aws-ebs"];
+pub const BUILT_IN: [&str; 3] = ["reference", "aws-ebs", "aws-efs"];
 
 const GIB: i128 = 1 << 30;
 
@@ -179,6 +188,9 @@ impl Profile {
                         pv_topology_key: "topology.ebs.csi.aws.com/zone".into(),
                         max_volumes_per_node: 26,
                         size_granularity: GIB,
+                        attach_required: true,
+                        stage_unstage: true,
+                        multi_node: false,
                     },
                     operations,
                     sidecars: Sidecars {
@@ -206,6 +218,9 @@ impl Profile {
                     pv_topology_key: "topology.kubernetes.io/zone".into(),
                     max_volumes_per_node: 26,
                     size_granularity: GIB,
+                    attach_required: true,
+                    stage_unstage: true,
+                    multi_node: false,
                 },
                 operations: aws_ops(),
                 sidecars: Sidecars {
@@ -215,6 +230,59 @@ impl Profile {
                 pricing: Pricing::aws_ebs(),
                 zone_capacity: BTreeMap::new(),
             }),
+            // Amazon EFS through its CSI driver: regional file systems (no
+            // topology), no attach (attachRequired: false), NodePublish
+            // only (an NFS mount), ReadWriteMany. Dynamic provisioning makes
+            // an access point. Latencies are assumptions: nothing is
+            // published; an access point and an NFS mount are one API call
+            // and one mount each.
+            "aws-efs" => {
+                let mut ops = BTreeMap::new();
+                ops.insert(Operation::CreateVolume, lognormal(500, 2000));
+                ops.insert(Operation::DeleteVolume, lognormal(300, 1000));
+                ops.insert(Operation::NodePublish, lognormal(400, 2000));
+                ops.insert(Operation::NodeUnpublish, lognormal(100, 400));
+                for op in [
+                    Operation::Attach,
+                    Operation::Detach,
+                    Operation::NodeStage,
+                    Operation::Format,
+                    Operation::NodeUnstage,
+                ] {
+                    ops.insert(op, OperationProfile::fixed(SimDuration::ZERO));
+                }
+                Some(Profile {
+                    name: name.to_string(),
+                    control_plane: ControlPlane {
+                        watch_delay: Latency::Lognormal {
+                            median: ms(15),
+                            p99: ms(80),
+                        },
+                    },
+                    driver: DriverProfile {
+                        name: "efs.csi.aws.com".into(),
+                        topology_keys: Vec::new(),
+                        pv_topology_key: String::new(),
+                        max_volumes_per_node: u32::MAX,
+                        size_granularity: 1,
+                        attach_required: false,
+                        stage_unstage: false,
+                        multi_node: true,
+                    },
+                    operations: ops,
+                    sidecars: Sidecars {
+                        provisioner: helm(5),
+                        attacher: helm(5),
+                    },
+                    // EFS bills the data stored, not the claim's size.
+                    pricing: Pricing {
+                        source: "EFS bills stored bytes, not capacity: not priced".into(),
+                        default_type: "efs".into(),
+                        types: BTreeMap::new(),
+                    },
+                    zone_capacity: BTreeMap::new(),
+                })
+            }
             _ => None,
         }
     }

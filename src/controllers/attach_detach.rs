@@ -312,6 +312,12 @@ impl Controller for AttachDetachController {
     }
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        // attachRequired: false — the driver's volumes are never attached
+        // (the CSI plugin is not attachable; nothing to reconcile).
+        if !cx.profile.driver.attach_required {
+            while self.queue.pop_due(cx.now).is_some() {}
+            return;
+        }
         if self.queue.pop_due(cx.now).is_some() {
             self.reconcile(cx);
         }

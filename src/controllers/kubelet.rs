@@ -311,7 +311,14 @@ impl Kubelet {
                     .store
                     .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
                     .is_some_and(|v| v.status.attached);
-            if !self.stages.contains_key(&pair) {
+            // Not attachable (attachRequired: false): assumed attached at
+            // once, no wait for node status.
+            let attachable = cx.profile.driver.attach_required;
+            let attached = attached || !attachable;
+            if !attachable && !cx.profile.driver.stage_unstage {
+                self.stages.entry(pair.clone()).or_insert(Stage::Staged);
+            }
+            if attachable && !self.stages.contains_key(&pair) {
                 let vkey = (key.clone(), i);
                 let (next_try, backoff) = self
                     .verify
@@ -336,6 +343,11 @@ impl Kubelet {
                 continue;
             }
             match self.stages.get(&pair) {
+                // No STAGE_UNSTAGE_VOLUME: nothing to stage.
+                None if !cx.profile.driver.stage_unstage => {
+                    self.stages.insert(pair.clone(), Stage::Staged);
+                    self.wake_at(&key, cx.now);
+                }
                 None => {
                     self.stages.insert(pair.clone(), Stage::Staging);
                     let id = cx.call(
@@ -656,6 +668,9 @@ impl Kubelet {
                 k != key && s.node == st.node && s.mounts.iter().any(|o| o.pv == m.pv)
             });
             match self.stages.get(&pair) {
+                Some(Stage::Staged) if !others && !cx.profile.driver.stage_unstage => {
+                    self.stages.remove(&pair);
+                }
                 Some(Stage::Staged) if !others => {
                     self.stages.insert(pair.clone(), Stage::Unstaging);
                     let id = cx.call(

@@ -174,7 +174,10 @@ impl Provisioner {
             self.queue.add(item, t);
             return;
         }
+        // A driver without topology (a regional file system) places
+        // volumes nowhere in particular.
         let zone = match claim.metadata.annotation(ANN_SELECTED_NODE) {
+            _ if cx.profile.driver.topology_keys.is_empty() => String::new(),
             Some(node_name) => {
                 let topo_key = cx
                     .profile
@@ -241,6 +244,13 @@ impl Provisioner {
                 name: pv_name,
                 size_bytes,
                 zone,
+                multi_node: claim.spec.access_modes.iter().any(|m| {
+                    matches!(
+                        m,
+                        crate::api::AccessMode::ReadWriteMany
+                            | crate::api::AccessMode::ReadOnlyMany
+                    )
+                }),
             },
             Some(timeout),
         );
@@ -449,7 +459,7 @@ fn provisioned_volume(
                 name: claim.metadata.name.clone(),
                 uid: claim.metadata.uid.clone(),
             }),
-            node_affinity: Some(VolumeNodeAffinity {
+            node_affinity: (!zone.is_empty()).then(|| VolumeNodeAffinity {
                 required: NodeSelector {
                     node_selector_terms: vec![NodeSelectorTerm {
                         match_expressions: vec![NodeSelectorRequirement {
