@@ -205,7 +205,24 @@ pub struct Cloud {
     zone_capacity: BTreeMap<String, i128>,
     /// Disks being created: (zone, bytes) by name, counted against capacity.
     creating_bytes: BTreeMap<String, (String, i128)>,
+    /// Rate-limit buckets per operation: tokens and when last refilled.
+    buckets: BTreeMap<Operation, (f64, SimTime)>,
     max_attachments: u32,
+}
+
+/// How the EBS driver words a failed call before the cloud's error.
+fn throttled_prefix(request: &Request) -> String {
+    match request {
+        Request::CreateVolume { name, .. } => format!("Could not create volume {name:?}"),
+        Request::DeleteVolume { volume_id } => format!("Could not delete volume ID {volume_id:?}"),
+        Request::Attach { volume_id, node } => {
+            format!("Could not attach volume {volume_id:?} to node {node:?}")
+        }
+        Request::Detach { volume_id, node } => {
+            format!("Could not detach volume {volume_id:?} from node {node:?}")
+        }
+        other => format!("{} failed", other.op().csi_name()),
+    }
 }
 
 /// The disk ID the cloud gives the volume named `name`: stable across runs
@@ -282,14 +299,39 @@ impl Cloud {
                 .stream(seed);
                 (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p.failure_rate
             });
-        let mut capacity_failure = None;
+        let mut refusal = None;
+        // The API's request rate limit: a token bucket per operation; a
+        // call finding it empty is throttled (EC2's RequestLimitExceeded,
+        // which the EBS driver returns as Internal).
+        if let Some(limit) = &p.rate_limit {
+            let (tokens, last) = self
+                .buckets
+                .get(&op)
+                .copied()
+                .unwrap_or((f64::from(limit.burst), now));
+            let elapsed = now.since(last).as_millis() as f64 / 1000.0;
+            let tokens = (tokens + elapsed * limit.per_second).min(f64::from(limit.burst));
+            if tokens >= 1.0 {
+                self.buckets.insert(op, (tokens - 1.0, now));
+            } else {
+                self.buckets.insert(op, (tokens, now));
+                refusal = Some(RpcError {
+                    code: GrpcCode::Internal,
+                    message: format!(
+                        "{}: RequestLimitExceeded: Request limit exceeded.",
+                        throttled_prefix(&call.request)
+                    ),
+                });
+            }
+        }
         // The EBS driver's ValidateVolumeCapabilities: single-node only.
         if let Request::CreateVolume {
             multi_node: true, ..
         } = &call.request
             && !profile.driver.multi_node
+            && refusal.is_none()
         {
-            capacity_failure = Some(RpcError {
+            refusal = Some(RpcError {
                 code: GrpcCode::InvalidArgument,
                 message: "Volume capabilities not supported".into(),
             });
@@ -304,7 +346,7 @@ impl Cloud {
             ..
         } = &call.request
             && !fails
-            && capacity_failure.is_none()
+            && refusal.is_none()
             && !self.by_name.contains_key(name)
             && !self.creating.contains_key(name)
             && self
@@ -312,14 +354,14 @@ impl Cloud {
                 .get(zone)
                 .is_some_and(|cap| self.zone_used(zone) + size_bytes > *cap)
         {
-            capacity_failure = Some(RpcError {
+            refusal = Some(RpcError {
                 code: GrpcCode::ResourceExhausted,
                 message: format!(
                     "Could not create volume {name:?}: InsufficientVolumeCapacity: There is not enough capacity to fulfill your EBS volume provision request. You can try to provision a different volume type, EBS volume in a different availability zone, or you can wait and try again later."
                 ),
             });
         }
-        let fails = fails || capacity_failure.is_some();
+        let fails = fails || refusal.is_some();
         let sample = |op: Operation, n: u32| {
             let p = profile.operation(op);
             let latency = match (&p.failure_latency, fails) {
@@ -339,7 +381,7 @@ impl Cloud {
                 ),
             }
         };
-        let failure = capacity_failure.or_else(|| {
+        let failure = refusal.or_else(|| {
             fails.then(|| RpcError {
                 code: p.error,
                 message: p.message.clone(),
@@ -623,5 +665,46 @@ mod tests {
             })
             .collect();
         assert_eq!(fails, vec![true, true, false, false]);
+    }
+
+    #[test]
+    fn a_rate_limited_operation_is_refused_when_its_bucket_is_empty() {
+        let mut p = Profile::built_in("reference").unwrap();
+        p.operations
+            .get_mut(&Operation::CreateVolume)
+            .unwrap()
+            .rate_limit = Some(super::super::operations::RateLimit {
+            per_second: 0.5,
+            burst: 2,
+        });
+        let mut c = cloud();
+        let req = |n: u32| {
+            call(
+                u64::from(n),
+                Request::CreateVolume {
+                    name: format!("pvc-{n}"),
+                    size_bytes: 1 << 30,
+                    zone: "zone-a".into(),
+                    multi_node: false,
+                },
+            )
+        };
+        let at = |ms: u64| SimTime(ms);
+        assert!(c.plan(&req(1), at(0), &p, 1).failure.is_none());
+        assert!(c.plan(&req(2), at(0), &p, 1).failure.is_none());
+        let refused = c.plan(&req(3), at(0), &p, 1).failure.expect("bucket empty");
+        assert_eq!(refused.code, GrpcCode::Internal);
+        assert_eq!(
+            refused.message,
+            "Could not create volume \"pvc-3\": RequestLimitExceeded: Request limit exceeded."
+        );
+        assert!(
+            c.plan(&req(4), at(1_000), &p, 1).failure.is_some(),
+            "half a token"
+        );
+        assert!(
+            c.plan(&req(5), at(2_000), &p, 1).failure.is_none(),
+            "one token after 2 s"
+        );
     }
 }

@@ -142,6 +142,20 @@ pub struct OperationProfile {
     /// Description of a failure.
     #[serde(default = "default_message")]
     pub message: String,
+    /// The cloud API's request rate limit for this operation, if any.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A token bucket, as cloud APIs throttle: `burst` calls at once, then
+/// `per_second` on average. A call finding the bucket empty is refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Refill rate (calls per second).
+    pub per_second: f64,
+    /// Bucket size.
+    pub burst: u32,
 }
 
 fn internal() -> GrpcCode {
@@ -162,6 +176,7 @@ impl OperationProfile {
             fail_first: 0,
             error: GrpcCode::Internal,
             message: default_message(),
+            rate_limit: None,
         }
     }
 
@@ -178,6 +193,11 @@ impl OperationProfile {
         self.latency.validate()?;
         if let Some(l) = &self.failure_latency {
             l.validate()?;
+        }
+        if let Some(r) = &self.rate_limit
+            && (r.per_second <= 0.0 || !r.per_second.is_finite() || r.burst == 0)
+        {
+            return Err("rate_limit needs per_second > 0 and burst ≥ 1".into());
         }
         if !(0.0..=1.0).contains(&self.failure_rate) {
             return Err(format!(

@@ -357,6 +357,8 @@ pub struct OperationOverride {
     pub error: Option<super::operations::GrpcCode>,
     /// Error message.
     pub message: Option<String>,
+    /// API rate limit.
+    pub rate_limit: Option<super::operations::RateLimit>,
 }
 
 /// Changes to a sidecar's flags.
@@ -390,6 +392,9 @@ impl OperationOverride {
         }
         if let Some(m) = &self.message {
             p.message = m.clone();
+        }
+        if let Some(r) = &self.rate_limit {
+            p.rate_limit = Some(r.clone());
         }
     }
 }

@@ -742,6 +742,7 @@ fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile
             fail_first: d.fail_first,
             error: d.error,
             message: d.message.clone(),
+            rate_limit: d.rate_limit.clone(),
         };
         let mut check = base.operation(*op).clone();
         change.apply(&mut check);

@@ -231,6 +231,9 @@ pub struct OperationDef {
     /// Description of failures.
     #[serde(default)]
     pub message: Option<String>,
+    /// The API's rate limit, `{ per_second = 2.0, burst = 5 }`.
+    #[serde(default)]
+    pub rate_limit: Option<crate::backend::operations::RateLimit>,
 }
 
 /// `[backend.sidecars]`.
