@@ -84,6 +84,8 @@ struct OpenCall {
 struct Sim<'a> {
     scenario: &'a Scenario,
     profile: Profile,
+    /// The profile as the run started, for clearing injected faults.
+    base_profile: Profile,
     seed: u64,
     queue: EventQueue<SimEvent>,
     store: Store,
@@ -132,6 +134,7 @@ pub fn run_observed(
     let n = controllers.len();
     let mut sim = Sim {
         scenario,
+        base_profile: profile.clone(),
         profile,
         seed,
         queue: EventQueue::new(),
@@ -480,6 +483,18 @@ impl Sim<'_> {
             }
             ActionKind::Delete(r, force) => {
                 delete_any(&mut self.store, r, *force).map_err(|e| e.to_string())
+            }
+            ActionKind::Fault(op, change) => {
+                if let Some(p) = self.profile.operations.get_mut(op) {
+                    change.apply(p);
+                }
+                Ok(())
+            }
+            ActionKind::ClearFault(op) => {
+                if let Some(p) = self.base_profile.operations.get(op) {
+                    self.profile.operations.insert(*op, p.clone());
+                }
+                Ok(())
             }
             ActionKind::Scale(r, n) => modify_set(&mut self.store, r, |s| {
                 s.spec.replicas = *n;

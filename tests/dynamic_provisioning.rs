@@ -678,3 +678,64 @@ fn a_read_write_many_claim_on_ebs_is_refused_as_infeasible() {
     );
     assert_eq!(claim_phase(&r, "shared"), "Pending");
 }
+
+/// A fault injected into attach at 5 s makes every ControllerPublishVolume
+/// fail until it is cleared at 30 s; the attacher's next retry succeeds.
+#[test]
+fn an_injected_fault_holds_until_cleared() {
+    let body = [
+        "[[action]]\nat = \"5s\"\nfault = { operation = \"attach\", change = { failure_rate = 1.0, error = \"Unavailable\", message = \"EC2 is having a bad day\" } }\n".to_string(),
+        "[[action]]\nat = \"30s\"\nlabel = \"cleared\"\nclear_fault = \"ControllerPublishVolume\"\n".to_string(),
+        pvc("data", "1Gi", RWO, "storageClassName = \"wffc\""),
+        "[[action]]\nat = \"10s\"\ncreate = { kind = \"Pod\", name = \"app\", spec = { containers = [{ name = \"a\", image = \"i\" }], volumes = [{ name = \"d\", persistentVolumeClaim = { claimName = \"data\" } }] } }\n".to_string(),
+    ]
+    .concat();
+    let (_, r, _) = run(&cluster(&body));
+    let ends: Vec<(u64, bool)> = r
+        .store
+        .log()
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Operation(o)
+                if o.op.csi_name() == "ControllerPublishVolume" && o.phase == CallPhase::End =>
+            {
+                Some((
+                    o.t.as_millis(),
+                    o.result.as_ref().is_some_and(|x| x.is_ok()),
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(ends.len() >= 3, "{ends:?}");
+    assert!(
+        ends.iter().filter(|(t, _)| *t < 30_000).all(|(_, ok)| !ok),
+        "{ends:?}"
+    );
+    let first_ok = ends
+        .iter()
+        .find(|(_, ok)| *ok)
+        .expect("attached after the clear")
+        .0;
+    assert!(first_ok > 30_000, "{ends:?}");
+    let failed = events_on(&r, Kind::Pod, "app")
+        .into_iter()
+        .filter(|e| e.reason == "FailedAttachVolume")
+        .count();
+    assert!(failed >= 1);
+    assert!(
+        r.store
+            .get::<Pod>(&ObjectKey::new("default", "app"))
+            .is_some_and(|p| p.status.phase == storsim::api::PodPhase::Running)
+    );
+    // Unknown operations are refused at load, with a suggestion.
+    let bad = cluster("[[action]]\nat = \"1s\"\nclear_fault = \"atach\"\n");
+    let err = match storsim::scenario::load_str("t.toml", &bad) {
+        Ok(_) => panic!("refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("unknown operation `atach`") && err.contains("did you mean `attach`?"),
+        "{err}"
+    );
+}

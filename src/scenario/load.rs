@@ -471,12 +471,14 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             + a.delete.is_some() as u8
             + a.patch.is_some() as u8
             + a.scale.is_some() as u8
-            + a.set_image.is_some() as u8;
+            + a.set_image.is_some() as u8
+            + a.fault.is_some() as u8
+            + a.clear_fault.is_some() as u8;
         if count != 1 {
             cx.error(
                 span.clone(),
                 "an action does exactly one thing",
-                Some("give one of `create`, `delete`, `patch`, `scale` or `set_image`".into()),
+                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `fault` or `clear_fault`".into()),
             );
             continue;
         }
@@ -493,6 +495,24 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             object_ref(cx, &known, d).map(|r| ActionKind::Delete(r, a.force == Some(true)))
         } else if let Some(p) = &a.patch {
             patch_action(cx, &known, &objects, p)
+        } else if let Some(f) = &a.fault {
+            operation_name(cx, &f.operation).and_then(|op| {
+                let change = operation_override(&f.change);
+                // The change's own values; the run applies it to the profile.
+                let mut check = crate::backend::operations::OperationProfile::fixed(
+                    crate::engine::SimDuration::ZERO,
+                );
+                change.apply(&mut check);
+                match check.validate() {
+                    Ok(()) => Some(ActionKind::Fault(op, change)),
+                    Err(m) => {
+                        cx.error(f.operation.span(), m, None);
+                        None
+                    }
+                }
+            })
+        } else if let Some(op) = &a.clear_fault {
+            operation_name(cx, op).map(ActionKind::ClearFault)
         } else if let Some(sc) = &a.scale {
             statefulset_ref(cx, &known, &sc.statefulset).map(|r| ActionKind::Scale(r, sc.replicas))
         } else if let Some(si) = &a.set_image {
@@ -716,6 +736,40 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     }
 }
 
+/// An operation's changes as written in `[backend.operations.*]` or a fault.
+fn operation_override(d: &OperationDef) -> OperationOverride {
+    OperationOverride {
+        latency: d.latency.clone(),
+        failure_latency: d.failure_latency.clone(),
+        failure_rate: d.failure_rate,
+        fail_first: d.fail_first,
+        error: d.error,
+        message: d.message.clone(),
+        rate_limit: d.rate_limit.clone(),
+    }
+}
+
+/// An operation named as in `[backend.operations.*]` or by its CSI name.
+fn operation_name(cx: &mut Cx, name: &Spanned<String>) -> Option<crate::backend::Operation> {
+    use crate::backend::Operation;
+    if let Some(op) = Operation::parse(name.get_ref()) {
+        return Some(op);
+    }
+    let names: Vec<String> = Operation::ALL
+        .iter()
+        .filter_map(|o| serde_json::to_value(o).ok()?.as_str().map(str::to_string))
+        .collect();
+    let hint = nearest(name.get_ref(), names.iter().map(String::as_str))
+        .map(|n| format!("did you mean `{n}`?"))
+        .unwrap_or_else(|| format!("operations: {}", names.join(", ")));
+    cx.error(
+        name.span(),
+        format!("unknown operation `{}`", name.get_ref()),
+        Some(hint),
+    );
+    None
+}
+
 /// The scenario's `[backend.*]` changes, checked (each operation against
 /// the profile it changes, so errors point at the override).
 fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile) -> Overrides {
@@ -735,15 +789,7 @@ fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile
     }
     for (op, def) in &b.operations {
         let d = def.get_ref();
-        let change = OperationOverride {
-            latency: d.latency.clone(),
-            failure_latency: d.failure_latency.clone(),
-            failure_rate: d.failure_rate,
-            fail_first: d.fail_first,
-            error: d.error,
-            message: d.message.clone(),
-            rate_limit: d.rate_limit.clone(),
-        };
+        let change = operation_override(d);
         let mut check = base.operation(*op).clone();
         change.apply(&mut check);
         if let Err(m) = check.validate() {

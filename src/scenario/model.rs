@@ -107,6 +107,13 @@ pub enum ActionKind {
         /// New image.
         image: String,
     },
+    /// A backend fault from now on.
+    Fault(
+        crate::backend::Operation,
+        crate::backend::profile::OperationOverride,
+    ),
+    /// The operation behaves as the profile says again.
+    ClearFault(crate::backend::Operation),
     /// JSON merge patch.
     Patch {
         /// Target.
@@ -150,6 +157,8 @@ impl ActionKind {
                 )
             }
             ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
+            ActionKind::Fault(op, _) => format!("inject a fault into {op}"),
+            ActionKind::ClearFault(op) => format!("clear the faults of {op}"),
         }
     }
 }

@@ -393,6 +393,23 @@ pub struct ActionDef {
     /// With `delete`: `--grace-period=0 --force` (the object goes at once).
     #[serde(default)]
     pub force: Option<bool>,
+    /// Inject a backend fault from now on.
+    #[serde(default)]
+    pub fault: Option<FaultDef>,
+    /// Clear the faults injected on an operation (`"attach"`): it behaves as
+    /// the profile says again.
+    #[serde(default)]
+    pub clear_fault: Option<Spanned<String>>,
+}
+
+/// `fault = { operation = "attach", change = { failure_rate = 1.0, message = "…" } }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultDef {
+    /// The operation (`create_volume`, `attach`, … or its CSI name).
+    pub operation: Spanned<String>,
+    /// What changes, as in `[backend.operations.*]`.
+    pub change: OperationDef,
 }
 
 /// `scale = { statefulset = "web", replicas = 3 }`.
