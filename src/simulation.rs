@@ -484,6 +484,21 @@ impl Sim<'_> {
             ActionKind::Delete(r, force) => {
                 delete_any(&mut self.store, r, *force).map_err(|e| e.to_string())
             }
+            ActionKind::Taint(node, taint) => self
+                .store
+                .modify::<crate::api::Node>(&crate::api::ObjectKey::cluster(node), |n| {
+                    n.spec
+                        .taints
+                        .retain(|t| !(t.key == taint.key && t.effect == taint.effect));
+                    n.spec.taints.push(taint.clone());
+                })
+                .map_err(|e| e.to_string()),
+            ActionKind::Untaint(node, key) => self
+                .store
+                .modify::<crate::api::Node>(&crate::api::ObjectKey::cluster(node), |n| {
+                    n.spec.taints.retain(|t| &t.key != key)
+                })
+                .map_err(|e| e.to_string()),
             ActionKind::Fault(op, change) => {
                 if let Some(p) = self.profile.operations.get_mut(op) {
                     change.apply(p);

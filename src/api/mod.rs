@@ -323,6 +323,26 @@ impl Resource for PersistentVolumeClaim {
 impl Resource for Pod {
     const KIND: Kind = Kind::Pod;
     meta_impl!();
+    /// DefaultTolerationSeconds: tolerate not-ready and unreachable
+    /// (NoExecute) for 300 s, unless the pod already tolerates them.
+    fn admit(&mut self) {
+        for key in [node::TAINT_NOT_READY, node::TAINT_UNREACHABLE] {
+            let taint = node::Taint {
+                key: key.into(),
+                value: String::new(),
+                effect: "NoExecute".into(),
+            };
+            if !self.spec.tolerations.iter().any(|t| t.tolerates(&taint)) {
+                self.spec.tolerations.push(pod::Toleration {
+                    key: key.into(),
+                    operator: Some("Exists".into()),
+                    value: String::new(),
+                    effect: "NoExecute".into(),
+                    toleration_seconds: Some(300),
+                });
+            }
+        }
+    }
     fn graceful_delete(&self) -> bool {
         !self.spec.node_name.is_empty()
     }

@@ -12,6 +12,10 @@ pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
 pub const LABEL_REGION: &str = "topology.kubernetes.io/region";
 /// Well-known hostname label.
 pub const LABEL_HOSTNAME: &str = "kubernetes.io/hostname";
+/// Taint of a node whose Ready condition is False.
+pub const TAINT_NOT_READY: &str = "node.kubernetes.io/not-ready";
+/// Taint of a node whose Ready condition is Unknown.
+pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 /// Well-known OS label.
 pub const LABEL_OS: &str = "kubernetes.io/os";
 

@@ -161,6 +161,19 @@ pub struct Toleration {
     pub toleration_seconds: Option<u64>,
 }
 
+impl Toleration {
+    /// `Toleration.ToleratesTaint`.
+    pub fn tolerates(&self, taint: &super::node::Taint) -> bool {
+        if !self.effect.is_empty() && self.effect != taint.effect {
+            return false;
+        }
+        match self.operator.as_deref() {
+            Some("Exists") => self.key.is_empty() || self.key == taint.key,
+            _ => self.key == taint.key && self.value == taint.value,
+        }
+    }
+}
+
 /// Node affinity of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -15,6 +15,7 @@ pub mod pvc_protection;
 pub mod scheduler;
 pub mod settings;
 pub mod statefulset;
+pub mod taint_eviction;
 pub mod workqueue;
 
 pub use settings::ComponentSettings;
@@ -213,6 +214,7 @@ pub fn all(
     vec![
         Box::new(statefulset::StatefulSetController::new(max_unavailable)),
         Box::new(garbage_collector::GarbageCollector::default()),
+        Box::new(taint_eviction::TaintEviction::default()),
         Box::new(endpoints::Endpoints::default()),
         Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
         Box::new(attach_detach::AttachDetachController::default()),

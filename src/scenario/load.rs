@@ -473,12 +473,14 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             + a.scale.is_some() as u8
             + a.set_image.is_some() as u8
             + a.fault.is_some() as u8
-            + a.clear_fault.is_some() as u8;
+            + a.clear_fault.is_some() as u8
+            + a.taint.is_some() as u8
+            + a.untaint.is_some() as u8;
         if count != 1 {
             cx.error(
                 span.clone(),
                 "an action does exactly one thing",
-                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `fault` or `clear_fault`".into()),
+                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `fault`, `clear_fault`, `taint` or `untaint`".into()),
             );
             continue;
         }
@@ -511,6 +513,29 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                     }
                 }
             })
+        } else if let Some(t) = &a.taint {
+            let node = node_name(cx, &known, &t.node);
+            let effect = t.effect.get_ref().as_str();
+            let ok_effect = matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute");
+            if !ok_effect {
+                cx.error(
+                    t.effect.span(),
+                    format!("unknown taint effect `{effect}`"),
+                    Some("NoSchedule, PreferNoSchedule or NoExecute".into()),
+                );
+            }
+            node.filter(|_| ok_effect).map(|n| {
+                ActionKind::Taint(
+                    n,
+                    crate::api::node::Taint {
+                        key: t.key.clone(),
+                        value: t.value.clone(),
+                        effect: effect.to_string(),
+                    },
+                )
+            })
+        } else if let Some(u) = &a.untaint {
+            node_name(cx, &known, &u.node).map(|n| ActionKind::Untaint(n, u.key.clone()))
         } else if let Some(op) = &a.clear_fault {
             operation_name(cx, op).map(ActionKind::ClearFault)
         } else if let Some(sc) = &a.scale {
@@ -734,6 +759,22 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         expectations,
         reference,
     }
+}
+
+/// A node of the cluster, by name.
+fn node_name(cx: &mut Cx, known: &Known, name: &Spanned<String>) -> Option<String> {
+    let r = ObjectRef::new(Kind::Node, ObjectKey::cluster(name.get_ref()));
+    if known.objects.contains_key(&r) {
+        return Some(name.get_ref().clone());
+    }
+    let hint =
+        nearest(name.get_ref(), known.names_of(Kind::Node)).map(|n| format!("did you mean `{n}`?"));
+    cx.error(
+        name.span(),
+        format!("unknown node `{}`", name.get_ref()),
+        hint,
+    );
+    None
 }
 
 /// An operation's changes as written in `[backend.operations.*]` or a fault.

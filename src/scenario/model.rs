@@ -107,6 +107,10 @@ pub enum ActionKind {
         /// New image.
         image: String,
     },
+    /// Add a taint to a node.
+    Taint(String, crate::api::node::Taint),
+    /// Remove a node's taints of a key.
+    Untaint(String, String),
     /// A backend fault from now on.
     Fault(
         crate::backend::Operation,
@@ -158,6 +162,10 @@ impl ActionKind {
             }
             ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
             ActionKind::Fault(op, _) => format!("inject a fault into {op}"),
+            ActionKind::Taint(n, t) => {
+                format!("taint nodes {n} {}={}:{}", t.key, t.value, t.effect)
+            }
+            ActionKind::Untaint(n, k) => format!("taint nodes {n} {k}-"),
             ActionKind::ClearFault(op) => format!("clear the faults of {op}"),
         }
     }

@@ -400,6 +400,37 @@ pub struct ActionDef {
     /// the profile says again.
     #[serde(default)]
     pub clear_fault: Option<Spanned<String>>,
+    /// `kubectl taint nodes <node> key=value:Effect`.
+    #[serde(default)]
+    pub taint: Option<TaintDef>,
+    /// `kubectl taint nodes <node> key-`: removes the key's taints.
+    #[serde(default)]
+    pub untaint: Option<UntaintDef>,
+}
+
+/// `taint = { node = "node-us-east-1a-0", key = "dedicated", value = "db", effect = "NoExecute" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaintDef {
+    /// The node.
+    pub node: Spanned<String>,
+    /// Taint key.
+    pub key: String,
+    /// Taint value.
+    #[serde(default)]
+    pub value: String,
+    /// NoSchedule, PreferNoSchedule or NoExecute.
+    pub effect: Spanned<String>,
+}
+
+/// `untaint = { node = "node-us-east-1a-0", key = "dedicated" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UntaintDef {
+    /// The node.
+    pub node: Spanned<String>,
+    /// Taint key.
+    pub key: String,
 }
 
 /// `fault = { operation = "attach", change = { failure_rate = 1.0, message = "…" } }`.

@@ -4,7 +4,6 @@
 
 use super::volume_binding;
 use crate::api::node::Taint;
-use crate::api::pod::Toleration;
 use crate::api::{
     AccessMode, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Quantity,
 };
@@ -73,17 +72,6 @@ pub fn pod_requests(pod: &Pod) -> (i128, i128) {
     })
 }
 
-/// Tolerates `taint` (`Toleration.ToleratesTaint`).
-fn tolerates(t: &Toleration, taint: &Taint) -> bool {
-    if !t.effect.is_empty() && t.effect != taint.effect {
-        return false;
-    }
-    match t.operator.as_deref() {
-        Some("Exists") => t.key.is_empty() || t.key == taint.key,
-        _ => t.key == taint.key && t.value == taint.value,
-    }
-}
-
 /// Whether `pod` may land on `node` by nodeSelector and required node affinity.
 pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
     let labels = &node.metadata.labels;
@@ -140,7 +128,7 @@ pub fn filter(
             value: String::new(),
             effect: "NoSchedule".into(),
         };
-        if !pod.spec.tolerations.iter().any(|t| tolerates(t, &unsched)) {
+        if !pod.spec.tolerations.iter().any(|t| t.tolerates(&unsched)) {
             return Some(NodeStatus::unresolvable("node(s) were unschedulable"));
         }
     }
@@ -150,7 +138,7 @@ pub fn filter(
         .taints
         .iter()
         .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-        .find(|t| !pod.spec.tolerations.iter().any(|tol| tolerates(tol, t)))
+        .find(|t| !pod.spec.tolerations.iter().any(|tol| tol.tolerates(t)))
     {
         return Some(NodeStatus::unresolvable(format!(
             "node(s) had untolerated taint {{{}: {}}}",

@@ -1,0 +1,162 @@
+//! The taint eviction controller (pkg/controller/tainteviction, split out
+//! of node lifecycle in 1.29): a pod on a node with a NoExecute taint it
+//! does not tolerate is deleted at once; one it tolerates for
+//! `tolerationSeconds` is deleted that long after the taint was seen,
+//! unless the taint goes first. The deletion is a normal graceful delete.
+
+use super::scheduler::set_condition;
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::node::Taint;
+use crate::api::{Kind, Node, ObjectKey, ObjectRef, Pod};
+use crate::cluster::{EventType, Store, WatchEvent};
+use crate::engine::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// Event source.
+pub const SOURCE: &str = "taint-eviction-controller";
+
+/// The controller.
+#[derive(Default)]
+pub struct TaintEviction {
+    queue: WorkQueue<ObjectKey>,
+    /// Pods whose deletion is scheduled, and when.
+    scheduled: BTreeMap<ObjectKey, SimTime>,
+}
+
+/// What the NoExecute taints of its node mean for a pod.
+enum Verdict {
+    /// No NoExecute taint: nothing to do.
+    Stay,
+    /// Tolerated for ever.
+    Tolerated,
+    /// Delete this long after the taint was seen (zero: now).
+    After(SimDuration),
+}
+
+fn verdict(pod: &Pod, node: &Node) -> Verdict {
+    let taints: Vec<&Taint> = node
+        .spec
+        .taints
+        .iter()
+        .filter(|t| t.effect == "NoExecute")
+        .collect();
+    if taints.is_empty() {
+        return Verdict::Stay;
+    }
+    let mut min: Option<u64> = None;
+    for t in taints {
+        let Some(tol) = pod.spec.tolerations.iter().find(|x| x.tolerates(t)) else {
+            return Verdict::After(SimDuration::ZERO);
+        };
+        if let Some(s) = tol.toleration_seconds {
+            min = Some(min.map_or(s, |m| m.min(s)));
+        }
+    }
+    match min {
+        Some(s) => Verdict::After(SimDuration::from_secs(s)),
+        None => Verdict::Tolerated,
+    }
+}
+
+impl TaintEviction {
+    fn event(cx: &mut Ctx<'_>, pod: &ObjectKey, msg: String) {
+        cx.store.record_event(
+            ObjectRef::new(Kind::Pod, pod.clone()),
+            EventType::Normal,
+            "TaintManagerEviction",
+            msg,
+            SOURCE,
+        );
+    }
+
+    fn review(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        let pod = cx.store.get::<Pod>(key).cloned();
+        let node = pod.as_ref().and_then(|p| {
+            cx.store
+                .get::<Node>(&ObjectKey::cluster(&p.spec.node_name))
+                .cloned()
+        });
+        let (Some(pod), Some(node)) = (pod, node) else {
+            self.scheduled.remove(key);
+            return;
+        };
+        if pod.metadata.deletion_timestamp.is_some() || pod.is_terminal() {
+            self.scheduled.remove(key);
+            return;
+        }
+        match verdict(&pod, &node) {
+            Verdict::Stay | Verdict::Tolerated => {
+                if self.scheduled.remove(key).is_some() {
+                    Self::event(cx, key, format!("Cancelling deletion of Pod {key}"));
+                }
+            }
+            Verdict::After(d) => {
+                let at = *self.scheduled.entry(key.clone()).or_insert(now.plus(d));
+                if at > now {
+                    self.queue.add(key.clone(), at);
+                    return;
+                }
+                self.scheduled.remove(key);
+                Self::event(cx, key, format!("Marking for deletion Pod {key}"));
+                let _ = cx.store.modify::<Pod>(key, |p| {
+                    set_condition(
+                        p,
+                        "DisruptionTarget",
+                        "True",
+                        "DeletionByTaintManager",
+                        "Taint manager: deleting due to NoExecute taint",
+                        now,
+                    );
+                });
+                let _ = cx.store.delete::<Pod>(key);
+            }
+        }
+    }
+}
+
+impl Controller for TaintEviction {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[Kind::Pod, Kind::Node]
+    }
+
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        match ev.kind {
+            Kind::Pod => self.queue.add(ev.key.clone(), cx.now),
+            Kind::Node => {
+                let pods: Vec<ObjectKey> = cx
+                    .store
+                    .list::<Pod>()
+                    .filter(|p| p.spec.node_name == ev.key.name)
+                    .map(|p| p.metadata.key())
+                    .collect();
+                for k in pods {
+                    self.queue.add(k, cx.now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        while let Some(key) = self.queue.pop_due(cx.now) {
+            self.review(&key, cx);
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, _store: &Store) -> Vec<String> {
+        self.scheduled
+            .iter()
+            .map(|(k, t)| format!("Pod/{} is to be evicted at {t} (NoExecute taint)", k.name))
+            .collect()
+    }
+}
