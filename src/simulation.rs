@@ -86,6 +86,8 @@ struct Sim<'a> {
     profile: Profile,
     /// The profile as the run started, for clearing injected faults.
     base_profile: Profile,
+    /// Which machines are down.
+    machines: crate::backend::machines::Machines,
     seed: u64,
     queue: EventQueue<SimEvent>,
     store: Store,
@@ -135,6 +137,7 @@ pub fn run_observed(
     let mut sim = Sim {
         scenario,
         base_profile: profile.clone(),
+        machines: Default::default(),
         profile,
         seed,
         queue: EventQueue::new(),
@@ -404,6 +407,7 @@ impl Sim<'_> {
             &mut self.store,
             &mut self.informers[c],
             &self.profile,
+            &self.machines,
             &mut self.next_call,
         );
         f(self.controllers[c].as_mut(), &mut cx);
@@ -483,6 +487,19 @@ impl Sim<'_> {
             }
             ActionKind::Delete(r, force) => {
                 delete_any(&mut self.store, r, *force).map_err(|e| e.to_string())
+            }
+            ActionKind::Machines { nodes, down, .. } => {
+                for n in nodes {
+                    if *down {
+                        self.machines.fail(n, now);
+                    } else {
+                        self.machines.recover(n);
+                    }
+                }
+                for c in 0..self.controllers.len() {
+                    self.with_ctx(c, |ctrl, cx| ctrl.on_machines(cx));
+                }
+                Ok(())
             }
             ActionKind::Taint(node, taint) => self
                 .store

@@ -5,6 +5,7 @@
 pub mod bill;
 pub mod cloud;
 pub mod latency;
+pub mod machines;
 pub mod operations;
 pub mod pricing;
 pub mod profile;

@@ -129,6 +129,8 @@ pub struct Kubelet {
     /// Nodes whose `volumesInUse` must change, and the status update that
     /// will write it.
     status_due: BTreeMap<String, SimTime>,
+    /// Nodes whose status update fell while their machine was down.
+    stalled: BTreeSet<String>,
     /// VerifyControllerAttachedVolume retries per (pod, volume): when the
     /// next attempt is allowed, and the backoff after it.
     verify: BTreeMap<(ObjectKey, usize), (SimTime, SimDuration)>,
@@ -155,6 +157,7 @@ impl Kubelet {
     pub fn new(images: BTreeMap<String, ImageBehaviour>, seed: u64) -> Self {
         Kubelet {
             status_due: BTreeMap::new(),
+            stalled: BTreeSet::new(),
             verify: BTreeMap::new(),
             seed,
             images,
@@ -224,6 +227,10 @@ impl Kubelet {
         let Some(pod) = pod else {
             return;
         };
+        // A machine that is down runs nothing, not even its kubelet.
+        if cx.machines.is_down(&pod.spec.node_name) {
+            return;
+        }
         // No node, no kubelet: such a pod is never started nor finished.
         if pod.spec.node_name.is_empty()
             || cx
@@ -778,6 +785,11 @@ impl Kubelet {
             .collect();
         for node in due {
             self.status_due.remove(&node);
+            if cx.machines.is_down(&node) {
+                // Written once the machine is back (on_machines).
+                self.stalled.insert(node);
+                continue;
+            }
             let mut used = BTreeSet::new();
             for st in self.pods.values_mut().filter(|s| s.node == node) {
                 st.reported = true;
@@ -788,8 +800,11 @@ impl Kubelet {
                 );
             }
             let used: Vec<String> = used.into_iter().collect();
+            // The status update also says the node is Ready again after an
+            // outage.
             let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
-                n.status.volumes_in_use = used
+                n.status.volumes_in_use = used;
+                n.status.ready = true;
             });
         }
     }
@@ -858,6 +873,63 @@ impl Controller for Kubelet {
             self.sync(&key, cx);
         }
         self.update_node_status(cx);
+    }
+
+    fn on_machines(&mut self, cx: &mut Ctx<'_>) {
+        // Machines that are back: their kubelet posts its status at its next
+        // update and picks up every pod bound there.
+        let nodes: BTreeSet<String> = cx
+            .store
+            .list::<Node>()
+            .map(|n| n.metadata.name.clone())
+            .filter(|n| !cx.machines.is_down(n))
+            .collect();
+        let stalled: Vec<String> = self
+            .stalled
+            .iter()
+            .filter(|n| nodes.contains(*n))
+            .cloned()
+            .collect();
+        for n in stalled {
+            self.stalled.remove(&n);
+            self.request_status_update(&n, cx.now);
+        }
+        let unready: Vec<String> = cx
+            .store
+            .list::<Node>()
+            .filter(|n| !n.status.ready && nodes.contains(&n.metadata.name))
+            .map(|n| n.metadata.name.clone())
+            .collect();
+        for n in unready {
+            self.request_status_update(&n, cx.now);
+        }
+        let pods: Vec<ObjectKey> = cx
+            .store
+            .list::<Pod>()
+            .filter(|p| nodes.contains(&p.spec.node_name))
+            .map(|p| p.metadata.key())
+            .collect();
+        let now = cx.now;
+        for k in pods {
+            // Its status manager posts the containers' readiness again (the
+            // node controller marked them not ready while it was away).
+            let ready = matches!(
+                self.pods.get(&k).map(|s| &s.phase),
+                Some(Phase::Running {
+                    next_probe: None,
+                    ..
+                })
+            );
+            if ready {
+                let _ = cx.store.modify::<Pod>(&k, |p| {
+                    if p.metadata.deletion_timestamp.is_none() {
+                        set_condition(p, "ContainersReady", "True", "", "", now);
+                        set_condition(p, "Ready", "True", "", "", now);
+                    }
+                });
+            }
+            self.wake_at(&k, cx.now);
+        }
     }
 
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {

@@ -8,6 +8,7 @@ pub mod endpoints;
 pub mod external_attacher;
 pub mod garbage_collector;
 pub mod kubelet;
+pub mod node_lifecycle;
 pub mod provisioner;
 pub mod pv_controller;
 pub mod pv_protection;
@@ -35,6 +36,8 @@ pub struct Ctx<'a> {
     pub store: Api<'a>,
     /// The backend profile in force.
     pub profile: &'a Profile,
+    /// Which machines are down (what runs on a node stops with it).
+    pub machines: &'a crate::backend::machines::Machines,
     calls: Vec<(CallId, Request, Option<SimDuration>)>,
     next_call: &'a mut CallId,
 }
@@ -47,12 +50,14 @@ impl<'a> Ctx<'a> {
         server: &'a mut Store,
         cache: &'a mut Informer,
         profile: &'a Profile,
+        machines: &'a crate::backend::machines::Machines,
         next_call: &'a mut CallId,
     ) -> Self {
         Ctx {
             now,
             store: Api { server, cache },
             profile,
+            machines,
             calls: Vec::new(),
             next_call,
         }
@@ -186,6 +191,8 @@ pub trait Controller {
     fn on_watch(&mut self, event: &WatchEvent, cx: &mut Ctx<'_>);
     /// The controller's wake time came: do the work that is due.
     fn on_wake(&mut self, cx: &mut Ctx<'_>);
+    /// A machine went down or came back (the scenario's doing).
+    fn on_machines(&mut self, _cx: &mut Ctx<'_>) {}
     /// A call this controller made has returned.
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
         let _ = (reply, cx);
@@ -215,6 +222,7 @@ pub fn all(
         Box::new(statefulset::StatefulSetController::new(max_unavailable)),
         Box::new(garbage_collector::GarbageCollector::default()),
         Box::new(taint_eviction::TaintEviction::default()),
+        Box::new(node_lifecycle::NodeLifecycle::new(seed)),
         Box::new(endpoints::Endpoints::default()),
         Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
         Box::new(attach_detach::AttachDetachController::default()),

@@ -202,6 +202,8 @@ struct Known {
     set_templates: BTreeMap<ObjectKey, Vec<String>>,
     /// StatefulSets: their container names.
     set_containers: BTreeMap<ObjectKey, Vec<String>>,
+    /// Node names per zone.
+    zone_nodes: BTreeMap<String, Vec<String>>,
 }
 
 impl Known {
@@ -326,6 +328,13 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         known
             .objects
             .insert(ObjectRef::new(Kind::Node, n.metadata.key()), 0..0);
+        if let Some(z) = n.zone() {
+            known
+                .zone_nodes
+                .entry(z.to_string())
+                .or_default()
+                .push(n.metadata.name.clone());
+        }
     }
 
     // Storage classes.
@@ -475,12 +484,16 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             + a.fault.is_some() as u8
             + a.clear_fault.is_some() as u8
             + a.taint.is_some() as u8
-            + a.untaint.is_some() as u8;
+            + a.untaint.is_some() as u8
+            + a.fail_node.is_some() as u8
+            + a.recover_node.is_some() as u8
+            + a.fail_zone.is_some() as u8
+            + a.recover_zone.is_some() as u8;
         if count != 1 {
             cx.error(
                 span.clone(),
                 "an action does exactly one thing",
-                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `fault`, `clear_fault`, `taint` or `untaint`".into()),
+                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `fault`, `clear_fault`, `taint`, `untaint`, `fail_node`, `recover_node`, `fail_zone` or `recover_zone`".into()),
             );
             continue;
         }
@@ -534,6 +547,26 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                     },
                 )
             })
+        } else if let Some(n) = a.fail_node.as_ref().or(a.recover_node.as_ref()) {
+            node_name(cx, &known, n).map(|node| ActionKind::Machines {
+                nodes: vec![node.clone()],
+                down: a.fail_node.is_some(),
+                what: format!("node {node}"),
+            })
+        } else if let Some(z) = a.fail_zone.as_ref().or(a.recover_zone.as_ref()) {
+            match known.zone_nodes.get(z.get_ref()) {
+                Some(nodes) => Some(ActionKind::Machines {
+                    nodes: nodes.clone(),
+                    down: a.fail_zone.is_some(),
+                    what: format!("zone {}", z.get_ref()),
+                }),
+                None => {
+                    let hint = nearest(z.get_ref(), known.zones.iter().map(String::as_str))
+                        .map(|n| format!("did you mean `{n}`?"));
+                    cx.error(z.span(), format!("no node in zone `{}`", z.get_ref()), hint);
+                    None
+                }
+            }
         } else if let Some(u) = &a.untaint {
             node_name(cx, &known, &u.node).map(|n| ActionKind::Untaint(n, u.key.clone()))
         } else if let Some(op) = &a.clear_fault {

@@ -107,6 +107,15 @@ pub enum ActionKind {
         /// New image.
         image: String,
     },
+    /// Machines go down (`down`) or come back.
+    Machines {
+        /// The nodes.
+        nodes: Vec<String>,
+        /// Down or back.
+        down: bool,
+        /// As written (`node-x` or `zone us-east-1a`).
+        what: String,
+    },
     /// Add a taint to a node.
     Taint(String, crate::api::node::Taint),
     /// Remove a node's taints of a key.
@@ -162,6 +171,9 @@ impl ActionKind {
             }
             ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
             ActionKind::Fault(op, _) => format!("inject a fault into {op}"),
+            ActionKind::Machines { down, what, .. } => {
+                format!("{} {what}", if *down { "fail" } else { "recover" })
+            }
             ActionKind::Taint(n, t) => {
                 format!("taint nodes {n} {}={}:{}", t.key, t.value, t.effect)
             }

@@ -406,6 +406,18 @@ pub struct ActionDef {
     /// `kubectl taint nodes <node> key-`: removes the key's taints.
     #[serde(default)]
     pub untaint: Option<UntaintDef>,
+    /// A node's machine goes down (kubelet stops; heartbeats stop).
+    #[serde(default)]
+    pub fail_node: Option<Spanned<String>>,
+    /// A node's machine comes back.
+    #[serde(default)]
+    pub recover_node: Option<Spanned<String>>,
+    /// Every node of a zone goes down.
+    #[serde(default)]
+    pub fail_zone: Option<Spanned<String>>,
+    /// Every node of a zone comes back.
+    #[serde(default)]
+    pub recover_zone: Option<Spanned<String>>,
 }
 
 /// `taint = { node = "node-us-east-1a-0", key = "dedicated", value = "db", effect = "NoExecute" }`.
