@@ -140,3 +140,146 @@ fn a_zone_outage_takes_every_node_of_the_zone_and_no_other() {
     };
     assert!(no_exec("node-a-0") && no_exec("node-a-1"));
 }
+
+/// A one-replica StatefulSet with its volume on node-a-0 (node-a-1 is
+/// tainted until 30 s so the pod lands on node-a-0); node-a-0 dies at 60 s.
+fn stateful(actions: &str) -> String {
+    scenario(
+        "25m",
+        &format!(
+            r#"[cluster]
+zones = ["a"]
+[[cluster.node]]
+name = "node-a-0"
+zone = "a"
+[[cluster.node]]
+name = "node-a-1"
+zone = "a"
+taints = [{{ key = "wait", effect = "NoSchedule" }}]
+[backend]
+profile = "aws-ebs"
+[images."postgres:15"]
+stop = "5s"
+[[storage_class]]
+name = "gp3"
+provisioner = "ebs.csi.aws.com"
+volumeBindingMode = "WaitForFirstConsumer"
+[[object]]
+kind = "StatefulSet"
+name = "db"
+[object.spec]
+serviceName = "db"
+replicas = 1
+selector = {{ matchLabels = {{ app = "db" }} }}
+template.metadata.labels = {{ app = "db" }}
+template.spec.containers = [{{ name = "postgres", image = "postgres:15" }}]
+volumeClaimTemplates = [{{ metadata = {{ name = "data" }}, spec = {{ accessModes = ["ReadWriteOnce"], storageClassName = "gp3", resources = {{ requests = {{ storage = "10Gi" }} }} }} }}]
+[[action]]
+at = "30s"
+untaint = {{ node = "node-a-1", key = "wait" }}
+[[action]]
+at = "60s"
+fail_node = "node-a-0"
+{actions}"#
+        ),
+    )
+}
+
+fn op_ms(r: &RunResult, op: &str, phase_end: bool, target: &str) -> Vec<u64> {
+    r.store
+        .log()
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Operation(o)
+                if o.op.csi_name() == op
+                    && (o.phase == storsim::cluster::CallPhase::End) == phase_end
+                    && o.target.contains(target) =>
+            {
+                Some(o.t.as_millis())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_force_deleted_statefulset_pod_waits_six_minutes_for_the_force_detach() {
+    let (_, r, _) = run(&stateful(
+        "[[action]]\nat = \"420s\"\ndelete = \"Pod/db-0\"\nforce = true\n",
+    ));
+    // Until the force delete the pod stays Terminating and nothing is recreated.
+    let creates = r
+        .store
+        .log()
+        .iter()
+        .filter(|rec| matches!(rec, Record::Change(c) if c.object.key.name == "db-0" && c.op == ChangeOp::Added))
+        .count();
+    assert_eq!(creates, 2, "the original and one replacement");
+    // The replacement on node-a-1 meets the volume still attached to node-a-0.
+    let multi = events_on(&r, Kind::Pod, "db-0")
+        .into_iter()
+        .find(|e| e.reason == "FailedAttachVolume")
+        .expect("Multi-Attach while the old attachment stands");
+    assert!(
+        multi.message.contains("Multi-Attach error"),
+        "{}",
+        multi.message
+    );
+    // The detach from the dead node: 6 minutes after it was wanted (420 s).
+    let detach = op_ms(&r, "ControllerUnpublishVolume", false, "node-a-0");
+    assert!(
+        detach
+            .first()
+            .is_some_and(|t| (780_000..781_000).contains(t)),
+        "{detach:?}"
+    );
+    let attach = op_ms(&r, "ControllerPublishVolume", true, "node-a-1");
+    assert!(attach.first().is_some_and(|t| *t > 780_000), "{attach:?}");
+    let pod = r
+        .store
+        .get::<Pod>(&ObjectKey::new("default", "db-0"))
+        .unwrap();
+    assert!(
+        pod.running_and_ready(),
+        "runs in the end on {}",
+        pod.spec.node_name
+    );
+    assert_eq!(pod.spec.node_name, "node-a-1");
+}
+
+#[test]
+fn the_out_of_service_taint_frees_the_pod_and_the_volume_at_once() {
+    let (_, r, _) = run(&stateful(
+        "[[action]]\nat = \"420s\"\ntaint = { node = \"node-a-0\", key = \"node.kubernetes.io/out-of-service\", value = \"nodeshutdown\", effect = \"NoExecute\" }\n",
+    ));
+    // PodGC force-deletes the terminating pod at its next 20 s check.
+    let gone = r
+        .store
+        .log()
+        .iter()
+        .find_map(|rec| match rec {
+            Record::Change(c) if c.object.key.name == "db-0" && c.op == ChangeOp::Deleted => {
+                Some(c.t.as_millis())
+            }
+            _ => None,
+        })
+        .expect("force-deleted");
+    assert!((420_000..=440_100).contains(&gone), "{gone}");
+    let detach = op_ms(&r, "ControllerUnpublishVolume", false, "node-a-0");
+    assert!(
+        detach.first().is_some_and(|t| *t < gone + 1_000),
+        "no 6-minute wait: {detach:?}"
+    );
+    let pod = r
+        .store
+        .get::<Pod>(&ObjectKey::new("default", "db-0"))
+        .unwrap();
+    assert!(pod.running_and_ready());
+    let ran = events_on(&r, Kind::Pod, "db-0")
+        .iter()
+        .filter(|e| e.reason == "Started")
+        .map(|e| e.t.as_millis())
+        .max()
+        .unwrap();
+    assert!(ran < gone + 120_000, "running within two minutes: {ran}");
+}

@@ -23,6 +23,12 @@ pub const SOURCE: &str = "attachdetach-controller";
 
 /// `DefaultTimerConfig.ReconcilerLoopPeriod`.
 const RECONCILER_LOOP_PERIOD_MS: u64 = 100;
+/// `ReconcilerMaxWaitForUnmountDuration`: a volume still "in use" on a node
+/// that is not Ready is force-detached this long after detach was wanted.
+const MAX_WAIT_FOR_UNMOUNT: crate::engine::SimDuration =
+    crate::engine::SimDuration::from_secs(6 * 60);
+/// The non-graceful shutdown taint: detach at once, no safety wait.
+pub const TAINT_OUT_OF_SERVICE: &str = "node.kubernetes.io/out-of-service";
 
 /// The name kubelet and the controller use for a CSI volume in node status.
 pub fn unique_volume_name(driver: &str, handle: &str) -> String {
@@ -90,6 +96,8 @@ pub struct AttachDetachController {
     errors_reported: BTreeMap<String, String>,
     /// VolumeAttachment names by (handle, node): a SHA-256 each, so kept.
     names: BTreeMap<(String, String), String>,
+    /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
+    detach_requested: BTreeMap<(String, String), SimTime>,
 }
 
 impl AttachDetachController {
@@ -131,9 +139,14 @@ impl AttachDetachController {
                 va.spec.persistent_volume_name.clone(),
                 va.spec.node_name.clone(),
             );
-            if desired.contains_key(&pair) || va.metadata.deletion_timestamp.is_some() {
+            if desired.contains_key(&pair) {
+                self.detach_requested.remove(&pair);
                 continue;
             }
+            if va.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let requested = *self.detach_requested.entry(pair.clone()).or_insert(cx.now);
             let node = cx
                 .store
                 .get::<Node>(&ObjectKey::cluster(&va.spec.node_name))
@@ -151,9 +164,27 @@ impl AttachDetachController {
                 (Some(n), Some(u)) => n.status.volumes_in_use.contains(u),
                 _ => false,
             };
-            if in_use {
-                continue; // a Ready node still using the volume blocks detach
+            // A node still using the volume blocks detach, unless it is not
+            // Ready and the 6-minute wait is over (force detach), or it has
+            // the out-of-service taint (non-graceful shutdown).
+            let unhealthy = node.as_ref().is_some_and(|n| !n.status.ready);
+            let out_of_service = node
+                .as_ref()
+                .is_some_and(|n| n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
+            let deadline = requested.plus(MAX_WAIT_FOR_UNMOUNT);
+            if in_use && !out_of_service && !(unhealthy && cx.now > deadline) {
+                if unhealthy {
+                    // Look again when the wait is over.
+                    self.queue.add(
+                        (),
+                        deadline.plus(crate::engine::SimDuration::from_millis(
+                            RECONCILER_LOOP_PERIOD_MS,
+                        )),
+                    );
+                }
+                continue;
             }
+            self.detach_requested.remove(&pair);
             if let Some(u) = &unique {
                 let _ = cx
                     .store

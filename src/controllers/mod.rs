@@ -9,6 +9,7 @@ pub mod external_attacher;
 pub mod garbage_collector;
 pub mod kubelet;
 pub mod node_lifecycle;
+pub mod pod_gc;
 pub mod provisioner;
 pub mod pv_controller;
 pub mod pv_protection;
@@ -147,6 +148,13 @@ impl Api<'_> {
         self.server.record_dns(name, resolves);
     }
 
+    /// A forced delete (`--grace-period=0 --force`): finalizers still hold.
+    pub fn force_delete<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
+        self.server.force_delete::<T>(key)?;
+        self.refresh::<T>(key);
+        Ok(())
+    }
+
     /// Removes the object at once (kubelet's final DELETE with grace 0).
     pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
         self.server.remove::<T>(key)?;
@@ -223,6 +231,7 @@ pub fn all(
         Box::new(garbage_collector::GarbageCollector::default()),
         Box::new(taint_eviction::TaintEviction::default()),
         Box::new(node_lifecycle::NodeLifecycle::new(seed)),
+        Box::new(pod_gc::PodGc::default()),
         Box::new(endpoints::Endpoints::default()),
         Box::new(scheduler::Scheduler::new(settings.scheduler.clone(), seed)),
         Box::new(attach_detach::AttachDetachController::default()),

@@ -1,0 +1,91 @@
+//! The pod garbage collector (pkg/controller/podgc), the part storsim needs:
+//! every 20 s (`gcCheckPeriod`) it force-deletes the terminating pods on
+//! nodes that are not Ready and carry the `node.kubernetes.io/out-of-service`
+//! taint — the non-graceful node shutdown path, which frees a StatefulSet
+//! pod's name (and its volume, see the attach/detach controller) at once.
+
+use super::attach_detach::TAINT_OUT_OF_SERVICE;
+use super::scheduler::set_condition;
+use super::workqueue::WorkQueue;
+use super::{Controller, Ctx};
+use crate::api::{Kind, Node, ObjectKey, Pod};
+use crate::cluster::{Store, WatchEvent};
+use crate::engine::{SimDuration, SimTime};
+
+/// Event source.
+pub const SOURCE: &str = "pod-garbage-collector";
+
+/// `gcCheckPeriod`.
+const GC_CHECK_PERIOD: SimDuration = SimDuration::from_secs(20);
+
+/// The controller.
+#[derive(Default)]
+pub struct PodGc {
+    queue: WorkQueue<()>,
+}
+
+impl PodGc {
+    fn next_check(now: SimTime) -> SimTime {
+        let p = GC_CHECK_PERIOD.as_millis();
+        SimTime((now.as_millis() / p + 1) * p)
+    }
+
+    fn out_of_service(n: &Node) -> bool {
+        !n.status.ready && n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE)
+    }
+}
+
+impl Controller for PodGc {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+
+    fn watches(&self) -> &'static [Kind] {
+        &[Kind::Node, Kind::Pod]
+    }
+
+    fn on_watch(&mut self, _ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        if cx.store.list::<Node>().any(Self::out_of_service) {
+            self.queue.add((), Self::next_check(cx.now));
+        }
+    }
+
+    fn on_wake(&mut self, cx: &mut Ctx<'_>) {
+        if self.queue.pop_due(cx.now).is_none() {
+            return;
+        }
+        let now = cx.now;
+        let doomed: Vec<ObjectKey> = cx
+            .store
+            .list::<Pod>()
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+            .filter(|p| {
+                cx.store
+                    .get::<Node>(&ObjectKey::cluster(&p.spec.node_name))
+                    .is_some_and(Self::out_of_service)
+            })
+            .map(|p| p.metadata.key())
+            .collect();
+        for k in doomed {
+            let _ = cx.store.modify::<Pod>(&k, |p| {
+                set_condition(
+                    p,
+                    "DisruptionTarget",
+                    "True",
+                    "DeletionByPodGC",
+                    "PodGC: node no longer exists",
+                    now,
+                );
+            });
+            let _ = cx.store.force_delete::<Pod>(&k);
+        }
+    }
+
+    fn next_wake(&self) -> Option<SimTime> {
+        self.queue.next_due()
+    }
+
+    fn pending(&self, _store: &Store) -> Vec<String> {
+        Vec::new()
+    }
+}
