@@ -22,6 +22,8 @@ const GC_CHECK_PERIOD: SimDuration = SimDuration::from_secs(20);
 #[derive(Default)]
 pub struct PodGc {
     queue: WorkQueue<()>,
+    /// Nodes that are out of service (NotReady with the taint).
+    out_of_service: std::collections::BTreeSet<String>,
 }
 
 impl PodGc {
@@ -44,8 +46,19 @@ impl Controller for PodGc {
         &[Kind::Node, Kind::Pod]
     }
 
-    fn on_watch(&mut self, _ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        if cx.store.list::<Node>().any(Self::out_of_service) {
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        if ev.kind == Kind::Node {
+            let oos = cx
+                .store
+                .get::<Node>(&ev.key)
+                .is_some_and(Self::out_of_service);
+            if oos {
+                self.out_of_service.insert(ev.key.name.clone());
+            } else {
+                self.out_of_service.remove(&ev.key.name);
+            }
+        }
+        if !self.out_of_service.is_empty() {
             self.queue.add((), Self::next_check(cx.now));
         }
     }

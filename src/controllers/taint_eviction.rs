@@ -22,6 +22,9 @@ pub struct TaintEviction {
     queue: WorkQueue<ObjectKey>,
     /// Pods whose deletion is scheduled, and when.
     scheduled: BTreeMap<ObjectKey, SimTime>,
+    /// Each node's NoExecute taints as last seen: only a change of those
+    /// makes its pods worth a look (status updates do not).
+    no_execute: BTreeMap<String, Vec<Taint>>,
 }
 
 /// What the NoExecute taints of its node mean for a pod.
@@ -129,6 +132,22 @@ impl Controller for TaintEviction {
         match ev.kind {
             Kind::Pod => self.queue.add(ev.key.clone(), cx.now),
             Kind::Node => {
+                let taints: Vec<Taint> = cx
+                    .store
+                    .get::<Node>(&ev.key)
+                    .map(|n| {
+                        n.spec
+                            .taints
+                            .iter()
+                            .filter(|t| t.effect == "NoExecute")
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let before = self.no_execute.insert(ev.key.name.clone(), taints.clone());
+                if before.unwrap_or_default() == taints {
+                    return;
+                }
                 let pods: Vec<ObjectKey> = cx
                     .store
                     .list::<Pod>()
