@@ -18,11 +18,6 @@ fn ordinal(set: &str, pod: &str) -> Option<u32> {
     pod.strip_prefix(set)?.strip_prefix('-')?.parse().ok()
 }
 
-/// `isHealthy`: Running, Ready, not terminating.
-fn healthy(p: &Pod) -> bool {
-    p.healthy()
-}
-
 /// The pods of `set` by ordinal.
 fn pods_of<'a>(store: &'a Store, set: &StatefulSet) -> BTreeMap<u32, &'a Pod> {
     store
@@ -116,7 +111,7 @@ impl Invariants {
             }
             self.creations += 1;
             if monotonic
-                && let Some(bad) = (start..ord).find(|o| !pods.get(o).is_some_and(|p| healthy(p)))
+                && let Some(bad) = (start..ord).find(|o| !pods.get(o).is_some_and(|p| p.healthy()))
             {
                 let msg = format!("{name}-{ord} created while {name}-{bad} is not healthy");
                 self.fail(store, msg);
@@ -157,7 +152,7 @@ impl Invariants {
                         self.fail(store, msg);
                     }
                     if let Some(bad) =
-                        (start..end).find(|o| !pods.get(o).is_some_and(|p| healthy(p)))
+                        (start..end).find(|o| !pods.get(o).is_some_and(|p| p.healthy()))
                     {
                         let msg = format!("{pod_name} deleted while {name}-{bad} is not healthy");
                         self.fail(store, msg);
@@ -183,7 +178,7 @@ impl Invariants {
             };
             if monotonic || self.max_unavailable_gate {
                 let unavailable = (start..end)
-                    .filter(|o| !pods.get(o).is_some_and(|p| healthy(p)))
+                    .filter(|o| !pods.get(o).is_some_and(|p| p.healthy()))
                     .count() as u32;
                 if unavailable > max {
                     let msg = format!(
@@ -196,7 +191,7 @@ impl Invariants {
                 && let Some((&o, _)) = pods
                     .iter()
                     .filter(|(o, _)| **o > n && **o < end)
-                    .find(|(_, p)| !healthy(p))
+                    .find(|(_, p)| !p.healthy())
             {
                 let msg = format!("{pod_name} updated while {name}-{o} is not healthy");
                 self.fail(store, msg);

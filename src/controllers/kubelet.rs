@@ -16,8 +16,7 @@ use crate::api::{
 };
 use crate::backend::{CallId, Reply, Request};
 use crate::cluster::{EventType, Store, WatchEvent};
-use crate::engine::{SimDuration, SimTime, StreamKey};
-use rand::Rng as _;
+use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -750,20 +749,13 @@ impl Kubelet {
     /// The first node status update of `node` after `now`: every
     /// [`NODE_STATUS_UPDATE_FREQUENCY`], from a phase of its own.
     fn next_status_update(&self, node: &str, now: SimTime) -> SimTime {
-        let period = NODE_STATUS_UPDATE_FREQUENCY.as_millis();
-        let mut rng = StreamKey {
+        let key = StreamKey {
             component: "kubelet",
             object: node,
             operation: "node-status",
             attempt: 0,
-        }
-        .stream(self.seed);
-        let phase = rng.next_u64() % period;
-        let n = now.as_millis();
-        if n < phase {
-            return SimTime(phase);
-        }
-        SimTime(phase + ((n - phase) / period + 1) * period)
+        };
+        Ticks::seeded(NODE_STATUS_UPDATE_FREQUENCY, &key, self.seed).next_after(now)
     }
 
     /// `volumesInUse` of `node` must change: at its next status update.

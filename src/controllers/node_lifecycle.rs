@@ -16,8 +16,7 @@ use super::{Controller, Ctx};
 use crate::api::node::{TAINT_UNREACHABLE, Taint};
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, Pod};
 use crate::cluster::{EventType, Store, WatchEvent};
-use crate::engine::{SimDuration, SimTime, StreamKey};
-use rand::Rng as _;
+use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -59,26 +58,18 @@ impl NodeLifecycle {
 
     /// The first monitor tick strictly after `t`.
     fn next_tick(t: SimTime) -> SimTime {
-        let p = MONITOR_PERIOD.as_millis();
-        SimTime((t.as_millis() / p + 1) * p)
+        Ticks::every(MONITOR_PERIOD).next_after(t)
     }
 
     /// The last Lease renewal of `node` at or before `t`.
     fn last_renewal(&self, node: &str, t: SimTime) -> SimTime {
-        let period = LEASE_RENEW.as_millis();
-        let mut rng = StreamKey {
+        let key = StreamKey {
             component: "kubelet",
             object: node,
             operation: "lease",
             attempt: 0,
-        }
-        .stream(self.seed);
-        let phase = rng.next_u64() % period;
-        let n = t.as_millis();
-        if n < phase {
-            return SimTime(0);
-        }
-        SimTime(phase + (n - phase) / period * period)
+        };
+        Ticks::seeded(LEASE_RENEW, &key, self.seed).last_at_or_before(t)
     }
 
     fn node_event(cx: &mut Ctx<'_>, node: &str, reason: &str, msg: String) {

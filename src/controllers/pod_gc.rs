@@ -5,12 +5,11 @@
 //! pod's name (and its volume, see the attach/detach controller) at once.
 
 use super::attach_detach::TAINT_OUT_OF_SERVICE;
-use super::scheduler::set_condition;
 use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::{Kind, Node, ObjectKey, Pod};
 use crate::cluster::{Store, WatchEvent};
-use crate::engine::{SimDuration, SimTime};
+use crate::engine::{SimDuration, SimTime, Ticks};
 
 /// Event source.
 pub const SOURCE: &str = "pod-garbage-collector";
@@ -28,8 +27,7 @@ pub struct PodGc {
 
 impl PodGc {
     fn next_check(now: SimTime) -> SimTime {
-        let p = GC_CHECK_PERIOD.as_millis();
-        SimTime((now.as_millis() / p + 1) * p)
+        Ticks::every(GC_CHECK_PERIOD).next_after(now)
     }
 
     fn out_of_service(n: &Node) -> bool {
@@ -67,7 +65,6 @@ impl Controller for PodGc {
         if self.queue.pop_due(cx.now).is_none() {
             return;
         }
-        let now = cx.now;
         let doomed: Vec<ObjectKey> = cx
             .store
             .list::<Pod>()
@@ -80,16 +77,6 @@ impl Controller for PodGc {
             .map(|p| p.metadata.key())
             .collect();
         for k in doomed {
-            let _ = cx.store.modify::<Pod>(&k, |p| {
-                set_condition(
-                    p,
-                    "DisruptionTarget",
-                    "True",
-                    "DeletionByPodGC",
-                    "PodGC: node no longer exists",
-                    now,
-                );
-            });
             let _ = cx.store.force_delete::<Pod>(&k);
         }
     }

@@ -8,4 +8,4 @@ pub mod time;
 
 pub use queue::{EventId, EventQueue};
 pub use rng::{Rng, StreamKey, stable_hash64};
-pub use time::{SimDuration, SimTime};
+pub use time::{SimDuration, SimTime, Ticks};

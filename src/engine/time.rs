@@ -40,6 +40,51 @@ impl SimTime {
     }
 }
 
+/// A periodic loop (a kubelet's status updates, a controller's monitor
+/// pass): it fires at `phase + k × period`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticks {
+    period: u64,
+    phase: u64,
+}
+
+impl Ticks {
+    /// Every `period`, from the start.
+    pub fn every(period: SimDuration) -> Self {
+        Ticks {
+            period: period.0.max(1),
+            phase: 0,
+        }
+    }
+
+    /// Every `period`, from a phase drawn from `key`'s stream: each node's
+    /// loop runs on its own offset.
+    pub fn seeded(period: SimDuration, key: &super::StreamKey<'_>, seed: u64) -> Self {
+        use rand::Rng as _;
+        let period = period.0.max(1);
+        Ticks {
+            period,
+            phase: key.stream(seed).next_u64() % period,
+        }
+    }
+
+    /// The first tick strictly after `t`.
+    pub fn next_after(self, t: SimTime) -> SimTime {
+        if t.0 < self.phase {
+            return SimTime(self.phase);
+        }
+        SimTime(self.phase + ((t.0 - self.phase) / self.period + 1) * self.period)
+    }
+
+    /// The last tick at or before `t` (the start if there was none).
+    pub fn last_at_or_before(self, t: SimTime) -> SimTime {
+        if t.0 < self.phase {
+            return SimTime::ZERO;
+        }
+        SimTime(self.phase + (t.0 - self.phase) / self.period * self.period)
+    }
+}
+
 impl SimDuration {
     /// No time at all.
     pub const ZERO: SimDuration = SimDuration(0);
@@ -215,6 +260,26 @@ impl<'de> Deserialize<'de> for SimDuration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_fire_on_their_phase() {
+        let t = Ticks {
+            period: 10_000,
+            phase: 3_000,
+        };
+        assert_eq!(t.next_after(SimTime(0)), SimTime(3_000));
+        assert_eq!(
+            t.next_after(SimTime(3_000)),
+            SimTime(13_000),
+            "strictly after"
+        );
+        assert_eq!(t.next_after(SimTime(12_999)), SimTime(13_000));
+        assert_eq!(t.last_at_or_before(SimTime(2_999)), SimTime::ZERO);
+        assert_eq!(t.last_at_or_before(SimTime(13_000)), SimTime(13_000));
+        assert_eq!(t.last_at_or_before(SimTime(22_999)), SimTime(13_000));
+        let every = Ticks::every(SimDuration::from_secs(5));
+        assert_eq!(every.next_after(SimTime(5_000)), SimTime(10_000));
+    }
 
     #[test]
     fn parses_the_usual_forms() {
