@@ -283,3 +283,115 @@ fn the_out_of_service_taint_frees_the_pod_and_the_volume_at_once() {
         .unwrap();
     assert!(ran < gone + 120_000, "running within two minutes: {ran}");
 }
+
+/// One pod pinned to each node of a cluster of `per_zone` nodes in each of
+/// `zones`, and `actions`.
+fn fleet(zones: &[&str], per_zone: usize, actions: &str) -> String {
+    let mut body = format!(
+        "[cluster]\nzones = {zones:?}\n[[cluster.node_group]]\nper_zone = {per_zone}\n[images.\"nginx\"]\nstop = \"2s\"\n"
+    );
+    for z in zones {
+        for i in 0..per_zone {
+            body.push_str(&format!(
+                "[[object]]\nkind = \"Pod\"\nname = \"p-{z}-{i}\"\nspec = {{ nodeSelector = {{ \"kubernetes.io/hostname\" = \"node-{z}-{i}\" }}, containers = [{{ name = \"c\", image = \"nginx\" }}] }}\n"
+            ));
+        }
+    }
+    body.push_str(actions);
+    scenario("12m", &body)
+}
+
+fn has_no_execute(r: &RunResult, node: &str) -> bool {
+    r.store
+        .get::<Node>(&ObjectKey::cluster(node))
+        .unwrap()
+        .spec
+        .taints
+        .iter()
+        .any(|t| t.key == TAINT_UNREACHABLE && t.effect == "NoExecute")
+}
+
+#[test]
+fn a_fully_disrupted_zone_is_tainted_one_node_per_10_s_while_other_zones_are_healthy() {
+    for seed in 1..=6 {
+        let (_, r, _) = run_with(
+            &fleet(
+                &["a", "b"],
+                3,
+                "[[action]]\nat = \"60s\"\nfail_zone = \"a\"\n",
+            ),
+            &RunOptions {
+                seed: Some(seed),
+                ..Default::default()
+            },
+        );
+        let mut evicted: Vec<u64> = (0..3)
+            .map(|i| {
+                let p = format!("p-a-{i}");
+                event_ms(&r, Kind::Pod, &p, "TaintManagerEviction").expect("evicted")
+            })
+            .collect();
+        evicted.sort();
+        // The NoExecute taints, and so the evictions 300 s later, leave the
+        // zone's queue at 0.1 node/s.
+        for w in evicted.windows(2) {
+            assert!(w[1] - w[0] >= 10_000, "seed {seed}: {evicted:?}");
+        }
+        assert!(event_ms(&r, Kind::Pod, "p-b-0", "TaintManagerEviction").is_none());
+    }
+}
+
+#[test]
+fn when_every_zone_is_down_no_node_gets_a_no_execute_taint_and_nothing_is_evicted() {
+    let (_, r, _) = run(&fleet(
+        &["a"],
+        2,
+        "[[action]]\nat = \"60s\"\nfail_zone = \"a\"\n",
+    ));
+    for n in ["node-a-0", "node-a-1"] {
+        assert!(event_ms(&r, Kind::Node, n, "NodeNotReady").is_some());
+        assert!(!has_no_execute(&r, n), "{n}: master disruption mode");
+        let node = r.store.get::<Node>(&ObjectKey::cluster(n)).unwrap();
+        assert!(
+            node.spec
+                .taints
+                .iter()
+                .any(|t| t.key == TAINT_UNREACHABLE && t.effect == "NoSchedule"),
+            "{n}: NoSchedule stays"
+        );
+    }
+    for p in ["p-a-0", "p-a-1"] {
+        // A deletion scheduled by the first node's taint is cancelled when
+        // the second node takes the whole cluster down.
+        assert!(
+            !events_on(&r, Kind::Pod, p)
+                .iter()
+                .any(|e| e.message.starts_with("Marking for deletion")),
+            "{p}"
+        );
+        let pod = r.store.get::<Pod>(&ObjectKey::new("default", p)).unwrap();
+        assert!(pod.metadata.deletion_timestamp.is_none(), "{p}");
+    }
+}
+
+#[test]
+fn a_small_zone_with_most_nodes_down_is_partially_disrupted_and_evicts_nothing() {
+    // 3 of 4 nodes down: more than 2 and at least 55 % — partial
+    // disruption, and a zone of at most 50 nodes stops its evictions.
+    let three = "[[action]]\nat = \"60s\"\nfail_node = \"node-a-0\"\n[[action]]\nat = \"60s\"\nfail_node = \"node-a-1\"\n[[action]]\nat = \"60s\"\nfail_node = \"node-a-2\"\n";
+    let (_, r, _) = run(&fleet(&["a", "b"], 4, three));
+    for i in 0..3 {
+        let n = format!("node-a-{i}");
+        assert!(event_ms(&r, Kind::Node, &n, "NodeNotReady").is_some());
+    }
+    let tainted = (0..3)
+        .filter(|i| has_no_execute(&r, &format!("node-a-{i}")))
+        .count();
+    // The first nodes to go NotReady may be tainted before the third one
+    // tips the zone over; after that nothing more is.
+    assert!(tainted < 3, "{tainted}");
+    // 2 of 4 down is still a normal zone: both are tainted.
+    let two = "[[action]]\nat = \"60s\"\nfail_node = \"node-a-0\"\n[[action]]\nat = \"60s\"\nfail_node = \"node-a-1\"\n";
+    let (_, r, _) = run(&fleet(&["a", "b"], 4, two));
+    assert!(has_no_execute(&r, "node-a-0") && has_no_execute(&r, "node-a-1"));
+}
