@@ -296,6 +296,21 @@ fn update_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
     }
 }
 
+/// `kubectl patch --type merge`: the patched object, if the API server
+/// accepts it.
+fn patch_any(
+    store: &mut Store,
+    target: &ObjectRef,
+    patch: &serde_json::Value,
+) -> Result<(), String> {
+    let obj = store
+        .get_any(target)
+        .ok_or_else(|| format!("{target} not found"))?;
+    let new = crate::cluster::patch::apply(&obj, patch)?;
+    crate::cluster::admission::validate_update(store, &obj, &new)?;
+    update_any(store, new).map_err(|e| e.to_string())
+}
+
 /// Graceful delete of any object.
 fn delete_any(store: &mut Store, r: &ObjectRef, force: bool) -> Result<(), StoreError> {
     use crate::api::{Kind, *};
@@ -456,6 +471,9 @@ impl Sim<'_> {
             Ok(Response::Created {
                 volume_id, zone, ..
             }) => Ok(format!("{volume_id} in {zone}")),
+            Ok(Response::Expanded { size_bytes }) => {
+                Ok(format!("{}", crate::api::Quantity::from_bytes(*size_bytes)))
+            }
             Ok(Response::Done) => Ok("ok".to_string()),
             Err(e) => Err(e.to_string()),
         });
@@ -549,11 +567,13 @@ impl Sim<'_> {
                 c.image = image.clone();
                 Ok(())
             }),
-            ActionKind::Patch { target, patch } => match self.store.get_any(target) {
-                None => Err(format!("{target} not found")),
-                Some(obj) => crate::cluster::patch::apply(&obj, patch)
-                    .and_then(|o| update_any(&mut self.store, o).map_err(|e| e.to_string())),
-            },
+            ActionKind::Patch { target, patch } => patch_any(&mut self.store, target, patch),
+            ActionKind::Resize { claim, size } => {
+                let patch = serde_json::json!({
+                    "spec": { "resources": { "requests": { "storage": size.as_str() } } }
+                });
+                patch_any(&mut self.store, claim, &patch)
+            }
         };
         if let Err(e) = result {
             // Like kubectl, the action fails and the cluster carries on.

@@ -68,7 +68,12 @@ impl fmt::Display for ClaimPhase {
     }
 }
 
-/// A PVC condition (resize progress, later).
+/// Condition type while the resizer grows the volume.
+pub const CONDITION_RESIZING: &str = "Resizing";
+/// Condition type while the filesystem waits for kubelet.
+pub const CONDITION_FS_RESIZE_PENDING: &str = "FileSystemResizePending";
+
+/// A PVC condition (resize progress).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimCondition {
@@ -98,6 +103,15 @@ pub struct PersistentVolumeClaimStatus {
     /// Conditions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ClaimCondition>,
+    /// The size the resizer is growing the volume to
+    /// (RecoverVolumeExpansionFailure, beta and on in 1.33).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allocated_resources: BTreeMap<String, Quantity>,
+    /// Where a resize stands: ControllerResizeInProgress,
+    /// ControllerResizeInfeasible, NodeResizePending, NodeResizeInProgress,
+    /// NodeResizeInfeasible.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub allocated_resource_statuses: BTreeMap<String, String>,
 }
 
 /// A PersistentVolumeClaim.
@@ -116,6 +130,24 @@ impl PersistentVolumeClaim {
     /// Requested `storage`.
     pub fn request(&self) -> Option<&Quantity> {
         self.spec.resources.requests.get("storage")
+    }
+
+    /// `status.capacity.storage` in bytes (0 when unbound).
+    pub fn capacity_bytes(&self) -> i128 {
+        self.status
+            .capacity
+            .get("storage")
+            .map_or(0, Quantity::value)
+    }
+
+    /// Sets condition `kind` True with `message`, replacing one of that type.
+    pub fn set_condition(&mut self, kind: &str, message: &str) {
+        self.status.conditions.retain(|c| c.kind != kind);
+        self.status.conditions.push(ClaimCondition {
+            kind: kind.to_string(),
+            status: "True".to_string(),
+            message: message.to_string(),
+        });
     }
 
     /// `GetPersistentVolumeClaimClass`: beta annotation, else the field, else "".

@@ -81,6 +81,22 @@ pub enum Request {
         /// Node.
         node: String,
     },
+    /// Grow a disk (ControllerExpandVolume: EBS ModifyVolume).
+    ControllerExpand {
+        /// Disk ID.
+        volume_id: String,
+        /// The size asked for.
+        size_bytes: i128,
+    },
+    /// Grow the filesystem of a disk staged on a node.
+    NodeExpand {
+        /// Disk ID.
+        volume_id: String,
+        /// Node.
+        node: String,
+        /// The size asked for.
+        size_bytes: i128,
+    },
 }
 
 impl Request {
@@ -95,6 +111,8 @@ impl Request {
             Request::NodePublish { .. } => Operation::NodePublish,
             Request::NodeUnpublish { .. } => Operation::NodeUnpublish,
             Request::NodeUnstage { .. } => Operation::NodeUnstage,
+            Request::ControllerExpand { .. } => Operation::ControllerExpand,
+            Request::NodeExpand { .. } => Operation::NodeExpand,
         }
     }
 
@@ -102,7 +120,12 @@ impl Request {
     pub fn target(&self) -> String {
         match self {
             Request::CreateVolume { name, .. } => name.clone(),
-            Request::DeleteVolume { volume_id } => volume_id.clone(),
+            Request::DeleteVolume { volume_id } | Request::ControllerExpand { volume_id, .. } => {
+                volume_id.clone()
+            }
+            Request::NodeExpand {
+                volume_id, node, ..
+            } => format!("{volume_id}@{node}"),
             Request::Attach { volume_id, node }
             | Request::Detach { volume_id, node }
             | Request::NodeStage { volume_id, node }
@@ -146,6 +169,11 @@ pub enum Response {
         /// Its size.
         size_bytes: i128,
     },
+    /// A disk (or its filesystem) now has this size.
+    Expanded {
+        /// The size.
+        size_bytes: i128,
+    },
     /// Done.
     Done,
 }
@@ -187,6 +215,8 @@ pub struct CloudVolume {
     pub attached: BTreeSet<String>,
     /// Whether it has a filesystem.
     pub formatted: bool,
+    /// When its last modification began (EBS allows one per 6 hours).
+    pub modified_at: Option<SimTime>,
 }
 
 /// The cloud's state.
@@ -220,6 +250,9 @@ fn throttled_prefix(request: &Request) -> String {
         }
         Request::Detach { volume_id, node } => {
             format!("Could not detach volume {volume_id:?} from node {node:?}")
+        }
+        Request::ControllerExpand { volume_id, .. } => {
+            format!("Could not resize volume {volume_id:?}")
         }
         other => format!("{} failed", other.op().csi_name()),
     }
@@ -361,7 +394,46 @@ impl Cloud {
                 ),
             });
         }
+        // One modification per disk per cooldown (EBS: 6 hours, counted
+        // from when the last one began).
+        if let Request::ControllerExpand { volume_id, .. } = &call.request
+            && refusal.is_none()
+            && !fails
+            && let (Some(cooldown), Some(v)) =
+                (profile.modify_cooldown, self.volumes.get(volume_id))
+            && let Some(last) = v.modified_at
+            && now < last.plus(cooldown)
+        {
+            refusal = Some(RpcError {
+                code: GrpcCode::Internal,
+                message: format!(
+                    "Could not resize volume {volume_id:?}: rpc error: code = Internal desc = Could not modify volume {volume_id:?}: operation error EC2: ModifyVolume, https response error StatusCode: 400, api error VolumeModificationRateExceeded: You've reached the maximum modification rate per volume limit. Wait at least 6 hours between modifications per EBS volume."
+                ),
+            });
+        }
+        // A driver that expands offline only refuses a disk attached
+        // anywhere.
+        if let Request::ControllerExpand { volume_id, .. } = &call.request
+            && refusal.is_none()
+            && !fails
+            && profile.driver.expansion == super::profile::Expansion::Offline
+            && let Some(v) = self.volumes.get(volume_id)
+            && let Some(node) = v.attached.first()
+        {
+            refusal = Some(RpcError {
+                code: GrpcCode::FailedPrecondition,
+                message: format!(
+                    "volume {volume_id:?} is attached to node {node:?}: the driver only expands volumes offline"
+                ),
+            });
+        }
         let fails = fails || refusal.is_some();
+        if let Request::ControllerExpand { volume_id, .. } = &call.request
+            && !fails
+            && let Some(v) = self.volumes.get_mut(volume_id)
+        {
+            v.modified_at = Some(now);
+        }
         let sample = |op: Operation, n: u32| {
             let p = profile.operation(op);
             let latency = match (&p.failure_latency, fails) {
@@ -471,6 +543,7 @@ impl Cloud {
                         size_bytes: *size_bytes,
                         attached: BTreeSet::new(),
                         formatted: false,
+                        modified_at: None,
                     });
                 Ok(Response::Created {
                     volume_id: id,
@@ -546,6 +619,31 @@ impl Cloud {
                 }
                 v.formatted = true;
                 Ok(Response::Done)
+            }
+            Request::ControllerExpand {
+                volume_id,
+                size_bytes,
+            } => {
+                let Some(v) = self.volumes.get_mut(volume_id) else {
+                    return Err(not_found(volume_id));
+                };
+                // Never shrinks: a smaller request leaves the disk as it is.
+                v.size_bytes = v.size_bytes.max(*size_bytes);
+                Ok(Response::Expanded {
+                    size_bytes: v.size_bytes,
+                })
+            }
+            Request::NodeExpand {
+                volume_id,
+                size_bytes,
+                ..
+            } => {
+                let Some(v) = self.volumes.get(volume_id) else {
+                    return Err(not_found(volume_id));
+                };
+                Ok(Response::Expanded {
+                    size_bytes: v.size_bytes.min(*size_bytes).max(0),
+                })
             }
             Request::NodePublish { .. }
             | Request::NodeUnpublish { .. }

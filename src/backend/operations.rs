@@ -28,11 +28,15 @@ pub enum Operation {
     NodeUnpublish,
     /// CSI NodeUnstageVolume.
     NodeUnstage,
+    /// CSI ControllerExpandVolume (the cloud grows the disk).
+    ControllerExpand,
+    /// CSI NodeExpandVolume (the node grows the filesystem).
+    NodeExpand,
 }
 
 impl Operation {
     /// Every operation, in a fixed order.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 11] = [
         Operation::CreateVolume,
         Operation::DeleteVolume,
         Operation::Attach,
@@ -42,6 +46,8 @@ impl Operation {
         Operation::NodePublish,
         Operation::NodeUnpublish,
         Operation::NodeUnstage,
+        Operation::ControllerExpand,
+        Operation::NodeExpand,
     ];
 
     /// Parses a CSI name (`CreateVolume`, `ControllerPublishVolume`) or the
@@ -68,6 +74,8 @@ impl Operation {
             Operation::NodePublish => "NodePublishVolume",
             Operation::NodeUnpublish => "NodeUnpublishVolume",
             Operation::NodeUnstage => "NodeUnstageVolume",
+            Operation::ControllerExpand => "ControllerExpandVolume",
+            Operation::NodeExpand => "NodeExpandVolume",
         }
     }
 }

@@ -40,6 +40,24 @@ pub struct DriverProfile {
     /// Volume capabilities MULTI_NODE_*: ReadWriteMany and ReadOnlyMany
     /// claims are served (false: refused with InvalidArgument).
     pub multi_node: bool,
+    /// Controller capability EXPAND_VOLUME and how it works.
+    pub expansion: Expansion,
+    /// Node capability EXPAND_VOLUME: a grown volume needs NodeExpandVolume
+    /// (the filesystem) before the claim shows the new size.
+    pub node_expansion: bool,
+}
+
+/// Whether and how a driver grows volumes (CSI `VolumeExpansion`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expansion {
+    /// No EXPAND_VOLUME capability: nothing resizes the volume.
+    None,
+    /// OFFLINE: ControllerExpandVolume only while the volume is attached
+    /// nowhere; NodeExpandVolume at the next stage (a pod restart).
+    Offline,
+    /// ONLINE: grown while in use; kubelet grows the mounted filesystem.
+    Online,
 }
 
 /// Timeouts and retry intervals of one CSI sidecar.
@@ -71,6 +89,8 @@ pub struct Sidecars {
     pub provisioner: SidecarTimers,
     /// external-attacher.
     pub attacher: SidecarTimers,
+    /// external-resizer.
+    pub resizer: SidecarTimers,
 }
 
 /// A named set of latencies, failure settings and sidecar knobs.
@@ -90,6 +110,9 @@ pub struct Profile {
     pub pricing: super::pricing::Pricing,
     /// Bytes of disks a zone can hold (unlimited when absent).
     pub zone_capacity: BTreeMap<String, i128>,
+    /// The cloud refuses a second modification of a disk this soon after
+    /// the last one began (EBS: 6 hours).
+    pub modify_cooldown: Option<SimDuration>,
 }
 
 /// Names of the built-in profiles.
@@ -126,7 +149,11 @@ impl Profile {
     /// nothing: DeleteVolume median 300 ms / p99 1 s (one API call), NodeStage
     /// mount median 100 ms / p99 400 ms, format (mkfs.ext4 with lazy init)
     /// median 1 s / p99 3 s, NodePublish / NodeUnpublish (bind mounts) median
-    /// 30 ms / p99 150 ms, NodeUnstage median 100 ms / p99 400 ms. The watch
+    /// 30 ms / p99 150 ms, NodeUnstage median 100 ms / p99 400 ms,
+    /// ControllerExpandVolume (ModifyVolume until `optimizing`: "size changes
+    /// usually take a few seconds") median 6 s / p99 25 s, NodeExpandVolume
+    /// (resize2fs) median 500 ms / p99 3 s. EBS refuses a second
+    /// modification within 6 hours of the last (ModifyVolume API). The watch
     /// delay (informer propagation) is a modelling assumption in both.
     pub fn built_in(name: &str) -> Option<Profile> {
         let aws_ops = || {
@@ -146,6 +173,18 @@ impl Profile {
             ops.insert(Operation::NodePublish, lognormal(30, 150));
             ops.insert(Operation::NodeUnpublish, lognormal(30, 150));
             ops.insert(Operation::NodeUnstage, lognormal(100, 400));
+            // A refused ModifyVolume (rate, offline) is one API call.
+            ops.insert(
+                Operation::ControllerExpand,
+                OperationProfile {
+                    failure_latency: Some(Latency::Lognormal {
+                        median: ms(200),
+                        p99: ms(1000),
+                    }),
+                    ..lognormal(6000, 25000)
+                },
+            );
+            ops.insert(Operation::NodeExpand, lognormal(500, 3000));
             ops
         };
         let helm = |retry_max_min: u64| SidecarTimers {
@@ -176,6 +215,20 @@ impl Profile {
                     Operation::NodePublish,
                     OperationProfile::fixed(SimDuration::from_secs(1)),
                 );
+                // "T+1s ControllerExpandVolume … T+30s Cloud completes
+                // expansion"; "T+33s NodeExpandVolume … T+35s Filesystem
+                // expanded".
+                operations.insert(
+                    Operation::ControllerExpand,
+                    OperationProfile {
+                        latency: Latency::Fixed(SimDuration::from_secs(29)),
+                        ..operations[&Operation::ControllerExpand].clone()
+                    },
+                );
+                operations.insert(
+                    Operation::NodeExpand,
+                    OperationProfile::fixed(SimDuration::from_secs(2)),
+                );
                 Some(Profile {
                     name: name.to_string(),
                     control_plane: ControlPlane {
@@ -191,14 +244,18 @@ impl Profile {
                         attach_required: true,
                         stage_unstage: true,
                         multi_node: false,
+                        expansion: Expansion::Online,
+                        node_expansion: true,
                     },
                     operations,
                     sidecars: Sidecars {
                         provisioner: helm(5),
                         attacher: helm(5),
+                        resizer: helm(30),
                     },
                     pricing: Pricing::aws_ebs(),
                     zone_capacity: BTreeMap::new(),
+                    modify_cooldown: Some(SimDuration::from_secs(6 * 3600)),
                 })
             }
             "aws-ebs" => Some(Profile {
@@ -221,14 +278,18 @@ impl Profile {
                     attach_required: true,
                     stage_unstage: true,
                     multi_node: false,
+                    expansion: Expansion::Online,
+                    node_expansion: true,
                 },
                 operations: aws_ops(),
                 sidecars: Sidecars {
                     provisioner: helm(30),
                     attacher: helm(5),
+                    resizer: helm(30),
                 },
                 pricing: Pricing::aws_ebs(),
                 zone_capacity: BTreeMap::new(),
+                modify_cooldown: Some(SimDuration::from_secs(6 * 3600)),
             }),
             // Amazon EFS through its CSI driver: regional file systems (no
             // topology), no attach (attachRequired: false), NodePublish
@@ -248,6 +309,8 @@ impl Profile {
                     Operation::NodeStage,
                     Operation::Format,
                     Operation::NodeUnstage,
+                    Operation::ControllerExpand,
+                    Operation::NodeExpand,
                 ] {
                     ops.insert(op, OperationProfile::fixed(SimDuration::ZERO));
                 }
@@ -268,11 +331,15 @@ impl Profile {
                         attach_required: false,
                         stage_unstage: false,
                         multi_node: true,
+                        // EFS file systems are elastic: nothing to grow.
+                        expansion: Expansion::None,
+                        node_expansion: false,
                     },
                     operations: ops,
                     sidecars: Sidecars {
                         provisioner: helm(5),
                         attacher: helm(5),
+                        resizer: helm(30),
                     },
                     // EFS bills the data stored, not the claim's size.
                     pricing: Pricing {
@@ -281,6 +348,7 @@ impl Profile {
                         types: BTreeMap::new(),
                     },
                     zone_capacity: BTreeMap::new(),
+                    modify_cooldown: None,
                 })
             }
             _ => None,
@@ -334,6 +402,10 @@ pub struct Overrides {
     pub provisioner: SidecarOverride,
     /// external-attacher flags.
     pub attacher: SidecarOverride,
+    /// external-resizer flags.
+    pub resizer: SidecarOverride,
+    /// The driver's expansion capability.
+    pub expansion: Option<Expansion>,
     /// Driver name.
     pub driver_name: Option<String>,
     /// Attachments per node.
@@ -420,6 +492,10 @@ impl Profile {
         }
         o.provisioner.apply(&mut self.sidecars.provisioner);
         o.attacher.apply(&mut self.sidecars.attacher);
+        o.resizer.apply(&mut self.sidecars.resizer);
+        if let Some(e) = o.expansion {
+            self.driver.expansion = e;
+        }
         if let Some(n) = &o.driver_name {
             self.driver.name = n.clone();
         }

@@ -2,6 +2,7 @@
 //! finalizer-aware deletion, watch notifications, the Event recorder, and the
 //! log of every observable change that the report is built from.
 
+pub mod admission;
 pub mod diff;
 pub mod informer;
 pub mod log;

@@ -5,7 +5,9 @@
 
 pub mod attach_detach;
 pub mod endpoints;
+pub mod expand_controller;
 pub mod external_attacher;
+pub mod external_resizer;
 pub mod garbage_collector;
 pub mod kubelet;
 pub mod node_lifecycle;
@@ -243,5 +245,7 @@ pub fn all(
         Box::new(pvc_protection::PvcProtectionController::default()),
         Box::new(pv_protection::PvProtectionController::default()),
         Box::new(provisioner::Provisioner::default()),
+        Box::new(expand_controller::ExpandController),
+        Box::new(external_resizer::ExternalResizer::default()),
     ]
 }

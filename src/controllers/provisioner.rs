@@ -292,7 +292,7 @@ impl Provisioner {
                 }
                 self.forget(&item);
             }
-            Ok(Response::Done) => self.forget(&item),
+            Ok(Response::Done | Response::Expanded { .. }) => self.forget(&item),
             Err(e) => {
                 let infeasible = e.code == GrpcCode::InvalidArgument;
                 let msg = if infeasible {

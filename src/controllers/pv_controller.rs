@@ -530,8 +530,8 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
     update_claim_status(store, &claim_key, ClaimPhase::Bound, pv_now.as_ref());
 }
 
-/// `updateClaimStatus`: phase, and access modes and capacity copied from the
-/// volume (cleared when there is none).
+/// `updateClaimStatus`: phase, and access modes and (when the claim becomes
+/// Bound) capacity copied from the volume; cleared when there is none.
 fn update_claim_status(
     store: &mut Api<'_>,
     key: &ObjectKey,
@@ -539,6 +539,7 @@ fn update_claim_status(
     pv: Option<&PersistentVolume>,
 ) {
     let _ = store.modify::<PersistentVolumeClaim>(key, |c| {
+        let becoming = c.status.phase != phase;
         c.status.phase = phase;
         match pv {
             None => {
@@ -547,7 +548,9 @@ fn update_claim_status(
             }
             Some(pv) => {
                 c.status.access_modes = pv.spec.access_modes.clone();
-                if let Some(cap) = pv.capacity() {
+                // Only when the claim becomes Bound: a grown volume whose
+                // filesystem is not grown yet is a discrepancy on purpose.
+                if becoming && let Some(cap) = pv.capacity() {
                     c.status.capacity.insert("storage".into(), cap.clone());
                 }
             }

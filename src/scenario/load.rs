@@ -481,6 +481,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             + a.patch.is_some() as u8
             + a.scale.is_some() as u8
             + a.set_image.is_some() as u8
+            + a.resize.is_some() as u8
             + a.fault.is_some() as u8
             + a.clear_fault.is_some() as u8
             + a.taint.is_some() as u8
@@ -493,7 +494,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             cx.error(
                 span.clone(),
                 "an action does exactly one thing",
-                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `fault`, `clear_fault`, `taint`, `untaint`, `fail_node`, `recover_node`, `fail_zone` or `recover_zone`".into()),
+                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `resize`, `fault`, `clear_fault`, `taint`, `untaint`, `fail_node`, `recover_node`, `fail_zone` or `recover_zone`".into()),
             );
             continue;
         }
@@ -571,6 +572,30 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             node_name(cx, &known, &u.node).map(|n| ActionKind::Untaint(n, u.key.clone()))
         } else if let Some(op) = &a.clear_fault {
             operation_name(cx, op).map(ActionKind::ClearFault)
+        } else if let Some(r) = &a.resize {
+            let spanned = Spanned::new(
+                r.claim.span(),
+                format!("PersistentVolumeClaim/{}", r.claim.get_ref()),
+            );
+            let claim = object_ref(cx, &known, &spanned);
+            let size = match crate::api::Quantity::parse(r.size.get_ref()) {
+                Ok(q) if q.value() > 0 => Some(q),
+                Ok(_) => {
+                    cx.error(r.size.span(), "a claim's size must be positive", None);
+                    None
+                }
+                Err(e) => {
+                    cx.error(
+                        r.size.span(),
+                        format!("`{}` is not a quantity: {e}", r.size.get_ref()),
+                        Some("write e.g. \"200Gi\"".into()),
+                    );
+                    None
+                }
+            };
+            claim
+                .zip(size)
+                .map(|(claim, size)| ActionKind::Resize { claim, size })
         } else if let Some(sc) = &a.scale {
             statefulset_ref(cx, &known, &sc.statefulset).map(|r| ActionKind::Scale(r, sc.replicas))
         } else if let Some(si) = &a.set_image {
@@ -882,9 +907,11 @@ fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile
     };
     o.provisioner = sidecar(&b.sidecars.provisioner);
     o.attacher = sidecar(&b.sidecars.attacher);
+    o.resizer = sidecar(&b.sidecars.resizer);
     if let Some(d) = &b.driver {
         o.driver_name = d.name.clone();
         o.max_volumes_per_node = d.max_volumes_per_node;
+        o.expansion = d.expansion;
     }
     o
 }

@@ -127,6 +127,14 @@ pub enum ActionKind {
     ),
     /// The operation behaves as the profile says again.
     ClearFault(crate::backend::Operation),
+    /// A claim's new storage request (a merge patch of
+    /// `spec.resources.requests.storage`).
+    Resize {
+        /// The claim.
+        claim: ObjectRef,
+        /// The new request.
+        size: crate::api::Quantity,
+    },
     /// JSON merge patch.
     Patch {
         /// Target.
@@ -170,6 +178,7 @@ impl ActionKind {
                 )
             }
             ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
+            ActionKind::Resize { claim, size } => format!("resize {claim} to {size}"),
             ActionKind::Fault(op, _) => format!("inject a fault into {op}"),
             ActionKind::Machines { down, what, .. } => {
                 format!("{} {what}", if *down { "fail" } else { "recover" })

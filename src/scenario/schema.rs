@@ -246,6 +246,9 @@ pub struct SidecarsDef {
     /// external-attacher.
     #[serde(default)]
     pub attacher: Option<SidecarDef>,
+    /// external-resizer.
+    #[serde(default)]
+    pub resizer: Option<SidecarDef>,
 }
 
 /// One sidecar's flags.
@@ -273,6 +276,9 @@ pub struct DriverDef {
     /// Attachments per node.
     #[serde(default)]
     pub max_volumes_per_node: Option<u32>,
+    /// How the driver grows volumes: `none`, `offline` or `online`.
+    #[serde(default)]
+    pub expansion: Option<crate::backend::profile::Expansion>,
 }
 
 fn reference() -> String {
@@ -390,6 +396,9 @@ pub struct ActionDef {
     /// `kubectl set image statefulset/<name> <container>=<image>`.
     #[serde(default)]
     pub set_image: Option<SetImageDef>,
+    /// Grow (or shrink back) a claim's request, as `kubectl patch pvc`.
+    #[serde(default)]
+    pub resize: Option<ResizeDef>,
     /// With `delete`: `--grace-period=0 --force` (the object goes at once).
     #[serde(default)]
     pub force: Option<bool>,
@@ -463,6 +472,16 @@ pub struct ScaleDef {
     pub statefulset: Spanned<String>,
     /// New replica count.
     pub replicas: u32,
+}
+
+/// `resize = { claim = "data-web-0", size = "200Gi" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResizeDef {
+    /// The claim.
+    pub claim: Spanned<String>,
+    /// The new `spec.resources.requests.storage`.
+    pub size: Spanned<String>,
 }
 
 /// `set_image = { statefulset = "web", container = "app", image = "nginx:2" }`.

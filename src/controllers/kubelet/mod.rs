@@ -5,6 +5,8 @@
 //! period, NodeUnpublish, NodeUnstage for the last user, then the pod object
 //! is removed).
 
+mod node_expand;
+
 use super::attach_detach::unique_volume_name;
 use super::scheduler::set_condition;
 use super::workqueue::WorkQueue;
@@ -56,6 +58,8 @@ pub struct ImageBehaviour {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     Staging,
+    /// Staged; NodeExpandVolume growing the filesystem before publishing.
+    Expanding,
     Staged,
     Unstaging,
 }
@@ -88,6 +92,8 @@ enum Step {
 
 #[derive(Clone, Debug)]
 struct Mount {
+    /// The claim's name (in the pod's namespace).
+    claim: String,
     pv: String,
     handle: String,
     published: bool,
@@ -112,6 +118,15 @@ enum Purpose {
     Unstage(String, String),
     Publish(ObjectKey, usize),
     Unpublish(ObjectKey, usize),
+    /// NodeExpandVolume of (PV, node) for a claim, seen through a pod;
+    /// `online` while mounted, else right after NodeStage.
+    Expand {
+        pv: String,
+        node: String,
+        claim: ObjectKey,
+        pod: ObjectKey,
+        online: bool,
+    },
 }
 
 /// All kubelets.
@@ -133,6 +148,9 @@ pub struct Kubelet {
     /// VerifyControllerAttachedVolume retries per (pod, volume): when the
     /// next attempt is allowed, and the backoff after it.
     verify: BTreeMap<(ObjectKey, usize), (SimTime, SimDuration)>,
+    /// Online expansions waiting for the pod's next sync: (PV, node) →
+    /// when, and through which pod.
+    resize_due: BTreeMap<(String, String), (SimTime, ObjectKey)>,
     seed: u64,
 }
 
@@ -158,6 +176,7 @@ impl Kubelet {
             status_due: BTreeMap::new(),
             stalled: BTreeSet::new(),
             verify: BTreeMap::new(),
+            resize_due: BTreeMap::new(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -187,6 +206,19 @@ impl Kubelet {
         self.queue.add(key.clone(), at);
     }
 
+    /// Wakes every pod of `node` at `at` (a volume there changed state).
+    fn wake_node(&mut self, node: &str, at: SimTime) {
+        let users: Vec<ObjectKey> = self
+            .pods
+            .iter()
+            .filter(|(_, s)| s.node == node)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in users {
+            self.wake_at(&k, at);
+        }
+    }
+
     /// The pod's CSI volumes: (PV name, handle), if every claim is bound.
     fn mounts_of(pod: &Pod, cx: &Ctx<'_>) -> Option<Vec<Mount>> {
         let mut out = Vec::new();
@@ -202,6 +234,7 @@ impl Kubelet {
                 .get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))?;
             if let Some(csi) = &pv.spec.csi {
                 out.push(Mount {
+                    claim: c.to_string(),
                     pv: pv.metadata.name.clone(),
                     handle: csi.volume_handle.clone(),
                     published: false,
@@ -689,7 +722,7 @@ impl Kubelet {
                     self.calls.insert(id, Purpose::Unstage(pair.0, pair.1));
                     busy = true;
                 }
-                Some(Stage::Staging) | Some(Stage::Unstaging) => busy = true,
+                Some(Stage::Staging | Stage::Expanding | Stage::Unstaging) => busy = true,
                 _ => {}
             }
         }
@@ -856,6 +889,9 @@ impl Controller for Kubelet {
                 for k in std::mem::take(&mut self.blocked) {
                     self.wake_at(&k, cx.now);
                 }
+                if let crate::api::AnyObject::PersistentVolumeClaim(c) = ev.object.as_ref() {
+                    self.claim_resized(c, cx);
+                }
             }
         }
     }
@@ -864,6 +900,7 @@ impl Controller for Kubelet {
         while let Some(key) = self.queue.pop_due(cx.now) {
             self.sync(&key, cx);
         }
+        self.online_expansions(cx);
         self.update_node_status(cx);
     }
 
@@ -940,37 +977,21 @@ impl Controller for Kubelet {
                             Self::event(cx, k, EventType::Warning, "FailedMount", msg);
                         }
                     }
-                } else {
+                } else if !self.expand_after_stage(&pv, &node, cx) {
                     self.stages
                         .insert((pv.clone(), node.clone()), Stage::Staged);
                 }
-                let users: Vec<ObjectKey> = self
-                    .pods
-                    .iter()
-                    .filter(|(_, s)| s.node == node)
-                    .map(|(k, _)| k.clone())
-                    .collect();
                 // Retried by the volume manager (nestedpendingoperations backoff, first 500 ms).
                 let at = if failed.is_some() {
                     cx.now.plus(SimDuration::from_millis(500))
                 } else {
                     cx.now
                 };
-                for k in users {
-                    self.wake_at(&k, at);
-                }
+                self.wake_node(&node, at);
             }
             Purpose::Unstage(pv, node) => {
                 self.stages.remove(&(pv, node.clone()));
-                let users: Vec<ObjectKey> = self
-                    .pods
-                    .iter()
-                    .filter(|(_, s)| s.node == node)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in users {
-                    self.wake_at(&k, cx.now);
-                }
+                self.wake_node(&node, cx.now);
             }
             Purpose::Publish(key, i) => match &failed {
                 None => {
@@ -996,12 +1017,25 @@ impl Controller for Kubelet {
                 }
                 self.wake_at(&key, cx.now);
             }
+            Purpose::Expand {
+                pv,
+                node,
+                claim,
+                pod,
+                online,
+            } => self.expand_done(reply, &pv, &node, &claim, &pod, online, cx),
         }
     }
 
     fn next_wake(&self) -> Option<SimTime> {
         let status = self.status_due.values().min().copied();
-        self.queue.next_due().into_iter().chain(status).min()
+        let resize = self.resize_due.values().map(|(t, _)| *t).min();
+        self.queue
+            .next_due()
+            .into_iter()
+            .chain(status)
+            .chain(resize)
+            .min()
     }
 
     fn pending(&self, store: &Store) -> Vec<String> {
