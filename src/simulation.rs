@@ -176,6 +176,9 @@ pub fn run_observed(
     for class in &scenario.classes {
         let _ = sim.store.create(class.clone());
     }
+    for class in &scenario.snapshot_classes {
+        let _ = sim.store.create(class.clone());
+    }
     // The cluster existed before the scenario: every controller starts with
     // it in its informer (the initial LIST and cache sync), not a watch later.
     for w in sim.store.drain_watch_events() {
@@ -280,6 +283,9 @@ fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
         AnyObject::Pod(o) => store.create(o),
         AnyObject::StatefulSet(o) => store.create(o),
         AnyObject::VolumeAttachment(o) => store.create(o),
+        AnyObject::VolumeSnapshotClass(o) => store.create(o),
+        AnyObject::VolumeSnapshot(o) => store.create(o),
+        AnyObject::VolumeSnapshotContent(o) => store.create(o),
     }
 }
 
@@ -293,6 +299,9 @@ fn update_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
         AnyObject::Pod(o) => store.update(o),
         AnyObject::StatefulSet(o) => store.update(o),
         AnyObject::VolumeAttachment(o) => store.update(o),
+        AnyObject::VolumeSnapshotClass(o) => store.update(o),
+        AnyObject::VolumeSnapshot(o) => store.update(o),
+        AnyObject::VolumeSnapshotContent(o) => store.update(o),
     }
 }
 
@@ -334,6 +343,9 @@ fn delete_any(store: &mut Store, r: &ObjectRef, force: bool) -> Result<(), Store
         Kind::Pod => one::<Pod>(store, k, force),
         Kind::StatefulSet => one::<StatefulSet>(store, k, force),
         Kind::VolumeAttachment => one::<VolumeAttachment>(store, k, force),
+        Kind::VolumeSnapshotClass => one::<VolumeSnapshotClass>(store, k, force),
+        Kind::VolumeSnapshot => one::<VolumeSnapshot>(store, k, force),
+        Kind::VolumeSnapshotContent => one::<VolumeSnapshotContent>(store, k, force),
     }
 }
 
@@ -366,7 +378,8 @@ impl Sim<'_> {
             }
             SimEvent::CallDone(done) => {
                 let (call, failure, attempt) = *done;
-                let result = self.cloud.complete(&call.request, failure);
+                let now = self.store.now();
+                let result = self.cloud.complete(&call.request, failure, now);
                 let waiting = self.open_calls.remove(&call.id).is_some();
                 let caller = self.controllers[call.caller].name();
                 self.record_call(
@@ -471,6 +484,12 @@ impl Sim<'_> {
             Ok(Response::Created {
                 volume_id, zone, ..
             }) => Ok(format!("{volume_id} in {zone}")),
+            Ok(Response::Snapshot {
+                snapshot_id, ready, ..
+            }) => Ok(format!(
+                "{snapshot_id} {}",
+                if *ready { "completed" } else { "pending" }
+            )),
             Ok(Response::Expanded { size_bytes }) => {
                 Ok(format!("{}", crate::api::Quantity::from_bytes(*size_bytes)))
             }

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use storsim::api::{Kind, ObjectKey, Pod};
 use storsim::backend::Operation;
-use storsim::cluster::{CallPhase, Record};
+use storsim::cluster::Record;
 use storsim::simulation::{RunOptions, RunResult};
 
 /// One pod `db` on a 100Gi claim `data` of class `sc` (expansion allowed
@@ -52,27 +52,8 @@ fn actions(r: &RunResult) -> Vec<String> {
         .collect()
 }
 
-/// (start ms, end ms, result) of every call of `op`, in order.
 fn calls(r: &RunResult, op: Operation) -> Vec<(u64, u64, Result<String, String>)> {
-    let mut started = std::collections::BTreeMap::new();
-    let mut out = Vec::new();
-    for rec in r.store.log() {
-        if let Record::Operation(o) = rec
-            && o.op == op
-        {
-            match o.phase {
-                CallPhase::Start => {
-                    started.insert(o.call, o.t.as_millis());
-                }
-                _ => out.push((
-                    started[&o.call],
-                    o.t.as_millis(),
-                    o.result.clone().unwrap_or(Err("timeout".into())),
-                )),
-            }
-        }
-    }
-    out
+    calls_of(r, op)
 }
 
 fn capacity(r: &RunResult) -> String {

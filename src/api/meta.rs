@@ -22,11 +22,17 @@ pub enum Kind {
     StatefulSet,
     /// A VolumeAttachment (cluster-scoped).
     VolumeAttachment,
+    /// A VolumeSnapshotClass (cluster-scoped).
+    VolumeSnapshotClass,
+    /// A VolumeSnapshot.
+    VolumeSnapshot,
+    /// A VolumeSnapshotContent (cluster-scoped).
+    VolumeSnapshotContent,
 }
 
 impl Kind {
     /// Every kind, in a fixed order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Node,
         Kind::StorageClass,
         Kind::PersistentVolume,
@@ -34,6 +40,9 @@ impl Kind {
         Kind::Pod,
         Kind::StatefulSet,
         Kind::VolumeAttachment,
+        Kind::VolumeSnapshotClass,
+        Kind::VolumeSnapshot,
+        Kind::VolumeSnapshotContent,
     ];
 
     /// The kind's name as the API spells it.
@@ -46,6 +55,9 @@ impl Kind {
             Kind::Pod => "Pod",
             Kind::StatefulSet => "StatefulSet",
             Kind::VolumeAttachment => "VolumeAttachment",
+            Kind::VolumeSnapshotClass => "VolumeSnapshotClass",
+            Kind::VolumeSnapshot => "VolumeSnapshot",
+            Kind::VolumeSnapshotContent => "VolumeSnapshotContent",
         }
     }
 
@@ -60,6 +72,9 @@ impl Kind {
             Kind::Pod => "pods",
             Kind::StatefulSet => "statefulsets.apps",
             Kind::VolumeAttachment => "volumeattachments.storage.k8s.io",
+            Kind::VolumeSnapshotClass => "volumesnapshotclasses.snapshot.storage.k8s.io",
+            Kind::VolumeSnapshot => "volumesnapshots.snapshot.storage.k8s.io",
+            Kind::VolumeSnapshotContent => "volumesnapshotcontents.snapshot.storage.k8s.io",
         }
     }
 
@@ -75,6 +90,13 @@ impl Kind {
             "Pod" | "pod" | "po" => Kind::Pod,
             "StatefulSet" | "statefulset" | "sts" => Kind::StatefulSet,
             "VolumeAttachment" | "volumeattachment" => Kind::VolumeAttachment,
+            "VolumeSnapshotClass" | "volumesnapshotclass" | "vsclass" | "vsclasses" => {
+                Kind::VolumeSnapshotClass
+            }
+            "VolumeSnapshot" | "volumesnapshot" | "vs" => Kind::VolumeSnapshot,
+            "VolumeSnapshotContent" | "volumesnapshotcontent" | "vsc" => {
+                Kind::VolumeSnapshotContent
+            }
             _ => return None,
         })
     }
@@ -83,7 +105,7 @@ impl Kind {
     pub fn namespaced(self) -> bool {
         matches!(
             self,
-            Kind::PersistentVolumeClaim | Kind::Pod | Kind::StatefulSet
+            Kind::PersistentVolumeClaim | Kind::Pod | Kind::StatefulSet | Kind::VolumeSnapshot
         )
     }
 }

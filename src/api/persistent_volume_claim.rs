@@ -48,6 +48,22 @@ pub struct PersistentVolumeClaimSpec {
     /// Only PVs whose labels match may be bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<LabelSelector>,
+    /// Where a provisioned volume's content comes from (a VolumeSnapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_source: Option<TypedLocalObjectReference>,
+}
+
+/// A claim's `dataSource`: an object in the claim's namespace.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TypedLocalObjectReference {
+    /// API group (`snapshot.storage.k8s.io`; empty for the core group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_group: Option<String>,
+    /// Kind (`VolumeSnapshot`).
+    pub kind: String,
+    /// Name.
+    pub name: String,
 }
 
 /// PVC phase.

@@ -29,6 +29,8 @@ pub enum Request {
         zone: String,
         /// The claim asks for a multi-node access mode (RWX or ROX).
         multi_node: bool,
+        /// Restore from this snapshot.
+        snapshot: Option<String>,
     },
     /// Delete a disk.
     DeleteVolume {
@@ -88,6 +90,18 @@ pub enum Request {
         /// The size asked for.
         size_bytes: i128,
     },
+    /// Start a snapshot of a disk.
+    CreateSnapshot {
+        /// Snapshot name (idempotency key).
+        name: String,
+        /// The disk.
+        volume_id: String,
+    },
+    /// Delete a snapshot.
+    DeleteSnapshot {
+        /// The snapshot.
+        snapshot_id: String,
+    },
     /// Grow the filesystem of a disk staged on a node.
     NodeExpand {
         /// Disk ID.
@@ -113,6 +127,8 @@ impl Request {
             Request::NodeUnstage { .. } => Operation::NodeUnstage,
             Request::ControllerExpand { .. } => Operation::ControllerExpand,
             Request::NodeExpand { .. } => Operation::NodeExpand,
+            Request::CreateSnapshot { .. } => Operation::CreateSnapshot,
+            Request::DeleteSnapshot { .. } => Operation::DeleteSnapshot,
         }
     }
 
@@ -126,6 +142,8 @@ impl Request {
             Request::NodeExpand {
                 volume_id, node, ..
             } => format!("{volume_id}@{node}"),
+            Request::CreateSnapshot { name, .. } => name.clone(),
+            Request::DeleteSnapshot { snapshot_id } => snapshot_id.clone(),
             Request::Attach { volume_id, node }
             | Request::Detach { volume_id, node }
             | Request::NodeStage { volume_id, node }
@@ -168,6 +186,17 @@ pub enum Response {
         zone: String,
         /// Its size.
         size_bytes: i128,
+    },
+    /// A snapshot and how it stands.
+    Snapshot {
+        /// Snapshot ID (`snap-…`).
+        snapshot_id: String,
+        /// When the point-in-time snapshot was taken.
+        created_at: SimTime,
+        /// The source disk's size: the smallest restore.
+        size_bytes: i128,
+        /// Completed: usable as a restore source.
+        ready: bool,
     },
     /// A disk (or its filesystem) now has this size.
     Expanded {
@@ -219,6 +248,19 @@ pub struct CloudVolume {
     pub modified_at: Option<SimTime>,
 }
 
+/// A snapshot in the cloud.
+#[derive(Clone, Debug)]
+pub struct CloudSnapshot {
+    /// Snapshot ID.
+    pub id: String,
+    /// When it was taken.
+    pub created_at: SimTime,
+    /// When it is complete.
+    pub completes_at: SimTime,
+    /// The source disk's size.
+    pub size_bytes: i128,
+}
+
 /// The cloud's state.
 #[derive(Default)]
 pub struct Cloud {
@@ -238,6 +280,13 @@ pub struct Cloud {
     /// Rate-limit buckets per operation: tokens and when last refilled.
     buckets: BTreeMap<Operation, (f64, SimTime)>,
     max_attachments: u32,
+    /// Snapshots by ID.
+    snapshots: BTreeMap<String, CloudSnapshot>,
+    /// Snapshots being started: name → (taken at, completes at).
+    snapshotting: BTreeMap<String, (SimTime, SimTime)>,
+    /// When the call now completing completes (for the calls whose
+    /// effect depends on time).
+    now: SimTime,
 }
 
 /// How the EBS driver words a failed call before the cloud's error.
@@ -261,9 +310,18 @@ fn throttled_prefix(request: &Request) -> String {
 /// The disk ID the cloud gives the volume named `name`: stable across runs
 /// and seeds, EBS-shaped.
 pub fn volume_id_for(name: &str) -> String {
+    format!("vol-{}", hex17(name))
+}
+
+/// The snapshot ID the cloud gives the snapshot named `name`.
+pub fn snapshot_id_for(name: &str) -> String {
+    format!("snap-{}", hex17(name))
+}
+
+fn hex17(name: &str) -> String {
     let d = Sha256::digest(name.as_bytes());
     let hex: String = d.iter().take(9).map(|b| format!("{b:02x}")).collect();
-    format!("vol-{}", &hex[..17])
+    hex[..17].to_string()
 }
 
 impl Cloud {
@@ -479,6 +537,20 @@ impl Cloud {
                     at
                 }
             },
+            Request::CreateSnapshot { name, .. } => {
+                let at = now.plus(sample(op, attempt));
+                let id = snapshot_id_for(name);
+                if failure.is_none()
+                    && !self.snapshots.contains_key(&id)
+                    && !self.snapshotting.contains_key(name)
+                {
+                    // The point-in-time snapshot is taken when the call is
+                    // made; its blocks are then uploaded.
+                    let done = now.plus(sample(Operation::SnapshotUpload, attempt));
+                    self.snapshotting.insert(name.clone(), (now, done));
+                }
+                at
+            }
             Request::NodeStage { volume_id, .. } => {
                 let format = self.volumes.get(volume_id).is_some_and(|v| !v.formatted);
                 let extra = if format {
@@ -502,7 +574,9 @@ impl Cloud {
         &mut self,
         request: &Request,
         failure: Option<RpcError>,
+        now: SimTime,
     ) -> Result<Response, RpcError> {
+        self.now = now;
         if let Some(f) = failure {
             return Err(f);
         }
@@ -511,6 +585,20 @@ impl Cloud {
             self.retries.remove(&(request.op(), request.target()));
         }
         result
+    }
+
+    fn snapshot_response(s: &CloudSnapshot, now: SimTime) -> Response {
+        Response::Snapshot {
+            snapshot_id: s.id.clone(),
+            created_at: s.created_at,
+            size_bytes: s.size_bytes,
+            ready: s.completes_at <= now,
+        }
+    }
+
+    /// Every snapshot, by ID.
+    pub fn snapshots(&self) -> impl Iterator<Item = &CloudSnapshot> {
+        self.snapshots.values()
     }
 
     /// A call that did not fail by plan: its effect on the disks, or the
@@ -525,10 +613,31 @@ impl Cloud {
                 name,
                 size_bytes,
                 zone,
+                snapshot,
                 ..
             } => {
                 self.creating.remove(name);
                 self.creating_bytes.remove(name);
+                // A restore: the snapshot must be complete; the disk is at
+                // least its size and already has its filesystem.
+                let source = match snapshot {
+                    Some(id) => match self.snapshots.get(id) {
+                        Some(s) if s.completes_at <= self.now => Some(s.size_bytes),
+                        Some(_) => {
+                            return Err(RpcError {
+                                code: GrpcCode::FailedPrecondition,
+                                message: format!("snapshot {id:?} is not completed"),
+                            });
+                        }
+                        None => {
+                            return Err(RpcError {
+                                code: GrpcCode::NotFound,
+                                message: format!("Snapshot {id:?} not found"),
+                            });
+                        }
+                    },
+                    None => None,
+                };
                 let id = self
                     .by_name
                     .entry(name.clone())
@@ -540,9 +649,9 @@ impl Cloud {
                     .or_insert_with(|| CloudVolume {
                         id: id.clone(),
                         zone: zone.clone(),
-                        size_bytes: *size_bytes,
+                        size_bytes: (*size_bytes).max(source.unwrap_or(0)),
                         attached: BTreeSet::new(),
-                        formatted: false,
+                        formatted: source.is_some(),
                         modified_at: None,
                     });
                 Ok(Response::Created {
@@ -620,6 +729,26 @@ impl Cloud {
                 v.formatted = true;
                 Ok(Response::Done)
             }
+            Request::CreateSnapshot { name, volume_id } => {
+                let Some(v) = self.volumes.get(volume_id) else {
+                    return Err(not_found(volume_id));
+                };
+                let size_bytes = v.size_bytes;
+                let id = snapshot_id_for(name);
+                let now = self.now;
+                let (taken, done) = self.snapshotting.remove(name).unwrap_or((now, now));
+                let s = self.snapshots.entry(id.clone()).or_insert(CloudSnapshot {
+                    id,
+                    created_at: taken,
+                    completes_at: done,
+                    size_bytes,
+                });
+                Ok(Self::snapshot_response(s, now))
+            }
+            Request::DeleteSnapshot { snapshot_id } => {
+                self.snapshots.remove(snapshot_id);
+                Ok(Response::Done)
+            }
             Request::ControllerExpand {
                 volume_id,
                 size_bytes,
@@ -680,6 +809,7 @@ mod tests {
             size_bytes: 1 << 30,
             zone: "zone-a".into(),
             multi_node: false,
+            snapshot: None,
         };
         let first = c.plan(&call(1, req.clone()), SimTime(0), &p, 1);
         assert_eq!(first.complete_at, SimTime(27_000));
@@ -689,8 +819,8 @@ mod tests {
             SimTime(27_000),
             "waits for the disk being created"
         );
-        let a = c.complete(&req, None).unwrap();
-        let b = c.complete(&req, None).unwrap();
+        let a = c.complete(&req, None, SimTime::ZERO).unwrap();
+        let b = c.complete(&req, None, SimTime::ZERO).unwrap();
         assert_eq!(a, b);
         assert_eq!(c.volumes().count(), 1);
     }
@@ -704,8 +834,9 @@ mod tests {
                 size_bytes: 1,
                 zone: zone.into(),
                 multi_node: false,
+                snapshot: None,
             };
-            c.complete(&req, None).unwrap();
+            c.complete(&req, None, SimTime::ZERO).unwrap();
         }
         let (v1, v2) = (volume_id_for("v1"), volume_id_for("v2"));
         let cross = c.complete(
@@ -714,6 +845,7 @@ mod tests {
                 node: "b-0".into(),
             },
             None,
+            SimTime::ZERO,
         );
         assert!(
             cross
@@ -727,6 +859,7 @@ mod tests {
                 node: "a-0".into(),
             },
             None,
+            SimTime::ZERO,
         )
         .unwrap();
         let full = c
@@ -736,6 +869,7 @@ mod tests {
                     node: "a-0".into(),
                 },
                 None,
+                SimTime::ZERO,
             )
             .unwrap_err();
         assert_eq!(full.code, GrpcCode::ResourceExhausted);
@@ -754,6 +888,7 @@ mod tests {
             size_bytes: 1,
             zone: "zone-a".into(),
             multi_node: false,
+            snapshot: None,
         };
         let fails: Vec<bool> = (0..4)
             .map(|i| {
@@ -784,6 +919,7 @@ mod tests {
                     size_bytes: 1 << 30,
                     zone: "zone-a".into(),
                     multi_node: false,
+                    snapshot: None,
                 },
             )
         };

@@ -32,11 +32,18 @@ pub enum Operation {
     ControllerExpand,
     /// CSI NodeExpandVolume (the node grows the filesystem).
     NodeExpand,
+    /// CSI CreateSnapshot (the cloud starts a point-in-time snapshot).
+    CreateSnapshot,
+    /// How long the cloud takes to finish a snapshot after CreateSnapshot
+    /// (EBS: `pending` until every block is in S3, then `completed`).
+    SnapshotUpload,
+    /// CSI DeleteSnapshot.
+    DeleteSnapshot,
 }
 
 impl Operation {
     /// Every operation, in a fixed order.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 14] = [
         Operation::CreateVolume,
         Operation::DeleteVolume,
         Operation::Attach,
@@ -48,6 +55,9 @@ impl Operation {
         Operation::NodeUnstage,
         Operation::ControllerExpand,
         Operation::NodeExpand,
+        Operation::CreateSnapshot,
+        Operation::SnapshotUpload,
+        Operation::DeleteSnapshot,
     ];
 
     /// Parses a CSI name (`CreateVolume`, `ControllerPublishVolume`) or the
@@ -76,6 +86,9 @@ impl Operation {
             Operation::NodeUnstage => "NodeUnstageVolume",
             Operation::ControllerExpand => "ControllerExpandVolume",
             Operation::NodeExpand => "NodeExpandVolume",
+            Operation::CreateSnapshot => "CreateSnapshot",
+            Operation::SnapshotUpload => "CreateSnapshot/upload",
+            Operation::DeleteSnapshot => "DeleteSnapshot",
         }
     }
 }

@@ -91,6 +91,8 @@ pub struct Sidecars {
     pub attacher: SidecarTimers,
     /// external-resizer.
     pub resizer: SidecarTimers,
+    /// csi-snapshotter.
+    pub snapshotter: SidecarTimers,
 }
 
 /// A named set of latencies, failure settings and sidecar knobs.
@@ -185,6 +187,12 @@ impl Profile {
                 },
             );
             ops.insert(Operation::NodeExpand, lognormal(500, 3000));
+            // CreateSnapshot returns as soon as EC2 has the point-in-time
+            // snapshot; completing it (S3 upload) takes minutes to hours
+            // with the data written (assumption: median 2 min, p99 15 min).
+            ops.insert(Operation::CreateSnapshot, lognormal(500, 2000));
+            ops.insert(Operation::SnapshotUpload, lognormal(120_000, 900_000));
+            ops.insert(Operation::DeleteSnapshot, lognormal(300, 1000));
             ops
         };
         let helm = |retry_max_min: u64| SidecarTimers {
@@ -229,6 +237,16 @@ impl Profile {
                     Operation::NodeExpand,
                     OperationProfile::fixed(SimDuration::from_secs(2)),
                 );
+                // "T+1s CSI Controller: CreateSnapshot … T+60s AWS completes
+                // snapshot".
+                operations.insert(
+                    Operation::CreateSnapshot,
+                    OperationProfile::fixed(SimDuration::from_secs(1)),
+                );
+                operations.insert(
+                    Operation::SnapshotUpload,
+                    OperationProfile::fixed(SimDuration::from_secs(59)),
+                );
                 Some(Profile {
                     name: name.to_string(),
                     control_plane: ControlPlane {
@@ -252,6 +270,11 @@ impl Profile {
                         provisioner: helm(5),
                         attacher: helm(5),
                         resizer: helm(30),
+                        snapshotter: SidecarTimers {
+                            timeout: SimDuration::from_secs(60),
+                            retry_start: SimDuration::from_secs(1),
+                            retry_max: SimDuration::from_secs(5 * 60),
+                        },
                     },
                     pricing: Pricing::aws_ebs(),
                     zone_capacity: BTreeMap::new(),
@@ -286,6 +309,8 @@ impl Profile {
                     provisioner: helm(30),
                     attacher: helm(5),
                     resizer: helm(30),
+                    // No --timeout in the chart: the sidecar's 1 min.
+                    snapshotter: helm(30),
                 },
                 pricing: Pricing::aws_ebs(),
                 zone_capacity: BTreeMap::new(),
@@ -311,6 +336,9 @@ impl Profile {
                     Operation::NodeUnstage,
                     Operation::ControllerExpand,
                     Operation::NodeExpand,
+                    Operation::CreateSnapshot,
+                    Operation::SnapshotUpload,
+                    Operation::DeleteSnapshot,
                 ] {
                     ops.insert(op, OperationProfile::fixed(SimDuration::ZERO));
                 }
@@ -340,6 +368,7 @@ impl Profile {
                         provisioner: helm(5),
                         attacher: helm(5),
                         resizer: helm(30),
+                        snapshotter: helm(5),
                     },
                     // EFS bills the data stored, not the claim's size.
                     pricing: Pricing {
@@ -404,6 +433,8 @@ pub struct Overrides {
     pub attacher: SidecarOverride,
     /// external-resizer flags.
     pub resizer: SidecarOverride,
+    /// csi-snapshotter flags.
+    pub snapshotter: SidecarOverride,
     /// The driver's expansion capability.
     pub expansion: Option<Expansion>,
     /// Driver name.
@@ -493,6 +524,7 @@ impl Profile {
         o.provisioner.apply(&mut self.sidecars.provisioner);
         o.attacher.apply(&mut self.sidecars.attacher);
         o.resizer.apply(&mut self.sidecars.resizer);
+        o.snapshotter.apply(&mut self.sidecars.snapshotter);
         if let Some(e) = o.expansion {
             self.driver.expansion = e;
         }

@@ -3,7 +3,8 @@
 
 use crate::api::{
     AnyObject, Kind, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
-    StatefulSet, StorageClass, VolumeAttachment,
+    StatefulSet, StorageClass, VolumeAttachment, VolumeSnapshot, VolumeSnapshotClass,
+    VolumeSnapshotContent,
 };
 use std::collections::BTreeMap;
 
@@ -20,6 +21,9 @@ pub struct ObjectSet {
     pods: Table<Pod>,
     sets: Table<StatefulSet>,
     attachments: Table<VolumeAttachment>,
+    snapshot_classes: Table<VolumeSnapshotClass>,
+    snapshots: Table<VolumeSnapshot>,
+    contents: Table<VolumeSnapshotContent>,
 }
 
 /// Kinds an [`ObjectSet`] holds: the link between a type and its table.
@@ -49,6 +53,9 @@ stored!(PersistentVolumeClaim, pvcs);
 stored!(Pod, pods);
 stored!(StatefulSet, sets);
 stored!(VolumeAttachment, attachments);
+stored!(VolumeSnapshotClass, snapshot_classes);
+stored!(VolumeSnapshot, snapshots);
+stored!(VolumeSnapshotContent, contents);
 
 /// Applies `$body` with `$t` bound to the Rust type of `$kind`.
 macro_rules! with_kind {
@@ -80,6 +87,18 @@ macro_rules! with_kind {
             }
             Kind::VolumeAttachment => {
                 type $t = VolumeAttachment;
+                $body
+            }
+            Kind::VolumeSnapshotClass => {
+                type $t = VolumeSnapshotClass;
+                $body
+            }
+            Kind::VolumeSnapshot => {
+                type $t = VolumeSnapshot;
+                $body
+            }
+            Kind::VolumeSnapshotContent => {
+                type $t = VolumeSnapshotContent;
                 $body
             }
         }
@@ -123,6 +142,9 @@ impl ObjectSet {
             AnyObject::Pod(o) => drop(self.pods.insert(key, o)),
             AnyObject::StatefulSet(o) => drop(self.sets.insert(key, o)),
             AnyObject::VolumeAttachment(o) => drop(self.attachments.insert(key, o)),
+            AnyObject::VolumeSnapshotClass(o) => drop(self.snapshot_classes.insert(key, o)),
+            AnyObject::VolumeSnapshot(o) => drop(self.snapshots.insert(key, o)),
+            AnyObject::VolumeSnapshotContent(o) => drop(self.contents.insert(key, o)),
         }
     }
 

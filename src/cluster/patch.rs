@@ -2,7 +2,7 @@
 
 use crate::api::{
     AnyObject, Node, PersistentVolume, PersistentVolumeClaim, Pod, StatefulSet, StorageClass,
-    VolumeAttachment,
+    VolumeAttachment, VolumeSnapshot, VolumeSnapshotClass, VolumeSnapshotContent,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -42,6 +42,9 @@ pub fn apply(obj: &AnyObject, patch: &Value) -> Result<AnyObject, String> {
         AnyObject::Pod(o) => patched::<Pod>(o, patch)?.into(),
         AnyObject::StatefulSet(o) => patched::<StatefulSet>(o, patch)?.into(),
         AnyObject::VolumeAttachment(o) => patched::<VolumeAttachment>(o, patch)?.into(),
+        AnyObject::VolumeSnapshotClass(o) => patched::<VolumeSnapshotClass>(o, patch)?.into(),
+        AnyObject::VolumeSnapshot(o) => patched::<VolumeSnapshot>(o, patch)?.into(),
+        AnyObject::VolumeSnapshotContent(o) => patched::<VolumeSnapshotContent>(o, patch)?.into(),
     };
     if out.meta().key() != obj.meta().key() {
         return Err("a patch cannot change an object's name or namespace".into());

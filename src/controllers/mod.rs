@@ -4,6 +4,7 @@
 //! propagation delay) and act when their own timers fire.
 
 pub mod attach_detach;
+pub mod csi_snapshotter;
 pub mod endpoints;
 pub mod expand_controller;
 pub mod external_attacher;
@@ -18,6 +19,7 @@ pub mod pv_protection;
 pub mod pvc_protection;
 pub mod scheduler;
 pub mod settings;
+pub mod snapshot_controller;
 pub mod statefulset;
 pub mod taint_eviction;
 pub mod workqueue;
@@ -247,5 +249,7 @@ pub fn all(
         Box::new(provisioner::Provisioner::default()),
         Box::new(expand_controller::ExpandController),
         Box::new(external_resizer::ExternalResizer::default()),
+        Box::new(snapshot_controller::SnapshotController::default()),
+        Box::new(csi_snapshotter::CsiSnapshotter::default()),
     ]
 }

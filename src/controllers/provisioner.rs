@@ -235,8 +235,29 @@ impl Provisioner {
             key.namespace, key.name
         );
         Self::claim_event(&mut cx.store, key, EventType::Normal, "Provisioning", msg);
-        let granularity = cx.profile.driver.size_granularity.max(1);
         let request = claim.request().map(|q| q.value()).unwrap_or(0);
+        let snapshot = match snapshot_source(&claim, request, cx) {
+            Ok(s) => s,
+            Err(why) => {
+                let ds = claim.spec.data_source.as_ref();
+                let msg = format!(
+                    "failed to provision volume with StorageClass {:?}: error getting handle for DataSource Type {} by Name {}: {why}",
+                    sc.metadata.name,
+                    ds.map_or("", |d| d.kind.as_str()),
+                    ds.map_or("", |d| d.name.as_str()),
+                );
+                Self::claim_event(
+                    &mut cx.store,
+                    key,
+                    EventType::Warning,
+                    "ProvisioningFailed",
+                    msg,
+                );
+                self.retry_later(item, cx);
+                return;
+            }
+        };
+        let granularity = cx.profile.driver.size_granularity.max(1);
         let size_bytes = (request + granularity - 1) / granularity * granularity;
         let timeout = cx.profile.sidecars.provisioner.timeout;
         let id = cx.call(
@@ -251,6 +272,7 @@ impl Provisioner {
                             | crate::api::AccessMode::ReadOnlyMany
                     )
                 }),
+                snapshot,
             },
             Some(timeout),
         );
@@ -292,7 +314,7 @@ impl Provisioner {
                 }
                 self.forget(&item);
             }
-            Ok(Response::Done | Response::Expanded { .. }) => self.forget(&item),
+            Ok(_) => self.forget(&item),
             Err(e) => {
                 let infeasible = e.code == GrpcCode::InvalidArgument;
                 let msg = if infeasible {
@@ -493,6 +515,8 @@ impl Controller for Provisioner {
             Kind::PersistentVolumeClaim,
             Kind::PersistentVolume,
             Kind::StorageClass,
+            Kind::VolumeSnapshot,
+            Kind::VolumeSnapshotContent,
             Kind::Node,
         ]
     }
@@ -550,6 +574,67 @@ impl Controller for Provisioner {
         }
         out
     }
+}
+
+/// `getSnapshotSource`: the backend snapshot a claim's `dataSource` names,
+/// if it names one and it can be restored from; else why not, in the
+/// external-provisioner's words.
+fn snapshot_source(
+    claim: &PersistentVolumeClaim,
+    requested: i128,
+    cx: &Ctx<'_>,
+) -> Result<Option<String>, String> {
+    use crate::api::volume_snapshot::SNAPSHOT_API_GROUP;
+    use crate::api::{VolumeSnapshot, VolumeSnapshotContent};
+    let Some(ds) = &claim.spec.data_source else {
+        return Ok(None);
+    };
+    if ds.kind != "VolumeSnapshot" {
+        return Ok(None);
+    }
+    let group = ds.api_group.as_deref().unwrap_or("");
+    if group != SNAPSHOT_API_GROUP {
+        return Err(format!(
+            "the PVC source does not belong to the right APIGroup. Expected {SNAPSHOT_API_GROUP}, Got {group}"
+        ));
+    }
+    let name = &ds.name;
+    let Some(snap) = cx
+        .store
+        .get::<VolumeSnapshot>(&ObjectKey::new(&claim.metadata.namespace, name))
+    else {
+        return Err(format!(
+            "error getting snapshot {name} from api server: volumesnapshots.snapshot.storage.k8s.io {name:?} not found"
+        ));
+    };
+    if snap.metadata.deletion_timestamp.is_some() {
+        return Err(format!("snapshot {name} is currently being deleted"));
+    }
+    if !snap.ready() {
+        return Err(format!("snapshot {name} is not Ready"));
+    }
+    let Some(content_name) = &snap.status.bound_volume_snapshot_content_name else {
+        return Err(format!("snapshot {name} not bound"));
+    };
+    let content = cx
+        .store
+        .get::<VolumeSnapshotContent>(&ObjectKey::cluster(content_name))
+        .ok_or_else(|| {
+            format!(
+                "error getting snapshotcontent {content_name} for snapshot {}/{name} from api server: volumesnapshotcontents.snapshot.storage.k8s.io {content_name:?} not found",
+                claim.metadata.namespace
+            )
+        })?;
+    let Some(handle) = &content.status.snapshot_handle else {
+        return Err(format!("snapshot handle {content_name} is not available"));
+    };
+    let restore = content.status.restore_size.unwrap_or(0);
+    if requested < restore {
+        return Err(format!(
+            "requested volume size {requested} is less than the size {restore} for the source snapshot {name}"
+        ));
+    }
+    Ok(Some(handle.clone()))
 }
 
 #[cfg(test)]

@@ -387,6 +387,41 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         });
     }
 
+    // Snapshot classes.
+    let mut snapshot_classes = Vec::new();
+    for d in &raw.snapshot_class {
+        let name = d.name.get_ref().clone();
+        if let Some(p) = name_problem(&name) {
+            cx.error(d.name.span(), p, None);
+        }
+        let r = ObjectRef::new(Kind::VolumeSnapshotClass, ObjectKey::cluster(&name));
+        if known.objects.contains_key(&r) {
+            cx.error(
+                d.name.span(),
+                format!("duplicate VolumeSnapshotClass `{name}`"),
+                None,
+            );
+        }
+        known.objects.insert(r, d.name.span());
+        let mut annotations = BTreeMap::new();
+        if d.is_default {
+            annotations.insert(
+                crate::api::volume_snapshot::ANN_DEFAULT_SNAPSHOT_CLASS.to_string(),
+                "true".to_string(),
+            );
+        }
+        snapshot_classes.push(crate::api::VolumeSnapshotClass {
+            metadata: ObjectMeta {
+                name,
+                annotations,
+                ..Default::default()
+            },
+            driver: d.driver.clone(),
+            deletion_policy: d.deletion_policy,
+            parameters: d.parameters.clone(),
+        });
+    }
+
     // Objects and created objects: first pass registers names so that
     // references may point forward in the file.
     let mut objects = Vec::new();
@@ -812,6 +847,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         images: raw.images,
         nodes,
         classes,
+        snapshot_classes,
         objects: objects.into_iter().map(|(o, _)| o).collect(),
         actions,
         expectations,
@@ -908,6 +944,7 @@ fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile
     o.provisioner = sidecar(&b.sidecars.provisioner);
     o.attacher = sidecar(&b.sidecars.attacher);
     o.resizer = sidecar(&b.sidecars.resizer);
+    o.snapshotter = sidecar(&b.sidecars.snapshotter);
     if let Some(d) = &b.driver {
         o.driver_name = d.name.clone();
         o.max_volumes_per_node = d.max_volumes_per_node;
@@ -997,9 +1034,15 @@ fn register(cx: &mut Cx, known: &mut Known, o: &AnyObject, span: Range<usize>, t
 /// Kinds a scenario may create, with the reason the others are refused.
 fn creatable(kind: Kind) -> Result<(), &'static str> {
     match kind {
-        Kind::PersistentVolume | Kind::PersistentVolumeClaim | Kind::Pod | Kind::StatefulSet => {
-            Ok(())
-        }
+        Kind::PersistentVolume
+        | Kind::PersistentVolumeClaim
+        | Kind::Pod
+        | Kind::StatefulSet
+        | Kind::VolumeSnapshot => Ok(()),
+        Kind::VolumeSnapshotClass => Err("snapshot classes are declared as [[snapshot_class]]"),
+        Kind::VolumeSnapshotContent => Err(
+            "VolumeSnapshotContents are created by the snapshot controller (pre-provisioned contents are not modelled)",
+        ),
         Kind::Node => Err("nodes are declared under [cluster] (`node_group` or `node`)"),
         Kind::StorageClass => Err("storage classes are declared as [[storage_class]]"),
         Kind::VolumeAttachment => {
@@ -1123,6 +1166,35 @@ fn build_object(
                 metadata,
                 spec,
                 status,
+            }
+            .into()
+        }
+        Kind::VolumeSnapshot => {
+            let spec: crate::api::volume_snapshot::VolumeSnapshotSpec =
+                cx.typed(root, &spec_path)?;
+            let src = &spec.source;
+            if src.persistent_volume_claim_name.is_some()
+                == src.volume_snapshot_content_name.is_some()
+            {
+                cx.error(
+                    def.name.span(),
+                    "a VolumeSnapshot's source names exactly one of `persistentVolumeClaimName` and `volumeSnapshotContentName`",
+                    None,
+                );
+                return None;
+            }
+            if src.volume_snapshot_content_name.is_some() {
+                cx.error(
+                    def.name.span(),
+                    "pre-provisioned snapshots (`volumeSnapshotContentName`) are not modelled",
+                    Some("snapshot a claim with `persistentVolumeClaimName`".into()),
+                );
+                return None;
+            }
+            crate::api::VolumeSnapshot {
+                metadata,
+                spec,
+                status: Default::default(),
             }
             .into()
         }

@@ -48,6 +48,8 @@ pub struct Scenario {
     pub nodes: Vec<Node>,
     /// StorageClasses, created next.
     pub classes: Vec<StorageClass>,
+    /// VolumeSnapshotClasses, created with the StorageClasses.
+    pub snapshot_classes: Vec<crate::api::VolumeSnapshotClass>,
     /// Objects created at T+0, in file order.
     pub objects: Vec<AnyObject>,
     /// Timed and triggered actions.

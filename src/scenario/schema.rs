@@ -39,6 +39,9 @@ pub struct ScenarioFile {
     /// StorageClasses.
     #[serde(default)]
     pub storage_class: Vec<StorageClassDef>,
+    /// VolumeSnapshotClasses.
+    #[serde(default)]
+    pub snapshot_class: Vec<SnapshotClassDef>,
     /// Objects created at T+0, in file order.
     #[serde(default)]
     pub object: Vec<ObjectDef>,
@@ -249,6 +252,9 @@ pub struct SidecarsDef {
     /// external-resizer.
     #[serde(default)]
     pub resizer: Option<SidecarDef>,
+    /// csi-snapshotter.
+    #[serde(default)]
+    pub snapshotter: Option<SidecarDef>,
 }
 
 /// One sidecar's flags.
@@ -296,6 +302,24 @@ pub struct ControlPlaneDef {
     /// Delay from a write to a watcher seeing it.
     #[serde(default)]
     pub watch_delay: Option<Spanned<Latency>>,
+}
+
+/// `[[snapshot_class]]`: a VolumeSnapshotClass, fields at top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SnapshotClassDef {
+    /// Name.
+    pub name: Spanned<String>,
+    /// CSI driver.
+    pub driver: String,
+    /// Delete or Retain (required, as in the API).
+    pub deletion_policy: crate::api::volume_snapshot::DeletionPolicy,
+    /// Parameters.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, String>,
+    /// Shortcut for the default-class annotation.
+    #[serde(default, rename = "default")]
+    pub is_default: bool,
 }
 
 /// `[[storage_class]]`: the API's fields at top level, metadata flattened.

@@ -126,3 +126,29 @@ pub fn assert_all_pass(results: &[ExpectationResult]) {
         failed.join("\n")
     );
 }
+
+/// (start ms, end ms, result) of every call of `op`, in order of their
+/// ends; a timeout's result is `Err("timeout")`.
+pub fn calls_of(
+    r: &RunResult,
+    op: storsim::backend::Operation,
+) -> Vec<(u64, u64, Result<String, String>)> {
+    let mut started = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for rec in r.store.log() {
+        if let Record::Operation(o) = rec
+            && o.op == op
+        {
+            if o.phase == storsim::cluster::CallPhase::Start {
+                started.insert(o.call, o.t.as_millis());
+            } else {
+                out.push((
+                    started[&o.call],
+                    o.t.as_millis(),
+                    o.result.clone().unwrap_or(Err("timeout".into())),
+                ));
+            }
+        }
+    }
+    out
+}
