@@ -287,6 +287,9 @@ pub struct Cloud {
     /// When the call now completing completes (for the calls whose
     /// effect depends on time).
     now: SimTime,
+    /// Attachments stuck `attaching`, by (disk, node): when the driver
+    /// gives up on them.
+    stuck: BTreeMap<(String, String), SimTime>,
 }
 
 /// How the EBS driver words a failed call before the cloud's error.
@@ -511,6 +514,33 @@ impl Cloud {
                 ),
             }
         };
+        // An attachment that hangs `attaching`: the driver waits for it
+        // until its stuck timeout, then detaches it and fails the call; a
+        // retry meanwhile waits for the same attachment.
+        let mut stuck_until = None;
+        if let Request::Attach { volume_id, node } = &call.request
+            && !fails
+            && let Some(limit) = profile.driver.stuck_attach_timeout
+        {
+            let key = (volume_id.clone(), node.clone());
+            let until = match self.stuck.get(&key) {
+                Some(t) => Some(*t),
+                None if attempt < p.stuck_first => {
+                    self.stuck.insert(key, now.plus(limit));
+                    Some(now.plus(limit))
+                }
+                None => None,
+            };
+            if let Some(until) = until {
+                stuck_until = Some(until);
+                refusal = Some(RpcError {
+                    code: GrpcCode::Internal,
+                    message: format!(
+                        "Could not attach volume {volume_id:?} to node {node:?}: attachment stuck in attaching state for more than {limit}: detached to retry"
+                    ),
+                });
+            }
+        }
         let failure = refusal.or_else(|| {
             fails.then(|| RpcError {
                 code: p.error,
@@ -518,6 +548,7 @@ impl Cloud {
             })
         });
         let complete_at = match &call.request {
+            _ if stuck_until.is_some() => stuck_until.unwrap_or(now),
             Request::CreateVolume { name, .. } if self.by_name.contains_key(name) => now,
             Request::CreateVolume { name, .. } => match self.creating.get(name) {
                 // The same disk is still being created: this attempt waits for it.
@@ -577,6 +608,13 @@ impl Cloud {
         now: SimTime,
     ) -> Result<Response, RpcError> {
         self.now = now;
+        if let Request::Attach { volume_id, node } = request {
+            // The driver has detached a stuck attachment.
+            let key = (volume_id.clone(), node.clone());
+            if self.stuck.get(&key).is_some_and(|until| *until <= now) {
+                self.stuck.remove(&key);
+            }
+        }
         if let Some(f) = failure {
             return Err(f);
         }

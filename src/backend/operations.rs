@@ -166,6 +166,11 @@ pub struct OperationProfile {
     /// The cloud API's request rate limit for this operation, if any.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// Attach only: the first this-many attempts on each volume and node
+    /// hang in the cloud (the EBS attachment stays `attaching`) until the
+    /// driver gives up on them (`DriverProfile::stuck_attach_timeout`).
+    #[serde(default)]
+    pub stuck_first: u32,
 }
 
 /// A token bucket, as cloud APIs throttle: `burst` calls at once, then
@@ -198,6 +203,7 @@ impl OperationProfile {
             error: GrpcCode::Internal,
             message: default_message(),
             rate_limit: None,
+            stuck_first: 0,
         }
     }
 

@@ -45,6 +45,10 @@ pub struct DriverProfile {
     /// Node capability EXPAND_VOLUME: a grown volume needs NodeExpandVolume
     /// (the filesystem) before the claim shows the new size.
     pub node_expansion: bool,
+    /// How long the driver lets an attachment stay `attaching` before it
+    /// detaches it and fails ControllerPublishVolume for a fresh retry
+    /// (EBS driver: `stuckAttachingTimeout`, 90 s); `None`: waits forever.
+    pub stuck_attach_timeout: Option<SimDuration>,
 }
 
 /// Whether and how a driver grows volumes (CSI `VolumeExpansion`).
@@ -264,6 +268,7 @@ impl Profile {
                         multi_node: false,
                         expansion: Expansion::Online,
                         node_expansion: true,
+                        stuck_attach_timeout: Some(SimDuration::from_secs(90)),
                     },
                     operations,
                     sidecars: Sidecars {
@@ -303,6 +308,7 @@ impl Profile {
                     multi_node: false,
                     expansion: Expansion::Online,
                     node_expansion: true,
+                    stuck_attach_timeout: Some(SimDuration::from_secs(90)),
                 },
                 operations: aws_ops(),
                 sidecars: Sidecars {
@@ -362,6 +368,7 @@ impl Profile {
                         // EFS file systems are elastic: nothing to grow.
                         expansion: Expansion::None,
                         node_expansion: false,
+                        stuck_attach_timeout: None,
                     },
                     operations: ops,
                     sidecars: Sidecars {
@@ -462,6 +469,8 @@ pub struct OperationOverride {
     pub message: Option<String>,
     /// API rate limit.
     pub rate_limit: Option<super::operations::RateLimit>,
+    /// Attempts that hang first (attach).
+    pub stuck_first: Option<u32>,
 }
 
 /// Changes to a sidecar's flags.
@@ -495,6 +504,9 @@ impl OperationOverride {
         }
         if let Some(m) = &self.message {
             p.message = m.clone();
+        }
+        if let Some(n) = self.stuck_first {
+            p.stuck_first = n;
         }
         if let Some(r) = &self.rate_limit {
             p.rate_limit = Some(r.clone());

@@ -554,7 +554,14 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                     crate::engine::SimDuration::ZERO,
                 );
                 change.apply(&mut check);
-                match check.validate() {
+                let check = check.validate().and_then(|()| {
+                    if change.stuck_first.is_some() && op != crate::backend::Operation::Attach {
+                        Err("`stuck_first` is for attach only (an attachment that stays `attaching`)".to_string())
+                    } else {
+                        Ok(())
+                    }
+                });
+                match check {
                     Ok(()) => Some(ActionKind::Fault(op, change)),
                     Err(m) => {
                         cx.error(f.operation.span(), m, None);
@@ -881,6 +888,7 @@ fn operation_override(d: &OperationDef) -> OperationOverride {
         error: d.error,
         message: d.message.clone(),
         rate_limit: d.rate_limit.clone(),
+        stuck_first: d.stuck_first,
     }
 }
 
@@ -929,6 +937,13 @@ fn backend_overrides(cx: &mut Cx, b: &BackendDef, base: &crate::backend::Profile
         change.apply(&mut check);
         if let Err(m) = check.validate() {
             cx.error(def.span(), m, None);
+        }
+        if d.stuck_first.is_some() && *op != crate::backend::Operation::Attach {
+            cx.error(
+                def.span(),
+                "`stuck_first` is for attach only (an attachment that stays `attaching`)",
+                None,
+            );
         }
         o.operations.insert(*op, change);
     }

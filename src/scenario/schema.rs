@@ -237,6 +237,9 @@ pub struct OperationDef {
     /// The API's rate limit, `{ per_second = 2.0, burst = 5 }`.
     #[serde(default)]
     pub rate_limit: Option<crate::backend::operations::RateLimit>,
+    /// Attach: the first N attempts on each volume and node hang.
+    #[serde(default)]
+    pub stuck_first: Option<u32>,
 }
 
 /// `[backend.sidecars]`.
