@@ -739,3 +739,39 @@ fn an_injected_fault_holds_until_cleared() {
         "{err}"
     );
 }
+
+#[test]
+fn an_nfs_share_serves_read_write_many_to_pods_in_every_zone_without_attach_or_stage() {
+    let mut body = String::from(
+        "[cluster]\nzones = [\"a\", \"b\", \"c\"]\n[[cluster.node_group]]\nper_zone = 1\n[backend]\nprofile = \"nfs\"\n[[storage_class]]\nname = \"nfs\"\nprovisioner = \"nfs.csi.k8s.io\"\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"shared\"\nspec = { accessModes = [\"ReadWriteMany\"], storageClassName = \"nfs\", resources = { requests = { storage = \"10Gi\" } } }\n",
+    );
+    for z in ["a", "b", "c"] {
+        body.push_str(&format!(
+            "[[object]]\nkind = \"Pod\"\nname = \"p-{z}\"\nspec = {{ nodeSelector = {{ \"kubernetes.io/hostname\" = \"node-{z}-0\" }}, containers = [{{ name = \"c\", image = \"nginx\" }}], volumes = [{{ name = \"d\", persistentVolumeClaim = {{ claimName = \"shared\" }} }}] }}\n"
+        ));
+    }
+    let (_, r, _) = run(&scenario("2m", &body));
+    for z in ["a", "b", "c"] {
+        let p = r
+            .store
+            .get::<Pod>(&ObjectKey::new("default", &format!("p-{z}")))
+            .unwrap();
+        assert_eq!(p.status.phase, storsim::api::PodPhase::Running, "p-{z}");
+    }
+    assert_eq!(r.store.list::<VolumeAttachment>().count(), 0);
+    let pv = volume(&r, &volume_of(&r, "shared")).unwrap();
+    assert!(pv.spec.node_affinity.is_none(), "not zonal");
+    assert_eq!(pv.spec.csi.as_ref().unwrap().driver, "nfs.csi.k8s.io");
+    let ops: Vec<storsim::backend::Operation> = r
+        .store
+        .log()
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Operation(o) if o.phase == CallPhase::Start => Some(o.op),
+            _ => None,
+        })
+        .collect();
+    use storsim::backend::Operation::*;
+    assert_eq!(ops.iter().filter(|o| **o == NodePublish).count(), 3);
+    assert!(!ops.iter().any(|o| matches!(o, Attach | NodeStage)));
+}

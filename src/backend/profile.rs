@@ -122,7 +122,7 @@ pub struct Profile {
 }
 
 /// Names of the built-in profiles.
-pub const BUILT_IN: [&str; 3] = ["reference", "aws-ebs", "aws-efs"];
+pub const BUILT_IN: [&str; 4] = ["reference", "aws-ebs", "aws-efs", "nfs"];
 
 const GIB: i128 = 1 << 30;
 
@@ -328,66 +328,99 @@ impl Profile {
             // an access point. Latencies are assumptions: nothing is
             // published; an access point and an NFS mount are one API call
             // and one mount each.
-            "aws-efs" => {
-                let mut ops = BTreeMap::new();
-                ops.insert(Operation::CreateVolume, lognormal(500, 2000));
-                ops.insert(Operation::DeleteVolume, lognormal(300, 1000));
-                ops.insert(Operation::NodePublish, lognormal(400, 2000));
-                ops.insert(Operation::NodeUnpublish, lognormal(100, 400));
-                for op in [
-                    Operation::Attach,
-                    Operation::Detach,
-                    Operation::NodeStage,
-                    Operation::Format,
-                    Operation::NodeUnstage,
-                    Operation::ControllerExpand,
-                    Operation::NodeExpand,
-                    Operation::CreateSnapshot,
-                    Operation::SnapshotUpload,
-                    Operation::DeleteSnapshot,
-                ] {
-                    ops.insert(op, OperationProfile::fixed(SimDuration::ZERO));
-                }
-                Some(Profile {
-                    name: name.to_string(),
-                    control_plane: ControlPlane {
-                        watch_delay: Latency::Lognormal {
-                            median: ms(15),
-                            p99: ms(80),
-                        },
-                    },
-                    driver: DriverProfile {
-                        name: "efs.csi.aws.com".into(),
-                        topology_keys: Vec::new(),
-                        pv_topology_key: String::new(),
-                        max_volumes_per_node: u32::MAX,
-                        size_granularity: 1,
-                        attach_required: false,
-                        stage_unstage: false,
-                        multi_node: true,
-                        // EFS file systems are elastic: nothing to grow.
-                        expansion: Expansion::None,
-                        node_expansion: false,
-                        stuck_attach_timeout: None,
-                    },
-                    operations: ops,
-                    sidecars: Sidecars {
-                        provisioner: helm(5),
-                        attacher: helm(5),
-                        resizer: helm(30),
-                        snapshotter: helm(5),
-                    },
-                    // EFS bills the data stored, not the claim's size.
-                    pricing: Pricing {
-                        source: "EFS bills stored bytes, not capacity: not priced".into(),
-                        default_type: "efs".into(),
-                        types: BTreeMap::new(),
-                    },
-                    zone_capacity: BTreeMap::new(),
-                    modify_cooldown: None,
-                })
-            }
+            // Amazon EFS through its CSI driver: an access point per volume
+            // (one API call), an NFS mount per pod. Latencies are
+            // assumptions: nothing is published.
+            "aws-efs" => Some(Self::shared_filesystem(
+                name,
+                "efs.csi.aws.com",
+                [(500, 2000), (300, 1000), (400, 2000), (100, 400)],
+                Pricing {
+                    source: "EFS bills stored bytes, not capacity: not priced".into(),
+                    default_type: "efs".into(),
+                    types: BTreeMap::new(),
+                },
+            )),
+            // An NFS server through csi-driver-nfs (`nfs.csi.k8s.io`): a
+            // volume is a subdirectory of the share (the controller mounts
+            // the share and mkdirs: assumption median 300 ms / p99 1.5 s;
+            // deleting removes the tree, 500 ms / 5 s), an NFS mount per
+            // pod (200 ms / 1 s). Capacity is not enforced, so not priced.
+            "nfs" => Some(Self::shared_filesystem(
+                name,
+                "nfs.csi.k8s.io",
+                [(300, 1500), (500, 5000), (200, 1000), (50, 300)],
+                Pricing {
+                    source: "an NFS share: capacity is not enforced nor priced".into(),
+                    default_type: "nfs".into(),
+                    types: BTreeMap::new(),
+                },
+            )),
             _ => None,
+        }
+    }
+
+    /// A shared file system (EFS, NFS): no topology (volumes are not
+    /// zonal, PVs get no node affinity), attachRequired false (no
+    /// VolumeAttachment), no STAGE_UNSTAGE_VOLUME (NodePublishVolume alone
+    /// mounts it), ReadWriteMany and ReadOnlyMany served, nothing to grow.
+    /// `latencies` (median, p99 in ms): CreateVolume, DeleteVolume,
+    /// NodePublish, NodeUnpublish.
+    fn shared_filesystem(
+        name: &str,
+        driver: &str,
+        latencies: [(u64, u64); 4],
+        pricing: Pricing,
+    ) -> Profile {
+        let mut ops = BTreeMap::new();
+        let [create, delete, publish, unpublish] = latencies;
+        ops.insert(Operation::CreateVolume, lognormal(create.0, create.1));
+        ops.insert(Operation::DeleteVolume, lognormal(delete.0, delete.1));
+        ops.insert(Operation::NodePublish, lognormal(publish.0, publish.1));
+        ops.insert(
+            Operation::NodeUnpublish,
+            lognormal(unpublish.0, unpublish.1),
+        );
+        for op in Operation::ALL {
+            ops.entry(op)
+                .or_insert_with(|| OperationProfile::fixed(SimDuration::ZERO));
+        }
+        let helm = |retry_max_min: u64| SidecarTimers {
+            timeout: SimDuration::from_secs(60),
+            retry_start: SimDuration::from_secs(1),
+            retry_max: SimDuration::from_secs(retry_max_min * 60),
+        };
+        Profile {
+            name: name.to_string(),
+            control_plane: ControlPlane {
+                watch_delay: Latency::Lognormal {
+                    median: ms(15),
+                    p99: ms(80),
+                },
+            },
+            driver: DriverProfile {
+                name: driver.into(),
+                topology_keys: Vec::new(),
+                pv_topology_key: String::new(),
+                max_volumes_per_node: u32::MAX,
+                size_granularity: 1,
+                attach_required: false,
+                stage_unstage: false,
+                multi_node: true,
+                expansion: Expansion::None,
+                node_expansion: false,
+                stuck_attach_timeout: None,
+            },
+            operations: ops,
+            sidecars: Sidecars {
+                provisioner: helm(5),
+                attacher: helm(5),
+                resizer: helm(30),
+                snapshotter: helm(5),
+            },
+            pricing,
+            zone_capacity: BTreeMap::new(),
+            modify_cooldown: None,
         }
     }
 
