@@ -5,6 +5,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use storsim::api::{Kind, ObjectRef};
 use storsim::backend::Profile;
 use storsim::backend::profile::BUILT_IN;
 use storsim::engine::{SimDuration, SimTime};
@@ -47,6 +48,28 @@ enum Command {
         /// Stop at this simulated time, e.g. "2h" (exit 3 if still running).
         #[arg(long, value_parser = parse_duration)]
         max_time: Option<SimDuration>,
+        /// Print only the timeline lines of this kind (`pvc`) or object
+        /// (`pod/web-0`), as `kubectl get -w` would.
+        #[arg(long)]
+        watch: Option<String>,
+    },
+    /// What `kubectl describe` would have shown for an object at a simulated
+    /// instant: status, related objects, Events so far.
+    Describe {
+        /// The scenario file.
+        file: String,
+        /// The object: `Kind/name` or `Kind/namespace/name` (kubectl short
+        /// names work: `pod/web-0`, `pvc/data`).
+        object: String,
+        /// The instant, e.g. "90s" or "T+2m".
+        #[arg(long, value_parser = parse_instant)]
+        at: SimDuration,
+        /// Use this seed instead of the scenario's.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Use this built-in backend profile instead of the scenario's.
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -65,6 +88,38 @@ enum Format {
 
 fn parse_duration(s: &str) -> Result<SimDuration, String> {
     SimDuration::parse(s)
+}
+
+/// An instant as the timeline prints it (`T+90.500s`) or as a duration.
+fn parse_instant(s: &str) -> Result<SimDuration, String> {
+    SimDuration::parse(s.strip_prefix("T+").unwrap_or(s))
+}
+
+/// A built-in profile by name, or the error that lists them.
+fn profile_arg(p: Option<String>) -> Result<Option<Profile>, ExitCode> {
+    match p {
+        None => Ok(None),
+        Some(p) => match Profile::built_in(&p) {
+            Some(p) => Ok(Some(p)),
+            None => {
+                eprintln!(
+                    "error: unknown profile `{p}`; built-in profiles: {}",
+                    BUILT_IN.join(", ")
+                );
+                Err(ExitCode::from(2))
+            }
+        },
+    }
+}
+
+/// `--watch pvc` / `--watch pod/web-0`: the kind, and the object if named.
+fn watch_arg(w: &str) -> Result<(Kind, Option<ObjectRef>), String> {
+    match w.split_once('/') {
+        None => Kind::parse(w)
+            .map(|k| (k, None))
+            .ok_or_else(|| format!("unknown kind `{w}`")),
+        Some(_) => ObjectRef::parse(w).map(|r| (r.kind, Some(r))),
+    }
 }
 
 fn load(file: &str) -> Result<storsim::scenario::Scenario, ExitCode> {
@@ -100,6 +155,48 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Describe {
+            file,
+            object,
+            at,
+            seed,
+            profile,
+        } => {
+            let target = match ObjectRef::parse(&object) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let scenario = match load(&file) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let profile = match profile_arg(profile) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            // The run stopped at that instant is the state the full run
+            // passed through then.
+            let opts = RunOptions {
+                seed,
+                profile,
+                max_events: None,
+                max_time: Some(SimTime(at.as_millis())),
+            };
+            let run = storsim::simulation::run(&scenario, &opts);
+            match report::describe::describe(&run.store, &target, SimTime(at.as_millis())) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Run {
             file,
             output,
@@ -108,23 +205,22 @@ fn main() -> ExitCode {
             profile,
             max_events,
             max_time,
+            watch,
         } => {
+            let watch = match watch.as_deref().map(watch_arg).transpose() {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("error: --watch: {e}");
+                    return ExitCode::from(2);
+                }
+            };
             let scenario = match load(&file) {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            let profile = match profile {
-                None => None,
-                Some(p) => match Profile::built_in(&p) {
-                    Some(p) => Some(p),
-                    None => {
-                        eprintln!(
-                            "error: unknown profile `{p}`; built-in profiles: {}",
-                            BUILT_IN.join(", ")
-                        );
-                        return ExitCode::from(2);
-                    }
-                },
+            let profile = match profile_arg(profile) {
+                Ok(p) => p,
+                Err(code) => return code,
             };
             let opts = RunOptions {
                 seed,
@@ -138,9 +234,12 @@ fn main() -> ExitCode {
                 run: &run,
                 results: &results,
             };
-            let text = match output {
-                Format::Text => report::text::render(&report),
-                Format::Jsonl => report::jsonl::render(&report),
+            let text = match (output, &watch) {
+                (Format::Text, Some((kind, object))) => {
+                    report::text::watch(run.store.log(), *kind, object.as_ref())
+                }
+                (Format::Text, None) => report::text::render(&report),
+                (Format::Jsonl, _) => report::jsonl::render(&report),
             };
             match out {
                 Some(path) => {

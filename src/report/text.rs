@@ -293,3 +293,17 @@ pub fn events_table(log: &[Record]) -> String {
     }
     out
 }
+
+/// `kubectl get -w` for one kind, or one object: only the lines of its
+/// writes, as the timeline prints them.
+pub fn watch(log: &[Record], kind: Kind, object: Option<&crate::api::ObjectRef>) -> String {
+    let picked: Vec<Record> = log
+        .iter()
+        .filter(|r| match r {
+            Record::Change(c) => c.object.kind == kind && object.is_none_or(|o| *o == c.object),
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    timeline(&picked)
+}

@@ -1,0 +1,99 @@
+//! `storsim describe` and `storsim run --watch`: what kubectl would have
+//! shown at an instant, and the timeline of one kind or object.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn storsim() -> Command {
+    Command::cargo_bin("storsim").expect("binary builds")
+}
+
+fn scenario_path(name: &str) -> String {
+    format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = storsim().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn describe_shows_why_a_pod_is_stuck_at_that_instant() {
+    let path = scenario_path("rwo-multi-attach");
+    let stuck = stdout(&["describe", &path, "pod/elsewhere", "--at", "40s"]);
+    assert!(stuck.contains("At:           T+40.000s"), "{stuck}");
+    assert!(stuck.contains("Status:       ContainerCreating"), "{stuck}");
+    assert!(stuck.contains("Node:         node-us-east-1a-1"));
+    // The chain it waits on: claim, volume, and no attachment on its node.
+    assert!(stuck.contains("PersistentVolumeClaim/shared: Bound"));
+    assert!(stuck.contains("└ no VolumeAttachment for node-us-east-1a-1"));
+    assert!(stuck.contains(
+        "Warning  FailedAttachVolume         T+20.100s                attachdetach-controller      Multi-Attach error for volume"
+    ));
+    // Nothing from the future.
+    assert!(!stuck.contains("SuccessfulAttachVolume"));
+    // Later, the same pod runs and the history has moved on.
+    let later = stdout(&["describe", &path, "pod/elsewhere", "--at", "T+90s"]);
+    assert!(later.contains("Status:       Running"));
+    assert!(later.contains("SuccessfulAttachVolume"));
+    assert!(later.contains("VolumeAttachment/csi-") && later.contains("attached=true"));
+}
+
+#[test]
+fn describe_a_claim_lists_its_users_and_counts_repeated_events() {
+    let out = stdout(&[
+        "describe",
+        &scenario_path("rwo-multi-attach"),
+        "pvc/shared",
+        "--at",
+        "40s",
+    ]);
+    assert!(out.contains("Used By: elsewhere, reader, writer"), "{out}");
+    assert!(out.contains("Finalizers:   [kubernetes.io/pvc-protection]"));
+    assert!(out.contains("capacity.storage: 10Gi"));
+}
+
+#[test]
+fn describe_says_when_the_object_does_not_exist_then() {
+    let path = scenario_path("rwo-multi-attach");
+    storsim()
+        .args(["describe", &path, "pod/elsewhere", "--at", "5s"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "Pod/elsewhere does not exist at T+5.000s (it may be created later",
+        ));
+    storsim()
+        .args(["describe", &path, "widget/x", "--at", "5s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`widget` is not a kind storsim knows",
+        ));
+}
+
+#[test]
+fn run_watch_prints_only_the_lines_of_one_kind_or_object() {
+    let path = scenario_path("rwo-multi-attach");
+    let pvcs = stdout(&["run", &path, "--watch", "pvc"]);
+    assert!(!pvcs.is_empty());
+    assert!(
+        pvcs.lines().all(|l| l.contains("PersistentVolumeClaim/")),
+        "{pvcs}"
+    );
+    let one = stdout(&["run", &path, "--watch", "pod/elsewhere"]);
+    let lines: Vec<&str> = one.lines().collect();
+    assert!(lines.iter().all(|l| l.contains("Pod/elsewhere ")), "{one}");
+    assert!(lines.first().unwrap().contains("Pending"));
+    assert!(lines.last().unwrap().contains("Running"));
+    storsim()
+        .args(["run", &path, "--watch", "gadget"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--watch: unknown kind `gadget`"));
+}
