@@ -71,6 +71,30 @@ enum Command {
         #[arg(long)]
         profile: Option<String>,
     },
+    /// Run every scenario and compare its JSON Lines with the golden result
+    /// in `results/`; exit 1 on any difference.
+    Check {
+        /// Where the scenarios are.
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Where the golden results are.
+        #[arg(long, default_value = "results")]
+        results: PathBuf,
+        /// Rewrite the golden results instead.
+        #[arg(long)]
+        bless: bool,
+    },
+    /// Compare two runs (JSON Lines files, or scenario files run with their
+    /// own seed, or `FILE.toml@SEED`); exit 0 when equivalent, 1 when not.
+    Diff {
+        /// Run A.
+        a: String,
+        /// Run B.
+        b: String,
+        /// How far an Event may move and still count as the same, e.g. "2s".
+        #[arg(long, value_parser = parse_duration, default_value = "0s")]
+        tolerance: SimDuration,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file.
@@ -110,6 +134,37 @@ fn profile_arg(p: Option<String>) -> Result<Option<Profile>, ExitCode> {
             }
         },
     }
+}
+
+/// One side of `storsim diff`: JSON Lines as they are, a scenario run.
+fn diff_side(arg: &str) -> Result<String, ExitCode> {
+    let (file, seed) = match arg.rsplit_once('@') {
+        Some((f, s)) if f.ends_with(".toml") => match s.parse::<u64>() {
+            Ok(n) => (f, Some(n)),
+            Err(_) => {
+                eprintln!("error: `{s}` is not a seed in `{arg}`");
+                return Err(ExitCode::from(2));
+            }
+        },
+        _ => (arg, None),
+    };
+    if !file.ends_with(".toml") {
+        return std::fs::read_to_string(file).map_err(|e| {
+            eprintln!("error: cannot read {file}: {e}");
+            ExitCode::from(2)
+        });
+    }
+    let scenario = load(file)?;
+    let opts = RunOptions {
+        seed,
+        ..Default::default()
+    };
+    let (run, results) = storsim::execute(&scenario, &opts);
+    Ok(report::jsonl::render(&Report {
+        scenario: &scenario,
+        run: &run,
+        results: &results,
+    }))
 }
 
 /// `--watch pvc` / `--watch pod/web-0`: the kind, and the object if named.
@@ -155,6 +210,68 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Check {
+            scenarios,
+            results,
+            bless,
+        } => {
+            use report::golden::Verdict;
+            let verdicts = match report::golden::check(&scenarios, &results, bless) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", scenarios.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let mut bad = 0;
+            for (file, v) in &verdicts {
+                let name = file.display();
+                match v {
+                    Verdict::Same => println!("ok        {name}"),
+                    Verdict::Blessed => println!("blessed   {name}"),
+                    Verdict::Missing => {
+                        bad += 1;
+                        println!(
+                            "missing   {name}: no golden result (run `storsim check --bless`)"
+                        );
+                    }
+                    Verdict::Broken(e) => {
+                        bad += 1;
+                        println!("broken    {name}: {e}");
+                    }
+                    Verdict::Differs(c) => {
+                        bad += 1;
+                        println!("differs   {name}");
+                        for line in c.to_string().lines() {
+                            println!("          {line}");
+                        }
+                    }
+                }
+            }
+            println!(
+                "{} scenario(s), {} differ{}",
+                verdicts.len(),
+                bad,
+                if bless { " (blessed)" } else { "" }
+            );
+            ExitCode::from(u8::from(bad > 0))
+        }
+        Command::Diff { a, b, tolerance } => {
+            let (ta, tb) = match (diff_side(&a), diff_side(&b)) {
+                (Ok(x), Ok(y)) => (x, y),
+                (Err(c), _) | (_, Err(c)) => return c,
+            };
+            match report::diff::compare(&ta, &tb, tolerance.as_millis()) {
+                Ok(c) => {
+                    print!("{c}");
+                    ExitCode::from(u8::from(!c.equivalent()))
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Describe {
             file,
             object,

@@ -351,3 +351,30 @@ fn seed_override_reports_timing_as_skipped() {
             "timing not checked (profile or seed overridden)",
         ));
 }
+
+#[test]
+fn diff_exits_0_for_equivalent_runs_and_1_otherwise() {
+    let s = scenario_path("static-provisioning");
+    let golden = format!(
+        "{}/results/static-provisioning.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    storsim()
+        .args(["diff", &golden, &s])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("identical runs"))
+        .stdout(predicate::str::contains("equivalent"));
+    // Another seed draws other latencies and tie-breaks.
+    let r = scenario_path("rwo-multi-attach");
+    storsim()
+        .args(["diff", &r, &format!("{r}@7")])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("first divergence at record"))
+        .stdout(predicate::str::contains("not equivalent"));
+    storsim()
+        .args(["diff", &golden, "/nonexistent.jsonl"])
+        .assert()
+        .code(2);
+}

@@ -3,6 +3,8 @@
 //! and JSON Lines for machines. Output files are written whole or not at all.
 
 pub mod describe;
+pub mod diff;
+pub mod golden;
 pub mod jsonl;
 pub mod text;
 
