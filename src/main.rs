@@ -95,6 +95,39 @@ enum Command {
         #[arg(long, value_parser = parse_duration, default_value = "0s")]
         tolerance: SimDuration,
     },
+    /// Run every scenario × seed in parallel and summarise: expectations met
+    /// across seeds, p50/p90/p99/max of the key durations, the slowest seed.
+    /// Writes DIR/runs.jsonl, DIR/summary.csv and DIR/summary.json.
+    Batch {
+        /// Scenario files or directories of them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Seeds: `1..100` (inclusive), `7`, or `1,5,9`.
+        #[arg(long, default_value = "1..10")]
+        seeds: String,
+        /// Worker threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Run only slice I of N of the scenario × seed list (`--shard 2/4`).
+        #[arg(long)]
+        shard: Option<String>,
+        /// No progress output.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Combine the runs of sharded batches into one summary (the same bytes
+    /// one unsharded batch writes).
+    Merge {
+        /// The shards' output directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file.
@@ -210,6 +243,15 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Batch {
+            paths,
+            seeds,
+            jobs,
+            out,
+            shard,
+            quiet,
+        } => batch(&paths, &seeds, jobs, &out, shard.as_deref(), quiet),
+        Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Check {
             scenarios,
             results,
@@ -374,5 +416,152 @@ fn main() -> ExitCode {
             }
             ExitCode::from(report.exit_code() as u8)
         }
+    }
+}
+
+/// The scenario files `paths` name (directories: their `*.toml`, sorted).
+fn scenario_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ExitCode> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            match report::golden::scenario_files(p) {
+                Ok(f) => files.extend(f),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", p.display());
+                    return Err(ExitCode::from(2));
+                }
+            }
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Writes a batch's three files, whole or not at all.
+fn write_batch(out: &std::path::Path, lines: &[report::batch::RunLine]) -> Result<(), ExitCode> {
+    use report::batch::*;
+    let summary = summarize(lines);
+    let fail = |e: std::io::Error| {
+        eprintln!("error: cannot write to {}: {e}", out.display());
+        ExitCode::from(2)
+    };
+    std::fs::create_dir_all(out).map_err(fail)?;
+    report::write_atomic(&out.join("runs.jsonl"), runs_jsonl(lines).as_bytes()).map_err(fail)?;
+    report::write_atomic(&out.join("summary.csv"), summary_csv(&summary).as_bytes())
+        .map_err(fail)?;
+    report::write_atomic(&out.join("summary.json"), summary_json(&summary).as_bytes())
+        .map_err(fail)?;
+    print!("{}", summary_table(&summary));
+    Ok(())
+}
+
+fn batch(
+    paths: &[PathBuf],
+    seeds: &str,
+    jobs: Option<usize>,
+    out: &std::path::Path,
+    shard: Option<&str>,
+    quiet: bool,
+) -> ExitCode {
+    use report::batch::*;
+    use std::io::IsTerminal;
+    let seeds = match parse_seeds(seeds) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --seeds: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let shard = match shard.map(parse_shard).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --shard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = match scenario_files(paths) {
+        Ok(f) => f,
+        Err(c) => return c,
+    };
+    let mut scenarios = Vec::new();
+    for f in &files {
+        match load(&f.to_string_lossy()) {
+            Ok(s) => scenarios.push(s),
+            Err(c) => return c,
+        }
+    }
+    // The full scenario × seed list; a shard takes every N-th item.
+    let items: Vec<(usize, &storsim::scenario::Scenario, u64)> = scenarios
+        .iter()
+        .flat_map(|s| seeds.iter().map(move |seed| (s, *seed)))
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|(k, n)| i % n == k - 1))
+        .map(|(i, (s, seed))| (i, s, seed))
+        .collect();
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let total = items.len();
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(total as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} runs  {elapsed_precise} (eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    // Without a terminal: a line at every tenth of the way.
+    let done = |n: usize| match &bar {
+        Some(b) => b.set_position(n as u64),
+        None if !quiet && (n * 10 / total.max(1) != (n - 1) * 10 / total.max(1)) => {
+            eprintln!("batch: {n}/{total} runs done");
+        }
+        None => {}
+    };
+    let lines = run_all(&items, jobs, &done);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match write_batch(out, &lines) {
+        Ok(()) => ExitCode::from(u8::from(lines.iter().any(|l| l.exit_code != 0))),
+        Err(c) => c,
+    }
+}
+
+fn merge(dirs: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    let mut lines = Vec::new();
+    for d in dirs {
+        let path = d.join("runs.jsonl");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        match report::batch::read_runs(&text) {
+            Ok(l) => lines.extend(l),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    lines.sort_by_key(|l| l.index);
+    let before = lines.len();
+    lines.dedup_by_key(|l| l.index);
+    if lines.len() != before {
+        eprintln!(
+            "error: the shards overlap: {} run(s) appear twice",
+            before - lines.len()
+        );
+        return ExitCode::from(2);
+    }
+    match write_batch(out, &lines) {
+        Ok(()) => ExitCode::from(u8::from(lines.iter().any(|l| l.exit_code != 0))),
+        Err(c) => c,
     }
 }

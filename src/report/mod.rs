@@ -2,6 +2,7 @@
 //! happen), the Events table (`kubectl get events`), the expectation results,
 //! and JSON Lines for machines. Output files are written whole or not at all.
 
+pub mod batch;
 pub mod describe;
 pub mod diff;
 pub mod golden;
