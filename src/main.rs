@@ -128,9 +128,38 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Teaching labs: list them, show a brief, check a student's copy.
+    Lab {
+        #[command(subcommand)]
+        command: LabCommand,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file.
+        file: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabCommand {
+    /// The labs in a directory, with their titles.
+    List {
+        /// Where the labs are.
+        #[arg(long, default_value = "scenarios/labs")]
+        dir: PathBuf,
+    },
+    /// A lab's brief: goal, background, questions, what success means.
+    Show {
+        /// The lab's name (its file name without .toml) or path.
+        name: String,
+        /// Where the labs are.
+        #[arg(long, default_value = "scenarios/labs")]
+        dir: PathBuf,
+    },
+    /// Run a (student's copy of a) lab and say which goals are met, with
+    /// hints for the others; exit 0 when all are.
+    Check {
+        /// The lab file.
         file: String,
     },
 }
@@ -252,6 +281,7 @@ fn main() -> ExitCode {
             quiet,
         } => batch(&paths, &seeds, jobs, &out, shard.as_deref(), quiet),
         Command::Merge { dirs, out } => merge(&dirs, &out),
+        Command::Lab { command } => lab(command),
         Command::Check {
             scenarios,
             results,
@@ -563,5 +593,60 @@ fn merge(dirs: &[PathBuf], out: &std::path::Path) -> ExitCode {
     match write_batch(out, &lines) {
         Ok(()) => ExitCode::from(u8::from(lines.iter().any(|l| l.exit_code != 0))),
         Err(c) => c,
+    }
+}
+
+fn lab(command: LabCommand) -> ExitCode {
+    match command {
+        LabCommand::List { dir } => {
+            let files = match report::golden::scenario_files(&dir) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", dir.display());
+                    return ExitCode::from(2);
+                }
+            };
+            for f in files {
+                let Ok(s) = load(&f.to_string_lossy()) else {
+                    return ExitCode::from(2);
+                };
+                if let Some(l) = &s.lab {
+                    let stem = f.file_stem().unwrap_or_default().to_string_lossy();
+                    println!("{stem:<28} {}", l.title);
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        LabCommand::Show { name, dir } => {
+            let path = if name.ends_with(".toml") {
+                PathBuf::from(&name)
+            } else {
+                dir.join(format!("{name}.toml"))
+            };
+            let s = match load(&path.to_string_lossy()) {
+                Ok(s) => s,
+                Err(c) => return c,
+            };
+            match report::lab::brief(&s) {
+                Some(b) => {
+                    print!("{b}");
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!("error: {} has no [lab] section", path.display());
+                    ExitCode::from(2)
+                }
+            }
+        }
+        LabCommand::Check { file } => {
+            let s = match load(&file) {
+                Ok(s) => s,
+                Err(c) => return c,
+            };
+            let (_, results) = storsim::execute(&s, &RunOptions::default());
+            let (text, all) = report::lab::check(&s, &results);
+            print!("{text}");
+            ExitCode::from(u8::from(!all))
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod describe;
 pub mod diff;
 pub mod golden;
 pub mod jsonl;
+pub mod lab;
 pub mod text;
 
 use crate::scenario::{ExpectationResult, Outcome, Scenario};

@@ -751,6 +751,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             };
             expectations.push(Expectation {
                 title,
+                hint: None,
                 check: Check::Happens(occ.clone(), timing),
                 span,
             });
@@ -855,6 +856,13 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         nodes,
         classes,
         snapshot_classes,
+        lab: raw.lab.as_ref().map(|l| crate::scenario::model::Lab {
+            title: l.title.clone(),
+            goal: l.goal.clone(),
+            background: l.background.clone(),
+            questions: l.questions.clone(),
+            hints: l.hints.clone(),
+        }),
         objects: objects.into_iter().map(|(o, _)| o).collect(),
         actions,
         expectations,
@@ -1792,7 +1800,12 @@ fn expectation(
             orphaned_claims: c.orphaned_claims,
         };
         let title = e.name.clone().unwrap_or_else(|| describe(&check));
-        return Some(Expectation { title, check, span });
+        return Some(Expectation {
+            title,
+            hint: e.hint.clone(),
+            check,
+            span,
+        });
     }
     if let Some(f) = &e.from
         && !known.labels.contains_key(f.get_ref())
@@ -1856,7 +1869,12 @@ fn expectation(
         }
     };
     let title = e.name.clone().unwrap_or_else(|| describe(&check));
-    Some(Expectation { title, check, span })
+    Some(Expectation {
+        title,
+        hint: e.hint.clone(),
+        check,
+        span,
+    })
 }
 
 /// A sentence for an expectation without a name.

@@ -58,6 +58,23 @@ pub struct Scenario {
     pub expectations: Vec<Expectation>,
     /// The reference document's lines, for the comparison table.
     pub reference: Vec<ReferenceLine>,
+    /// A teaching lab's brief, if the file is a lab.
+    pub lab: Option<Lab>,
+}
+
+/// A teaching lab: a scenario whose expectations are the goals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lab {
+    /// Title.
+    pub title: String,
+    /// What to achieve.
+    pub goal: String,
+    /// What to know first.
+    pub background: String,
+    /// Questions to answer from the run.
+    pub questions: Vec<String>,
+    /// General hints.
+    pub hints: Vec<String>,
 }
 
 /// A reference document line and what it corresponds to.
@@ -529,6 +546,8 @@ pub enum Check {
 pub struct Expectation {
     /// Its name, or a description built from the check.
     pub title: String,
+    /// For labs: what to try when it is not met.
+    pub hint: Option<String>,
     /// What it checks.
     pub check: Check,
     /// Where it is written.

@@ -54,6 +54,28 @@ pub struct ScenarioFile {
     /// What should happen.
     #[serde(default)]
     pub expect: Vec<ExpectDef>,
+    /// A teaching lab: its brief; the expectations are its goals.
+    #[serde(default)]
+    pub lab: Option<LabDef>,
+}
+
+/// `[lab]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabDef {
+    /// Title.
+    pub title: String,
+    /// What the student must achieve.
+    pub goal: String,
+    /// What to know first.
+    #[serde(default)]
+    pub background: String,
+    /// Questions to answer from the run.
+    #[serde(default)]
+    pub questions: Vec<String>,
+    /// Hints, in the order to give them.
+    #[serde(default)]
+    pub hints: Vec<String>,
 }
 
 /// `[scenario]`.
@@ -677,6 +699,9 @@ pub struct ExpectDef {
     /// Optional name shown in results.
     #[serde(default)]
     pub name: Option<String>,
+    /// For labs: what to try when this goal is not met.
+    #[serde(default)]
+    pub hint: Option<String>,
     /// Inline occurrence: object.
     #[serde(default)]
     pub object: Option<Spanned<String>>,
