@@ -52,6 +52,10 @@ enum Command {
         /// (`pod/web-0`), as `kubectl get -w` would.
         #[arg(long)]
         watch: Option<String>,
+        /// Draw the run's Gantt chart (one lane per pod, claim, volume,
+        /// attachment) to this .svg or .png file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// What `kubectl describe` would have shown for an object at a simulated
     /// instant: status, related objects, Events so far.
@@ -117,6 +121,10 @@ enum Command {
         /// No progress output.
         #[arg(long)]
         quiet: bool,
+        /// Draw the distributions of the key durations to this .svg or
+        /// .png file.
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Combine the runs of sharded batches into one summary (the same bytes
     /// one unsharded batch writes).
@@ -279,7 +287,16 @@ fn main() -> ExitCode {
             out,
             shard,
             quiet,
-        } => batch(&paths, &seeds, jobs, &out, shard.as_deref(), quiet),
+            plot,
+        } => batch(
+            &paths,
+            &seeds,
+            jobs,
+            &out,
+            shard.as_deref(),
+            quiet,
+            plot.as_deref(),
+        ),
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Lab { command } => lab(command),
         Command::Check {
@@ -395,6 +412,7 @@ fn main() -> ExitCode {
             max_events,
             max_time,
             watch,
+            plot,
         } => {
             let watch = match watch.as_deref().map(watch_arg).transpose() {
                 Ok(w) => w,
@@ -423,6 +441,15 @@ fn main() -> ExitCode {
                 run: &run,
                 results: &results,
             };
+            if let Some(p) = &plot {
+                let title = format!("{} · seed {} · {}", scenario.name, run.seed, run.profile);
+                if let Err(e) =
+                    report::plot::gantt(p, &title, run.store.log(), run.end_time.as_millis())
+                {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
             let text = match (output, &watch) {
                 (Format::Text, Some((kind, object))) => {
                     report::text::watch(run.store.log(), *kind, object.as_ref())
@@ -493,6 +520,7 @@ fn batch(
     out: &std::path::Path,
     shard: Option<&str>,
     quiet: bool,
+    plot: Option<&std::path::Path>,
 ) -> ExitCode {
     use report::batch::*;
     use std::io::IsTerminal;
@@ -554,6 +582,19 @@ fn batch(
     let lines = run_all(&items, jobs, &done);
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if let Some(p) = plot {
+        let mut pooled: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        for l in &lines {
+            for (m, v) in &l.metrics {
+                pooled.entry(m.clone()).or_default().extend(v);
+            }
+        }
+        let title = format!("{} run(s): key durations", lines.len());
+        if let Err(e) = report::plot::distributions(p, &title, &pooled) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
     }
     match write_batch(out, &lines) {
         Ok(()) => ExitCode::from(u8::from(lines.iter().any(|l| l.exit_code != 0))),

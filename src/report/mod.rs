@@ -8,6 +8,7 @@ pub mod diff;
 pub mod golden;
 pub mod jsonl;
 pub mod lab;
+pub mod plot;
 pub mod text;
 
 use crate::scenario::{ExpectationResult, Outcome, Scenario};
