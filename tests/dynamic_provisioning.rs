@@ -359,6 +359,9 @@ fn no_volume_is_ever_attached_outside_its_zone() {
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
         let s = storsim::scenario::load_file(path.to_str().unwrap()).unwrap();
         for seed in [1, 2, 3] {
             let opts = RunOptions {
