@@ -378,3 +378,40 @@ fn diff_exits_0_for_equivalent_runs_and_1_otherwise() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn diff_names_the_first_divergence_when_a_latency_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(scenario_path("pod-deletion-teardown")).unwrap();
+    let slower = original.replacen(
+        "latency = { fixed = \"2s\" }",
+        "latency = { fixed = \"3s\" }",
+        1,
+    );
+    assert_ne!(original, slower);
+    let a = dir.path().join("a.toml");
+    let b = dir.path().join("b.toml");
+    std::fs::write(&a, &original).unwrap();
+    std::fs::write(&b, &slower).unwrap();
+    // CreateVolume takes 1 s longer: the first record that differs is its end.
+    storsim()
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("first divergence at record"))
+        .stdout(predicate::str::contains("\"operation\":\"CreateVolume\""))
+        .stdout(predicate::str::contains("not equivalent"));
+    // The second lost on CreateVolume shifts what follows by more (the
+    // kubelet's checks and node status updates run on their own clocks),
+    // but within 10 s the runs are equivalent: same things, same ending.
+    storsim()
+        .arg("diff")
+        .arg(&a)
+        .arg(&b)
+        .args(["--tolerance", "10s"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::ends_with("equivalent\n"));
+}
