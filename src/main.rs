@@ -28,8 +28,14 @@ struct Cli {
 enum Command {
     /// Run a scenario and check its expectations.
     Run {
-        /// The scenario file.
-        file: String,
+        /// The scenario file (or none, with --manifests).
+        #[arg(required_unless_present = "manifests")]
+        file: Option<String>,
+        /// Run these Kubernetes manifests (files or directories) on a default
+        /// cluster (three zones of one node each, aws-ebs profile, 10 minutes)
+        /// instead of a scenario file.
+        #[arg(long, num_args = 1.., conflicts_with = "file")]
+        manifests: Vec<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
@@ -248,7 +254,19 @@ fn watch_arg(w: &str) -> Result<(Kind, Option<ObjectRef>), String> {
 }
 
 fn load(file: &str) -> Result<storsim::scenario::Scenario, ExitCode> {
-    load_file(file).map_err(|e| {
+    report_load(load_file(file))
+}
+
+/// Prints a load's warnings, or its errors (exit 2).
+fn report_load(
+    loaded: Result<storsim::scenario::Scenario, LoadError>,
+) -> Result<storsim::scenario::Scenario, ExitCode> {
+    if let Ok(s) = &loaded {
+        for w in &s.warnings {
+            eprintln!("{w}");
+        }
+    }
+    loaded.map_err(|e| {
         match &e {
             LoadError::Io { .. } => eprintln!("error: {e}"),
             LoadError::Input(errors) => {
@@ -405,6 +423,7 @@ fn main() -> ExitCode {
         }
         Command::Run {
             file,
+            manifests,
             output,
             out,
             seed,
@@ -421,7 +440,14 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let scenario = match load(&file) {
+            let loaded = match &file {
+                Some(f) => load(f),
+                None => report_load(storsim::scenario::load_str(
+                    "<--manifests>",
+                    &default_manifest_scenario(&manifests),
+                )),
+            };
+            let scenario = match loaded {
                 Ok(s) => s,
                 Err(code) => return code,
             };
@@ -690,4 +716,20 @@ fn lab(command: LabCommand) -> ExitCode {
             ExitCode::from(u8::from(!all))
         }
     }
+}
+
+/// The scenario `run --manifests` runs: the manifests on three zones of one
+/// node each, the aws-ebs profile, ten simulated minutes.
+fn default_manifest_scenario(paths: &[PathBuf]) -> String {
+    let list: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            format!("{:?}", abs.to_string_lossy())
+        })
+        .collect();
+    format!(
+        "format = 1\nmanifests = [{}]\n[scenario]\nname = \"manifests\"\nseed = 1\nend = \"10m\"\n[cluster]\nzones = [\"us-east-1a\", \"us-east-1b\", \"us-east-1c\"]\n[[cluster.node_group]]\nper_zone = 1\n[backend]\nprofile = \"aws-ebs\"\n",
+        list.join(", ")
+    )
 }

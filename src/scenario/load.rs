@@ -422,9 +422,50 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         });
     }
 
+    // Manifests: their classes join the file's, their objects come first.
+    let mut objects = Vec::new();
+    let mut warnings = Vec::new();
+    if !raw.manifests.is_empty() {
+        let dir = std::path::Path::new(&cx.file)
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let paths: Vec<std::path::PathBuf> = raw
+            .manifests
+            .iter()
+            .map(|m| dir.join(m.get_ref()))
+            .collect();
+        let span = raw.manifests[0].span();
+        match super::manifest::load(&paths) {
+            Ok(loaded) => {
+                warnings = loaded.warnings.iter().map(|w| w.to_string()).collect();
+                for sc in loaded.classes {
+                    known.objects.insert(
+                        ObjectRef::new(Kind::StorageClass, sc.metadata.key()),
+                        span.clone(),
+                    );
+                    classes.push(sc);
+                }
+                for c in loaded.snapshot_classes {
+                    known.objects.insert(
+                        ObjectRef::new(Kind::VolumeSnapshotClass, c.metadata.key()),
+                        span.clone(),
+                    );
+                    snapshot_classes.push(c);
+                }
+                for o in loaded.objects {
+                    register(cx, &mut known, &o, span.clone(), text);
+                    objects.push((o, span.clone()));
+                }
+            }
+            Err(errors) => cx.errors.extend(errors),
+        }
+    }
+
+    let from_manifests = objects.len();
+
     // Objects and created objects: first pass registers names so that
     // references may point forward in the file.
-    let mut objects = Vec::new();
     let object_paths: Vec<Vec<Seg<'static>>> = (0..raw.object.len())
         .map(|i| vec![Seg::Key("object"), Seg::Index(i)])
         .collect();
@@ -457,7 +498,28 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
     }
     for (i, (o, span)) in objects.iter().enumerate() {
-        let base = [Seg::Key("object"), Seg::Index(i)];
+        // Manifests are taken as Kubernetes takes them: a class name that
+        // names no StorageClass only restricts binding to volumes of that
+        // class (the reference document's `manual`).
+        let Some(j) = i.checked_sub(from_manifests) else {
+            let class = match o {
+                AnyObject::PersistentVolumeClaim(c) => c.spec.storage_class_name.clone(),
+                AnyObject::PersistentVolume(v) => Some(v.spec.storage_class_name.clone()),
+                _ => None,
+            };
+            if let Some(c) = class.filter(|c| !c.is_empty())
+                && !known
+                    .objects
+                    .contains_key(&ObjectRef::new(Kind::StorageClass, ObjectKey::cluster(&c)))
+            {
+                warnings.push(format!(
+                    "{}: storageClassName `{c}` names no StorageClass: nothing provisions it; only volumes of that class can bind",
+                    ObjectRef::new(o.kind(), o.meta().key())
+                ));
+            }
+            continue;
+        };
+        let base = [Seg::Key("object"), Seg::Index(j)];
         check_references(cx, root, &base, &known, o, span.clone());
     }
     for (i, o) in &created {
@@ -856,6 +918,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         nodes,
         classes,
         snapshot_classes,
+        warnings,
         lab: raw.lab.as_ref().map(|l| crate::scenario::model::Lab {
             title: l.title.clone(),
             goal: l.goal.clone(),

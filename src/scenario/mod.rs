@@ -4,6 +4,7 @@
 pub mod check;
 pub mod diag;
 pub mod load;
+pub mod manifest;
 pub mod model;
 pub mod schema;
 

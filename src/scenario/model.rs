@@ -60,6 +60,9 @@ pub struct Scenario {
     pub reference: Vec<ReferenceLine>,
     /// A teaching lab's brief, if the file is a lab.
     pub lab: Option<Lab>,
+    /// What loading ignored (manifest fields and kinds storsim does not
+    /// model), to show the user.
+    pub warnings: Vec<String>,
 }
 
 /// A teaching lab: a scenario whose expectations are the goals.

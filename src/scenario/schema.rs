@@ -19,6 +19,10 @@ use toml::Spanned;
 pub struct ScenarioFile {
     /// Format version; only 1 exists.
     pub format: Spanned<i64>,
+    /// Kubernetes YAML manifests (files or directories, relative to this
+    /// file) whose objects are created at T+0 with the file's own.
+    #[serde(default)]
+    pub manifests: Vec<Spanned<String>>,
     /// Name, description, seed, end.
     pub scenario: ScenarioMeta,
     /// Zones and nodes.

@@ -1,0 +1,143 @@
+//! Kubernetes YAML manifests: multi-document files and Lists, the API's
+//! defaults, quantities, warnings for what storsim does not model (with
+//! file and line), located errors for malformed YAML.
+
+use std::collections::BTreeSet;
+use storsim::api::{AnyObject, StatefulSet};
+use storsim::scenario::manifest::{Loaded, load_text};
+
+fn load(text: &str) -> (Loaded, Vec<storsim::scenario::diag::InputError>) {
+    let mut out = Loaded::default();
+    let mut errors = Vec::new();
+    load_text("m.yaml", text, &mut out, &mut errors, &mut BTreeSet::new());
+    (out, errors)
+}
+
+#[test]
+fn defaults_are_the_api_servers() {
+    let (m, e) = load(
+        "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: plain\nprovisioner: ebs.csi.aws.com\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: c\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\nspec:\n  serviceName: web\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: c\n        image: nginx\n---\napiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: pv\nspec:\n  capacity: {storage: 5Gi}\n  accessModes: [ReadWriteOnce]\n  hostPath: {path: /tmp/x}\n",
+    );
+    assert!(
+        e.is_empty(),
+        "{:?}",
+        e.iter().map(|e| e.render()).collect::<Vec<_>>()
+    );
+    let sc = &m.classes[0];
+    assert_eq!(format!("{:?}", sc.reclaim_policy), "Delete");
+    assert_eq!(format!("{:?}", sc.volume_binding_mode), "Immediate");
+    let AnyObject::PersistentVolumeClaim(c) = &m.objects[0] else {
+        panic!()
+    };
+    assert_eq!(c.metadata.namespace, "default");
+    assert_eq!(format!("{:?}", c.spec.volume_mode), "Filesystem");
+    assert!(
+        c.spec.storage_class_name.is_none(),
+        "the default class is admission's business"
+    );
+    let AnyObject::StatefulSet(s) = &m.objects[1] else {
+        panic!()
+    };
+    let s: &StatefulSet = s;
+    assert_eq!(s.spec.replicas, 1);
+    assert_eq!(
+        format!("{:?}", s.spec.pod_management_policy).trim_matches('"'),
+        "OrderedReady"
+    );
+    let AnyObject::PersistentVolume(pv) = &m.objects[2] else {
+        panic!()
+    };
+    assert_eq!(
+        format!("{:?}", pv.spec.persistent_volume_reclaim_policy),
+        "Retain"
+    );
+}
+
+#[test]
+fn quantities_parse_in_every_unit() {
+    // `1500m` bytes is 1.5: Value() rounds up, as Quantity.Value() does.
+    for (q, bytes) in [
+        ("100Gi", 100i128 << 30),
+        ("1G", 1_000_000_000),
+        ("500Mi", 500 << 20),
+        ("1500m", 2),
+    ] {
+        let (m, e) = load(&format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: c\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: {q}\n"
+        ));
+        assert!(e.is_empty());
+        let AnyObject::PersistentVolumeClaim(c) = &m.objects[0] else {
+            panic!()
+        };
+        assert_eq!(c.request().unwrap().value(), bytes, "{q}");
+    }
+}
+
+#[test]
+fn unknown_fields_and_kinds_warn_once_with_their_line() {
+    let (m, e) = load(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: c\n  generateName: c-\nspec:\n  accessModes: [ReadWriteOnce]\n  dataSourceRef:\n    kind: VolumeSnapshot\n    name: s\n  resources:\n    requests:\n      storage: 1Gi\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: PersistentVolumeClaim\n  metadata: {name: d}\n  spec:\n    accessModes: [ReadWriteOnce]\n    dataSourceRef: {kind: VolumeSnapshot, name: s}\n    resources: {requests: {storage: 1Gi}}\n",
+    );
+    assert!(e.is_empty());
+    let w: Vec<String> = m.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.contains(
+            &"m.yaml:5: warning: field `metadata.generateName` is not modelled by storsim; ignored"
+                .to_string()
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.contains(
+            &"m.yaml:8: warning: field `spec.dataSourceRef` is not modelled by storsim; ignored"
+                .to_string()
+        ),
+        "{w:?}"
+    );
+    assert!(
+        w.contains(
+            &"m.yaml:16: warning: kind `Deployment` is not modelled by storsim; skipped"
+                .to_string()
+        ),
+        "{w:?}"
+    );
+    // The List's items are read; the same field is not reported twice.
+    assert_eq!(m.objects.len(), 2);
+    assert_eq!(
+        w.iter().filter(|x| x.contains("dataSourceRef")).count(),
+        1,
+        "{w:?}"
+    );
+}
+
+#[test]
+fn malformed_manifests_fail_with_file_line_and_column() {
+    let (_, e) = load(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n     image: nginx\n",
+    );
+    assert_eq!(e.len(), 1);
+    let (line, col) = e[0].line_col();
+    assert_eq!(
+        (e[0].file.as_str(), line),
+        ("m.yaml", 8),
+        "{}",
+        e[0].render()
+    );
+    assert!(col > 1);
+    assert!(e[0].message.starts_with("not valid YAML"));
+    // A wrong type is an error at its field.
+    let (_, e) = load(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\nspec:\n  replicas: three\n  serviceName: web\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: c, image: i}]}\n",
+    );
+    assert_eq!(
+        e.len(),
+        1,
+        "{:?}",
+        e.iter().map(|e| e.render()).collect::<Vec<_>>()
+    );
+    assert_eq!(e[0].line_col().0, 6, "{}", e[0].render());
+    assert!(e[0].message.contains("spec.replicas"), "{}", e[0].message);
+    // No name.
+    let (_, e) = load("apiVersion: v1\nkind: Pod\nmetadata: {}\nspec: {containers: []}\n");
+    assert!(e[0].message.contains("has no metadata.name"));
+}
