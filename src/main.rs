@@ -142,6 +142,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The objects of a run at a simulated instant as YAML (what `kubectl
+    /// get -o yaml` would show), loadable again as manifests.
+    Export {
+        /// The scenario file.
+        file: String,
+        /// The instant, e.g. "90s" (default: the end of the run).
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<SimDuration>,
+        /// Write to this file (whole or not at all) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Teaching labs: list them, show a brief, check a student's copy.
     Lab {
         #[command(subcommand)]
@@ -317,6 +329,31 @@ fn main() -> ExitCode {
         ),
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Lab { command } => lab(command),
+        Command::Export { file, at, out } => {
+            let scenario = match load(&file) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let opts = RunOptions {
+                max_time: at.map(|d| SimTime(d.as_millis())),
+                ..Default::default()
+            };
+            let run = storsim::simulation::run(&scenario, &opts);
+            let text = report::export::export(&run.store);
+            match out {
+                Some(path) => match report::write_atomic(&path, text.as_bytes()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        ExitCode::from(2)
+                    }
+                },
+                None => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+            }
+        }
         Command::Check {
             scenarios,
             results,

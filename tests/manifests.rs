@@ -141,3 +141,71 @@ fn malformed_manifests_fail_with_file_line_and_column() {
     let (_, e) = load("apiVersion: v1\nkind: Pod\nmetadata: {}\nspec: {containers: []}\n");
     assert!(e[0].message.contains("has no metadata.name"));
 }
+
+#[test]
+fn an_exported_run_loads_again_and_ends_the_same() {
+    use assert_cmd::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let exported = dir.path().join("exp.yaml");
+    let scenario = format!(
+        "{}/scenarios/static-provisioning.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Command::cargo_bin("storsim")
+        .unwrap()
+        .args(["export", &scenario, "--at", "30s", "--out"])
+        .arg(&exported)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(text.starts_with("---\napiVersion: storage.k8s.io/v1\nkind: StorageClass\n"));
+    assert!(text.contains("kind: PersistentVolume\n") && text.contains("volumeName: pv-manual"));
+    // The original at 30 s …
+    let s = storsim::scenario::load_file(&scenario).unwrap();
+    let before = storsim::simulation::run(
+        &s,
+        &storsim::simulation::RunOptions {
+            max_time: Some(storsim::engine::SimTime(30_000)),
+            ..Default::default()
+        },
+    );
+    // … and a run of its export on the same cluster.
+    let again = dir.path().join("again.toml");
+    std::fs::write(
+        &again,
+        "format = 1\nmanifests = [\"exp.yaml\"]\n[scenario]\nname = \"again\"\nseed = 1\nend = \"30s\"\n[cluster]\nzones = [\"us-east-1a\"]\n[[cluster.node_group]]\nper_zone = 1\n",
+    )
+    .unwrap();
+    let s2 = storsim::scenario::load_file(again.to_str().unwrap()).unwrap();
+    assert!(
+        s2.warnings.iter().any(|w| w.contains("metadata.uid")),
+        "{:?}",
+        s2.warnings
+    );
+    let after = storsim::simulation::run(&s2, &Default::default());
+    use storsim::api::{PersistentVolume, PersistentVolumeClaim};
+    let phases = |st: &storsim::cluster::Store| {
+        let pv: Vec<String> = st
+            .list::<PersistentVolume>()
+            .map(|v| {
+                format!(
+                    "{} {:?} {:?}",
+                    v.metadata.name,
+                    v.status.phase,
+                    v.spec.claim_ref.as_ref().map(|c| &c.name)
+                )
+            })
+            .collect();
+        let pvc: Vec<String> = st
+            .list::<PersistentVolumeClaim>()
+            .map(|c| {
+                format!(
+                    "{} {:?} {}",
+                    c.metadata.name, c.status.phase, c.spec.volume_name
+                )
+            })
+            .collect();
+        (pv, pvc)
+    };
+    assert_eq!(phases(&before.store), phases(&after.store));
+}

@@ -5,6 +5,7 @@
 pub mod batch;
 pub mod describe;
 pub mod diff;
+pub mod export;
 pub mod golden;
 pub mod jsonl;
 pub mod lab;
