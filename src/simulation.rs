@@ -320,6 +320,39 @@ fn patch_any(
     update_any(store, new).map_err(|e| e.to_string())
 }
 
+/// `kubectl apply`: creates `obj`, or merges its labels, annotations and
+/// spec (or, for a class, its fields) into the object of that name, through
+/// the API server's checks.
+fn apply_any(store: &mut Store, obj: &AnyObject) -> Result<(), String> {
+    let target = ObjectRef::new(obj.kind(), obj.meta().key());
+    if store.get_any(&target).is_none() {
+        return create_any(store, obj.clone()).map_err(|e| e.to_string());
+    }
+    let mut body = match obj {
+        AnyObject::Node(o) => serde_json::to_value(o),
+        AnyObject::StorageClass(o) => serde_json::to_value(o),
+        AnyObject::PersistentVolume(o) => serde_json::to_value(o),
+        AnyObject::PersistentVolumeClaim(o) => serde_json::to_value(o),
+        AnyObject::Pod(o) => serde_json::to_value(o),
+        AnyObject::StatefulSet(o) => serde_json::to_value(o),
+        AnyObject::VolumeAttachment(o) => serde_json::to_value(o),
+        AnyObject::VolumeSnapshotClass(o) => serde_json::to_value(o),
+        AnyObject::VolumeSnapshot(o) => serde_json::to_value(o),
+        AnyObject::VolumeSnapshotContent(o) => serde_json::to_value(o),
+    }
+    .map_err(|e| e.to_string())?;
+    if let Some(m) = body.as_object_mut() {
+        // What the cluster owns stays the cluster's.
+        m.remove("status");
+        let meta = obj.meta();
+        m.insert(
+            "metadata".into(),
+            serde_json::json!({ "labels": meta.labels, "annotations": meta.annotations }),
+        );
+    }
+    patch_any(store, &target, &body)
+}
+
 /// Graceful delete of any object.
 fn delete_any(store: &mut Store, r: &ObjectRef, force: bool) -> Result<(), StoreError> {
     use crate::api::{Kind, *};
@@ -587,6 +620,16 @@ impl Sim<'_> {
                 Ok(())
             }),
             ActionKind::Patch { target, patch } => patch_any(&mut self.store, target, patch),
+            ActionKind::Apply { objects, .. } => {
+                let mut result = Ok(());
+                for o in objects {
+                    if let Err(e) = apply_any(&mut self.store, o) {
+                        result = Err(e);
+                        break;
+                    }
+                }
+                result
+            }
             ActionKind::Resize { claim, size } => {
                 let patch = serde_json::json!({
                     "spec": { "resources": { "requests": { "storage": size.as_str() } } }

@@ -476,7 +476,31 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
     }
     let mut created = Vec::new();
+    // `apply` files are read here too, so that what they create can be
+    // referred to like what `create` creates.
+    let mut applied: BTreeMap<usize, Vec<AnyObject>> = BTreeMap::new();
     for (i, a) in raw.action.iter().enumerate() {
+        if let Some(f) = &a.apply {
+            let dir = std::path::Path::new(&cx.file)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            match super::manifest::load(&[dir.join(f.get_ref())]) {
+                Ok(loaded) => {
+                    warnings.extend(loaded.warnings.iter().map(|w| w.to_string()));
+                    let mut objects: Vec<AnyObject> = Vec::new();
+                    objects.extend(loaded.classes.into_iter().map(AnyObject::from));
+                    objects.extend(loaded.snapshot_classes.into_iter().map(AnyObject::from));
+                    objects.extend(loaded.objects);
+                    for o in &objects {
+                        let r = ObjectRef::new(o.kind(), o.meta().key());
+                        known.objects.entry(r).or_insert_with(|| f.span());
+                    }
+                    applied.insert(i, objects);
+                }
+                Err(errors) => cx.errors.extend(errors),
+            }
+        }
         if let Some(def) = &a.create {
             let path = [Seg::Key("action"), Seg::Index(i), Seg::Key("create")];
             if let Some(o) = build_object(cx, root, def, &path) {
@@ -579,6 +603,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             + a.scale.is_some() as u8
             + a.set_image.is_some() as u8
             + a.resize.is_some() as u8
+            + a.apply.is_some() as u8
             + a.fault.is_some() as u8
             + a.clear_fault.is_some() as u8
             + a.taint.is_some() as u8
@@ -591,7 +616,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             cx.error(
                 span.clone(),
                 "an action does exactly one thing",
-                Some("give one of `create`, `delete`, `patch`, `scale`, `set_image`, `resize`, `fault`, `clear_fault`, `taint`, `untaint`, `fail_node`, `recover_node`, `fail_zone` or `recover_zone`".into()),
+                Some("give one of `create`, `delete`, `patch`, `apply`, `scale`, `set_image`, `resize`, `fault`, `clear_fault`, `taint`, `untaint`, `fail_node`, `recover_node`, `fail_zone` or `recover_zone`".into()),
             );
             continue;
         }
@@ -676,6 +701,11 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             node_name(cx, &known, &u.node).map(|n| ActionKind::Untaint(n, u.key.clone()))
         } else if let Some(op) = &a.clear_fault {
             operation_name(cx, op).map(ActionKind::ClearFault)
+        } else if let Some(f) = &a.apply {
+            applied.remove(&i).map(|objects| ActionKind::Apply {
+                file: f.get_ref().clone(),
+                objects,
+            })
         } else if let Some(r) = &a.resize {
             let spanned = Spanned::new(
                 r.claim.span(),

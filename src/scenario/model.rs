@@ -157,6 +157,14 @@ pub enum ActionKind {
         /// The new request.
         size: crate::api::Quantity,
     },
+    /// `kubectl apply -f FILE`: create what does not exist, update the
+    /// rest (labels, annotations and spec).
+    Apply {
+        /// The file, as written.
+        file: String,
+        /// Its objects.
+        objects: Vec<AnyObject>,
+    },
     /// JSON merge patch.
     Patch {
         /// Target.
@@ -201,6 +209,7 @@ impl ActionKind {
             }
             ActionKind::Patch { target, patch } => format!("patch {target} {patch}"),
             ActionKind::Resize { claim, size } => format!("resize {claim} to {size}"),
+            ActionKind::Apply { file, .. } => format!("apply -f {file}"),
             ActionKind::Fault(op, _) => format!("inject a fault into {op}"),
             ActionKind::Machines { down, what, .. } => {
                 format!("{} {what}", if *down { "fail" } else { "recover" })

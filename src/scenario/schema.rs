@@ -452,6 +452,9 @@ pub struct ActionDef {
     /// Grow (or shrink back) a claim's request, as `kubectl patch pvc`.
     #[serde(default)]
     pub resize: Option<ResizeDef>,
+    /// `kubectl apply -f`: a manifest file (relative to the scenario).
+    #[serde(default)]
+    pub apply: Option<Spanned<String>>,
     /// With `delete`: `--grace-period=0 --force` (the object goes at once).
     #[serde(default)]
     pub force: Option<bool>,
