@@ -326,6 +326,7 @@ fn patch_any(
 fn apply_any(store: &mut Store, obj: &AnyObject) -> Result<(), String> {
     let target = ObjectRef::new(obj.kind(), obj.meta().key());
     if store.get_any(&target).is_none() {
+        crate::cluster::admission::validate_create(obj)?;
         return create_any(store, obj.clone()).map_err(|e| e.to_string());
     }
     let mut body = match obj {
@@ -620,13 +621,35 @@ impl Sim<'_> {
                 Ok(())
             }),
             ActionKind::Patch { target, patch } => patch_any(&mut self.store, target, patch),
-            ActionKind::Apply { objects, .. } => {
+            ActionKind::Apply {
+                objects, partial, ..
+            } => {
                 let mut result = Ok(());
                 for o in objects {
                     if let Err(e) = apply_any(&mut self.store, o) {
                         result = Err(e);
                         break;
                     }
+                }
+                for p in partial {
+                    if result.is_err() {
+                        break;
+                    }
+                    // Written in part: merged into the object of that name,
+                    // which must exist (as `kubectl apply` of a fragment).
+                    let target = ObjectRef::new(p.kind, p.meta.key());
+                    result = if self.store.get_any(&target).is_some() {
+                        let patch = serde_json::json!({
+                            "metadata": { "labels": p.meta.labels, "annotations": p.meta.annotations },
+                            "spec": p.spec,
+                        });
+                        patch_any(&mut self.store, &target, &patch)
+                    } else {
+                        Err(format!(
+                            "{} {:?} is invalid: {}",
+                            p.kind, p.meta.name, p.missing
+                        ))
+                    };
                 }
                 result
             }

@@ -72,3 +72,56 @@ fn claim_update(
     }
     Ok(())
 }
+
+/// Checks a new object as API validation does for the fields storsim
+/// reads; the error is the API server's (`… is invalid: [field: reason, …]`).
+pub fn validate_create(obj: &AnyObject) -> Result<(), String> {
+    let mut errs: Vec<String> = Vec::new();
+    match obj {
+        AnyObject::StatefulSet(s) => {
+            let sel = &s.spec.selector;
+            if sel.match_labels.is_empty() && sel.match_expressions.is_empty() {
+                errs.push("spec.selector: Required value".into());
+            }
+            if !sel.matches(&s.spec.template.metadata.labels)
+                || s.spec.template.metadata.labels.is_empty()
+            {
+                errs.push(
+                    "spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"
+                        .into(),
+                );
+            }
+            if s.spec.template.spec.containers.is_empty() {
+                errs.push("spec.template.spec.containers: Required value".into());
+            }
+        }
+        AnyObject::Pod(p) if p.spec.containers.is_empty() => {
+            errs.push("spec.containers: Required value".into());
+        }
+        AnyObject::PersistentVolumeClaim(c) => {
+            if c.spec.access_modes.is_empty() {
+                errs.push(
+                    "spec.accessModes: Required value: at least 1 access mode is required".into(),
+                );
+            }
+            if c.request().is_none() {
+                errs.push("spec.resources[storage]: Required value".into());
+            }
+        }
+        _ => {}
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    let kind = obj.kind();
+    let group = match kind {
+        crate::api::Kind::StatefulSet => "StatefulSet.apps",
+        k => k.as_str(),
+    };
+    let list = if errs.len() == 1 {
+        errs.remove(0)
+    } else {
+        format!("[{}]", errs.join(", "))
+    };
+    Err(format!("{group} {:?} is invalid: {list}", obj.meta().name))
+}

@@ -454,6 +454,11 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                     snapshot_classes.push(c);
                 }
                 for o in loaded.objects {
+                    // What the API server would refuse is refused here.
+                    if let Err(m) = crate::cluster::admission::validate_create(&o) {
+                        cx.error(span.clone(), m, None);
+                        continue;
+                    }
                     register(cx, &mut known, &o, span.clone(), text);
                     objects.push((o, span.clone()));
                 }
@@ -478,14 +483,15 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     let mut created = Vec::new();
     // `apply` files are read here too, so that what they create can be
     // referred to like what `create` creates.
-    let mut applied: BTreeMap<usize, Vec<AnyObject>> = BTreeMap::new();
+    type Applied = (Vec<AnyObject>, Vec<super::manifest::Partial>);
+    let mut applied: BTreeMap<usize, Applied> = BTreeMap::new();
     for (i, a) in raw.action.iter().enumerate() {
         if let Some(f) = &a.apply {
             let dir = std::path::Path::new(&cx.file)
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            match super::manifest::load(&[dir.join(f.get_ref())]) {
+            match super::manifest::load_for_apply(&[dir.join(f.get_ref())]) {
                 Ok(loaded) => {
                     warnings.extend(loaded.warnings.iter().map(|w| w.to_string()));
                     let mut objects: Vec<AnyObject> = Vec::new();
@@ -494,9 +500,17 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                     objects.extend(loaded.objects);
                     for o in &objects {
                         let r = ObjectRef::new(o.kind(), o.meta().key());
+                        // New objects are known like created ones; an
+                        // update of a known object is no duplicate.
+                        if !known.objects.contains_key(&r) {
+                            register(cx, &mut known, o, f.span(), text);
+                        }
+                    }
+                    for p in &loaded.partial {
+                        let r = ObjectRef::new(p.kind, p.meta.key());
                         known.objects.entry(r).or_insert_with(|| f.span());
                     }
-                    applied.insert(i, objects);
+                    applied.insert(i, (objects, loaded.partial));
                 }
                 Err(errors) => cx.errors.extend(errors),
             }
@@ -702,10 +716,13 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         } else if let Some(op) = &a.clear_fault {
             operation_name(cx, op).map(ActionKind::ClearFault)
         } else if let Some(f) = &a.apply {
-            applied.remove(&i).map(|objects| ActionKind::Apply {
-                file: f.get_ref().clone(),
-                objects,
-            })
+            applied
+                .remove(&i)
+                .map(|(objects, partial)| ActionKind::Apply {
+                    file: f.get_ref().clone(),
+                    objects,
+                    partial,
+                })
         } else if let Some(r) = &a.resize {
             let spanned = Spanned::new(
                 r.claim.span(),

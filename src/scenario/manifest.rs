@@ -51,6 +51,23 @@ pub struct Loaded {
     pub objects: Vec<AnyObject>,
     /// Fields and kinds that were ignored.
     pub warnings: Vec<Warning>,
+    /// Objects written in part (for `apply` to an existing object), when
+    /// loading for `apply`.
+    pub partial: Vec<Partial>,
+}
+
+/// An object a manifest gives only in part: `kubectl apply` merges it into
+/// the object of that name; it cannot create one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partial {
+    /// Kind.
+    pub kind: Kind,
+    /// Metadata.
+    pub meta: ObjectMeta,
+    /// The spec as written (fields storsim does not model removed).
+    pub spec: Value,
+    /// What a whole object would need (serde's "missing field …").
+    pub missing: String,
 }
 
 /// One YAML document: its value, and where each path starts (byte offset).
@@ -257,6 +274,10 @@ struct FileCx<'a> {
     out: &'a mut Loaded,
     errors: &'a mut Vec<InputError>,
     warned: &'a mut BTreeSet<(String, String)>,
+    /// Loading for `apply`: a spec with missing fields is kept as a partial.
+    partial_ok: bool,
+    /// The "missing field" error of the last spec, when `partial_ok`.
+    missing: Option<String>,
 }
 
 impl FileCx<'_> {
@@ -361,7 +382,7 @@ fn typed<T: DeserializeOwned>(
     cx: &mut FileCx<'_>,
     doc: &Doc,
     prefix: &str,
-    mut value: Value,
+    value: &mut Value,
 ) -> Option<T> {
     for _ in 0..200 {
         let de = value.clone();
@@ -387,9 +408,13 @@ fn typed<T: DeserializeOwned>(
                         &full,
                         format!("field `{shown}` is not modelled by storsim; ignored"),
                     );
-                    if remove_path(&mut value, &full) {
+                    if remove_path(value, &full) {
                         continue;
                     }
+                }
+                if cx.partial_ok && inner.starts_with("missing field") {
+                    cx.missing = Some(format!("`{}`: {inner}", join(prefix, &path)));
+                    return None;
                 }
                 cx.error(
                     doc,
@@ -565,6 +590,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
     let Some(meta) = metadata(cx, doc, base, v, kind) else {
         return;
     };
+    let meta_copy = meta.clone();
     let obj = v.as_object().cloned().unwrap_or_default();
     let allowed: &[&str] = match kind {
         Kind::StorageClass => &[
@@ -603,7 +629,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             "`status` is set by the cluster, not by a manifest; ignored".into(),
         );
     }
-    let spec = obj
+    let mut spec = obj
         .get("spec")
         .cloned()
         .unwrap_or(Value::Object(Map::new()));
@@ -626,7 +652,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                 "metadata".into(),
                 serde_json::to_value(&meta).unwrap_or_default(),
             );
-            if let Some(mut sc) = typed::<StorageClass>(cx, doc, base, Value::Object(fields)) {
+            if let Some(mut sc) = typed::<StorageClass>(cx, doc, base, &mut Value::Object(fields)) {
                 sc.metadata = meta;
                 let _ = (ReclaimPolicy::Delete, VolumeBindingMode::Immediate);
                 cx.out.classes.push(sc);
@@ -652,7 +678,8 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                 "metadata".into(),
                 serde_json::to_value(&meta).unwrap_or_default(),
             );
-            if let Some(mut c) = typed::<VolumeSnapshotClass>(cx, doc, base, Value::Object(fields))
+            if let Some(mut c) =
+                typed::<VolumeSnapshotClass>(cx, doc, base, &mut Value::Object(fields))
             {
                 c.metadata = meta;
                 let _ = DeletionPolicy::Delete;
@@ -660,7 +687,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             }
         }
         Kind::PersistentVolume => {
-            if let Some(spec) = typed::<PersistentVolumeSpec>(cx, doc, &sp, spec) {
+            if let Some(spec) = typed::<PersistentVolumeSpec>(cx, doc, &sp, &mut spec) {
                 cx.out.objects.push(
                     PersistentVolume {
                         metadata: meta,
@@ -672,7 +699,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             }
         }
         Kind::PersistentVolumeClaim => {
-            if let Some(spec) = typed::<PersistentVolumeClaimSpec>(cx, doc, &sp, spec) {
+            if let Some(spec) = typed::<PersistentVolumeClaimSpec>(cx, doc, &sp, &mut spec) {
                 cx.out.objects.push(
                     PersistentVolumeClaim {
                         metadata: meta,
@@ -684,7 +711,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             }
         }
         Kind::Pod => {
-            if let Some(spec) = typed::<PodSpec>(cx, doc, &sp, spec) {
+            if let Some(spec) = typed::<PodSpec>(cx, doc, &sp, &mut spec) {
                 cx.out.objects.push(
                     Pod {
                         metadata: meta,
@@ -696,7 +723,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             }
         }
         Kind::StatefulSet => {
-            if let Some(spec) = typed::<StatefulSetSpec>(cx, doc, &sp, spec) {
+            if let Some(spec) = typed::<StatefulSetSpec>(cx, doc, &sp, &mut spec) {
                 cx.out.objects.push(
                     StatefulSet {
                         metadata: meta,
@@ -708,7 +735,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             }
         }
         Kind::VolumeSnapshot => {
-            if let Some(spec) = typed::<VolumeSnapshotSpec>(cx, doc, &sp, spec) {
+            if let Some(spec) = typed::<VolumeSnapshotSpec>(cx, doc, &sp, &mut spec) {
                 cx.out.objects.push(
                     VolumeSnapshot {
                         metadata: meta,
@@ -721,11 +748,28 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
         }
         _ => {}
     }
+    if let Some(missing) = cx.missing.take() {
+        cx.out.partial.push(Partial {
+            kind,
+            meta: meta_copy,
+            spec,
+            missing,
+        });
+    }
 }
 
 /// Loads every manifest under `paths` (files or directories), named in
 /// errors as given.
 pub fn load(paths: &[PathBuf]) -> Result<Loaded, Vec<InputError>> {
+    load_with(paths, false)
+}
+
+/// [`load`] for `apply`: objects written in part are kept as [`Partial`]s.
+pub fn load_for_apply(paths: &[PathBuf]) -> Result<Loaded, Vec<InputError>> {
+    load_with(paths, true)
+}
+
+fn load_with(paths: &[PathBuf], partial_ok: bool) -> Result<Loaded, Vec<InputError>> {
     let mut out = Loaded::default();
     let mut errors = Vec::new();
     let mut warned = BTreeSet::new();
@@ -750,7 +794,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Loaded, Vec<InputError>> {
                     hint: None,
                 }]
             })?;
-            load_text(&file, &text, &mut out, &mut errors, &mut warned);
+            load_text_with(&file, &text, &mut out, &mut errors, &mut warned, partial_ok);
         }
     }
     if errors.is_empty() {
@@ -768,6 +812,17 @@ pub fn load_text(
     errors: &mut Vec<InputError>,
     warned: &mut BTreeSet<(String, String)>,
 ) {
+    load_text_with(file, text, out, errors, warned, false);
+}
+
+fn load_text_with(
+    file: &str,
+    text: &str,
+    out: &mut Loaded,
+    errors: &mut Vec<InputError>,
+    warned: &mut BTreeSet<(String, String)>,
+    partial_ok: bool,
+) {
     let source = Arc::new(text.to_string());
     let docs = match parse(file, text, &source) {
         Ok(d) => d,
@@ -783,6 +838,8 @@ pub fn load_text(
         out,
         errors,
         warned,
+        partial_ok,
+        missing: None,
     };
     for doc in &docs {
         if !doc.value.is_object() {

@@ -164,6 +164,8 @@ pub enum ActionKind {
         file: String,
         /// Its objects.
         objects: Vec<AnyObject>,
+        /// Its objects written in part (merged into existing ones).
+        partial: Vec<crate::scenario::manifest::Partial>,
     },
     /// JSON merge patch.
     Patch {
