@@ -209,3 +209,32 @@ fn an_exported_run_loads_again_and_ends_the_same() {
     };
     assert_eq!(phases(&before.store), phases(&after.store));
 }
+
+#[test]
+fn nodes_come_from_manifests_with_their_zones_taints_and_allocatable() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nodes.yaml"),
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    topology.kubernetes.io/zone: us-east-1a\nspec:\n  taints:\n  - key: dedicated\n    value: db\n    effect: NoSchedule\nstatus:\n  allocatable:\n    cpu: \"8\"\n    memory: 32Gi\n    pods: \"50\"\n---\napiVersion: v1\nkind: Node\nmetadata:\n  name: n2\n  labels:\n    topology.kubernetes.io/zone: us-east-1b\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n    image: nginx\n",
+    )
+    .unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(
+        &file,
+        "format = 1\nmanifests = [\"nodes.yaml\"]\n[scenario]\nname = \"n\"\nseed = 1\nend = \"30s\"\n",
+    )
+    .unwrap();
+    let s = storsim::scenario::load_file(file.to_str().unwrap()).unwrap();
+    assert_eq!(s.nodes.len(), 2);
+    let n1 = &s.nodes[0];
+    assert_eq!(n1.zone(), Some("us-east-1a"));
+    assert_eq!(n1.spec.taints[0].effect, "NoSchedule");
+    assert_eq!(n1.status.allocatable["pods"].value(), 50);
+    assert_eq!(n1.metadata.labels["kubernetes.io/hostname"], "n1");
+    let (run, _) = storsim::execute(&s, &Default::default());
+    let pod = run
+        .store
+        .get::<storsim::api::Pod>(&storsim::api::ObjectKey::new("default", "web"))
+        .unwrap();
+    assert_eq!(pod.spec.node_name, "n2", "the taint keeps it off n1");
+}

@@ -439,6 +439,26 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         match super::manifest::load(&paths) {
             Ok(loaded) => {
                 warnings = loaded.warnings.iter().map(|w| w.to_string()).collect();
+                for n in loaded.nodes {
+                    let r = ObjectRef::new(Kind::Node, n.metadata.key());
+                    if known.objects.contains_key(&r) {
+                        cx.error(
+                            span.clone(),
+                            format!("duplicate node name `{}`", n.metadata.name),
+                            None,
+                        );
+                        continue;
+                    }
+                    known.objects.insert(r, span.clone());
+                    if let Some(z) = n.zone() {
+                        known
+                            .zone_nodes
+                            .entry(z.to_string())
+                            .or_default()
+                            .push(n.metadata.name.clone());
+                    }
+                    nodes.push(n);
+                }
                 for sc in loaded.classes {
                     known.objects.insert(
                         ObjectRef::new(Kind::StorageClass, sc.metadata.key()),

@@ -47,6 +47,8 @@ pub struct Loaded {
     pub classes: Vec<StorageClass>,
     /// VolumeSnapshotClasses.
     pub snapshot_classes: Vec<VolumeSnapshotClass>,
+    /// Nodes.
+    pub nodes: Vec<crate::api::Node>,
     /// Everything else, in file order.
     pub objects: Vec<AnyObject>,
     /// Fields and kinds that were ignored.
@@ -524,6 +526,7 @@ fn metadata(
 /// The manifest's kinds storsim reads, and the apiVersion each has.
 fn kind_of(kind: &str) -> Option<(Kind, &'static str)> {
     Some(match kind {
+        "Node" => (Kind::Node, "v1"),
         "StorageClass" => (Kind::StorageClass, "storage.k8s.io/v1"),
         "PersistentVolume" => (Kind::PersistentVolume, "v1"),
         "PersistentVolumeClaim" => (Kind::PersistentVolumeClaim, "v1"),
@@ -620,7 +623,11 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             );
         }
     }
-    if obj.contains_key("status") && !matches!(kind, Kind::StorageClass | Kind::VolumeSnapshotClass)
+    if obj.contains_key("status")
+        && !matches!(
+            kind,
+            Kind::StorageClass | Kind::VolumeSnapshotClass | Kind::Node
+        )
     {
         cx.warn(
             doc,
@@ -684,6 +691,46 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                 c.metadata = meta;
                 let _ = DeletionPolicy::Delete;
                 cx.out.snapshot_classes.push(c);
+            }
+        }
+        Kind::Node => {
+            if let Some(spec) = typed::<crate::api::node::NodeSpec>(cx, doc, &sp, &mut spec) {
+                // A node reports what it can hold; the defaults are those of
+                // a [cluster] node group.
+                let mut allocatable: BTreeMap<String, crate::api::Quantity> = BTreeMap::new();
+                for (k, d) in [("cpu", "4"), ("memory", "16Gi"), ("pods", "110")] {
+                    let given = obj
+                        .get("status")
+                        .and_then(|s| s.get("allocatable").or_else(|| s.get("capacity")))
+                        .and_then(|a| a.get(k))
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        });
+                    let q = given
+                        .and_then(|g| crate::api::Quantity::parse(&g).ok())
+                        .or_else(|| crate::api::Quantity::parse(d).ok());
+                    if let Some(q) = q {
+                        allocatable.insert(k.to_string(), q);
+                    }
+                }
+                let mut meta = meta;
+                let name = meta.name.clone();
+                meta.labels
+                    .entry(crate::api::node::LABEL_HOSTNAME.into())
+                    .or_insert(name);
+                meta.labels
+                    .entry(crate::api::node::LABEL_OS.into())
+                    .or_insert_with(|| "linux".into());
+                cx.out.nodes.push(crate::api::Node {
+                    metadata: meta,
+                    spec,
+                    status: crate::api::node::NodeStatus {
+                        allocatable,
+                        ready: true,
+                        ..Default::default()
+                    },
+                });
             }
         }
         Kind::PersistentVolume => {
