@@ -191,6 +191,7 @@ pub fn run_observed(
     for obj in &scenario.objects {
         let _ = create_any(&mut sim.store, obj.clone());
     }
+    sim.adopt_static_disks();
     for (i, action) in scenario.actions.iter().enumerate() {
         match &action.when {
             When::At(t) => {
@@ -251,6 +252,41 @@ pub fn run_observed(
         pricing: sim.profile.pricing.clone(),
         driver: sim.profile.driver.name.clone(),
         own_profile_and_seed: own,
+    }
+}
+
+impl Sim<'_> {
+    /// PVs written by hand that name a disk of this driver (pre-provisioned
+    /// volumes): the cloud has those disks, in the zone the PV's node
+    /// affinity names.
+    fn adopt_static_disks(&mut self) {
+        let driver = self.profile.driver.name.clone();
+        let keys = [
+            self.profile.driver.pv_topology_key.clone(),
+            crate::api::node::LABEL_ZONE.to_string(),
+            "topology.ebs.csi.aws.com/zone".to_string(),
+        ];
+        for pv in self.store.list::<crate::api::PersistentVolume>() {
+            let Some(csi) = &pv.spec.csi else { continue };
+            if csi.driver != driver
+                || pv
+                    .metadata
+                    .has_annotation(crate::api::persistent_volume::ANN_DYNAMICALLY_PROVISIONED)
+            {
+                continue;
+            }
+            let zone = pv
+                .spec
+                .node_affinity
+                .iter()
+                .flat_map(|a| &a.required.node_selector_terms)
+                .flat_map(|t| &t.match_expressions)
+                .find(|r| keys.contains(&r.key))
+                .and_then(|r| r.values.first().cloned())
+                .unwrap_or_default();
+            let size = pv.capacity().map_or(0, crate::api::Quantity::value);
+            self.cloud.adopt(&csi.volume_handle, &zone, size);
+        }
     }
 }
 
@@ -660,6 +696,12 @@ impl Sim<'_> {
                 patch_any(&mut self.store, claim, &patch)
             }
         };
+        if matches!(
+            action.kind,
+            ActionKind::Create(_) | ActionKind::Apply { .. }
+        ) {
+            self.adopt_static_disks();
+        }
         if let Err(e) = result {
             // Like kubectl, the action fails and the cluster carries on.
             self.store

@@ -238,3 +238,44 @@ fn nodes_come_from_manifests_with_their_zones_taints_and_allocatable() {
         .unwrap();
     assert_eq!(pod.spec.node_name, "n2", "the taint keeps it off n1");
 }
+
+#[test]
+fn a_pre_provisioned_ebs_volume_written_by_hand_is_attached_where_it_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("pv.yaml"),
+        "apiVersion: v1\nkind: PersistentVolume\nmetadata:\n  name: existing\nspec:\n  capacity: {storage: 50Gi}\n  accessModes: [ReadWriteOnce]\n  storageClassName: \"\"\n  csi:\n    driver: ebs.csi.aws.com\n    volumeHandle: vol-0123456789abcdef0\n    fsType: ext4\n  nodeAffinity:\n    required:\n      nodeSelectorTerms:\n      - matchExpressions:\n        - key: topology.kubernetes.io/zone\n          operator: In\n          values: [us-east-1b]\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  storageClassName: \"\"\n  volumeName: existing\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 50Gi}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: db\nspec:\n  containers: [{name: c, image: postgres}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]\n",
+    )
+    .unwrap();
+    let file = dir.path().join("s.toml");
+    std::fs::write(
+        &file,
+        "format = 1\nmanifests = [\"pv.yaml\"]\n[scenario]\nname = \"pre\"\nseed = 1\nend = \"1m\"\n[cluster]\nzones = [\"us-east-1a\", \"us-east-1b\"]\n[[cluster.node_group]]\nper_zone = 1\n[backend]\nprofile = \"aws-ebs\"\n",
+    )
+    .unwrap();
+    let s = storsim::scenario::load_file(file.to_str().unwrap()).unwrap();
+    let (run, _) = storsim::execute(&s, &Default::default());
+    let pod = run
+        .store
+        .get::<storsim::api::Pod>(&storsim::api::ObjectKey::new("default", "db"))
+        .unwrap();
+    assert_eq!(pod.spec.node_name, "node-us-east-1b-0", "where the disk is");
+    assert_eq!(format!("{:?}", pod.status.phase), "Running");
+    let ops: Vec<_> = run
+        .store
+        .log()
+        .iter()
+        .filter_map(|r| match r {
+            storsim::cluster::Record::Operation(o) => Some((o.op, o.result.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !ops.iter()
+            .any(|(op, _)| *op == storsim::backend::Operation::CreateVolume)
+    );
+    assert!(
+        ops.iter()
+            .any(|(op, r)| *op == storsim::backend::Operation::Attach && matches!(r, Some(Ok(_))))
+    );
+}

@@ -360,6 +360,22 @@ impl Cloud {
         existing + creating
     }
 
+    /// A disk that exists before the run (a pre-provisioned volume a PV
+    /// names by hand): known from now on, with a filesystem. Nothing if the
+    /// cloud already has it.
+    pub fn adopt(&mut self, id: &str, zone: &str, size_bytes: i128) {
+        self.volumes
+            .entry(id.to_string())
+            .or_insert_with(|| CloudVolume {
+                id: id.to_string(),
+                zone: zone.to_string(),
+                size_bytes,
+                attached: BTreeSet::new(),
+                formatted: true,
+                modified_at: None,
+            });
+    }
+
     /// A disk by ID.
     pub fn volume(&self, id: &str) -> Option<&CloudVolume> {
         self.volumes.get(id)
