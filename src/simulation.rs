@@ -365,19 +365,7 @@ fn apply_any(store: &mut Store, obj: &AnyObject) -> Result<(), String> {
         crate::cluster::admission::validate_create(obj)?;
         return create_any(store, obj.clone()).map_err(|e| e.to_string());
     }
-    let mut body = match obj {
-        AnyObject::Node(o) => serde_json::to_value(o),
-        AnyObject::StorageClass(o) => serde_json::to_value(o),
-        AnyObject::PersistentVolume(o) => serde_json::to_value(o),
-        AnyObject::PersistentVolumeClaim(o) => serde_json::to_value(o),
-        AnyObject::Pod(o) => serde_json::to_value(o),
-        AnyObject::StatefulSet(o) => serde_json::to_value(o),
-        AnyObject::VolumeAttachment(o) => serde_json::to_value(o),
-        AnyObject::VolumeSnapshotClass(o) => serde_json::to_value(o),
-        AnyObject::VolumeSnapshot(o) => serde_json::to_value(o),
-        AnyObject::VolumeSnapshotContent(o) => serde_json::to_value(o),
-    }
-    .map_err(|e| e.to_string())?;
+    let mut body = obj.to_json();
     if let Some(m) = body.as_object_mut() {
         // What the cluster owns stays the cluster's.
         m.remove("status");

@@ -145,6 +145,24 @@ impl AnyObject {
         })
     }
 
+    /// The object as the API writes it (camelCase JSON).
+    pub fn to_json(&self) -> serde_json::Value {
+        let v = match self {
+            AnyObject::Node(o) => serde_json::to_value(o),
+            AnyObject::StorageClass(o) => serde_json::to_value(o),
+            AnyObject::PersistentVolume(o) => serde_json::to_value(o),
+            AnyObject::PersistentVolumeClaim(o) => serde_json::to_value(o),
+            AnyObject::Pod(o) => serde_json::to_value(o),
+            AnyObject::StatefulSet(o) => serde_json::to_value(o),
+            AnyObject::VolumeAttachment(o) => serde_json::to_value(o),
+            AnyObject::VolumeSnapshotClass(o) => serde_json::to_value(o),
+            AnyObject::VolumeSnapshot(o) => serde_json::to_value(o),
+            AnyObject::VolumeSnapshotContent(o) => serde_json::to_value(o),
+        };
+        // Our types always serialize; a failure would be a bug, shown as null.
+        v.unwrap_or_default()
+    }
+
     /// The object's kind.
     pub fn kind(&self) -> Kind {
         match self {

@@ -129,19 +129,7 @@ fn map_lines(out: &mut String, label: &str, map: &BTreeMap<String, String>) {
 }
 
 fn any_json(obj: &AnyObject) -> serde_json::Value {
-    let v = match obj {
-        AnyObject::Node(o) => serde_json::to_value(o),
-        AnyObject::StorageClass(o) => serde_json::to_value(o),
-        AnyObject::PersistentVolume(o) => serde_json::to_value(o),
-        AnyObject::PersistentVolumeClaim(o) => serde_json::to_value(o),
-        AnyObject::Pod(o) => serde_json::to_value(o),
-        AnyObject::StatefulSet(o) => serde_json::to_value(o),
-        AnyObject::VolumeAttachment(o) => serde_json::to_value(o),
-        AnyObject::VolumeSnapshotClass(o) => serde_json::to_value(o),
-        AnyObject::VolumeSnapshot(o) => serde_json::to_value(o),
-        AnyObject::VolumeSnapshotContent(o) => serde_json::to_value(o),
-    };
-    let mut v = v.unwrap_or_default();
+    let mut v = obj.to_json();
     // Classes keep their fields at the top level.
     if matches!(
         obj,

@@ -340,20 +340,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     // Storage classes.
     let mut classes = Vec::new();
     for d in &raw.storage_class {
-        let name = d.name.get_ref().clone();
-        if let Some(p) = name_problem(&name) {
-            cx.error(d.name.span(), p, None);
-        }
-        let r = ObjectRef::new(Kind::StorageClass, ObjectKey::cluster(&name));
-        if let Some(first) = known.objects.get(&r) {
-            let line = text[..first.start.min(text.len())].matches('\n').count() + 1;
-            cx.error(
-                d.name.span(),
-                format!("duplicate StorageClass `{name}` (first defined at line {line})"),
-                None,
-            );
-        }
-        known.objects.insert(r, d.name.span());
+        let name = declare_class(cx, &mut known, Kind::StorageClass, &d.name, text);
         let reclaim = match &d.reclaim_policy {
             Some(p) if *p.get_ref() == ReclaimPolicy::Recycle => {
                 cx.error(
@@ -390,19 +377,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     // Snapshot classes.
     let mut snapshot_classes = Vec::new();
     for d in &raw.snapshot_class {
-        let name = d.name.get_ref().clone();
-        if let Some(p) = name_problem(&name) {
-            cx.error(d.name.span(), p, None);
-        }
-        let r = ObjectRef::new(Kind::VolumeSnapshotClass, ObjectKey::cluster(&name));
-        if known.objects.contains_key(&r) {
-            cx.error(
-                d.name.span(),
-                format!("duplicate VolumeSnapshotClass `{name}`"),
-                None,
-            );
-        }
-        known.objects.insert(r, d.name.span());
+        let name = declare_class(cx, &mut known, Kind::VolumeSnapshotClass, &d.name, text);
         let mut annotations = BTreeMap::new();
         if d.is_default {
             annotations.insert(
@@ -1182,6 +1157,32 @@ fn register(cx: &mut Cx, known: &mut Known, o: &AnyObject, span: Range<usize>, t
         return;
     }
     known.objects.insert(r, span);
+}
+
+/// A class declared in the file: its name checked and made known (a
+/// second one of the name is an error pointing at the first).
+fn declare_class(
+    cx: &mut Cx,
+    known: &mut Known,
+    kind: Kind,
+    name: &Spanned<String>,
+    text: &str,
+) -> String {
+    let n = name.get_ref().clone();
+    if let Some(p) = name_problem(&n) {
+        cx.error(name.span(), p, None);
+    }
+    let r = ObjectRef::new(kind, ObjectKey::cluster(&n));
+    if let Some(first) = known.objects.get(&r) {
+        let line = text[..first.start.min(text.len())].matches('\n').count() + 1;
+        cx.error(
+            name.span(),
+            format!("duplicate {kind} `{n}` (first defined at line {line})"),
+            None,
+        );
+    }
+    known.objects.insert(r, name.span());
+    n
 }
 
 /// Kinds a scenario may create, with the reason the others are refused.
