@@ -2,7 +2,8 @@
 //! profile): ordered creation of every pod and claim, then a rolling
 //! update of all 100, one pod at a time, to completion.
 //!
-//! Run: `cargo bench --bench statefulset`
+//! Run: `cargo bench --bench statefulset` (with and without the invariant
+//! checks).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -66,6 +67,15 @@ fn rollout_100(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("create_and_roll_100_replicas", |b| {
         b.iter(|| storsim::execute(black_box(&scenario), &RunOptions::default()))
+    });
+    // The same run with every invariant checked after every event
+    // (`--check-invariants`): what the checks cost.
+    let checked = RunOptions {
+        check_invariants: true,
+        ..Default::default()
+    };
+    group.bench_function("create_and_roll_100_replicas_checked", |b| {
+        b.iter(|| storsim::execute(black_box(&scenario), &checked))
     });
     group.finish();
 }

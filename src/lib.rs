@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cluster;
 pub mod controllers;
 pub mod engine;
+pub mod invariants;
 pub mod report;
 pub mod scenario;
 pub mod simulation;

@@ -58,6 +58,10 @@ enum Command {
         /// (`pod/web-0`), as `kubectl get -w` would.
         #[arg(long)]
         watch: Option<String>,
+        /// Check Kubernetes' guarantees after every event (a violation stops
+        /// the run, exit 4).
+        #[arg(long)]
+        check_invariants: bool,
         /// Draw the run's Gantt chart (one lane per pod, claim, volume,
         /// attachment) to this .svg or .png file.
         #[arg(long)]
@@ -445,6 +449,7 @@ fn main() -> ExitCode {
                 profile,
                 max_events: None,
                 max_time: Some(SimTime(at.as_millis())),
+                ..Default::default()
             };
             let run = storsim::simulation::run(&scenario, &opts);
             match report::describe::describe(&run.store, &target, SimTime(at.as_millis())) {
@@ -469,6 +474,7 @@ fn main() -> ExitCode {
             max_time,
             watch,
             plot,
+            check_invariants,
         } => {
             let watch = match watch.as_deref().map(watch_arg).transpose() {
                 Ok(w) => w,
@@ -497,6 +503,8 @@ fn main() -> ExitCode {
                 profile,
                 max_events,
                 max_time: max_time.map(|d| SimTime(d.as_millis())),
+                check_invariants,
+                ..Default::default()
             };
             let (run, results) = storsim::execute(&scenario, &opts);
             let report = Report {

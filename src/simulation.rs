@@ -22,6 +22,12 @@ pub struct RunOptions {
     pub max_events: Option<u64>,
     /// Override the bound on simulated time.
     pub max_time: Option<SimTime>,
+    /// Check Kubernetes' guarantees after every event; a violation stops
+    /// the run (`storsim::invariants`).
+    pub check_invariants: bool,
+    /// More controllers, after the real ones (tests use this to show the
+    /// invariant checker catching a broken one).
+    pub extra_controllers: Vec<fn() -> Box<dyn controllers::Controller>>,
 }
 
 /// Why a run stopped.
@@ -31,6 +37,8 @@ pub enum EndReason {
     ReachedEnd,
     /// Nothing was left to do.
     Settled,
+    /// A guarantee Kubernetes gives was broken (a bug in a model).
+    Invariant(crate::invariants::Violation),
     /// A safety bound stopped it early.
     Bound {
         /// Which bound, in words.
@@ -127,12 +135,16 @@ pub fn run_observed(
     };
     let own =
         seed == scenario.seed && profile.name == scenario.profile.name && opts.profile.is_none();
-    let controllers = controllers::all(
+    let mut controllers = controllers::all(
         &scenario.settings,
         seed,
         &scenario.images,
         &scenario.feature_gates,
     );
+    controllers.extend(opts.extra_controllers.iter().map(|make| make()));
+    let mut checker = opts
+        .check_invariants
+        .then(|| crate::invariants::Checker::new(scenario));
     let n = controllers.len();
     let mut sim = Sim {
         scenario,
@@ -236,6 +248,15 @@ pub fn run_observed(
         sim.dispatch(ev);
         sim.after_handler();
         observe(&sim.store);
+        if let Some(v) = checker.as_mut().and_then(|c| c.check(&sim.store)) {
+            break EndReason::Invariant(v);
+        }
+    };
+    let end = match (&end, &checker) {
+        (EndReason::ReachedEnd | EndReason::Settled, Some(c)) => {
+            c.finish(&sim.store).map_or(end, EndReason::Invariant)
+        }
+        _ => end,
     };
     let end_time = match (&end, scenario.end) {
         (EndReason::ReachedEnd, Some(e)) => e,

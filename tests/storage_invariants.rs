@@ -1,135 +1,156 @@
-//! Storage safety invariants, checked on the API server's state after every
-//! step of every shipped scenario, with the scenario's seed and two more:
-//! a single-node volume is never attached to two nodes at once, no
-//! Retain volume is ever deleted by the system, and no volume is bound to
-//! two claims.
+//! Kubernetes' guarantees (storsim::invariants), checked on the API
+//! server's state after every step of every shipped scenario — the
+//! scenarios, the labs and their solutions, the manifest scenarios — with
+//! the scenario's seed and two more; and a deliberately broken controller
+//! is caught.
 
-use std::collections::{BTreeMap, BTreeSet};
-use storsim::api::persistent_volume_claim::ClaimPhase;
-use storsim::api::storage_class::ReclaimPolicy;
-use storsim::api::{AccessMode, PersistentVolume, PersistentVolumeClaim, VolumeAttachment};
-use storsim::cluster::Store;
-use storsim::scenario::{ActionKind, Scenario, load_file};
+use std::path::PathBuf;
+use storsim::invariants::Checker;
+use storsim::scenario::load_file;
 use storsim::simulation::{RunOptions, run_observed};
 
-#[derive(Default)]
-struct Safety {
-    /// Retain PVs seen, and whether the scenario deletes them by hand.
-    retained: BTreeSet<String>,
-    deleted_by_hand: BTreeSet<String>,
-    checked_attachments: u64,
-    violations: Vec<String>,
-}
-
-impl Safety {
-    fn new(s: &Scenario) -> Self {
-        let deleted_by_hand = s
-            .actions
-            .iter()
-            .filter_map(|a| match &a.kind {
-                ActionKind::Delete(r, _) => Some(r.key.name.clone()),
-                _ => None,
-            })
+fn scenario_files() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut out = Vec::new();
+    for dir in [
+        root.clone(),
+        root.join("labs"),
+        root.join("labs/solutions"),
+        root.join("manifests"),
+    ] {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
             .collect();
-        Safety {
-            deleted_by_hand,
-            ..Default::default()
-        }
+        v.sort();
+        out.extend(v);
     }
-
-    fn observe(&mut self, store: &Store) {
-        let now = store.now();
-        // Single-node volumes: attached on one node at most.
-        let mut attached: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for va in store.list::<VolumeAttachment>() {
-            if va.status.attached {
-                attached
-                    .entry(va.spec.persistent_volume_name.as_str())
-                    .or_default()
-                    .insert(va.spec.node_name.as_str());
-            }
-        }
-        for (pv, nodes) in &attached {
-            self.checked_attachments += 1;
-            let multi = store
-                .get::<PersistentVolume>(&storsim::api::ObjectKey::cluster(pv))
-                .is_some_and(|v| {
-                    v.spec
-                        .access_modes
-                        .iter()
-                        .any(|m| matches!(m, AccessMode::ReadWriteMany | AccessMode::ReadOnlyMany))
-                });
-            if !multi && nodes.len() > 1 {
-                self.violations
-                    .push(format!("{now}: {pv} attached to {nodes:?}"));
-            }
-        }
-        // Retain volumes are never deleted by the system.
-        let present: BTreeSet<String> = store
-            .list::<PersistentVolume>()
-            .map(|v| v.metadata.name.clone())
-            .collect();
-        for name in &self.retained {
-            if !present.contains(name) && !self.deleted_by_hand.contains(name) {
-                self.violations
-                    .push(format!("{now}: Retain volume {name} was deleted"));
-            }
-        }
-        self.retained.retain(|n| present.contains(n));
-        for v in store.list::<PersistentVolume>() {
-            if v.spec.persistent_volume_reclaim_policy == ReclaimPolicy::Retain {
-                self.retained.insert(v.metadata.name.clone());
-            }
-        }
-        // One claim per volume.
-        let mut bound: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-        for c in store.list::<PersistentVolumeClaim>() {
-            if c.status.phase == ClaimPhase::Bound && !c.spec.volume_name.is_empty() {
-                bound
-                    .entry(c.spec.volume_name.as_str())
-                    .or_default()
-                    .push(c.metadata.name.clone());
-            }
-        }
-        for (pv, claims) in bound {
-            if claims.len() > 1 {
-                self.violations
-                    .push(format!("{now}: {pv} bound to claims {claims:?}"));
-            }
-        }
-    }
+    out
 }
 
 #[test]
-fn no_scenario_ever_double_attaches_deletes_a_retained_volume_or_double_binds() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    paths.sort();
-    let mut attachments = 0;
-    for path in paths {
+fn every_shipped_scenario_keeps_every_invariant_at_every_step() {
+    let files = scenario_files();
+    assert!(files.len() > 40);
+    for path in files {
         let s = load_file(path.to_str().unwrap()).unwrap();
         for seed in [None, Some(11), Some(12)] {
-            let mut safety = Safety::new(&s);
+            let mut checker = Checker::new(&s);
+            let mut first = None;
             let opts = RunOptions {
                 seed,
                 ..Default::default()
             };
-            run_observed(&s, &opts, &mut |store| safety.observe(store));
+            let run = run_observed(&s, &opts, &mut |store| {
+                if first.is_none() {
+                    first = checker.check(store);
+                }
+            });
+            let end = checker.finish(&run.store);
             assert!(
-                safety.violations.is_empty(),
-                "{} (seed {seed:?}):\n{}",
-                s.name,
-                safety.violations.join("\n")
+                first.is_none() && end.is_none(),
+                "{} (seed {seed:?}): {}",
+                path.display(),
+                first.or(end).unwrap()
             );
-            attachments += safety.checked_attachments;
         }
     }
-    assert!(
-        attachments > 1000,
-        "the attachment check ran ({attachments})"
+}
+
+/// A broken attacher (tests only): once a volume is attached, it marks it
+/// attached to a second node too.
+struct DoubleAttacher {
+    done: bool,
+}
+
+impl storsim::controllers::Controller for DoubleAttacher {
+    fn name(&self) -> &'static str {
+        "broken-attacher"
+    }
+    fn watches(&self) -> &'static [storsim::api::Kind] {
+        &[
+            storsim::api::Kind::VolumeAttachment,
+            storsim::api::Kind::Node,
+        ]
+    }
+    fn on_watch(
+        &mut self,
+        ev: &storsim::cluster::WatchEvent,
+        cx: &mut storsim::controllers::Ctx<'_>,
+    ) {
+        use storsim::api::{AnyObject, Node, ObjectMeta, VolumeAttachment};
+        if self.done {
+            return;
+        }
+        let AnyObject::VolumeAttachment(va) = ev.object.as_ref() else {
+            return;
+        };
+        if !va.status.attached {
+            return;
+        }
+        let other = cx
+            .store
+            .list::<Node>()
+            .map(|n| n.metadata.name.clone())
+            .find(|n| *n != va.spec.node_name);
+        let Some(node) = other else { return };
+        let mut copy: VolumeAttachment = va.clone();
+        copy.metadata = ObjectMeta {
+            name: format!("{}-bogus", va.metadata.name),
+            ..Default::default()
+        };
+        copy.spec.node_name = node;
+        self.done = cx.store.create(copy).is_ok();
+    }
+    fn on_wake(&mut self, _cx: &mut storsim::controllers::Ctx<'_>) {}
+    fn next_wake(&self) -> Option<storsim::engine::SimTime> {
+        None
+    }
+    fn pending(&self, _store: &storsim::cluster::Store) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+fn broken() -> Box<dyn storsim::controllers::Controller> {
+    Box::new(DoubleAttacher { done: false })
+}
+
+#[test]
+fn a_broken_controller_is_caught_and_stops_the_run_naming_the_invariant() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/rwo-multi-attach.toml");
+    let s = load_file(path.to_str().unwrap()).unwrap();
+    let opts = RunOptions {
+        check_invariants: true,
+        extra_controllers: vec![broken],
+        ..Default::default()
+    };
+    let (run, results) = storsim::execute(&s, &opts);
+    let storsim::simulation::EndReason::Invariant(v) = &run.end else {
+        panic!("not caught: {:?}", run.end);
+    };
+    assert_eq!(
+        v.invariant,
+        "a single-node volume is attached to one node at most"
     );
+    assert!(v.objects[0].starts_with("PersistentVolume/pvc-"), "{v}");
+    assert!(v.to_string().contains("violated at T+"), "{v}");
+    // Stopped at once: long before the scenario's end.
+    assert!(run.end_time.as_millis() < 20_000, "{}", run.end_time);
+    let report = storsim::report::Report {
+        scenario: &s,
+        run: &run,
+        results: &results,
+    };
+    assert_eq!(report.exit_code(), 4);
+    // Without the broken controller the same run keeps every invariant.
+    let opts = RunOptions {
+        check_invariants: true,
+        ..Default::default()
+    };
+    let (run, _) = storsim::execute(&s, &opts);
+    assert!(!matches!(
+        run.end,
+        storsim::simulation::EndReason::Invariant(_)
+    ));
 }

@@ -72,6 +72,7 @@ pub fn render(r: &Report<'_>) -> String {
         EndReason::ReachedEnd => ("end", vec![]),
         EndReason::Settled => ("settled", vec![]),
         EndReason::Bound { pending, .. } => ("bound", pending.clone()),
+        EndReason::Invariant(v) => ("invariant", vec![v.to_string()]),
     };
     lines.push(json!({
         "type": "summary",

@@ -34,7 +34,9 @@ impl Report<'_> {
     /// Process exit code: 3 if a safety bound stopped the run, else 1 if an
     /// expectation failed, else 0.
     pub fn exit_code(&self) -> i32 {
-        if matches!(self.run.end, EndReason::Bound { .. }) {
+        if matches!(self.run.end, EndReason::Invariant(_)) {
+            4
+        } else if matches!(self.run.end, EndReason::Bound { .. }) {
             3
         } else if self.results.iter().any(|r| r.outcome == Outcome::Fail) {
             1

@@ -126,6 +126,7 @@ pub fn render(r: &Report<'_>) -> String {
     let end = match &r.run.end {
         EndReason::ReachedEnd => format!("reached its end at {}", r.run.end_time),
         EndReason::Settled => format!("settled at {} (nothing left to do)", r.run.end_time),
+        EndReason::Invariant(v) => format!("was STOPPED: {v}"),
         EndReason::Bound { what, pending } => {
             let mut s = format!("was STOPPED at {}: {what}. Still pending:", r.run.end_time);
             for p in pending {
