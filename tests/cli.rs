@@ -204,6 +204,18 @@ const BAD_INPUTS: &[(&str, &str, &str, &str)] = &[
         "",
     ),
     (
+        "absurd-replicas",
+        "[[object]]\nkind = \"StatefulSet\"\nname = \"w\"\n[object.spec]\nreplicas = 100000000\nserviceName = \"w\"\nselector = { matchLabels = { a = \"b\" } }\ntemplate.metadata.labels = { a = \"b\" }\ntemplate.spec.containers = [{ name = \"c\", image = \"i\" }]\n",
+        "7:1: error: 100000000 replicas is too many to simulate (about 1526 GiB of objects)",
+        "at most 1000000 per StatefulSet",
+    ),
+    (
+        "expectation-on-nothing",
+        "[[expect]]\nobject = \"Pod/ghost\"\nphase = \"Running\"\n",
+        "5:10: error: unknown object `Pod/ghost`",
+        "",
+    ),
+    (
         "missing-storage-request",
         "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = {} }\n",
         "7:8: error: a claim must request storage",

@@ -1365,10 +1365,26 @@ fn build_object(
 }
 
 /// API validation the types alone do not express.
+/// Replicas beyond this are a typo, not a cluster: refused up front rather
+/// than run out of memory (about 4 KiB per object; a replica brings a pod,
+/// and usually a claim, a volume and an attachment).
+pub const MAX_REPLICAS: u32 = 1_000_000;
+
 fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
     match o {
         AnyObject::StatefulSet(set) => {
             let spec = &set.spec;
+            if spec.replicas > MAX_REPLICAS {
+                let gib = spec.replicas as f64 * 4.0 * 4096.0 / (1u64 << 30) as f64;
+                cx.error(
+                    spec_span.clone(),
+                    format!(
+                        "{} replicas is too many to simulate (about {gib:.0} GiB of objects)",
+                        spec.replicas
+                    ),
+                    Some(format!("at most {MAX_REPLICAS} per StatefulSet")),
+                );
+            }
             if spec.template.spec.containers.is_empty() {
                 cx.error(
                     spec_span.clone(),
