@@ -743,7 +743,17 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                 .zip(size)
                 .map(|(claim, size)| ActionKind::Resize { claim, size })
         } else if let Some(sc) = &a.scale {
-            statefulset_ref(cx, &known, &sc.statefulset).map(|r| ActionKind::Scale(r, sc.replicas))
+            if sc.replicas > MAX_REPLICAS {
+                cx.error(
+                    sc.statefulset.span(),
+                    format!("{} replicas is too many to simulate", sc.replicas),
+                    Some(format!("at most {MAX_REPLICAS} per StatefulSet")),
+                );
+                None
+            } else {
+                statefulset_ref(cx, &known, &sc.statefulset)
+                    .map(|r| ActionKind::Scale(r, sc.replicas))
+            }
         } else if let Some(si) = &a.set_image {
             statefulset_ref(cx, &known, &si.statefulset).and_then(|set| {
                 let containers = known
