@@ -54,6 +54,11 @@ pub struct Checker {
     deleted_by_hand: BTreeSet<String>,
     /// Pods already seen (by UID): the OrderedReady check is on creation.
     seen_pods: BTreeSet<String>,
+    /// StatefulSet claims seen: (namespace, claim) → (set, ordinal).
+    set_claims: BTreeMap<(String, String), (String, u32)>,
+    /// Each set's last known retention policy and replicas: (namespace,
+    /// set) → (whenDeleted, whenScaled, replicas).
+    policies: BTreeMap<(String, String), (String, String, u32)>,
 }
 
 fn violation(
@@ -122,6 +127,85 @@ impl Checker {
             .or_else(|| self.topology(store, now))
             .or_else(|| self.ordered_ready(store, now))
             .or_else(|| self.partition(store, now))
+            .or_else(|| self.retention(store, now))
+    }
+
+    /// A StatefulSet's claims go only as its retention policy says: never
+    /// while the set lives with `whenScaled: Retain` (nor, with Delete,
+    /// below its replicas), never after it with `whenDeleted: Retain`.
+    fn retention(&mut self, store: &Store, now: SimTime) -> Option<Violation> {
+        let mut out = None;
+        let tracked: Vec<((String, String), (String, u32))> = self
+            .set_claims
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for ((ns, claim), (set, n)) in tracked {
+            if store
+                .get::<PersistentVolumeClaim>(&ObjectKey::new(&ns, &claim))
+                .is_some()
+            {
+                continue;
+            }
+            self.set_claims.remove(&(ns.clone(), claim.clone()));
+            if self.deleted_by_hand.contains(&claim) || out.is_some() {
+                continue;
+            }
+            let Some((when_deleted, when_scaled, replicas)) =
+                self.policies.get(&(ns.clone(), set.clone())).cloned()
+            else {
+                continue;
+            };
+            let alive = store
+                .get::<StatefulSet>(&ObjectKey::new(&ns, &set))
+                .is_some();
+            let wrong = if alive {
+                when_scaled == "Retain" || n < replicas
+            } else {
+                when_deleted == "Retain"
+            };
+            if wrong {
+                out = violation(
+                    "a StatefulSet's claims go only as its retention policy says",
+                    vec![
+                        format!("PersistentVolumeClaim/{claim}"),
+                        format!("StatefulSet/{set}"),
+                    ],
+                    now,
+                    format!(
+                        "deleted with the set {} (whenDeleted {when_deleted}, whenScaled {when_scaled}, replicas {replicas})",
+                        if alive { "alive" } else { "gone" }
+                    ),
+                );
+            }
+        }
+        for s in store.list::<StatefulSet>() {
+            let key = (s.metadata.namespace.clone(), s.metadata.name.clone());
+            let p = &s.spec.persistent_volume_claim_retention_policy;
+            self.policies.insert(
+                key,
+                (
+                    p.when_deleted.clone(),
+                    p.when_scaled.clone(),
+                    s.spec.replicas,
+                ),
+            );
+            for t in &s.spec.volume_claim_templates {
+                let prefix = format!("{}-{}", t.metadata.name, s.metadata.name);
+                for c in store.list::<PersistentVolumeClaim>() {
+                    if c.metadata.namespace != s.metadata.namespace {
+                        continue;
+                    }
+                    if let Some(n) = ordinal(&prefix, &c.metadata.name) {
+                        self.set_claims.insert(
+                            (c.metadata.namespace.clone(), c.metadata.name.clone()),
+                            (s.metadata.name.clone(), n),
+                        );
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// An RWO/RWOP volume is attached to one node at most.

@@ -154,3 +154,65 @@ fn a_broken_controller_is_caught_and_stops_the_run_naming_the_invariant() {
         storsim::simulation::EndReason::Invariant(_)
     ));
 }
+
+/// A broken StatefulSet controller (tests only): on a scale-down it deletes
+/// the condemned replica's claim, whatever the retention policy says.
+struct ClaimReaper {
+    done: bool,
+}
+
+impl storsim::controllers::Controller for ClaimReaper {
+    fn name(&self) -> &'static str {
+        "broken-reaper"
+    }
+    fn watches(&self) -> &'static [storsim::api::Kind] {
+        &[
+            storsim::api::Kind::StatefulSet,
+            storsim::api::Kind::PersistentVolumeClaim,
+        ]
+    }
+    fn on_watch(
+        &mut self,
+        ev: &storsim::cluster::WatchEvent,
+        cx: &mut storsim::controllers::Ctx<'_>,
+    ) {
+        use storsim::api::{AnyObject, ObjectKey, PersistentVolumeClaim};
+        if self.done {
+            return;
+        }
+        if let AnyObject::StatefulSet(s) = ev.object.as_ref()
+            && s.spec.replicas == 1
+        {
+            let key = ObjectKey::new("default", "data-postgres-2");
+            self.done = cx.store.delete::<PersistentVolumeClaim>(&key).is_ok();
+        }
+    }
+    fn on_wake(&mut self, _cx: &mut storsim::controllers::Ctx<'_>) {}
+    fn next_wake(&self) -> Option<storsim::engine::SimTime> {
+        None
+    }
+    fn pending(&self, _store: &storsim::cluster::Store) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn a_claim_deleted_against_the_retention_policy_is_caught() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/statefulset-scale-down.toml");
+    let s = load_file(path.to_str().unwrap()).unwrap();
+    let opts = RunOptions {
+        check_invariants: true,
+        extra_controllers: vec![|| Box::new(ClaimReaper { done: false })],
+        ..Default::default()
+    };
+    let (run, _) = storsim::execute(&s, &opts);
+    let storsim::simulation::EndReason::Invariant(v) = &run.end else {
+        panic!("not caught: {:?}", run.end);
+    };
+    assert_eq!(
+        v.invariant,
+        "a StatefulSet's claims go only as its retention policy says"
+    );
+    assert_eq!(v.objects[0], "PersistentVolumeClaim/data-postgres-2");
+}
