@@ -21,10 +21,21 @@ pub struct InputError {
     pub hint: Option<String>,
 }
 
+/// `i`, moved back to the start of the character it falls in (and into
+/// the text): a span from a parser that counts differently never cuts a
+/// character in two.
+fn char_floor(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 impl InputError {
     /// 1-based line and column of the start of the span.
     pub fn line_col(&self) -> (usize, usize) {
-        let start = self.span.start.min(self.source_text.len());
+        let start = char_floor(&self.source_text, self.span.start);
         let before = &self.source_text[..start];
         let line = before.matches('\n').count() + 1;
         let col = before
@@ -74,8 +85,12 @@ impl Diagnostic for Rendered<'_> {
         Some(&*self.0.source_text as &String)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let len = self.0.span.end.saturating_sub(self.0.span.start).max(1);
-        let start = self.0.span.start.min(self.0.source_text.len());
+        let text = &self.0.source_text;
+        let start = char_floor(text, self.0.span.start);
+        let end = char_floor(text, self.0.span.end.max(start));
+        // At least one whole character (or nothing, at the very end).
+        let next = text[start..].chars().next().map_or(0, char::len_utf8);
+        let len = (end - start).max(next);
         Some(Box::new(std::iter::once(LabeledSpan::new(
             Some(self.0.message.clone()),
             start,

@@ -284,7 +284,14 @@ struct FileCx<'a> {
 
 impl FileCx<'_> {
     fn line_of(&self, byte: usize) -> usize {
-        self.text[..byte.min(self.text.len())].matches('\n').count() + 1
+        // Bytes, not a str slice: the parser's offsets are not always on a
+        // character boundary.
+        let end = byte.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 
     fn warn(&mut self, doc: &Doc, prefix: &str, path: &str, message: String) {
