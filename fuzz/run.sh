@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 secs="${1:-600}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 for target in scenario manifest; do
-  cargo +nightly fuzz run -O "$target" "fuzz/corpus/$target" -- \
+  # The working corpus grows in fuzz/corpus (not committed); fuzz/seeds
+  # holds the inputs kept: the smallest of each minimized corpus.
+  mkdir -p "fuzz/corpus/$target"
+  cargo +nightly fuzz run -O "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -timeout=20 -print_final_stats=1
 done
