@@ -21,6 +21,9 @@ struct Gen {
     sets: Vec<(u32, bool, bool)>,
     actions: Vec<(u32, u8, u32)>,
     attach_failure: u8,
+    /// The update image `app:2` crashes on its first runs (a crash loop
+    /// that recovers).
+    crashy: bool,
 }
 
 fn scenario(g: &Gen) -> String {
@@ -48,6 +51,9 @@ fn scenario(g: &Gen) -> String {
         if g.retain { "Retain" } else { "Delete" }
     ));
     s.push_str("[images.\"app:1\"]\nstart = \"1s\"\nready_after = \"2s\"\nstop = \"2s\"\n[images.\"app:2\"]\nstart = \"1s\"\nready_after = \"2s\"\nstop = \"2s\"\n");
+    if g.crashy {
+        s.push_str("crash_after = \"5s\"\ncrashes = 3\n");
+    }
     for (i, (gi, rwop)) in g.claims.iter().enumerate() {
         let mode = if *rwop {
             "ReadWriteOncePod"
@@ -118,9 +124,10 @@ fn scenarios() -> impl Strategy<Value = Gen> {
         prop::collection::vec((0u32..=4, any::<bool>(), any::<bool>()), 0..3),
         prop::collection::vec((0u32..600, any::<u8>(), any::<u32>()), 0..6),
         0u8..=3,
+        any::<bool>(),
     )
         .prop_map(
-            |(zones, per_zone, profile, wffc, retain, claims, sets, actions, attach_failure)| Gen {
+            |(
                 zones,
                 per_zone,
                 profile,
@@ -130,6 +137,18 @@ fn scenarios() -> impl Strategy<Value = Gen> {
                 sets,
                 actions,
                 attach_failure,
+                crashy,
+            )| Gen {
+                zones,
+                per_zone,
+                profile,
+                wffc,
+                retain,
+                claims,
+                sets,
+                actions,
+                attach_failure,
+                crashy,
             },
         )
 }

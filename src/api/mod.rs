@@ -407,7 +407,7 @@ impl Resource for Pod {
         } else {
             0
         };
-        vec![
+        let mut columns = vec![
             ("READY", format!("{ready}/{total}")),
             ("NODE", self.spec.node_name.clone()),
             // As `kubectl get pods -L controller-revision-hash` shows it.
@@ -419,7 +419,13 @@ impl Resource for Pod {
                     .cloned()
                     .unwrap_or_default(),
             ),
-        ]
+        ];
+        // RESTARTS, once there are any (kept off otherwise so that timelines
+        // of pods that never restart stay as they were).
+        if self.status.restart_count > 0 {
+            columns.insert(1, ("RESTARTS", self.status.restart_count.to_string()));
+        }
+        columns
     }
 }
 

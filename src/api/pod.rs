@@ -334,6 +334,13 @@ pub struct PodStatus {
     /// The short reason `kubectl get pods` shows in STATUS (ContainerCreating…).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// Container restarts (the sum of the containers' `restartCount`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restart_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A Pod.

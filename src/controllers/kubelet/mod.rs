@@ -5,6 +5,7 @@
 //! period, NodeUnpublish, NodeUnstage for the last user, then the pod object
 //! is removed).
 
+mod crash_loop;
 mod node_expand;
 
 use super::attach_detach::unique_volume_name;
@@ -52,6 +53,13 @@ pub struct ImageBehaviour {
     /// The readiness probe never succeeds (a broken release).
     #[serde(default)]
     pub never_ready: bool,
+    /// The process exits with an error this long after it starts: kubelet
+    /// restarts it with its back-off (CrashLoopBackOff).
+    #[serde(default)]
+    pub crash_after: Option<SimDuration>,
+    /// How many runs exit that way before one stays up (default: all).
+    #[serde(default)]
+    pub crashes: Option<u32>,
 }
 
 /// Where a volume is on a node.
@@ -76,6 +84,14 @@ enum Phase {
         next_probe: Option<SimTime>,
         successes: u32,
     },
+    /// A container exited with an error; the pod worker syncs it next at
+    /// `next_sync` (restart or back-off).
+    Exited {
+        finished: SimTime,
+        next_sync: SimTime,
+    },
+    /// `restartPolicy: Never` and a container failed: the pod is Failed.
+    Failed,
     /// Containers stopping; done at this time.
     Stopping(SimTime),
     /// Volumes being unpublished and unstaged.
@@ -109,6 +125,10 @@ struct PodState {
     phase: Phase,
     mounts: Vec<Mount>,
     started_at: Option<SimTime>,
+    /// When the crashing container exits on this run, if it does.
+    crash_at: Option<SimTime>,
+    /// Container restarts so far (`restartCount`).
+    restarts: u32,
 }
 
 /// What an in-flight call was for.
@@ -151,6 +171,8 @@ pub struct Kubelet {
     /// Online expansions waiting for the pod's next sync: (PV, node) →
     /// when, and through which pod.
     resize_due: BTreeMap<(String, String), (SimTime, ObjectKey)>,
+    /// Restart back-off per (pod UID, container).
+    backoff: BTreeMap<(String, String), crash_loop::Backoff>,
     seed: u64,
 }
 
@@ -177,6 +199,7 @@ impl Kubelet {
             stalled: BTreeSet::new(),
             verify: BTreeMap::new(),
             resize_due: BTreeMap::new(),
+            backoff: BTreeMap::new(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -294,6 +317,8 @@ impl Kubelet {
                 phase: Phase::Volumes,
                 mounts,
                 started_at: None,
+                crash_at: None,
+                restarts: 0,
             };
             let node = state.node.clone();
             let has_volumes = !state.mounts.is_empty();
@@ -313,8 +338,16 @@ impl Kubelet {
             Phase::Running {
                 next_probe,
                 successes,
-            } => self.probe(&pod, next_probe, successes, cx),
-            Phase::Stopping(_) | Phase::Unmounting => {}
+            } => {
+                if !self.crash_if_due(&pod, cx) {
+                    self.probe(&pod, next_probe, successes, cx);
+                }
+            }
+            Phase::Exited {
+                finished,
+                next_sync,
+            } => self.restart_or_back_off(&pod, finished, next_sync, cx),
+            Phase::Failed | Phase::Stopping(_) | Phase::Unmounting => {}
         }
     }
 
@@ -523,9 +556,11 @@ impl Kubelet {
             .filter_map(|c| c.readiness_probe.as_ref())
             .next()
             .cloned();
+        let restarts = self.pods[&key].restarts;
         let _ = cx.store.modify::<Pod>(&key, |p| {
             p.status.phase = PodPhase::Running;
             p.status.reason.clear();
+            p.status.restart_count = restarts;
             set_condition(p, "Initialized", "True", "", "", now);
             if probe.is_some() {
                 set_unready(p, now);
@@ -545,6 +580,7 @@ impl Kubelet {
         if let Some(t) = next_probe {
             self.wake_at(&key, t);
         }
+        self.schedule_crash(pod, now);
     }
 
     /// A readiness probe is due: it succeeds once the image is ready.
@@ -748,6 +784,7 @@ impl Kubelet {
         }
         let uid = st.uid.clone();
         self.pods.remove(key);
+        self.backoff.retain(|(u, _), _| *u != uid);
         self.verify.retain(|(k, _), _| k != key);
         // The final delete, of this pod only (not a successor of its name).
         if cx
@@ -1050,6 +1087,7 @@ impl Controller for Kubelet {
                 Phase::Stopping(_) | Phase::Unmounting => {
                     Some(format!("Pod/{} is Terminating on {}", k.name, s.node))
                 }
+                Phase::Exited { .. } => store.get::<Pod>(k).map(|p| self.crash_loop_pending(k, p)),
                 _ => None,
             })
             .collect()
