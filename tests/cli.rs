@@ -156,6 +156,12 @@ const BAD_INPUTS: &[(&str, &str, &str, &str)] = &[
         "",
     ),
     (
+        "absurd-duration",
+        "end = \"100000000h\"\n",
+        "4:7: error: `end` is more than ten years of simulated time",
+        "`24h` is the default bound",
+    ),
+    (
         "duplicate-names",
         "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"2Gi\" } } }\n",
         "10:8: error: duplicate PersistentVolumeClaim/c (first defined at line 6)",
@@ -210,10 +216,34 @@ const BAD_INPUTS: &[(&str, &str, &str, &str)] = &[
         "at most 1000000 per StatefulSet",
     ),
     (
+        "absurd-node-count",
+        "[cluster]\nzones = [\"a\", \"b\"]\n[[cluster.node_group]]\nper_zone = 100000000\n",
+        "7:12: error: 200000000 nodes is too many to simulate (about 3051.8 GiB of nodes alone)",
+        "at most 100000 generated nodes in all",
+    ),
+    (
+        "absurd-size",
+        "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"99999Ei\" } } }\n",
+        "7:8: error: size `99999Ei` is more than 8 EiB, the most a Kubernetes byte count holds",
+        "sizes are written like `10Gi`",
+    ),
+    (
         "expectation-on-nothing",
         "[[expect]]\nobject = \"Pod/ghost\"\nphase = \"Running\"\n",
         "5:10: error: unknown object `Pod/ghost`",
         "",
+    ),
+    (
+        "rwx-on-block-only-class",
+        "[[storage_class]]\nname = \"gp3\"\nprovisioner = \"ebs.csi.aws.com\"\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"shared\"\nspec = { accessModes = [\"ReadWriteMany\"], storageClassName = \"gp3\", resources = { requests = { storage = \"1Gi\" } } }\n",
+        "10:24: error: PersistentVolumeClaim/shared asks for ReadWriteMany, but class `gp3` provisions with ebs.csi.aws.com (profile `reference`), whose volumes attach to one node at a time",
+        "or a shared-filesystem profile (`aws-efs`, `nfs`); to watch Kubernetes refuse it, set `allow_infeasible = true`",
+    ),
+    (
+        "rox-template-on-default-block-class",
+        "[[storage_class]]\nname = \"gp3\"\nprovisioner = \"ebs.csi.aws.com\"\ndefault = true\n[[object]]\nkind = \"StatefulSet\"\nname = \"w\"\n[object.spec]\nserviceName = \"w\"\nselector = { matchLabels = { a = \"b\" } }\ntemplate.metadata.labels = { a = \"b\" }\ntemplate.spec.containers = [{ name = \"c\", image = \"i\" }]\nvolumeClaimTemplates = [{ metadata = { name = \"d\" }, spec = { accessModes = [\"ReadOnlyMany\"], resources = { requests = { storage = \"1Gi\" } } } }]\n",
+        "16:77: error: StatefulSet/w volumeClaimTemplate d asks for ReadOnlyMany, but class `gp3` provisions with ebs.csi.aws.com",
+        "use ReadWriteOnce or ReadWriteOncePod",
     ),
     (
         "missing-storage-request",
@@ -248,6 +278,25 @@ fn every_kind_of_bad_input_is_located_hinted_and_exits_2() {
             assert!(!stderr.contains("panicked"), "{name}: {stderr}");
         }
     }
+}
+
+/// Valid for Kubernetes but probably a mistake: run, with a located warning.
+#[test]
+fn a_partition_above_replicas_is_a_located_warning_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = file_with(
+        &dir,
+        "partition.toml",
+        "end = \"30s\"\n[cluster]\nzones = [\"a\"]\n[[cluster.node_group]]\nper_zone = 1\n[[object]]\nkind = \"StatefulSet\"\nname = \"w\"\n[object.spec]\nreplicas = 2\nserviceName = \"w\"\nupdateStrategy = { rollingUpdate = { partition = 5 } }\nselector = { matchLabels = { a = \"b\" } }\ntemplate.metadata.labels = { a = \"b\" }\ntemplate.spec.containers = [{ name = \"c\", image = \"i\" }]\n[[expect]]\nobject = \"StatefulSet/w\"\nshows = { ready = \"2/2\" }\nat_end = true\n",
+    );
+    let path = f.to_str().unwrap();
+    storsim()
+        .args(["run", path])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "{path}:12:1: warning: partition 5 is above replicas 2: no pod will be updated until it is lowered"
+        )));
 }
 
 #[test]
@@ -341,6 +390,50 @@ fn an_unwritable_out_file_exits_2_and_leaves_nothing() {
         .code(2)
         .stderr(predicate::str::contains("cannot write"));
     assert!(!out.exists());
+}
+
+/// A result from an earlier run is replaced whole or not at all: bad input
+/// leaves it as it was, and a good run leaves no temporary file behind.
+#[test]
+fn an_earlier_result_is_replaced_whole_or_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run.jsonl");
+    std::fs::write(&out, "earlier result\n").unwrap();
+    let bad = file_with(&dir, "bad.toml", "sed = 4\n");
+    storsim()
+        .args(["run", bad.to_str().unwrap(), "--output", "jsonl", "--out"])
+        .arg(&out)
+        .assert()
+        .code(2);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "earlier result\n");
+    storsim()
+        .args([
+            "run",
+            &scenario_path("static-provisioning"),
+            "--output",
+            "jsonl",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "header");
+    assert_eq!(lines[lines.len() - 1]["type"], "summary");
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["bad.toml", "run.jsonl"],
+        "no temporary file is left"
+    );
 }
 
 #[test]

@@ -656,15 +656,19 @@ fn zone_capacity_counts_disks_in_flight_and_refuses_with_resource_exhausted() {
 }
 
 /// EBS volumes are single-node: a ReadWriteMany claim is refused by the
-/// driver with InvalidArgument, which the provisioner treats as infeasible.
+/// driver with InvalidArgument, which the provisioner treats as infeasible
+/// (a scenario must say `allow_infeasible = true` to run it).
 #[test]
 fn a_read_write_many_claim_on_ebs_is_refused_as_infeasible() {
-    let (_, r, _) = run(&cluster(&pvc(
+    // Refused at load unless asked for (see the bad-input table).
+    let text = cluster(&pvc(
         "shared",
         "1Gi",
         RWX,
         "storageClassName = \"immediate\"",
-    )));
+    ))
+    .replace("seed = 1\n", "seed = 1\nallow_infeasible = true\n");
+    let (_, r, _) = run(&text);
     let failed: Vec<String> = events_on(&r, Kind::PersistentVolumeClaim, "shared")
         .into_iter()
         .filter(|e| e.reason == "ProvisioningFailed")

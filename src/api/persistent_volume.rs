@@ -42,6 +42,12 @@ impl AccessMode {
             AccessMode::ReadWriteOncePod => "RWOP",
         }
     }
+
+    /// ReadWriteMany or ReadOnlyMany: the volume must reach several nodes
+    /// (CSI MULTI_NODE_* capabilities).
+    pub fn is_multi_node(self) -> bool {
+        matches!(self, AccessMode::ReadWriteMany | AccessMode::ReadOnlyMany)
+    }
 }
 
 /// Modes as `kubectl` prints them and as the PV controller indexes them

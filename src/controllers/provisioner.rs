@@ -265,13 +265,7 @@ impl Provisioner {
                 name: pv_name,
                 size_bytes,
                 zone,
-                multi_node: claim.spec.access_modes.iter().any(|m| {
-                    matches!(
-                        m,
-                        crate::api::AccessMode::ReadWriteMany
-                            | crate::api::AccessMode::ReadOnlyMany
-                    )
-                }),
+                multi_node: claim.spec.access_modes.iter().any(|m| m.is_multi_node()),
                 snapshot,
             },
             Some(timeout),

@@ -27,6 +27,8 @@ use std::sync::Arc;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+mod feasibility;
+
 /// Feature gates a scenario may set, and the value a GA gate is locked to.
 const FEATURE_GATES: [(&str, Option<bool>); 5] = [
     ("MaxUnavailableStatefulSet", None),
@@ -73,6 +75,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, LoadError> {
         file: file.to_string(),
         source: source.clone(),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let root = DeTable::parse(text).map_err(|e| LoadError::Input(vec![cx.toml_error(e)]))?;
     let raw: ScenarioFile =
@@ -91,9 +94,28 @@ struct Cx {
     file: String,
     source: Arc<String>,
     errors: Vec<InputError>,
+    /// Valid for Kubernetes but probably not what was meant:
+    /// `file:line:col: warning: …`.
+    warnings: Vec<String>,
 }
 
 impl Cx {
+    fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let (line, col) = InputError {
+            file: self.file.clone(),
+            source_text: self.source.clone(),
+            span,
+            message: String::new(),
+            hint: None,
+        }
+        .line_col();
+        self.warnings.push(format!(
+            "{}:{line}:{col}: warning: {}",
+            self.file,
+            message.into()
+        ));
+    }
+
     fn error(&mut self, span: Range<usize>, message: impl Into<String>, hint: Option<String>) {
         self.errors.push(InputError {
             file: self.file.clone(),
@@ -259,7 +281,30 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     }
     known.zones = zones.clone();
     let mut nodes = Vec::new();
+    let mut generated: u64 = 0;
     for (gi, g) in raw.cluster.node_group.iter().enumerate() {
+        // Refused before a single node is made: a typo here would otherwise
+        // take the machine's memory, not give an error.
+        generated += u64::from(g.per_zone) * zones.len() as u64;
+        if generated > MAX_NODES {
+            let gib = generated as f64 * NODE_BYTES as f64 / (1u64 << 30) as f64;
+            cx.error(
+                span_of(
+                    root,
+                    &[
+                        Seg::Key("cluster"),
+                        Seg::Key("node_group"),
+                        Seg::Index(gi),
+                        Seg::Key("per_zone"),
+                    ],
+                ),
+                format!(
+                    "{generated} nodes is too many to simulate (about {gib:.1} GiB of nodes alone)"
+                ),
+                Some(format!("at most {MAX_NODES} generated nodes in all")),
+            );
+            break;
+        }
         if zones.is_empty() {
             cx.error(
                 span_of(
@@ -563,6 +608,34 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             .unwrap_or(0..0);
         let base = [Seg::Key("action"), Seg::Index(*i), Seg::Key("create")];
         check_references(cx, root, &base, &known, o, span);
+    }
+
+    // Claims to check against the backend once the profile is known, and
+    // every class they may name.
+    let mut claim_uses = Vec::new();
+    for (i, (o, span)) in objects.iter().enumerate() {
+        let base = i
+            .checked_sub(from_manifests)
+            .map(|j| vec![Seg::Key("object"), Seg::Index(j)]);
+        feasibility::claim_uses(root, base.as_deref(), o, span, &mut claim_uses);
+    }
+    for (i, o) in &created {
+        let base = [Seg::Key("action"), Seg::Index(*i), Seg::Key("create")];
+        let span = span_of(root, &base);
+        feasibility::claim_uses(root, Some(&base), o, &span, &mut claim_uses);
+    }
+    let mut all_classes = classes.clone();
+    for (i, (objs, _)) in &applied {
+        let span = span_of(
+            root,
+            &[Seg::Key("action"), Seg::Index(*i), Seg::Key("apply")],
+        );
+        for o in objs {
+            feasibility::claim_uses(root, None, o, &span, &mut claim_uses);
+            if let AnyObject::StorageClass(c) = o {
+                all_classes.push(c.clone());
+            }
+        }
     }
 
     // Actions.
@@ -909,6 +982,9 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             .insert(zone.clone(), def.get_ref().capacity.value());
     }
     let profile = profile.with(&overrides);
+    if !raw.scenario.allow_infeasible {
+        feasibility::check(cx, &claim_uses, &all_classes, &profile);
+    }
 
     for (k, d) in [
         ("end", raw.scenario.end),
@@ -919,6 +995,13 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                 span_of(root, &[Seg::Key("scenario"), Seg::Key(k)]),
                 format!("`{k}` must be after the start"),
                 None,
+            );
+        }
+        if d.is_some_and(|d| d > MAX_SIMULATED) {
+            cx.error(
+                span_of(root, &[Seg::Key("scenario"), Seg::Key(k)]),
+                format!("`{k}` is more than ten years of simulated time"),
+                Some("a run covers minutes to days; `24h` is the default bound".into()),
             );
         }
     }
@@ -951,6 +1034,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
     }
 
+    warnings.append(&mut cx.warnings);
     let digest = Sha256::digest(text.as_bytes());
     Scenario {
         file: cx.file.clone(),
@@ -1380,6 +1464,27 @@ fn build_object(
 /// and usually a claim, a volume and an attachment).
 pub const MAX_REPLICAS: u32 = 1_000_000;
 
+/// A size no byte count of Kubernetes can hold (`Quantity.Value()` is an
+/// int64: above 8 EiB it saturates).
+fn check_size(cx: &mut Cx, q: &crate::api::Quantity, span: Range<usize>) {
+    if q.value() > i128::from(i64::MAX) {
+        cx.error(
+            span,
+            format!("size `{q}` is more than 8 EiB, the most a Kubernetes byte count holds"),
+            Some("sizes are written like `10Gi` or `2Ti`".into()),
+        );
+    }
+}
+
+/// `end` and `max_time` beyond this are a typo (ten years).
+const MAX_SIMULATED: SimDuration = SimDuration::from_secs(10 * 365 * 24 * 3600);
+
+/// Generated nodes beyond this are refused up front, with the estimate.
+pub const MAX_NODES: u64 = 100_000;
+/// What one node costs: its object, its status updates' copies in every
+/// informer, the kubelet's and the scheduler's state (an estimate).
+const NODE_BYTES: u64 = 16 * 1024;
+
 fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
     match o {
         AnyObject::StatefulSet(set) => {
@@ -1445,7 +1550,26 @@ fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
                     );
                 }
             }
+            let partition = spec
+                .update_strategy
+                .rolling_update
+                .as_ref()
+                .map_or(0, |r| r.partition);
+            if partition > spec.replicas {
+                // Valid (validation only asks for partition ≥ 0): it is how a
+                // rollout is held entirely; say so in case it is a typo.
+                cx.warning(
+                    spec_span.clone(),
+                    format!(
+                        "partition {partition} is above replicas {}: no pod will be updated until it is lowered (Kubernetes accepts this; it holds a rollout entirely)",
+                        spec.replicas
+                    ),
+                );
+            }
             for t in &spec.volume_claim_templates {
+                if let Some(q) = t.spec.resources.requests.get("storage") {
+                    check_size(cx, q, spec_span.clone());
+                }
                 if t.metadata.name.is_empty() {
                     cx.error(
                         spec_span.clone(),
@@ -1475,6 +1599,9 @@ fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
                     Some("e.g. `accessModes = [\"ReadWriteOnce\"]`".into()),
                 );
             }
+            if let Some(q) = c.request() {
+                check_size(cx, q, spec_span.clone());
+            }
             if c.request().is_none() {
                 cx.error(
                     spec_span,
@@ -1490,6 +1617,9 @@ fn check_object_fields(cx: &mut Cx, o: &AnyObject, spec_span: Range<usize>) {
                     "at least 1 access mode is required",
                     Some("e.g. `accessModes = [\"ReadWriteOnce\"]`".into()),
                 );
+            }
+            if let Some(q) = p.capacity() {
+                check_size(cx, q, spec_span.clone());
             }
             if p.capacity().is_none() {
                 cx.error(

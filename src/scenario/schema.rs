@@ -103,6 +103,11 @@ pub struct ScenarioMeta {
     /// Safety bound on simulated time (when there is no `end`).
     #[serde(default)]
     pub max_time: Option<SimDuration>,
+    /// Run claims the backend can never serve (ReadWriteMany on a
+    /// single-node driver) instead of refusing the file: to watch the
+    /// provisioner fail as Kubernetes does.
+    #[serde(default)]
+    pub allow_infeasible: bool,
 }
 
 fn one() -> u64 {
