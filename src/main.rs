@@ -163,10 +163,41 @@ enum Command {
         #[command(subcommand)]
         command: LabCommand,
     },
+    /// Generate a large scenario (to stdout, or --out): `gen fleet`.
+    Gen {
+        #[command(subcommand)]
+        command: GenCommand,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file.
         file: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum GenCommand {
+    /// StatefulSets × replicas with WaitForFirstConsumer volumes over zones,
+    /// created, Ready, then rolled to a new image.
+    Fleet {
+        /// How many StatefulSets.
+        #[arg(long, default_value_t = 100)]
+        statefulsets: u32,
+        /// Replicas of each.
+        #[arg(long, default_value_t = 10)]
+        replicas: u32,
+        /// Zones (1 to 26).
+        #[arg(long, default_value_t = 3)]
+        zones: u32,
+        /// Nodes per zone (default: enough for 20 volumes a node).
+        #[arg(long)]
+        nodes_per_zone: Option<u32>,
+        /// The scenario's seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the scenario here (whole or not at all) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -333,6 +364,43 @@ fn main() -> ExitCode {
         ),
         Command::Merge { dirs, out } => merge(&dirs, &out),
         Command::Lab { command } => lab(command),
+        Command::Gen {
+            command:
+                GenCommand::Fleet {
+                    statefulsets,
+                    replicas,
+                    zones,
+                    nodes_per_zone,
+                    seed,
+                    out,
+                },
+        } => {
+            let fleet = storsim::scenario::generate::Fleet {
+                statefulsets,
+                replicas,
+                zones,
+                nodes_per_zone,
+                seed,
+            };
+            if let Err(e) = fleet.validate() {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            let text = fleet.scenario();
+            match out {
+                None => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Some(path) => match report::write_atomic(&path, text.as_bytes()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("error: cannot write {}: {e}", path.display());
+                        ExitCode::from(2)
+                    }
+                },
+            }
+        }
         Command::Export { file, at, out } => {
             let scenario = match load(&file) {
                 Ok(s) => s,

@@ -520,3 +520,45 @@ fn diff_names_the_first_divergence_when_a_latency_changes() {
         .code(0)
         .stdout(predicate::str::ends_with("equivalent\n"));
 }
+
+/// `gen fleet` writes a scenario that loads and runs: every set created,
+/// Ready, then rolled to the new image.
+#[test]
+fn gen_fleet_writes_a_scenario_whose_fleet_ends_whole_and_updated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fleet.toml");
+    storsim()
+        .args([
+            "gen",
+            "fleet",
+            "--statefulsets",
+            "3",
+            "--replicas",
+            "2",
+            "--zones",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.matches("kind = \"StatefulSet\"").count(), 3);
+    assert!(text.contains("zones = [\"us-east-1a\", \"us-east-1b\"]"));
+    storsim()
+        .arg("run")
+        .arg(&out)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "PASS  fleet-0 is whole and updated",
+        ))
+        .stdout(predicate::str::contains(
+            "PASS  fleet-2 is whole and updated",
+        ));
+    storsim()
+        .args(["gen", "fleet", "--zones", "27"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--zones 27 must be 1 to 26"));
+}

@@ -1,0 +1,43 @@
+//! The performance work must not change what a run shows: the JSON Lines
+//! of generated fleets, digested, are pinned to the values the model gave
+//! before the optimisations (see the README's Performance section).
+
+use sha2::{Digest, Sha256};
+use storsim::report::{Report, jsonl};
+use storsim::scenario::generate::Fleet;
+use storsim::scenario::{Outcome, load_str};
+use storsim::simulation::RunOptions;
+
+fn digest(statefulsets: u32) -> String {
+    let fleet = Fleet {
+        statefulsets,
+        replicas: 10,
+        zones: 3,
+        nodes_per_zone: None,
+        seed: 1,
+    };
+    let s = load_str("fleet.toml", &fleet.scenario()).expect("the generated fleet loads");
+    let (run, results) = storsim::execute(&s, &RunOptions::default());
+    assert!(results.iter().all(|r| r.outcome == Outcome::Pass));
+    let report = Report {
+        scenario: &s,
+        run: &run,
+        results: &results,
+    };
+    let text = jsonl::render(&report);
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// 100 StatefulSets × 10 replicas. Slow before the optimisations: run with
+/// `cargo test --release --test fleet_digest -- --ignored`.
+#[test]
+#[ignore]
+fn the_1k_fleet_shows_what_it_showed_before_the_optimisations() {
+    assert_eq!(
+        digest(100),
+        "2da3e63573d36a2c3628c4f9e79da31d71864a99e6d014b9d4dccf341b656983"
+    );
+}
