@@ -11,7 +11,7 @@ use crate::api::volume_attachment::{
     VolumeAttachmentSpec, VolumeAttachmentStatus, attachment_name,
 };
 use crate::api::{
-    AccessMode, Kind, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
+    AccessMode, AnyObject, Kind, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
     PersistentVolumeClaim, Pod, VolumeAttachment,
 };
 use crate::cluster::{EventType, ObjectSet, Store, WatchEvent};
@@ -88,6 +88,13 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
 #[derive(Default)]
 pub struct AttachDetachController {
     queue: WorkQueue<()>,
+    /// Volumes something changed for since the last reconcile: only these
+    /// are reconciled (every other one is as the last reconcile left it),
+    /// so a reconcile costs what changed, not the cluster's size.
+    dirty: BTreeSet<String>,
+    /// Indexes of the informer cache, from watch events and own writes.
+    /// Supersets: each use checks the cache.
+    index: Index,
     /// (PV, node) pairs whose Multi-Attach error was reported (once each).
     multi_attach_reported: BTreeSet<(String, String)>,
     /// (PV, node) pairs whose success was reported.
@@ -98,6 +105,90 @@ pub struct AttachDetachController {
     names: BTreeMap<(String, String), String>,
     /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
     detach_requested: BTreeMap<(String, String), SimTime>,
+}
+
+/// Who refers to whom, to find what a change touches.
+#[derive(Default)]
+struct Index {
+    /// Claim → the volume it is bound to, as last seen.
+    claim_volume: BTreeMap<ObjectKey, String>,
+    /// Volume → claims bound to it.
+    volume_claims: BTreeMap<String, BTreeSet<ObjectKey>>,
+    /// Claim → pods that use it.
+    claim_pods: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// Volume → its VolumeAttachments' names.
+    volume_attachments: BTreeMap<String, BTreeSet<String>>,
+    /// Node → volumes with a VolumeAttachment there.
+    node_volumes: BTreeMap<String, BTreeSet<String>>,
+    /// Volumes waiting for the force-detach deadline on a node that is not
+    /// Ready: reconciled again once it has passed.
+    deadlines: BTreeMap<(String, String), SimTime>,
+}
+
+impl Index {
+    fn attachment(&mut self, va: &VolumeAttachment) {
+        let pv = &va.spec.persistent_volume_name;
+        self.volume_attachments
+            .entry(pv.clone())
+            .or_default()
+            .insert(va.metadata.name.clone());
+        self.node_volumes
+            .entry(va.spec.node_name.clone())
+            .or_default()
+            .insert(pv.clone());
+    }
+
+    /// Records a change and returns the volumes it may concern.
+    fn update(&mut self, ev: &WatchEvent) -> Vec<String> {
+        let gone = ev.op == crate::cluster::ChangeOp::Deleted;
+        match ev.object.as_ref() {
+            AnyObject::Pod(p) => {
+                let mut touched = Vec::new();
+                for c in p.claim_names() {
+                    let claim = ObjectKey::new(&p.metadata.namespace, c);
+                    let pods = self.claim_pods.entry(claim.clone()).or_default();
+                    if gone {
+                        pods.remove(&ev.key);
+                    } else {
+                        pods.insert(ev.key.clone());
+                    }
+                    touched.extend(self.claim_volume.get(&claim).cloned());
+                }
+                touched
+            }
+            AnyObject::PersistentVolumeClaim(c) => {
+                let old = self.claim_volume.remove(&ev.key);
+                if let Some(o) = &old
+                    && let Some(set) = self.volume_claims.get_mut(o)
+                {
+                    set.remove(&ev.key);
+                }
+                let new = c.spec.volume_name.clone();
+                if !gone && !new.is_empty() {
+                    self.claim_volume.insert(ev.key.clone(), new.clone());
+                    self.volume_claims
+                        .entry(new.clone())
+                        .or_default()
+                        .insert(ev.key.clone());
+                }
+                old.into_iter()
+                    .chain(Some(new))
+                    .filter(|v| !v.is_empty())
+                    .collect()
+            }
+            AnyObject::PersistentVolume(_) => vec![ev.key.name.clone()],
+            AnyObject::VolumeAttachment(va) => {
+                self.attachment(va);
+                vec![va.spec.persistent_volume_name.clone()]
+            }
+            AnyObject::Node(_) => self
+                .node_volumes
+                .get(&ev.key.name)
+                .map(|v| v.iter().cloned().collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl AttachDetachController {
@@ -111,14 +202,27 @@ impl AttachDetachController {
         );
     }
 
-    /// The desired state of the world: (PV, node) → pods that need it there.
-    fn desired(cache: &ObjectSet) -> Desired {
+    /// The desired state of the world for `volumes`: (PV, node) → pods that
+    /// need it there (in pod key order, as a scan of every pod gives it).
+    fn desired(&self, cache: &ObjectSet, volumes: &BTreeSet<String>) -> Desired {
+        let mut pods = BTreeSet::new();
+        for pv in volumes {
+            for claim in self.index.volume_claims.get(pv).into_iter().flatten() {
+                pods.extend(self.index.claim_pods.get(claim).into_iter().flatten());
+            }
+        }
         let mut d = Desired::new();
-        for pod in cache.list::<Pod>() {
+        for key in pods {
+            let Some(pod) = cache.get::<Pod>(key) else {
+                continue;
+            };
             if pod.spec.node_name.is_empty() || pod.is_terminal() {
                 continue;
             }
             for v in pod_csi_volumes(pod, cache) {
+                if !volumes.contains(&v.pv) {
+                    continue;
+                }
                 let e = d
                     .entry((v.pv.clone(), pod.spec.node_name.clone()))
                     .or_insert((v, Vec::new()));
@@ -128,17 +232,46 @@ impl AttachDetachController {
         d
     }
 
-    /// `reconcile`: detach first, then attach.
+    /// `reconcile`: detach first, then attach — of the volumes something
+    /// changed for (every other one is as the last reconcile left it).
     fn reconcile(&mut self, cx: &mut Ctx<'_>) {
-        let desired = Self::desired(cx.store.cache());
-        let attachments: Vec<VolumeAttachment> =
-            cx.store.list::<VolumeAttachment>().cloned().collect();
+        let now = cx.now;
+        let due: Vec<(String, String)> = self
+            .index
+            .deadlines
+            .iter()
+            .filter(|(_, t)| now > **t)
+            .map(|(pair, _)| pair.clone())
+            .collect();
+        for pair in due {
+            self.index.deadlines.remove(&pair);
+            self.dirty.insert(pair.0);
+        }
+        let volumes = std::mem::take(&mut self.dirty);
+        if volumes.is_empty() {
+            return;
+        }
+        let desired = self.desired(cx.store.cache(), &volumes);
+        let names: BTreeSet<String> = volumes
+            .iter()
+            .filter_map(|pv| self.index.volume_attachments.get(pv))
+            .flatten()
+            .cloned()
+            .collect();
+        let attachments: Vec<VolumeAttachment> = names
+            .iter()
+            .filter_map(|n| cx.store.get::<VolumeAttachment>(&ObjectKey::cluster(n)))
+            .filter(|va| volumes.contains(&va.spec.persistent_volume_name))
+            .cloned()
+            .collect();
         // Detach what no pod on its node needs, once the node stopped using it.
         for va in &attachments {
             let pair = (
                 va.spec.persistent_volume_name.clone(),
                 va.spec.node_name.clone(),
             );
+            // Set again below while the wait for this pair goes on.
+            self.index.deadlines.remove(&pair);
             if desired.contains_key(&pair) {
                 self.detach_requested.remove(&pair);
                 continue;
@@ -174,6 +307,7 @@ impl AttachDetachController {
             let deadline = requested.plus(MAX_WAIT_FOR_UNMOUNT);
             if in_use && !out_of_service && !(unhealthy && cx.now > deadline) {
                 if unhealthy {
+                    self.index.deadlines.insert(pair.clone(), deadline);
                     // Look again when the wait is over.
                     self.queue.add(
                         (),
@@ -275,6 +409,7 @@ impl AttachDetachController {
                 },
                 status: VolumeAttachmentStatus::default(),
             };
+            self.index.attachment(&va);
             let _ = cx.store.create(va);
         }
     }
@@ -333,7 +468,9 @@ impl Controller for AttachDetachController {
         ]
     }
 
-    fn on_watch(&mut self, _ev: &WatchEvent, cx: &mut Ctx<'_>) {
+    fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let touched = self.index.update(ev);
+        self.dirty.extend(touched);
         // The informer handlers update the desired state at once; the
         // reconciler acts on its next 100 ms tick (ReconcilerLoopPeriod).
         // Modelled by its effect: one tick, only when something changed.
@@ -347,10 +484,17 @@ impl Controller for AttachDetachController {
         // (the CSI plugin is not attachable; nothing to reconcile).
         if !cx.profile.driver.attach_required {
             while self.queue.pop_due(cx.now).is_some() {}
+            self.dirty.clear();
             return;
         }
         if self.queue.pop_due(cx.now).is_some() {
             self.reconcile(cx);
+        }
+        // Look again at volumes waiting for a force-detach deadline once it
+        // is over (the queue keeps only the earliest wake).
+        let period = crate::engine::SimDuration::from_millis(RECONCILER_LOOP_PERIOD_MS);
+        if let Some(t) = self.index.deadlines.values().min() {
+            self.queue.add((), t.plus(period));
         }
     }
 
