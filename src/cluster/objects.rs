@@ -116,6 +116,19 @@ impl ObjectSet {
         T::table(self).values()
     }
 
+    /// The objects of kind `T` in `namespace` whose names start with
+    /// `prefix`, by name: a range of the ordered table, not a scan.
+    pub fn list_prefixed<'a, T: Stored>(
+        &'a self,
+        namespace: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a T> + 'a {
+        T::table(self)
+            .range(ObjectKey::new(namespace, prefix)..)
+            .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
+            .map(|(_, v)| v)
+    }
+
     /// How many objects of kind `T` there are.
     pub fn count<T: Stored>(&self) -> usize {
         T::table(self).len()

@@ -103,6 +103,16 @@ impl Api<'_> {
         self.cache.list()
     }
 
+    /// The informer's objects of kind `T` in `namespace` whose names start
+    /// with `prefix`, by name.
+    pub fn list_prefixed<'a, T: Stored>(
+        &'a self,
+        namespace: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a T> + 'a {
+        self.cache.list_prefixed(namespace, prefix)
+    }
+
     /// The whole informer cache.
     pub fn cache(&self) -> &crate::cluster::ObjectSet {
         self.cache

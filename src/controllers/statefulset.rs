@@ -146,9 +146,11 @@ impl StatefulSetController {
 
     /// The set's pods, by ordinal (owned by this set's UID).
     fn pods_of(set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Pod> {
+        // Only `<set>-<ordinal>` names can be the set's: a range of the
+        // cache ordered by name, not every pod.
+        let prefix = format!("{}-", set.metadata.name);
         cx.store
-            .list::<Pod>()
-            .filter(|p| p.metadata.namespace == set.metadata.namespace)
+            .list_prefixed::<Pod>(&set.metadata.namespace, &prefix)
             .filter(|p| {
                 p.metadata
                     .owner_references
@@ -685,13 +687,19 @@ impl Controller for StatefulSetController {
             (Kind::Pod, AnyObject::Pod(p)) => owner_set(&p.metadata),
             // A claim going away may unblock an ordinal waiting on a stale claim.
             (Kind::PersistentVolumeClaim, AnyObject::PersistentVolumeClaim(c)) => {
-                let sets: BTreeSet<ObjectKey> = cx
-                    .store
-                    .list::<StatefulSet>()
-                    .filter(|s| s.metadata.namespace == c.metadata.namespace)
-                    .filter(|s| c.metadata.name.contains(&format!("-{}-", s.metadata.name)))
-                    .map(|s| s.metadata.key())
-                    .collect();
+                // Sets whose name appears between two dashes of the claim's
+                // name (`<template>-<set>-<ordinal>`): looked up, not scanned.
+                let name = &c.metadata.name;
+                let dashes: Vec<usize> = name.match_indices('-').map(|(i, _)| i).collect();
+                let mut sets: BTreeSet<ObjectKey> = BTreeSet::new();
+                for (n, &i) in dashes.iter().enumerate() {
+                    for &j in &dashes[n + 1..] {
+                        let key = ObjectKey::new(&c.metadata.namespace, &name[i + 1..j]);
+                        if j > i + 1 && cx.store.get::<StatefulSet>(&key).is_some() {
+                            sets.insert(key);
+                        }
+                    }
+                }
                 for k in sets {
                     self.queue.add(k, cx.now);
                 }

@@ -29,28 +29,15 @@ impl NodeStatus {
 }
 
 /// What the filters need to know of the cluster besides the node itself.
+#[derive(Default)]
 pub struct NodeUsage {
     /// CPU (milli) and memory (bytes) requested by the pods on each node.
     pub requested: BTreeMap<String, (i128, i128, u32)>,
     /// CPU and memory as scoring counts them ([`super::scoring::non_zero_requests`]).
     pub non_zero: BTreeMap<String, (i128, i128)>,
-    /// CSI volume handles attached-or-wanted per node, for NodeVolumeLimits.
-    pub csi_volumes: BTreeMap<String, BTreeSet<String>>,
-}
-
-impl NodeUsage {
-    /// Counts `pod` on `node` (bound, or assumed in Reserve).
-    pub fn add_pod(&mut self, node: &str, pod: &Pod) {
-        let (cpu, mem) = pod_requests(pod);
-        let e = self.requested.entry(node.to_string()).or_insert((0, 0, 0));
-        e.0 += cpu;
-        e.1 += mem;
-        e.2 += 1;
-        let (cpu, mem) = super::scoring::non_zero_requests(pod);
-        let e = self.non_zero.entry(node.to_string()).or_insert((0, 0));
-        e.0 += cpu;
-        e.1 += mem;
-    }
+    /// CSI volume handles attached-or-wanted per node, for NodeVolumeLimits,
+    /// with how many of the node's pods bring each.
+    pub csi_volumes: BTreeMap<String, BTreeMap<String, u32>>,
 }
 
 /// CPU (milli) and memory (bytes) a pod requests.
@@ -187,12 +174,14 @@ pub fn filter(
         });
     }
     // NodeVolumeLimits: unique CSI volumes of the driver on the node.
-    let mut volumes = usage.csi_volumes.get(name).cloned().unwrap_or_default();
-    let before = volumes.len();
-    for v in pod_csi_volumes(pod, cache, driver) {
-        volumes.insert(v);
-    }
-    if volumes.len() > before && volumes.len() > max_volumes as usize {
+    let existing = usage.csi_volumes.get(name);
+    let before = existing.map_or(0, BTreeMap::len);
+    let added: BTreeSet<String> = pod_csi_volumes(pod, cache, driver)
+        .into_iter()
+        .filter(|v| existing.is_none_or(|e| !e.contains_key(v)))
+        .collect();
+    let after = before + added.len();
+    if after > before && after > max_volumes as usize {
         return Some(NodeStatus {
             resolvable: true,
             reasons: vec!["node(s) exceed max volume count".into()],

@@ -5,6 +5,7 @@
 pub mod filters;
 pub mod scoring;
 pub mod topology_spread;
+mod usage_cache;
 pub mod volume_binding;
 
 use super::settings::SchedulerSettings;
@@ -52,6 +53,8 @@ pub struct Scheduler {
     binding: BTreeMap<ObjectKey, Binding>,
     /// Pods assumed on a node (Reserve) until the informer shows them bound.
     assumed: BTreeMap<ObjectKey, String>,
+    /// Node usage, kept current (the scheduler cache).
+    usage: usage_cache::UsageCache,
     /// What scheduling sees of each node, to tell a relevant node update
     /// from status bookkeeping.
     node_fingerprints: BTreeMap<String, u64>,
@@ -72,6 +75,7 @@ impl Scheduler {
             backoff_until: BTreeMap::new(),
             binding: BTreeMap::new(),
             assumed: BTreeMap::new(),
+            usage: usage_cache::UsageCache::default(),
             timers_due: None,
             node_fingerprints: BTreeMap::new(),
             seed,
@@ -128,37 +132,8 @@ impl Scheduler {
         SimTime(due.div_ceil(30_000) * 30_000)
     }
 
-    /// Requested resources and CSI volumes per node, assumed pods included.
-    fn usage(&self, cache: &ObjectSet, driver: &str) -> NodeUsage {
-        let mut usage = NodeUsage {
-            requested: BTreeMap::new(),
-            non_zero: BTreeMap::new(),
-            csi_volumes: BTreeMap::new(),
-        };
-        for pod in cache.list::<Pod>() {
-            let key = pod.metadata.key();
-            let node = if !pod.spec.node_name.is_empty() {
-                pod.spec.node_name.clone()
-            } else if let Some(n) = self.assumed.get(&key) {
-                n.clone()
-            } else {
-                continue;
-            };
-            if pod.is_terminal() {
-                continue;
-            }
-            usage.add_pod(&node, pod);
-            usage
-                .csi_volumes
-                .entry(node)
-                .or_default()
-                .extend(filters::pod_csi_volumes(pod, cache, driver));
-        }
-        usage
-    }
-
     /// One scheduling cycle for `key`.
-    fn schedule_one(&mut self, key: &ObjectKey, usage: &mut Option<NodeUsage>, cx: &mut Ctx<'_>) {
+    fn schedule_one(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
         let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
             return;
         };
@@ -183,8 +158,8 @@ impl Scheduler {
         }
         let driver = cx.profile.driver.name.clone();
         let max_volumes = cx.profile.driver.max_volumes_per_node;
-        // The node usage of this batch, kept up to date as pods are assumed.
-        let usage = usage.get_or_insert_with(|| self.usage(cx.store.cache(), &driver));
+        // The node usage, kept current (assumed pods included).
+        let usage = &self.usage.usage;
         let rwop = filters::rwop_conflict(&pod, cx.store.cache(), &self.assumed);
         let spread =
             topology_spread::Spread::prepare(&pod, &nodes, cx.store.cache(), &self.assumed);
@@ -226,13 +201,8 @@ impl Scheduler {
             volume_binding::find_pod_volumes(&pod, &node_obj, cx.store.cache()).unwrap_or_default();
         // Reserve: the pod counts on its node from now on.
         self.assumed.insert(key.clone(), node.clone());
-        usage.add_pod(&node, &pod);
-        let volumes = filters::pod_csi_volumes(&pod, cx.store.cache(), &driver);
-        usage
-            .csi_volumes
-            .entry(node.clone())
-            .or_default()
-            .extend(volumes);
+        self.usage
+            .refresh(key, cx.store.cache(), &self.assumed, &driver);
         self.unschedulable.remove(key);
         // PreBind: bindAPIUpdate, then wait for the claims to be bound.
         let mut provisioned = Vec::new();
@@ -342,6 +312,14 @@ impl Scheduler {
         self.backoff_until.remove(key);
     }
 
+    /// The pod is no longer assumed anywhere.
+    fn forget(&mut self, key: &ObjectKey, cx: &Ctx<'_>) {
+        self.assumed.remove(key);
+        let driver = &cx.profile.driver.name;
+        self.usage
+            .refresh(key, cx.store.cache(), &self.assumed, driver);
+    }
+
     /// A failed attempt: FailedScheduling, PodScheduled=False, park the pod
     /// until an event of one of `kinds` (or the leftover flush).
     fn fail(&mut self, pod: &Pod, message: String, kinds: BTreeSet<Kind>, cx: &mut Ctx<'_>) {
@@ -380,7 +358,7 @@ impl Scheduler {
         };
         let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
             self.binding.remove(key);
-            self.assumed.remove(key);
+            self.forget(key, cx);
             return;
         };
         let mut error = None;
@@ -412,7 +390,7 @@ impl Scheduler {
         match error {
             Some(e) => {
                 self.binding.remove(key);
-                self.assumed.remove(key);
+                self.forget(key, cx);
                 let msg = format!("running PreBind plugin \"VolumeBinding\": binding volumes: {e}");
                 // A binding-cycle error goes back to the queue at once (after backoff).
                 self.fail(&pod, msg, BTreeSet::new(), cx);
@@ -514,11 +492,10 @@ impl Scheduler {
             self.unschedulable.remove(&key);
             self.active.add(key, now);
         }
-        let mut usage = None;
         while let Some(key) = self.active.pop_due(now) {
             // A pod still backing off waits, unless nothing else is waiting
             // (SchedulerPopFromBackoffQ): here the queue is drained in order.
-            self.schedule_one(&key, &mut usage, cx);
+            self.schedule_one(&key, cx);
         }
     }
 }
@@ -647,6 +624,9 @@ impl Controller for Scheduler {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         self.handle_watch(ev, cx);
+        let driver = &cx.profile.driver.name;
+        self.usage
+            .on_watch(ev, cx.store.cache(), &self.assumed, driver);
         self.refresh_timers();
     }
 
