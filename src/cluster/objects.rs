@@ -1,12 +1,13 @@
 //! A set of objects of every kind, ordered by key: the API server's state
 //! and each controller's informer cache are both one of these.
 
+use crate::api::persistent_volume::VolumePhase;
 use crate::api::{
     AnyObject, Kind, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
     StatefulSet, StorageClass, VolumeAttachment, VolumeSnapshot, VolumeSnapshotClass,
     VolumeSnapshotContent,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One kind's objects, ordered by key so every listing is deterministic.
 pub type Table<T> = BTreeMap<ObjectKey, T>;
@@ -24,6 +25,56 @@ pub struct ObjectSet {
     snapshot_classes: Table<VolumeSnapshotClass>,
     snapshots: Table<VolumeSnapshot>,
     contents: Table<VolumeSnapshotContent>,
+    /// The volumes a claim could bind to, kept with the table.
+    pv_index: PvIndex,
+}
+
+/// Volumes by what makes them a candidate for a claim: Available ones by
+/// class, and any by the claim its `claimRef` names. A volume outside both
+/// can never be chosen (`FindMatchingVolume` skips it), so a search looks
+/// only at these, not at every volume.
+#[derive(Default, Clone)]
+struct PvIndex {
+    available: BTreeMap<String, BTreeSet<String>>,
+    claimed: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+impl PvIndex {
+    fn entries(pv: &PersistentVolume) -> (Option<String>, Option<(String, String)>) {
+        let available = (pv.status.phase == VolumePhase::Available).then(|| pv.class().to_string());
+        let claimed = pv
+            .spec
+            .claim_ref
+            .as_ref()
+            .map(|r| (r.namespace.clone(), r.name.clone()));
+        (available, claimed)
+    }
+
+    fn add(&mut self, pv: &PersistentVolume) {
+        let (available, claimed) = Self::entries(pv);
+        let name = &pv.metadata.name;
+        if let Some(c) = available {
+            self.available.entry(c).or_default().insert(name.clone());
+        }
+        if let Some(c) = claimed {
+            self.claimed.entry(c).or_default().insert(name.clone());
+        }
+    }
+
+    fn remove(&mut self, pv: &PersistentVolume) {
+        let (available, claimed) = Self::entries(pv);
+        let name = &pv.metadata.name;
+        if let Some(c) = available
+            && let Some(set) = self.available.get_mut(&c)
+        {
+            set.remove(name);
+        }
+        if let Some(c) = claimed
+            && let Some(set) = self.claimed.get_mut(&c)
+        {
+            set.remove(name);
+        }
+    }
 }
 
 /// Kinds an [`ObjectSet`] holds: the link between a type and its table.
@@ -150,7 +201,13 @@ impl ObjectSet {
         match obj {
             AnyObject::Node(o) => drop(self.nodes.insert(key, o)),
             AnyObject::StorageClass(o) => drop(self.classes.insert(key, o)),
-            AnyObject::PersistentVolume(o) => drop(self.pvs.insert(key, o)),
+            AnyObject::PersistentVolume(o) => {
+                if let Some(old) = self.pvs.get(&key) {
+                    self.pv_index.remove(old);
+                }
+                self.pv_index.add(&o);
+                self.pvs.insert(key, o);
+            }
             AnyObject::PersistentVolumeClaim(o) => drop(self.pvcs.insert(key, o)),
             AnyObject::Pod(o) => drop(self.pods.insert(key, o)),
             AnyObject::StatefulSet(o) => drop(self.sets.insert(key, o)),
@@ -163,6 +220,46 @@ impl ObjectSet {
 
     /// Removes an object.
     pub fn remove(&mut self, kind: Kind, key: &ObjectKey) {
+        if kind == Kind::PersistentVolume {
+            if let Some(old) = self.pvs.remove(key) {
+                self.pv_index.remove(&old);
+            }
+            return;
+        }
         with_kind!(kind, T => drop(T::table_mut(self).remove(key)))
+    }
+
+    /// Removes and returns the object `key` of kind `T`.
+    pub fn take<T: Stored>(&mut self, key: &ObjectKey) -> Option<T> {
+        let obj = T::table_mut(self).remove(key)?;
+        if T::KIND == Kind::PersistentVolume
+            && let AnyObject::PersistentVolume(pv) = obj.clone().into()
+        {
+            self.pv_index.remove(&pv);
+        }
+        Some(obj)
+    }
+
+    /// The volumes `claim` could bind to, by name: every Available volume of
+    /// its class and every volume whose `claimRef` names it. A superset of
+    /// what `FindMatchingVolume` can pick; callers check each as before.
+    pub fn pv_candidates<'a>(
+        &'a self,
+        claim: &PersistentVolumeClaim,
+    ) -> impl Iterator<Item = &'a PersistentVolume> + 'a {
+        let mut names: BTreeSet<&'a String> = BTreeSet::new();
+        if let Some(set) = self.pv_index.available.get(claim.class()) {
+            names.extend(set);
+        }
+        let key = (
+            claim.metadata.namespace.clone(),
+            claim.metadata.name.clone(),
+        );
+        if let Some(set) = self.pv_index.claimed.get(&key) {
+            names.extend(set);
+        }
+        names
+            .into_iter()
+            .filter_map(|n| self.pvs.get(&ObjectKey::cluster(n)))
     }
 }

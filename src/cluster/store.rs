@@ -138,7 +138,7 @@ impl Store {
         // A creation changes everything; `changed` lists updates only.
         self.log_change(&obj, ChangeOp::Added, Vec::new());
         let object = Arc::new(obj.clone().into());
-        T::table_mut(&mut self.objects).insert(key.clone(), obj);
+        self.objects.put(obj.into());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -188,7 +188,7 @@ impl Store {
         let changed = changed_paths(&old_json, &new_json);
         self.log_change(&obj, ChangeOp::Modified, changed);
         let object = Arc::new(obj.clone().into());
-        T::table_mut(&mut self.objects).insert(key.clone(), obj);
+        self.objects.put(obj.into());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -254,7 +254,7 @@ impl Store {
 
     /// Removes the object immediately (finalizers done, or force delete).
     pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
-        let Some(obj) = T::table_mut(&mut self.objects).remove(key) else {
+        let Some(obj) = self.objects.take::<T>(key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
         self.resource_version += 1;

@@ -196,7 +196,7 @@ pub fn find_matching_volume_on_node(
     let request = claim.request()?;
     let labels = &node.metadata.labels;
     let mut best: Option<&PersistentVolume> = None;
-    for pv in cache.list::<PersistentVolume>() {
+    for pv in cache.pv_candidates(claim) {
         if pv.class() != claim.class() || excluded.contains(&pv.metadata.name) {
             continue;
         }
