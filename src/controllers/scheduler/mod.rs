@@ -145,60 +145,14 @@ impl Scheduler {
             *n += 1;
             *n
         };
-        let nodes: Vec<Node> = cx.store.list::<Node>().cloned().collect();
-        if let Err(msg) = volume_binding::prefilter(&pod, cx.store.cache()) {
-            let kinds = [
-                Kind::PersistentVolumeClaim,
-                Kind::PersistentVolume,
-                Kind::StorageClass,
-            ]
-            .into();
-            self.fail(&pod, fit_message(nodes.len(), Some(&msg), &[]), kinds, cx);
-            return;
-        }
-        let driver = cx.profile.driver.name.clone();
-        let max_volumes = cx.profile.driver.max_volumes_per_node;
-        // The node usage, kept current (assumed pods included).
-        let usage = &self.usage.usage;
-        let rwop = filters::rwop_conflict(&pod, cx.store.cache(), &self.assumed);
-        let spread =
-            topology_spread::Spread::prepare(&pod, &nodes, cx.store.cache(), &self.assumed);
-        let mut statuses: Vec<NodeStatus> = Vec::new();
-        let mut feasible: Vec<&Node> = Vec::new();
-        let cycle = filters::Cycle {
-            rwop_conflict: rwop,
-            max_volumes,
-            driver: &driver,
-            spread: spread.as_ref(),
-        };
-        for node in &nodes {
-            match filters::filter(&pod, node, cx.store.cache(), usage, &cycle) {
-                None => feasible.push(node),
-                Some(s) => statuses.push(s),
+        let (node, decisions) = match self.evaluate(&pod, attempt, cx) {
+            Ok(chosen) => chosen,
+            Err((message, kinds)) => {
+                self.fail(&pod, message, kinds, cx);
+                return;
             }
-        }
-        if feasible.is_empty() {
-            let kinds = statuses
-                .iter()
-                .flat_map(|s| s.reasons.iter())
-                .flat_map(|r| requeue_kinds(r))
-                .collect();
-            self.fail(&pod, fit_message(nodes.len(), None, &statuses), kinds, cx);
-            return;
-        }
-        let node = self
-            .select(&pod, &feasible, usage, spread.as_ref(), attempt)
-            .metadata
-            .name
-            .clone();
-        let node_obj = feasible
-            .iter()
-            .find(|n| n.metadata.name == node)
-            .copied()
-            .cloned()
-            .expect("chosen among feasible");
-        let decisions =
-            volume_binding::find_pod_volumes(&pod, &node_obj, cx.store.cache()).unwrap_or_default();
+        };
+        let driver = cx.profile.driver.name.clone();
         // Reserve: the pod counts on its node from now on.
         self.assumed.insert(key.clone(), node.clone());
         self.usage
@@ -253,6 +207,58 @@ impl Scheduler {
                 },
             );
         }
+    }
+
+    /// The read-only part of a cycle: PreFilter, Filter on every node,
+    /// Score and the choice, and the volume decisions for the chosen node;
+    /// or the FailedScheduling message and the kinds that may help.
+    #[allow(clippy::type_complexity)]
+    fn evaluate(
+        &self,
+        pod: &Pod,
+        attempt: u32,
+        cx: &Ctx<'_>,
+    ) -> Result<(String, Vec<(ObjectKey, Decision)>), (String, BTreeSet<Kind>)> {
+        let cache = cx.store.cache();
+        let nodes: Vec<&Node> = cx.store.list::<Node>().collect();
+        if let Err(msg) = volume_binding::prefilter(pod, cache) {
+            let kinds = [
+                Kind::PersistentVolumeClaim,
+                Kind::PersistentVolume,
+                Kind::StorageClass,
+            ]
+            .into();
+            return Err((fit_message(nodes.len(), Some(&msg), &[]), kinds));
+        }
+        let driver = &cx.profile.driver.name;
+        let usage = &self.usage.usage;
+        let rwop = filters::rwop_conflict(pod, cache, &self.assumed);
+        let spread = topology_spread::Spread::prepare(pod, &nodes, cache, &self.assumed);
+        let mut statuses: Vec<NodeStatus> = Vec::new();
+        let mut feasible: Vec<&Node> = Vec::new();
+        let cycle = filters::Cycle {
+            rwop_conflict: rwop,
+            max_volumes: cx.profile.driver.max_volumes_per_node,
+            driver,
+            spread: spread.as_ref(),
+        };
+        for node in &nodes {
+            match filters::filter(pod, node, cache, usage, &cycle) {
+                None => feasible.push(node),
+                Some(s) => statuses.push(s),
+            }
+        }
+        if feasible.is_empty() {
+            let kinds = statuses
+                .iter()
+                .flat_map(|s| s.reasons.iter())
+                .flat_map(|r| requeue_kinds(r))
+                .collect();
+            return Err((fit_message(nodes.len(), None, &statuses), kinds));
+        }
+        let chosen = self.select(pod, &feasible, usage, spread.as_ref(), attempt);
+        let decisions = volume_binding::find_pod_volumes(pod, chosen, cache).unwrap_or_default();
+        Ok((chosen.metadata.name.clone(), decisions))
     }
 
     /// Score the feasible nodes ([`scoring`]) and pick the best; ties

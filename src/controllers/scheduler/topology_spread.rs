@@ -119,7 +119,7 @@ impl Spread {
     /// `None` when the pod has no constraints (the plugin skips it).
     pub fn prepare(
         pod: &Pod,
-        nodes: &[Node],
+        nodes: &[&Node],
         cache: &ObjectSet,
         assumed: &BTreeMap<ObjectKey, String>,
     ) -> Option<Spread> {
