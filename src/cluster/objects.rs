@@ -27,6 +27,21 @@ pub struct ObjectSet {
     contents: Table<VolumeSnapshotContent>,
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
+    /// Pod names by (namespace, label key, label value).
+    pod_labels: BTreeMap<(String, String, String), BTreeSet<String>>,
+    /// StatefulSets by the first `matchLabels` pair of their selector
+    /// (a pod without that label cannot be selected); `None` for selectors
+    /// of expressions only.
+    set_selectors: BTreeMap<Option<LabelKey>, BTreeSet<ObjectKey>>,
+    set_selector_of: BTreeMap<ObjectKey, Option<LabelKey>>,
+}
+
+type LabelKey = (String, String, String);
+
+fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> + '_ {
+    meta.labels
+        .iter()
+        .map(|(k, v)| (meta.namespace.clone(), k.clone(), v.clone()))
 }
 
 /// Volumes by what makes them a candidate for a claim: Available ones by
@@ -209,8 +224,47 @@ impl ObjectSet {
                 self.pvs.insert(key, o);
             }
             AnyObject::PersistentVolumeClaim(o) => drop(self.pvcs.insert(key, o)),
-            AnyObject::Pod(o) => drop(self.pods.insert(key, o)),
-            AnyObject::StatefulSet(o) => drop(self.sets.insert(key, o)),
+            AnyObject::Pod(o) => {
+                // Labels rarely change: only a change touches the index.
+                let same = self
+                    .pods
+                    .get(&key)
+                    .is_some_and(|old| old.metadata.labels == o.metadata.labels);
+                if !same {
+                    if let Some(old) = self.pods.get(&key) {
+                        for l in label_keys(&old.metadata) {
+                            if let Some(set) = self.pod_labels.get_mut(&l) {
+                                set.remove(&key.name);
+                            }
+                        }
+                    }
+                    for l in label_keys(&o.metadata) {
+                        self.pod_labels
+                            .entry(l)
+                            .or_default()
+                            .insert(key.name.clone());
+                    }
+                }
+                self.pods.insert(key, o);
+            }
+            AnyObject::StatefulSet(o) => {
+                let first = o
+                    .spec
+                    .selector
+                    .match_labels
+                    .iter()
+                    .next()
+                    .map(|(k, v)| (key.namespace.clone(), k.clone(), v.clone()));
+                if self.set_selector_of.get(&key) != Some(&first) {
+                    self.unindex_set(&o.metadata);
+                    self.set_selectors
+                        .entry(first.clone())
+                        .or_default()
+                        .insert(key.clone());
+                    self.set_selector_of.insert(key.clone(), first);
+                }
+                self.sets.insert(key, o);
+            }
             AnyObject::VolumeAttachment(o) => drop(self.attachments.insert(key, o)),
             AnyObject::VolumeSnapshotClass(o) => drop(self.snapshot_classes.insert(key, o)),
             AnyObject::VolumeSnapshot(o) => drop(self.snapshots.insert(key, o)),
@@ -220,24 +274,79 @@ impl ObjectSet {
 
     /// Removes an object.
     pub fn remove(&mut self, kind: Kind, key: &ObjectKey) {
-        if kind == Kind::PersistentVolume {
-            if let Some(old) = self.pvs.remove(key) {
-                self.pv_index.remove(&old);
-            }
-            return;
-        }
-        with_kind!(kind, T => drop(T::table_mut(self).remove(key)))
+        with_kind!(kind, T => drop(self.take::<T>(key)))
     }
 
     /// Removes and returns the object `key` of kind `T`.
     pub fn take<T: Stored>(&mut self, key: &ObjectKey) -> Option<T> {
         let obj = T::table_mut(self).remove(key)?;
-        if T::KIND == Kind::PersistentVolume
-            && let AnyObject::PersistentVolume(pv) = obj.clone().into()
-        {
-            self.pv_index.remove(&pv);
+        match T::KIND {
+            Kind::PersistentVolume => {
+                if let AnyObject::PersistentVolume(pv) = obj.clone().into() {
+                    self.pv_index.remove(&pv);
+                }
+            }
+            Kind::Pod => self.unindex_pod_labels(obj.meta()),
+            Kind::StatefulSet => self.unindex_set(obj.meta()),
+            _ => {}
         }
         Some(obj)
+    }
+
+    fn unindex_pod_labels(&mut self, meta: &crate::api::ObjectMeta) {
+        for l in label_keys(meta) {
+            if let Some(set) = self.pod_labels.get_mut(&l) {
+                set.remove(&meta.name);
+            }
+        }
+    }
+
+    fn unindex_set(&mut self, meta: &crate::api::ObjectMeta) {
+        let key = meta.key();
+        if let Some(first) = self.set_selector_of.remove(&key)
+            && let Some(set) = self.set_selectors.get_mut(&first)
+        {
+            set.remove(&key);
+        }
+    }
+
+    /// The StatefulSets of `namespace` whose selector could select a pod
+    /// with `labels`, by key: those whose first `matchLabels` pair the pod
+    /// carries, and those selecting by expressions only. Callers still match.
+    pub fn sets_that_may_select<'a>(
+        &'a self,
+        namespace: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> impl Iterator<Item = &'a StatefulSet> + 'a {
+        let mut keys: BTreeSet<&'a ObjectKey> = BTreeSet::new();
+        for (k, v) in labels {
+            let l = Some((namespace.to_string(), k.clone(), v.clone()));
+            keys.extend(self.set_selectors.get(&l).into_iter().flatten());
+        }
+        keys.extend(
+            self.set_selectors
+                .get(&None)
+                .into_iter()
+                .flatten()
+                .filter(|k| k.namespace == namespace),
+        );
+        keys.into_iter().filter_map(|k| self.sets.get(k))
+    }
+
+    /// Pods in `namespace` that carry label `key` = `value`, by name.
+    pub fn pods_labelled<'a>(
+        &'a self,
+        namespace: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Iterator<Item = &'a Pod> + 'a {
+        let l = (namespace.to_string(), key.to_string(), value.to_string());
+        let ns = namespace.to_string();
+        self.pod_labels
+            .get(&l)
+            .into_iter()
+            .flatten()
+            .filter_map(move |n| self.pods.get(&ObjectKey::new(&ns, n)))
     }
 
     /// The volumes `claim` could bind to, by name: every Available volume of

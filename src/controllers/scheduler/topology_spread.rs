@@ -8,7 +8,7 @@
 use super::filters::{self, NodeStatus};
 use crate::api::node::{LABEL_HOSTNAME, LABEL_ZONE};
 use crate::api::pod::WhenUnsatisfiable;
-use crate::api::{LabelSelector, Node, ObjectKey, Pod, StatefulSet};
+use crate::api::{LabelSelector, Node, ObjectKey, Pod};
 use crate::cluster::ObjectSet;
 use std::collections::BTreeMap;
 
@@ -54,8 +54,7 @@ pub struct Spread {
 /// `DefaultSelector`: the selectors of the StatefulSets that select the pod.
 fn default_selectors(pod: &Pod, cache: &ObjectSet) -> Vec<LabelSelector> {
     cache
-        .list::<StatefulSet>()
-        .filter(|s| s.metadata.namespace == pod.metadata.namespace)
+        .sets_that_may_select(&pod.metadata.namespace, &pod.metadata.labels)
         .map(|s| s.spec.selector.clone())
         .filter(|sel| {
             !(sel.match_labels.is_empty() && sel.match_expressions.is_empty())
@@ -128,7 +127,26 @@ impl Spread {
             return None;
         }
         let mut per_node = vec![BTreeMap::<String, i64>::new(); constraints.len()];
-        for p in cache.list::<Pod>() {
+        // Only pods carrying the first label of some constraint's selector
+        // can be counted (all pods of the namespace when a selector has no
+        // matchLabels); counting is a sum, so the order does not matter.
+        let ns = &pod.metadata.namespace;
+        let mut candidates: BTreeMap<&str, &Pod> = BTreeMap::new();
+        for sel in constraints.iter().flat_map(|c| c.selectors.iter()) {
+            match sel.match_labels.iter().next() {
+                Some((k, v)) => candidates.extend(
+                    cache
+                        .pods_labelled(ns, k, v)
+                        .map(|p| (p.metadata.name.as_str(), p)),
+                ),
+                None => candidates.extend(
+                    cache
+                        .list_prefixed::<Pod>(ns, "")
+                        .map(|p| (p.metadata.name.as_str(), p)),
+                ),
+            }
+        }
+        for p in candidates.into_values() {
             if p.metadata.namespace != pod.metadata.namespace
                 || p.metadata.deletion_timestamp.is_some()
                 || p.metadata.key() == pod.metadata.key()
