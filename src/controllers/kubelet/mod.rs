@@ -173,6 +173,8 @@ pub struct Kubelet {
     resize_due: BTreeMap<(String, String), (SimTime, ObjectKey)>,
     /// Restart back-off per (pod UID, container).
     backoff: BTreeMap<(String, String), crash_loop::Backoff>,
+    /// The pods of each node (keys of `pods`): a node's pods without a scan.
+    by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
     seed: u64,
 }
 
@@ -200,6 +202,7 @@ impl Kubelet {
             verify: BTreeMap::new(),
             resize_due: BTreeMap::new(),
             backoff: BTreeMap::new(),
+            by_node: BTreeMap::new(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -225,18 +228,22 @@ impl Kubelet {
         );
     }
 
+    /// The pods kubelet runs on `node`, by key.
+    fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = (&'a ObjectKey, &'a PodState)> {
+        self.by_node
+            .get(node)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.get(k).map(|s| (k, s)))
+    }
+
     fn wake_at(&mut self, key: &ObjectKey, at: SimTime) {
         self.queue.add(key.clone(), at);
     }
 
     /// Wakes every pod of `node` at `at` (a volume there changed state).
     fn wake_node(&mut self, node: &str, at: SimTime) {
-        let users: Vec<ObjectKey> = self
-            .pods
-            .iter()
-            .filter(|(_, s)| s.node == node)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let users: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
         for k in users {
             self.wake_at(&k, at);
         }
@@ -322,6 +329,10 @@ impl Kubelet {
             };
             let node = state.node.clone();
             let has_volumes = !state.mounts.is_empty();
+            self.by_node
+                .entry(node.clone())
+                .or_default()
+                .insert(key.clone());
             self.pods.insert(key.clone(), state);
             if has_volumes {
                 self.request_status_update(&node, cx.now);
@@ -739,9 +750,9 @@ impl Kubelet {
         }
         for m in &st.mounts {
             let pair = (m.pv.clone(), st.node.clone());
-            let others = self.pods.iter().any(|(k, s)| {
-                k != key && s.node == st.node && s.mounts.iter().any(|o| o.pv == m.pv)
-            });
+            let others = self
+                .pods_on(&st.node)
+                .any(|(k, s)| k != key && s.mounts.iter().any(|o| o.pv == m.pv));
             match self.stages.get(&pair) {
                 Some(Stage::Staged) if !others && !cx.profile.driver.stage_unstage => {
                     self.stages.remove(&pair);
@@ -768,9 +779,8 @@ impl Kubelet {
         // Volumes cleaned up: no longer in use on the node; the final DELETE.
         let driver = cx.profile.driver.name.clone();
         let still_used: BTreeSet<String> = self
-            .pods
-            .iter()
-            .filter(|(k, s)| *k != key && s.node == st.node)
+            .pods_on(&st.node)
+            .filter(|(k, _)| *k != key)
             .flat_map(|(_, s)| s.mounts.iter().map(|m| m.pv.clone()))
             .collect();
         let gone: Vec<String> = st
@@ -784,8 +794,27 @@ impl Kubelet {
         }
         let uid = st.uid.clone();
         self.pods.remove(key);
-        self.backoff.retain(|(u, _), _| *u != uid);
-        self.verify.retain(|(k, _), _| k != key);
+        if let Some(set) = self.by_node.get_mut(&st.node) {
+            set.remove(key);
+        }
+        // This pod's entries only: ranges of the ordered maps, not scans.
+        let backoffs: Vec<(String, String)> = self
+            .backoff
+            .range((uid.clone(), String::new())..)
+            .take_while(|((u, _), _)| *u == uid)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in backoffs {
+            self.backoff.remove(&k);
+        }
+        let verifies: Vec<(ObjectKey, usize)> = self
+            .verify
+            .range((key.clone(), 0)..=(key.clone(), usize::MAX))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in verifies {
+            self.verify.remove(&k);
+        }
         // The final delete, of this pod only (not a successor of its name).
         if cx
             .store
@@ -853,7 +882,11 @@ impl Kubelet {
                 continue;
             }
             let mut used = BTreeSet::new();
-            for st in self.pods.values_mut().filter(|s| s.node == node) {
+            let on_node: Vec<ObjectKey> = self.pods_on(&node).map(|(k, _)| k.clone()).collect();
+            for k in &on_node {
+                let Some(st) = self.pods.get_mut(k) else {
+                    continue;
+                };
                 st.reported = true;
                 used.extend(
                     st.mounts
@@ -893,9 +926,8 @@ impl Controller for Kubelet {
             // A node's volumesAttached changed: its waiting pods may go on.
             Kind::Node => {
                 let waiting: Vec<ObjectKey> = self
-                    .pods
-                    .iter()
-                    .filter(|(_, st)| st.phase == Phase::Volumes && st.node == ev.key.name)
+                    .pods_on(&ev.key.name)
+                    .filter(|(_, st)| st.phase == Phase::Volumes)
                     .map(|(k, _)| k.clone())
                     .collect();
                 for k in waiting {
@@ -908,12 +940,9 @@ impl Controller for Kubelet {
                 if let crate::api::AnyObject::VolumeAttachment(va) = ev.object.as_ref() {
                     let (pv, node) = (&va.spec.persistent_volume_name, &va.spec.node_name);
                     let waiting: Vec<ObjectKey> = self
-                        .pods
-                        .iter()
+                        .pods_on(node)
                         .filter(|(_, s)| {
-                            s.phase == Phase::Volumes
-                                && &s.node == node
-                                && s.mounts.iter().any(|m| &m.pv == pv)
+                            s.phase == Phase::Volumes && s.mounts.iter().any(|m| &m.pv == pv)
                         })
                         .map(|(k, _)| k.clone())
                         .collect();
@@ -1007,8 +1036,8 @@ impl Controller for Kubelet {
             Purpose::Stage(pv, node) => {
                 if let Some(err) = &failed {
                     self.stages.remove(&(pv.clone(), node.clone()));
-                    for (k, s) in &self.pods {
-                        if s.node == node && s.mounts.iter().any(|m| m.pv == pv) {
+                    for (k, s) in self.pods_on(&node) {
+                        if s.mounts.iter().any(|m| m.pv == pv) {
                             let msg =
                                 format!("MountVolume.MountDevice failed for volume {pv:?} : {err}");
                             Self::event(cx, k, EventType::Warning, "FailedMount", msg);

@@ -40,9 +40,9 @@ impl Kubelet {
 
     /// A pod of this node using `pv`, and its claim.
     fn user_of(&self, pv: &str, node: &str) -> Option<(ObjectKey, ObjectKey)> {
-        self.pods.iter().find_map(|(k, s)| {
+        self.pods_on(node).find_map(|(k, s)| {
             let m = s.mounts.iter().find(|m| m.pv == pv)?;
-            (s.node == node).then(|| (k.clone(), ObjectKey::new(&k.namespace, &m.claim)))
+            Some((k.clone(), ObjectKey::new(&k.namespace, &m.claim)))
         })
     }
 
