@@ -17,6 +17,10 @@ pub const SOURCE: &str = "garbage-collector-controller";
 #[derive(Default)]
 pub struct GarbageCollector {
     queue: WorkQueue<(Kind, ObjectKey)>,
+    /// Dependents by owner UID, as the watch showed them (the real
+    /// collector's dependency graph): an owner's deletion looks here, not
+    /// at every object. A superset; each use checks the cache.
+    dependents: std::collections::BTreeMap<String, std::collections::BTreeSet<(Kind, ObjectKey)>>,
 }
 
 impl GarbageCollector {
@@ -65,22 +69,34 @@ impl Controller for GarbageCollector {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
+        let meta = ev.object.meta();
+        for o in &meta.owner_references {
+            let set = self.dependents.entry(o.uid.clone()).or_default();
+            if ev.op == ChangeOp::Deleted {
+                set.remove(&(ev.kind, ev.key.clone()));
+            } else {
+                set.insert((ev.kind, ev.key.clone()));
+            }
+        }
         if ev.op == ChangeOp::Deleted {
             // An owner went: look at what it owned.
-            let uid = ev.object.meta().uid.clone();
+            let uid = meta.uid.clone();
             let ns = ev.key.namespace.clone();
             let owned = |m: &ObjectMeta| {
                 m.namespace == ns && m.owner_references.iter().any(|o| o.uid == uid)
             };
-            let pods: Vec<ObjectKey> = cx
-                .store
-                .list::<Pod>()
+            let known = self.dependents.remove(&uid).unwrap_or_default();
+            let pods: Vec<ObjectKey> = known
+                .iter()
+                .filter(|(k, _)| *k == Kind::Pod)
+                .filter_map(|(_, key)| cx.store.get::<Pod>(key))
                 .filter(|p| owned(&p.metadata))
                 .map(|p| p.metadata.key())
                 .collect();
-            let claims: Vec<ObjectKey> = cx
-                .store
-                .list::<PersistentVolumeClaim>()
+            let claims: Vec<ObjectKey> = known
+                .iter()
+                .filter(|(k, _)| *k == Kind::PersistentVolumeClaim)
+                .filter_map(|(_, key)| cx.store.get::<PersistentVolumeClaim>(key))
                 .filter(|c| owned(&c.metadata))
                 .map(|c| c.metadata.key())
                 .collect();
