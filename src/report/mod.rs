@@ -120,9 +120,20 @@ impl Report<'_> {
 }
 
 /// Writes `content` to `path` whole or not at all: a temporary file in the
-/// same directory, then an atomic rename.
+/// same directory, then an atomic rename. A path that names something other
+/// than a regular file (`/dev/null`, a FIFO, a terminal) is written to
+/// directly: renaming over it would replace the device itself. A symbolic
+/// link is followed, so the file it points to is replaced, not the link.
 pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return std::fs::write(path, content);
+        }
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return write_atomic(&std::fs::canonicalize(path)?, content);
+        }
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
@@ -132,4 +143,40 @@ pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> std::io::Result<(
     tmp.flush()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::write_atomic;
+    use std::os::unix::fs::FileTypeExt;
+
+    /// `--out /dev/null` once replaced /dev/null with a regular file (the
+    /// temporary file renamed over it): a device is written, not replaced.
+    #[test]
+    fn writing_to_a_device_leaves_the_device() {
+        let null = std::path::Path::new("/dev/null");
+        write_atomic(null, b"discarded\n").expect("/dev/null takes anything");
+        let meta = std::fs::symlink_metadata(null).unwrap();
+        assert!(
+            meta.file_type().is_char_device(),
+            "/dev/null is still a device"
+        );
+    }
+
+    #[test]
+    fn a_symlink_keeps_pointing_at_the_replaced_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.jsonl");
+        let link = dir.path().join("link.jsonl");
+        std::fs::write(&target, "old").unwrap();
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+    }
 }

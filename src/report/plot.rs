@@ -175,6 +175,11 @@ fn colour(phase: &str) -> RGBColor {
 /// which the PNG encoder goes by), then renames it: a plot is written
 /// whole or not at all.
 fn atomically(path: &Path, draw: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), String> {
+    // Not a regular file (a device, a FIFO): drawn into directly, never
+    // replaced by a rename.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return draw(path);
+    }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let dir = path
         .parent()
