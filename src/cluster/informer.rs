@@ -19,7 +19,7 @@ impl Informer {
     pub fn apply(&mut self, ev: &WatchEvent) {
         match ev.op {
             ChangeOp::Deleted => self.objects.remove(ev.kind, &ev.key),
-            _ => self.objects.put((*ev.object).clone()),
+            _ => self.objects.put_shared(ev.object.clone()),
         }
     }
 
@@ -30,6 +30,11 @@ impl Informer {
         if let Some(o) = obj {
             self.objects.put(o);
         }
+    }
+
+    /// [`Informer::own_write`] of the API server's own (shared) object.
+    pub fn own_write_shared(&mut self, obj: std::sync::Arc<crate::api::AnyObject>) {
+        self.objects.put_shared(obj);
     }
 }
 

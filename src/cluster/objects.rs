@@ -8,23 +8,27 @@ use crate::api::{
     VolumeSnapshotContent,
 };
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// One kind's objects, ordered by key so every listing is deterministic.
-pub type Table<T> = BTreeMap<ObjectKey, T>;
+/// Objects are shared and never changed in place: the API server's copy,
+/// the watch event and every informer's copy are one allocation (a write
+/// stores a new object), so delivering a change costs no copy.
+pub type Table = BTreeMap<ObjectKey, Arc<AnyObject>>;
 
 /// Objects of every kind.
 #[derive(Default, Clone)]
 pub struct ObjectSet {
-    nodes: Table<Node>,
-    classes: Table<StorageClass>,
-    pvs: Table<PersistentVolume>,
-    pvcs: Table<PersistentVolumeClaim>,
-    pods: Table<Pod>,
-    sets: Table<StatefulSet>,
-    attachments: Table<VolumeAttachment>,
-    snapshot_classes: Table<VolumeSnapshotClass>,
-    snapshots: Table<VolumeSnapshot>,
-    contents: Table<VolumeSnapshotContent>,
+    nodes: Table,
+    classes: Table,
+    pvs: Table,
+    pvcs: Table,
+    pods: Table,
+    sets: Table,
+    attachments: Table,
+    snapshot_classes: Table,
+    snapshots: Table,
+    contents: Table,
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
     /// Pod names by (namespace, label key, label value).
@@ -93,21 +97,37 @@ impl PvIndex {
 }
 
 /// Kinds an [`ObjectSet`] holds: the link between a type and its table.
-pub trait Stored: Resource + 'static {
+pub trait Stored: Resource + Clone + Into<AnyObject> + 'static {
     /// This kind's table.
-    fn table(set: &ObjectSet) -> &Table<Self>;
+    fn table(set: &ObjectSet) -> &Table;
     /// This kind's table, mutably.
-    fn table_mut(set: &mut ObjectSet) -> &mut Table<Self>;
+    fn table_mut(set: &mut ObjectSet) -> &mut Table;
+    /// The object, if `o` is of this kind.
+    fn downcast(o: &AnyObject) -> Option<&Self>;
+    /// The object, if `o` is of this kind.
+    fn from_any(o: AnyObject) -> Option<Self>;
 }
 
 macro_rules! stored {
-    ($t:ty, $field:ident) => {
+    ($t:ident, $field:ident) => {
         impl Stored for $t {
-            fn table(set: &ObjectSet) -> &Table<Self> {
+            fn table(set: &ObjectSet) -> &Table {
                 &set.$field
             }
-            fn table_mut(set: &mut ObjectSet) -> &mut Table<Self> {
+            fn table_mut(set: &mut ObjectSet) -> &mut Table {
                 &mut set.$field
+            }
+            fn downcast(o: &AnyObject) -> Option<&Self> {
+                match o {
+                    AnyObject::$t(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn from_any(o: AnyObject) -> Option<Self> {
+                match o {
+                    AnyObject::$t(x) => Some(x),
+                    _ => None,
+                }
             }
         }
     };
@@ -174,12 +194,12 @@ macro_rules! with_kind {
 impl ObjectSet {
     /// The object `key` of kind `T`.
     pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
-        T::table(self).get(key)
+        T::table(self).get(key).and_then(|o| T::downcast(o))
     }
 
     /// Every object of kind `T`, ordered by namespace and name.
     pub fn list<T: Stored>(&self) -> impl Iterator<Item = &T> {
-        T::table(self).values()
+        T::table(self).values().filter_map(|o| T::downcast(o))
     }
 
     /// The objects of kind `T` in `namespace` whose names start with
@@ -192,7 +212,7 @@ impl ObjectSet {
         T::table(self)
             .range(ObjectKey::new(namespace, prefix)..)
             .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
-            .map(|(_, v)| v)
+            .filter_map(|(_, v)| T::downcast(v))
     }
 
     /// How many objects of kind `T` there are.
@@ -207,36 +227,35 @@ impl ObjectSet {
 
     /// Any object, cloned into [`AnyObject`].
     pub fn get_any(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
-        with_kind!(kind, T => T::table(self).get(key).cloned().map(Into::into))
+        with_kind!(kind, T => T::table(self).get(key).map(|o| (**o).clone()))
+    }
+
+    /// The stored object itself, shared.
+    pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+        with_kind!(kind, T => T::table(self).get(key).cloned())
     }
 
     /// Inserts or replaces `obj`.
     pub fn put(&mut self, obj: AnyObject) {
+        self.put_shared(Arc::new(obj));
+    }
+
+    /// Inserts or replaces `obj`, shared with whoever else holds it.
+    pub fn put_shared(&mut self, obj: Arc<AnyObject>) {
         let key = obj.meta().key();
-        match obj {
-            AnyObject::Node(o) => drop(self.nodes.insert(key, o)),
-            AnyObject::StorageClass(o) => drop(self.classes.insert(key, o)),
+        match obj.as_ref() {
             AnyObject::PersistentVolume(o) => {
-                if let Some(old) = self.pvs.get(&key) {
-                    self.pv_index.remove(old);
+                if let Some(old) = self.get::<PersistentVolume>(&key).cloned() {
+                    self.pv_index.remove(&old);
                 }
-                self.pv_index.add(&o);
-                self.pvs.insert(key, o);
+                self.pv_index.add(o);
             }
-            AnyObject::PersistentVolumeClaim(o) => drop(self.pvcs.insert(key, o)),
             AnyObject::Pod(o) => {
                 // Labels rarely change: only a change touches the index.
-                let same = self
-                    .pods
-                    .get(&key)
-                    .is_some_and(|old| old.metadata.labels == o.metadata.labels);
-                if !same {
-                    if let Some(old) = self.pods.get(&key) {
-                        for l in label_keys(&old.metadata) {
-                            if let Some(set) = self.pod_labels.get_mut(&l) {
-                                set.remove(&key.name);
-                            }
-                        }
+                let old = self.get::<Pod>(&key).map(|p| p.metadata.clone());
+                if old.as_ref().is_none_or(|m| m.labels != o.metadata.labels) {
+                    if let Some(m) = &old {
+                        self.unindex_pod_labels(m);
                     }
                     for l in label_keys(&o.metadata) {
                         self.pod_labels
@@ -245,7 +264,6 @@ impl ObjectSet {
                             .insert(key.name.clone());
                     }
                 }
-                self.pods.insert(key, o);
             }
             AnyObject::StatefulSet(o) => {
                 let first = o
@@ -263,13 +281,10 @@ impl ObjectSet {
                         .insert(key.clone());
                     self.set_selector_of.insert(key.clone(), first);
                 }
-                self.sets.insert(key, o);
             }
-            AnyObject::VolumeAttachment(o) => drop(self.attachments.insert(key, o)),
-            AnyObject::VolumeSnapshotClass(o) => drop(self.snapshot_classes.insert(key, o)),
-            AnyObject::VolumeSnapshot(o) => drop(self.snapshots.insert(key, o)),
-            AnyObject::VolumeSnapshotContent(o) => drop(self.contents.insert(key, o)),
+            _ => {}
         }
+        with_kind!(obj.kind(), T => drop(T::table_mut(self).insert(key, obj)))
     }
 
     /// Removes an object.
@@ -280,17 +295,13 @@ impl ObjectSet {
     /// Removes and returns the object `key` of kind `T`.
     pub fn take<T: Stored>(&mut self, key: &ObjectKey) -> Option<T> {
         let obj = T::table_mut(self).remove(key)?;
-        match T::KIND {
-            Kind::PersistentVolume => {
-                if let AnyObject::PersistentVolume(pv) = obj.clone().into() {
-                    self.pv_index.remove(&pv);
-                }
-            }
-            Kind::Pod => self.unindex_pod_labels(obj.meta()),
-            Kind::StatefulSet => self.unindex_set(obj.meta()),
+        match obj.as_ref() {
+            AnyObject::PersistentVolume(pv) => self.pv_index.remove(pv),
+            AnyObject::Pod(p) => self.unindex_pod_labels(&p.metadata),
+            AnyObject::StatefulSet(s) => self.unindex_set(&s.metadata),
             _ => {}
         }
-        Some(obj)
+        T::from_any(Arc::unwrap_or_clone(obj))
     }
 
     fn unindex_pod_labels(&mut self, meta: &crate::api::ObjectMeta) {
@@ -330,7 +341,7 @@ impl ObjectSet {
                 .flatten()
                 .filter(|k| k.namespace == namespace),
         );
-        keys.into_iter().filter_map(|k| self.sets.get(k))
+        keys.into_iter().filter_map(|k| self.get::<StatefulSet>(k))
     }
 
     /// Pods in `namespace` that carry label `key` = `value`, by name.
@@ -346,7 +357,7 @@ impl ObjectSet {
             .get(&l)
             .into_iter()
             .flatten()
-            .filter_map(move |n| self.pods.get(&ObjectKey::new(&ns, n)))
+            .filter_map(move |n| self.get::<Pod>(&ObjectKey::new(&ns, n)))
     }
 
     /// The volumes `claim` could bind to, by name: every Available volume of
@@ -369,6 +380,6 @@ impl ObjectSet {
         }
         names
             .into_iter()
-            .filter_map(|n| self.pvs.get(&ObjectKey::cluster(n)))
+            .filter_map(|n| self.get::<PersistentVolume>(&ObjectKey::cluster(n)))
     }
 }

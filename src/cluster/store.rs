@@ -91,6 +91,11 @@ impl Store {
         self.now
     }
 
+    /// The stored object `key` of `kind` itself, shared.
+    pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+        self.objects.get_shared(kind, key)
+    }
+
     /// The object `key` of kind `T`.
     pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
         self.objects.get(key)
@@ -137,8 +142,8 @@ impl Store {
         meta.deletion_timestamp = None;
         // A creation changes everything; `changed` lists updates only.
         self.log_change(&obj, ChangeOp::Added, Vec::new());
-        let object = Arc::new(obj.clone().into());
-        self.objects.put(obj.into());
+        let object: Arc<AnyObject> = Arc::new(obj.into());
+        self.objects.put_shared(object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -155,7 +160,7 @@ impl Store {
     /// server. An object being deleted whose last finalizer goes is removed.
     pub fn update<T: Stored>(&mut self, mut obj: T) -> Result<(), StoreError> {
         let key = obj.meta().key();
-        let Some(old) = T::table(&self.objects).get(&key) else {
+        let Some(old) = self.objects.get::<T>(&key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key)));
         };
         // Identity fields are the server's, whatever the caller sent.
@@ -187,8 +192,8 @@ impl Store {
         obj.meta_mut().resource_version = self.resource_version;
         let changed = changed_paths(&old_json, &new_json);
         self.log_change(&obj, ChangeOp::Modified, changed);
-        let object = Arc::new(obj.clone().into());
-        self.objects.put(obj.into());
+        let object: Arc<AnyObject> = Arc::new(obj.into());
+        self.objects.put_shared(object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,

@@ -125,8 +125,8 @@ impl Api<'_> {
     }
 
     fn refresh<T: Stored>(&mut self, key: &ObjectKey) {
-        match self.server.get::<T>(key) {
-            Some(o) => self.cache.own_write(Some(o.clone().into())),
+        match self.server.get_shared(T::KIND, key) {
+            Some(o) => self.cache.own_write_shared(o),
             None => self.cache.forget(T::KIND, key),
         }
     }
