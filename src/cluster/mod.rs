@@ -15,5 +15,5 @@ pub use log::{
     ActionRecord, CallPhase, ChangeOp, ChangeRecord, DnsRecord, EventRecord, EventType,
     OperationRecord, Record,
 };
-pub use objects::{ObjectSet, Stored};
+pub use objects::{ObjectSet, Shared, Stored};
 pub use store::{Store, StoreError, WatchEvent};

@@ -16,6 +16,32 @@ use std::sync::Arc;
 /// stores a new object), so delivering a change costs no copy.
 pub type Table = BTreeMap<ObjectKey, Arc<AnyObject>>;
 
+/// A stored object kept by a reader: it reads as a `&T` and costs a
+/// reference count, not a copy.
+pub struct Shared<T> {
+    obj: Arc<AnyObject>,
+    kind: std::marker::PhantomData<T>,
+}
+
+impl<T: Stored> Shared<T> {
+    /// `obj` as a `T`, if it is one.
+    pub fn new(obj: Arc<AnyObject>) -> Option<Self> {
+        T::downcast(&obj)?;
+        Some(Shared {
+            obj,
+            kind: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: Stored> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // `new` only makes a Shared<T> of a T.
+        T::downcast(&self.obj).expect("a Shared<T> holds a T")
+    }
+}
+
 /// Objects of every kind.
 #[derive(Default, Clone)]
 pub struct ObjectSet {
@@ -215,6 +241,19 @@ impl ObjectSet {
             .filter_map(|(_, v)| T::downcast(v))
     }
 
+    /// [`ObjectSet::list_prefixed`], keeping shared handles instead of
+    /// borrowing the set.
+    pub fn list_prefixed_shared<'a, T: Stored>(
+        &'a self,
+        namespace: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = Shared<T>> + 'a {
+        T::table(self)
+            .range(ObjectKey::new(namespace, prefix)..)
+            .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
+            .filter_map(|(_, v)| Shared::new(v.clone()))
+    }
+
     /// How many objects of kind `T` there are.
     pub fn count<T: Stored>(&self) -> usize {
         T::table(self).len()
@@ -245,17 +284,20 @@ impl ObjectSet {
         let key = obj.meta().key();
         match obj.as_ref() {
             AnyObject::PersistentVolume(o) => {
-                if let Some(old) = self.get::<PersistentVolume>(&key).cloned() {
-                    self.pv_index.remove(&old);
+                if let Some(old) = self.pvs.get(&key).cloned()
+                    && let AnyObject::PersistentVolume(old) = old.as_ref()
+                {
+                    self.pv_index.remove(old);
                 }
                 self.pv_index.add(o);
             }
             AnyObject::Pod(o) => {
                 // Labels rarely change: only a change touches the index.
-                let old = self.get::<Pod>(&key).map(|p| p.metadata.clone());
-                if old.as_ref().is_none_or(|m| m.labels != o.metadata.labels) {
-                    if let Some(m) = &old {
-                        self.unindex_pod_labels(m);
+                let old = self.pods.get(&key).cloned();
+                let old = old.as_deref().and_then(Pod::downcast);
+                if old.is_none_or(|p| p.metadata.labels != o.metadata.labels) {
+                    if let Some(p) = old {
+                        self.unindex_pod_labels(&p.metadata);
                     }
                     for l in label_keys(&o.metadata) {
                         self.pod_labels

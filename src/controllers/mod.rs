@@ -113,6 +113,15 @@ impl Api<'_> {
         self.cache.list_prefixed(namespace, prefix)
     }
 
+    /// [`Api::list_prefixed`] as shared handles, to keep while writing.
+    pub fn list_prefixed_shared<'a, T: Stored>(
+        &'a self,
+        namespace: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = crate::cluster::Shared<T>> + 'a {
+        self.cache.list_prefixed_shared(namespace, prefix)
+    }
+
     /// The whole informer cache.
     pub fn cache(&self) -> &crate::cluster::ObjectSet {
         self.cache

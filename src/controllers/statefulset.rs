@@ -15,7 +15,7 @@ use crate::api::{
     AnyObject, Kind, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
     StatefulSet,
 };
-use crate::cluster::{EventType, Store, WatchEvent};
+use crate::cluster::{EventType, Shared, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -145,21 +145,19 @@ impl StatefulSetController {
     }
 
     /// The set's pods, by ordinal (owned by this set's UID).
-    fn pods_of(set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Pod> {
+    fn pods_of(set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Shared<Pod>> {
         // Only `<set>-<ordinal>` names can be the set's: a range of the
         // cache ordered by name, not every pod.
         let prefix = format!("{}-", set.metadata.name);
         cx.store
-            .list_prefixed::<Pod>(&set.metadata.namespace, &prefix)
+            .list_prefixed_shared::<Pod>(&set.metadata.namespace, &prefix)
             .filter(|p| {
                 p.metadata
                     .owner_references
                     .iter()
                     .any(|o| o.controller && o.uid == set.metadata.uid)
             })
-            .filter_map(|p| {
-                ordinal_of(&set.metadata.name, &p.metadata.name).map(|o| (o, p.clone()))
-            })
+            .filter_map(|p| ordinal_of(&set.metadata.name, &p.metadata.name).map(|o| (o, p)))
             .collect()
     }
 
@@ -503,12 +501,14 @@ impl StatefulSetController {
         let start = start_ordinal(set);
         let end = start + set.spec.replicas;
         let pods = Self::pods_of(set, cx);
-        let replicas: Vec<(u32, Option<&Pod>)> = (start..end).map(|o| (o, pods.get(&o))).collect();
+        let replicas: Vec<(u32, Option<&Pod>)> = (start..end)
+            .map(|o| (o, pods.get(&o).map(|p| &**p)))
+            .collect();
         let condemned: Vec<(u32, &Pod)> = pods
             .iter()
             .rev()
             .filter(|(o, _)| !(start..end).contains(*o))
-            .map(|(o, p)| (*o, p))
+            .map(|(o, p)| (*o, &**p))
             .collect();
 
         // The first unhealthy pod: replicas ascending (a missing one
@@ -599,7 +599,7 @@ impl StatefulSetController {
     }
 
     /// The status as the real controller counts it, and completeRollingUpdate.
-    fn write_status(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, Pod>, cx: &mut Ctx<'_>) {
+    fn write_status(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, Shared<Pod>>, cx: &mut Ctx<'_>) {
         let set = s.set;
         let now = cx.now;
         let mut st = set.status.clone();
