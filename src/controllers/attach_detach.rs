@@ -107,6 +107,9 @@ pub struct AttachDetachController {
     detach_requested: BTreeMap<(String, String), SimTime>,
 }
 
+/// A node's volumes in use, readiness and taints.
+type NodeSeen = (Vec<String>, bool, Vec<crate::api::node::Taint>);
+
 /// Who refers to whom, to find what a change touches.
 #[derive(Default)]
 struct Index {
@@ -120,6 +123,8 @@ struct Index {
     volume_attachments: BTreeMap<String, BTreeSet<String>>,
     /// Node → volumes with a VolumeAttachment there.
     node_volumes: BTreeMap<String, BTreeSet<String>>,
+    /// What detach decisions read of each node, as last seen.
+    nodes_seen: BTreeMap<String, NodeSeen>,
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
     deadlines: BTreeMap<(String, String), SimTime>,
@@ -181,11 +186,28 @@ impl Index {
                 self.attachment(va);
                 vec![va.spec.persistent_volume_name.clone()]
             }
-            AnyObject::Node(_) => self
-                .node_volumes
-                .get(&ev.key.name)
-                .map(|v| v.iter().cloned().collect())
-                .unwrap_or_default(),
+            AnyObject::Node(n) => {
+                // Only what detach decisions read: volumes in use, Ready,
+                // taints (a heartbeat changes nothing here).
+                let seen = (
+                    n.status.volumes_in_use.clone(),
+                    n.status.ready,
+                    n.spec.taints.clone(),
+                );
+                let changed = gone || self.nodes_seen.get(&ev.key.name) != Some(&seen);
+                if gone {
+                    self.nodes_seen.remove(&ev.key.name);
+                } else {
+                    self.nodes_seen.insert(ev.key.name.clone(), seen);
+                }
+                if !changed {
+                    return Vec::new();
+                }
+                self.node_volumes
+                    .get(&ev.key.name)
+                    .map(|v| v.iter().cloned().collect())
+                    .unwrap_or_default()
+            }
             _ => Vec::new(),
         }
     }

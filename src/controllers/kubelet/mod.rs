@@ -163,6 +163,8 @@ pub struct Kubelet {
     /// Nodes whose `volumesInUse` must change, and the status update that
     /// will write it.
     status_due: BTreeMap<String, SimTime>,
+    /// `status_due` by time, to find what is due without a scan.
+    status_by_time: BTreeSet<(SimTime, String)>,
     /// Nodes whose status update fell while their machine was down.
     stalled: BTreeSet<String>,
     /// VerifyControllerAttachedVolume retries per (pod, volume): when the
@@ -198,6 +200,7 @@ impl Kubelet {
     pub fn new(images: BTreeMap<String, ImageBehaviour>, seed: u64) -> Self {
         Kubelet {
             status_due: BTreeMap::new(),
+            status_by_time: BTreeSet::new(),
             stalled: BTreeSet::new(),
             verify: BTreeMap::new(),
             resize_due: BTreeMap::new(),
@@ -860,7 +863,10 @@ impl Kubelet {
     /// `volumesInUse` of `node` must change: at its next status update.
     fn request_status_update(&mut self, node: &str, now: SimTime) {
         let at = self.next_status_update(node, now);
-        self.status_due.entry(node.to_string()).or_insert(at);
+        if !self.status_due.contains_key(node) {
+            self.status_due.insert(node.to_string(), at);
+            self.status_by_time.insert((at, node.to_string()));
+        }
     }
 
     /// Node status updates that are due: `volumesInUse` becomes the
@@ -868,14 +874,18 @@ impl Kubelet {
     /// included), and those pods' volumes count as reported in use.
     fn update_node_status(&mut self, cx: &mut Ctx<'_>) {
         let driver = cx.profile.driver.name.clone();
-        let due: Vec<String> = self
-            .status_due
+        // Due nodes, handled in name order.
+        let mut due: Vec<String> = self
+            .status_by_time
             .iter()
-            .filter(|(_, t)| **t <= cx.now)
-            .map(|(n, _)| n.clone())
+            .take_while(|(t, _)| *t <= cx.now)
+            .map(|(_, n)| n.clone())
             .collect();
+        due.sort();
         for node in due {
-            self.status_due.remove(&node);
+            if let Some(t) = self.status_due.remove(&node) {
+                self.status_by_time.remove(&(t, node.clone()));
+            }
             if cx.machines.is_down(&node) {
                 // Written once the machine is back (on_machines).
                 self.stalled.insert(node);
@@ -1094,7 +1104,7 @@ impl Controller for Kubelet {
     }
 
     fn next_wake(&self) -> Option<SimTime> {
-        let status = self.status_due.values().min().copied();
+        let status = self.status_by_time.first().map(|(t, _)| *t);
         let resize = self.resize_due.values().map(|(t, _)| *t).min();
         self.queue
             .next_due()
