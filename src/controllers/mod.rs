@@ -122,6 +122,13 @@ impl Api<'_> {
         self.cache.list_prefixed_shared(namespace, prefix)
     }
 
+    /// The object `key` as a shared handle, to keep while writing.
+    pub fn get_shared<T: Stored>(&self, key: &ObjectKey) -> Option<crate::cluster::Shared<T>> {
+        self.cache
+            .get_shared(T::KIND, key)
+            .and_then(crate::cluster::Shared::new)
+    }
+
     /// The whole informer cache.
     pub fn cache(&self) -> &crate::cluster::ObjectSet {
         self.cache

@@ -278,7 +278,7 @@ impl Kubelet {
     }
 
     fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
-        let pod = cx.store.get::<Pod>(key).cloned();
+        let pod = cx.store.get_shared::<Pod>(key);
         // Gone from the API without kubelet's final delete (a forced
         // delete), perhaps already replaced by a pod of the same name: the
         // old containers are killed at once and its volumes still torn
