@@ -266,6 +266,10 @@ pub struct CloudSnapshot {
 pub struct Cloud {
     volumes: BTreeMap<String, CloudVolume>,
     by_name: BTreeMap<String, String>,
+    /// `by_name` the other way: volume ID → the name it was created under.
+    name_of: BTreeMap<String, String>,
+    /// Attachments per node (the attach limit), kept with `attached`.
+    attachments_on: BTreeMap<String, u32>,
     creating: BTreeMap<String, SimTime>,
     node_zones: BTreeMap<String, String>,
     /// Calls per operation and target over the run: they key the random
@@ -697,6 +701,7 @@ impl Cloud {
                     .entry(name.clone())
                     .or_insert_with(|| volume_id_for(name))
                     .clone();
+                self.name_of.insert(id.clone(), name.clone());
                 let v = self
                     .volumes
                     .entry(id.clone())
@@ -724,18 +729,16 @@ impl Cloud {
                         message: format!("volume {volume_id:?} is still attached"),
                     });
                 }
-                if self.volumes.remove(volume_id).is_some() {
-                    self.by_name.retain(|_, id| id != volume_id);
+                if self.volumes.remove(volume_id).is_some()
+                    && let Some(name) = self.name_of.remove(volume_id)
+                {
+                    self.by_name.remove(&name);
                 }
                 Ok(Response::Done)
             }
             Request::Attach { volume_id, node } => {
                 let node_zone = self.node_zones.get(node).cloned();
-                let count = self
-                    .volumes
-                    .values()
-                    .filter(|v| v.attached.contains(node))
-                    .count() as u32;
+                let count = self.attachments_on.get(node).copied().unwrap_or(0);
                 let max = self.max_attachments;
                 let Some(v) = self.volumes.get_mut(volume_id) else {
                     return Err(not_found(volume_id));
@@ -761,12 +764,17 @@ impl Cloud {
                         ),
                     });
                 }
-                v.attached.insert(node.clone());
+                if v.attached.insert(node.clone()) {
+                    *self.attachments_on.entry(node.clone()).or_insert(0) += 1;
+                }
                 Ok(Response::Done)
             }
             Request::Detach { volume_id, node } => {
-                if let Some(v) = self.volumes.get_mut(volume_id) {
-                    v.attached.remove(node);
+                if let Some(v) = self.volumes.get_mut(volume_id)
+                    && v.attached.remove(node)
+                    && let Some(n) = self.attachments_on.get_mut(node)
+                {
+                    *n -= 1;
                 }
                 Ok(Response::Done)
             }
