@@ -15,7 +15,7 @@ use std::collections::BinaryHeap;
 use std::hint::black_box;
 use storsim::engine::{EventQueue, Rng, SimTime, StreamKey};
 
-const PENDING: usize = 100_000;
+const PENDING: u64 = 100_000;
 const HANDLED: u64 = 1_000_000;
 
 fn rng() -> Rng {
@@ -28,105 +28,105 @@ fn rng() -> Rng {
     .stream(1)
 }
 
-fn delay(rng: &mut Rng) -> u64 {
-    rng.random_range(1..=2000)
-}
-
 /// `(time, seq)` packed into one integer, as storsim's queue orders events.
 fn packed(t: u64, seq: u64) -> u128 {
     (u128::from(t) << 64) | u128::from(seq)
+}
+
+/// A queue of `u32` events by integer time, as the hold model uses it.
+/// The alternatives number their events themselves (`seq`), as storsim's
+/// queue does inside.
+trait HoldQueue: Default {
+    fn push(&mut self, t: u64, seq: u64, e: u32);
+    fn pop(&mut self) -> (u64, u32);
+}
+
+impl HoldQueue for EventQueue<u32> {
+    fn push(&mut self, t: u64, _seq: u64, e: u32) {
+        self.schedule(SimTime(t), e);
+    }
+    fn pop(&mut self) -> (u64, u32) {
+        let (t, _, e) = EventQueue::pop(self).expect("never empty in the hold model");
+        (t.as_millis(), e)
+    }
+}
+
+#[derive(Default)]
+struct Radix(radix_heap::RadixHeapMap<Reverse<u128>, u32>);
+
+impl HoldQueue for Radix {
+    fn push(&mut self, t: u64, seq: u64, e: u32) {
+        self.0.push(Reverse(packed(t, seq)), e);
+    }
+    fn pop(&mut self) -> (u64, u32) {
+        let (Reverse(k), e) = self.0.pop().expect("never empty");
+        ((k >> 64) as u64, e)
+    }
+}
+
+#[derive(Default)]
+struct Binary(BinaryHeap<Reverse<(u128, u32)>>);
+
+impl HoldQueue for Binary {
+    fn push(&mut self, t: u64, seq: u64, e: u32) {
+        self.0.push(Reverse((packed(t, seq), e)));
+    }
+    fn pop(&mut self) -> (u64, u32) {
+        let Reverse((k, e)) = self.0.pop().expect("never empty");
+        ((k >> 64) as u64, e)
+    }
+}
+
+#[derive(Default)]
+struct PriorityQueueCrate(priority_queue::PriorityQueue<u64, Reverse<u128>>);
+
+impl HoldQueue for PriorityQueueCrate {
+    fn push(&mut self, t: u64, seq: u64, _e: u32) {
+        // Items must be unique: the sequence number is the item.
+        self.0.push(seq, Reverse(packed(t, seq)));
+    }
+    fn pop(&mut self) -> (u64, u32) {
+        let (id, Reverse(k)) = self.0.pop().expect("never empty");
+        ((k >> 64) as u64, id as u32)
+    }
+}
+
+/// Fills `Q` with the pending events, then handles `HANDLED` of them.
+fn bench_queue<Q: HoldQueue>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+) {
+    c.bench_function(name, |b| {
+        b.iter_batched(
+            || {
+                let mut rng = rng();
+                let mut q = Q::default();
+                for i in 0..PENDING {
+                    q.push(rng.random_range(1..=2000), i, i as u32);
+                }
+                (q, rng, PENDING)
+            },
+            |(mut q, mut rng, mut seq)| {
+                for _ in 0..HANDLED {
+                    let (t, e) = q.pop();
+                    q.push(t + rng.random_range(1..=2000), seq, black_box(e));
+                    seq += 1;
+                }
+                q
+            },
+            BatchSize::LargeInput,
+        )
+    });
 }
 
 fn hold_model(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine_hold");
     group.throughput(Throughput::Elements(HANDLED));
     group.sample_size(20);
-    group.bench_function("storsim_queue", |b| {
-        b.iter_batched(
-            || {
-                let mut rng = rng();
-                let mut q = EventQueue::new();
-                for i in 0..PENDING {
-                    q.schedule(SimTime(delay(&mut rng)), i as u32);
-                }
-                (q, rng)
-            },
-            |(mut q, mut rng)| {
-                for _ in 0..HANDLED {
-                    let (t, _, e) = q.pop().expect("never empty in the hold model");
-                    q.schedule(SimTime(t.as_millis() + delay(&mut rng)), black_box(e));
-                }
-                q
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    group.bench_function("bare_radix_heap", |b| {
-        b.iter_batched(
-            || {
-                let mut rng = rng();
-                let mut q = radix_heap::RadixHeapMap::new();
-                for i in 0..PENDING as u64 {
-                    q.push(Reverse(packed(delay(&mut rng), i)), i as u32);
-                }
-                (q, rng, PENDING as u64)
-            },
-            |(mut q, mut rng, mut seq)| {
-                for _ in 0..HANDLED {
-                    let (Reverse(k), e) = q.pop().expect("never empty");
-                    let t = (k >> 64) as u64;
-                    q.push(Reverse(packed(t + delay(&mut rng), seq)), black_box(e));
-                    seq += 1;
-                }
-                q
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    group.bench_function("binary_heap", |b| {
-        b.iter_batched(
-            || {
-                let mut rng = rng();
-                let mut q = BinaryHeap::new();
-                for i in 0..PENDING as u64 {
-                    q.push(Reverse((packed(delay(&mut rng), i), i as u32)));
-                }
-                (q, rng, PENDING as u64)
-            },
-            |(mut q, mut rng, mut seq)| {
-                for _ in 0..HANDLED {
-                    let Reverse((k, e)) = q.pop().expect("never empty");
-                    let t = (k >> 64) as u64;
-                    q.push(Reverse((packed(t + delay(&mut rng), seq), black_box(e))));
-                    seq += 1;
-                }
-                q
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    group.bench_function("priority_queue_crate", |b| {
-        b.iter_batched(
-            || {
-                let mut rng = rng();
-                let mut q = priority_queue::PriorityQueue::new();
-                for i in 0..PENDING as u64 {
-                    q.push(i, Reverse(packed(delay(&mut rng), i)));
-                }
-                (q, rng, PENDING as u64)
-            },
-            |(mut q, mut rng, mut seq)| {
-                for _ in 0..HANDLED {
-                    let (id, Reverse(k)) = q.pop().expect("never empty");
-                    let t = (k >> 64) as u64;
-                    q.push(black_box(id), Reverse(packed(t + delay(&mut rng), seq)));
-                    seq += 1;
-                }
-                q
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    bench_queue::<EventQueue<u32>>(&mut group, "storsim_queue");
+    bench_queue::<Radix>(&mut group, "bare_radix_heap");
+    bench_queue::<Binary>(&mut group, "binary_heap");
+    bench_queue::<PriorityQueueCrate>(&mut group, "priority_queue_crate");
     group.finish();
 }
 

@@ -26,14 +26,7 @@ impl Informer {
     /// Puts the result of the controller's own write into its cache, as
     /// controllers that keep their own cache do (the PV controller's
     /// `storeClaimUpdate` / `storeVolumeUpdate`).
-    pub fn own_write(&mut self, obj: Option<crate::api::AnyObject>) {
-        if let Some(o) = obj {
-            self.objects.put(o);
-        }
-    }
-
-    /// [`Informer::own_write`] of the API server's own (shared) object.
-    pub fn own_write_shared(&mut self, obj: std::sync::Arc<crate::api::AnyObject>) {
+    pub fn own_write(&mut self, obj: std::sync::Arc<crate::api::AnyObject>) {
         self.objects.put_shared(obj);
     }
 }

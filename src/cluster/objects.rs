@@ -130,8 +130,6 @@ pub trait Stored: Resource + Clone + Into<AnyObject> + 'static {
     fn table_mut(set: &mut ObjectSet) -> &mut Table;
     /// The object, if `o` is of this kind.
     fn downcast(o: &AnyObject) -> Option<&Self>;
-    /// The object, if `o` is of this kind.
-    fn from_any(o: AnyObject) -> Option<Self>;
 }
 
 macro_rules! stored {
@@ -144,12 +142,6 @@ macro_rules! stored {
                 &mut set.$field
             }
             fn downcast(o: &AnyObject) -> Option<&Self> {
-                match o {
-                    AnyObject::$t(x) => Some(x),
-                    _ => None,
-                }
-            }
-            fn from_any(o: AnyObject) -> Option<Self> {
                 match o {
                     AnyObject::$t(x) => Some(x),
                     _ => None,
@@ -235,10 +227,18 @@ impl ObjectSet {
         namespace: &'a str,
         prefix: &'a str,
     ) -> impl Iterator<Item = &'a T> + 'a {
+        Self::prefixed::<T>(self, namespace, prefix).filter_map(|v| T::downcast(v))
+    }
+
+    fn prefixed<'a, T: Stored>(
+        &'a self,
+        namespace: &'a str,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = &'a Arc<AnyObject>> + 'a {
         T::table(self)
             .range(ObjectKey::new(namespace, prefix)..)
             .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
-            .filter_map(|(_, v)| T::downcast(v))
+            .map(|(_, v)| v)
     }
 
     /// [`ObjectSet::list_prefixed`], keeping shared handles instead of
@@ -248,10 +248,7 @@ impl ObjectSet {
         namespace: &'a str,
         prefix: &'a str,
     ) -> impl Iterator<Item = Shared<T>> + 'a {
-        T::table(self)
-            .range(ObjectKey::new(namespace, prefix)..)
-            .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
-            .filter_map(|(_, v)| Shared::new(v.clone()))
+        Self::prefixed::<T>(self, namespace, prefix).filter_map(|v| Shared::new(v.clone()))
     }
 
     /// How many objects of kind `T` there are.
@@ -331,19 +328,20 @@ impl ObjectSet {
 
     /// Removes an object.
     pub fn remove(&mut self, kind: Kind, key: &ObjectKey) {
-        with_kind!(kind, T => drop(self.take::<T>(key)))
+        drop(self.take(kind, key));
     }
 
-    /// Removes and returns the object `key` of kind `T`.
-    pub fn take<T: Stored>(&mut self, key: &ObjectKey) -> Option<T> {
-        let obj = T::table_mut(self).remove(key)?;
+    /// Removes and returns the object `key` of `kind`, still shared (no
+    /// copy: whoever else holds it keeps it).
+    pub fn take(&mut self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+        let obj = with_kind!(kind, T => T::table_mut(self).remove(key))?;
         match obj.as_ref() {
             AnyObject::PersistentVolume(pv) => self.pv_index.remove(pv),
             AnyObject::Pod(p) => self.unindex_pod_labels(&p.metadata),
             AnyObject::StatefulSet(s) => self.unindex_set(&s.metadata),
             _ => {}
         }
-        T::from_any(Arc::unwrap_or_clone(obj))
+        Some(obj)
     }
 
     fn unindex_pod_labels(&mut self, meta: &crate::api::ObjectMeta) {

@@ -259,18 +259,20 @@ impl Store {
 
     /// Removes the object immediately (finalizers done, or force delete).
     pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
-        let Some(obj) = self.objects.take::<T>(key) else {
+        let Some(object) = self.objects.take(T::KIND, key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
         self.resource_version += 1;
-        self.log_change(&obj, ChangeOp::Deleted, Vec::new());
+        if let Some(obj) = T::downcast(&object) {
+            self.log_change(obj, ChangeOp::Deleted, Vec::new());
+        }
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
             key: key.clone(),
             op: ChangeOp::Deleted,
             resource_version,
-            object: Arc::new(obj.into()),
+            object,
         });
         Ok(())
     }

@@ -113,12 +113,8 @@ type NodeSeen = (Vec<String>, bool, Vec<crate::api::node::Taint>);
 /// Who refers to whom, to find what a change touches.
 #[derive(Default)]
 struct Index {
-    /// Claim → the volume it is bound to, as last seen.
-    claim_volume: BTreeMap<ObjectKey, String>,
-    /// Volume → claims bound to it.
-    volume_claims: BTreeMap<String, BTreeSet<ObjectKey>>,
-    /// Claim → pods that use it.
-    claim_pods: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// Pods by claim, claims by volume.
+    claims: super::claim_index::ClaimIndex,
     /// Volume → its VolumeAttachments' names.
     volume_attachments: BTreeMap<String, BTreeSet<String>>,
     /// Node → volumes with a VolumeAttachment there.
@@ -146,41 +142,20 @@ impl Index {
     /// Records a change and returns the volumes it may concern.
     fn update(&mut self, ev: &WatchEvent) -> Vec<String> {
         let gone = ev.op == crate::cluster::ChangeOp::Deleted;
+        let before = self.claims.observe(ev);
         match ev.object.as_ref() {
-            AnyObject::Pod(p) => {
-                let mut touched = Vec::new();
-                for c in p.claim_names() {
+            AnyObject::Pod(p) => p
+                .claim_names()
+                .filter_map(|c| {
                     let claim = ObjectKey::new(&p.metadata.namespace, c);
-                    let pods = self.claim_pods.entry(claim.clone()).or_default();
-                    if gone {
-                        pods.remove(&ev.key);
-                    } else {
-                        pods.insert(ev.key.clone());
-                    }
-                    touched.extend(self.claim_volume.get(&claim).cloned());
-                }
-                touched
-            }
-            AnyObject::PersistentVolumeClaim(c) => {
-                let old = self.claim_volume.remove(&ev.key);
-                if let Some(o) = &old
-                    && let Some(set) = self.volume_claims.get_mut(o)
-                {
-                    set.remove(&ev.key);
-                }
-                let new = c.spec.volume_name.clone();
-                if !gone && !new.is_empty() {
-                    self.claim_volume.insert(ev.key.clone(), new.clone());
-                    self.volume_claims
-                        .entry(new.clone())
-                        .or_default()
-                        .insert(ev.key.clone());
-                }
-                old.into_iter()
-                    .chain(Some(new))
-                    .filter(|v| !v.is_empty())
-                    .collect()
-            }
+                    self.claims.volume_of(&claim).cloned()
+                })
+                .collect(),
+            AnyObject::PersistentVolumeClaim(c) => before
+                .into_iter()
+                .chain(Some(c.spec.volume_name.clone()))
+                .filter(|v| !v.is_empty())
+                .collect(),
             AnyObject::PersistentVolume(_) => vec![ev.key.name.clone()],
             AnyObject::VolumeAttachment(va) => {
                 self.attachment(va);
@@ -227,12 +202,10 @@ impl AttachDetachController {
     /// The desired state of the world for `volumes`: (PV, node) → pods that
     /// need it there (in pod key order, as a scan of every pod gives it).
     fn desired(&self, cache: &ObjectSet, volumes: &BTreeSet<String>) -> Desired {
-        let mut pods = BTreeSet::new();
-        for pv in volumes {
-            for claim in self.index.volume_claims.get(pv).into_iter().flatten() {
-                pods.extend(self.index.claim_pods.get(claim).into_iter().flatten());
-            }
-        }
+        let pods: BTreeSet<&ObjectKey> = volumes
+            .iter()
+            .flat_map(|pv| self.index.claims.pods_of_volume(pv))
+            .collect();
         let mut d = Desired::new();
         for key in pods {
             let Some(pod) = cache.get::<Pod>(key) else {

@@ -4,6 +4,7 @@
 //! propagation delay) and act when their own timers fire.
 
 pub mod attach_detach;
+pub mod claim_index;
 pub mod csi_snapshotter;
 pub mod endpoints;
 pub mod expand_controller;
@@ -104,16 +105,7 @@ impl Api<'_> {
     }
 
     /// The informer's objects of kind `T` in `namespace` whose names start
-    /// with `prefix`, by name.
-    pub fn list_prefixed<'a, T: Stored>(
-        &'a self,
-        namespace: &'a str,
-        prefix: &'a str,
-    ) -> impl Iterator<Item = &'a T> + 'a {
-        self.cache.list_prefixed(namespace, prefix)
-    }
-
-    /// [`Api::list_prefixed`] as shared handles, to keep while writing.
+    /// with `prefix`, by name, as shared handles to keep while writing.
     pub fn list_prefixed_shared<'a, T: Stored>(
         &'a self,
         namespace: &'a str,
@@ -142,7 +134,7 @@ impl Api<'_> {
 
     fn refresh<T: Stored>(&mut self, key: &ObjectKey) {
         match self.server.get_shared(T::KIND, key) {
-            Some(o) => self.cache.own_write_shared(o),
+            Some(o) => self.cache.own_write(o),
             None => self.cache.forget(T::KIND, key),
         }
     }

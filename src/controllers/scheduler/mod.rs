@@ -64,6 +64,12 @@ pub struct Scheduler {
     seed: u64,
 }
 
+/// A cycle's choice: the node, and the volume decisions for it.
+type Chosen = (String, Vec<(ObjectKey, Decision)>);
+/// A cycle's failure: the FailedScheduling message and the kinds whose
+/// events may help.
+type Refusal = (String, BTreeSet<Kind>);
+
 impl Scheduler {
     /// A scheduler with `settings`; `seed` drives its tie-breaking.
     pub fn new(settings: SchedulerSettings, seed: u64) -> Self {
@@ -212,13 +218,7 @@ impl Scheduler {
     /// The read-only part of a cycle: PreFilter, Filter on every node,
     /// Score and the choice, and the volume decisions for the chosen node;
     /// or the FailedScheduling message and the kinds that may help.
-    #[allow(clippy::type_complexity)]
-    fn evaluate(
-        &self,
-        pod: &Pod,
-        attempt: u32,
-        cx: &Ctx<'_>,
-    ) -> Result<(String, Vec<(ObjectKey, Decision)>), (String, BTreeSet<Kind>)> {
+    fn evaluate(&self, pod: &Pod, attempt: u32, cx: &Ctx<'_>) -> Result<Chosen, Refusal> {
         let cache = cx.store.cache();
         let nodes: Vec<&Node> = cx.store.list::<Node>().collect();
         if let Err(msg) = volume_binding::prefilter(pod, cache) {

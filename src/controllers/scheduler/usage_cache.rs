@@ -8,7 +8,7 @@
 use super::filters::{NodeUsage, pod_csi_volumes, pod_requests};
 use super::scoring::non_zero_requests;
 use crate::api::{AnyObject, ObjectKey, Pod};
-use crate::cluster::{ChangeOp, ObjectSet, WatchEvent};
+use crate::cluster::{ObjectSet, WatchEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one pod adds to its node.
@@ -27,9 +27,7 @@ pub struct UsageCache {
     /// many pods there bring each, so one pod leaving keeps a shared one).
     pub usage: NodeUsage,
     contributions: BTreeMap<ObjectKey, Contribution>,
-    claim_pods: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
-    claim_volume: BTreeMap<ObjectKey, String>,
-    volume_claims: BTreeMap<String, BTreeSet<ObjectKey>>,
+    claims: crate::controllers::claim_index::ClaimIndex,
 }
 
 impl UsageCache {
@@ -99,45 +97,13 @@ impl UsageCache {
         assumed: &BTreeMap<ObjectKey, String>,
         driver: &str,
     ) {
-        let gone = ev.op == ChangeOp::Deleted;
+        self.claims.observe(ev);
         let pods: BTreeSet<ObjectKey> = match ev.object.as_ref() {
-            AnyObject::Pod(p) => {
-                for c in p.claim_names() {
-                    let claim = ObjectKey::new(&p.metadata.namespace, c);
-                    let users = self.claim_pods.entry(claim).or_default();
-                    if gone {
-                        users.remove(&ev.key);
-                    } else {
-                        users.insert(ev.key.clone());
-                    }
-                }
-                [ev.key.clone()].into()
+            AnyObject::Pod(_) => [ev.key.clone()].into(),
+            AnyObject::PersistentVolumeClaim(_) => self.claims.pods_of(&ev.key).cloned().collect(),
+            AnyObject::PersistentVolume(_) => {
+                self.claims.pods_of_volume(&ev.key.name).cloned().collect()
             }
-            AnyObject::PersistentVolumeClaim(c) => {
-                if let Some(old) = self.claim_volume.remove(&ev.key)
-                    && let Some(set) = self.volume_claims.get_mut(&old)
-                {
-                    set.remove(&ev.key);
-                }
-                if !gone && !c.spec.volume_name.is_empty() {
-                    self.claim_volume
-                        .insert(ev.key.clone(), c.spec.volume_name.clone());
-                    self.volume_claims
-                        .entry(c.spec.volume_name.clone())
-                        .or_default()
-                        .insert(ev.key.clone());
-                }
-                self.claim_pods.get(&ev.key).cloned().unwrap_or_default()
-            }
-            AnyObject::PersistentVolume(_) => self
-                .volume_claims
-                .get(&ev.key.name)
-                .into_iter()
-                .flatten()
-                .filter_map(|c| self.claim_pods.get(c))
-                .flatten()
-                .cloned()
-                .collect(),
             _ => BTreeSet::new(),
         };
         for p in pods {

@@ -1,0 +1,80 @@
+//! Who uses which claim, and which volume each claim is bound to, as a
+//! controller's watch has shown them: the links the attach/detach
+//! controller and the scheduler cache follow to find what a change of a
+//! pod, a claim or a volume concerns, instead of scanning every object.
+
+use crate::api::{AnyObject, ObjectKey};
+use crate::cluster::{ChangeOp, WatchEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The links.
+#[derive(Default)]
+pub struct ClaimIndex {
+    /// Claim → pods that use it.
+    claim_pods: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// Claim → the volume it is bound to, as last seen.
+    claim_volume: BTreeMap<ObjectKey, String>,
+    /// Volume → claims bound to it.
+    volume_claims: BTreeMap<String, BTreeSet<ObjectKey>>,
+}
+
+impl ClaimIndex {
+    /// Records a pod or claim change. For a claim, returns the volume it
+    /// was bound to before (a change of volume concerns both).
+    pub fn observe(&mut self, ev: &WatchEvent) -> Option<String> {
+        let gone = ev.op == ChangeOp::Deleted;
+        match ev.object.as_ref() {
+            AnyObject::Pod(p) => {
+                for c in p.claim_names() {
+                    let users = self
+                        .claim_pods
+                        .entry(ObjectKey::new(&p.metadata.namespace, c))
+                        .or_default();
+                    if gone {
+                        users.remove(&ev.key);
+                    } else {
+                        users.insert(ev.key.clone());
+                    }
+                }
+                None
+            }
+            AnyObject::PersistentVolumeClaim(c) => {
+                let old = self.claim_volume.remove(&ev.key);
+                if let Some(o) = &old
+                    && let Some(set) = self.volume_claims.get_mut(o)
+                {
+                    set.remove(&ev.key);
+                }
+                let new = &c.spec.volume_name;
+                if !gone && !new.is_empty() {
+                    self.claim_volume.insert(ev.key.clone(), new.clone());
+                    self.volume_claims
+                        .entry(new.clone())
+                        .or_default()
+                        .insert(ev.key.clone());
+                }
+                old
+            }
+            _ => None,
+        }
+    }
+
+    /// The volume `claim` is bound to.
+    pub fn volume_of(&self, claim: &ObjectKey) -> Option<&String> {
+        self.claim_volume.get(claim)
+    }
+
+    /// The pods that use `claim`.
+    pub fn pods_of(&self, claim: &ObjectKey) -> impl Iterator<Item = &ObjectKey> {
+        self.claim_pods.get(claim).into_iter().flatten()
+    }
+
+    /// The pods that use a claim bound to `volume`.
+    pub fn pods_of_volume<'a>(&'a self, volume: &str) -> impl Iterator<Item = &'a ObjectKey> {
+        self.volume_claims
+            .get(volume)
+            .into_iter()
+            .flatten()
+            .flat_map(|c| self.pods_of(c))
+    }
+}
