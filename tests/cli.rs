@@ -162,6 +162,12 @@ const BAD_INPUTS: &[(&str, &str, &str, &str)] = &[
         "`24h` is the default bound",
     ),
     (
+        "percentage-over-100",
+        "[components.scheduler]\npercentage_of_nodes_to_score = 150\n",
+        "5:32: error: `percentage_of_nodes_to_score` must be between 0 and 100",
+        "0 (the default) lets the scheduler choose",
+    ),
+    (
         "duplicate-names",
         "[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"1Gi\" } } }\n[[object]]\nkind = \"PersistentVolumeClaim\"\nname = \"c\"\nspec = { accessModes = [\"ReadWriteOnce\"], resources = { requests = { storage = \"2Gi\" } } }\n",
         "10:8: error: duplicate PersistentVolumeClaim/c (first defined at line 6)",

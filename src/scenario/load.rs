@@ -1013,6 +1013,21 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         .or(end)
         .unwrap_or(SimTime(DEFAULT_MAX_TIME.as_millis()));
 
+    if raw.components.scheduler.percentage_of_nodes_to_score > 100 {
+        cx.error(
+            span_of(
+                root,
+                &[
+                    Seg::Key("components"),
+                    Seg::Key("scheduler"),
+                    Seg::Key("percentage_of_nodes_to_score"),
+                ],
+            ),
+            "`percentage_of_nodes_to_score` must be between 0 and 100",
+            Some("0 (the default) lets the scheduler choose by cluster size".into()),
+        );
+    }
+
     for (gate, on) in &raw.feature_gates {
         let span = span_of(root, &[Seg::Key("feature_gates"), Seg::Key(gate)]);
         match FEATURE_GATES.iter().find(|(name, _)| name == gate) {
