@@ -118,7 +118,7 @@ impl fmt::Display for Kind {
 
 /// Namespace and name: how the store indexes an object of a given kind.
 /// Cluster-scoped objects have an empty namespace.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// Namespace, empty for cluster-scoped kinds.
     pub namespace: String,
@@ -142,6 +142,49 @@ impl ObjectKey {
             name: name.to_string(),
         }
     }
+}
+
+/// Namespace, then name, byte by byte — the derived order. Written out
+/// because keys are compared more than anything else (every map of the
+/// store, the informers and the controllers is keyed by them) and are
+/// short, alike in their first bytes and mostly in one namespace: an
+/// inline comparison beats a call to `memcmp` per field.
+impl Ord for ObjectKey {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        short_cmp(self.namespace.as_bytes(), other.namespace.as_bytes())
+            .then_with(|| short_cmp(self.name.as_bytes(), other.name.as_bytes()))
+    }
+}
+
+impl PartialOrd for ObjectKey {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Lexicographic byte order, eight bytes at a time (big-endian words
+/// compare as their bytes do).
+#[inline]
+fn short_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_be_bytes(a[i..i + 8].try_into().expect("eight bytes"));
+        let y = u64::from_be_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 impl fmt::Display for ObjectKey {
@@ -355,5 +398,39 @@ impl LabelSelector {
                 .match_expressions
                 .iter()
                 .all(|r| r.operator.matches(labels, &r.key, &r.values))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The written-out order is the derived one: (namespace, name) as
+        /// strings, for names alike in long prefixes and of any length.
+        #[test]
+        fn key_order_is_the_order_of_namespace_then_name(
+            a in "(default|kube-system|)/[a-z0-9-]{0,24}",
+            b in "(default|kube-system|)/[a-z0-9-]{0,24}",
+        ) {
+            let split = |s: &str| {
+                let (ns, name) = s.split_once('/').expect("a slash");
+                ObjectKey::new(ns, name)
+            };
+            let (x, y) = (split(&a), split(&b));
+            let derived = (&x.namespace, &x.name).cmp(&(&y.namespace, &y.name));
+            prop_assert_eq!(x.cmp(&y), derived);
+            prop_assert_eq!(x.cmp(&x.clone()), std::cmp::Ordering::Equal);
+        }
+    }
+
+    #[test]
+    fn keys_sharing_a_long_prefix_order_by_the_first_differing_byte() {
+        let k = |n: &str| ObjectKey::new("default", n);
+        assert!(k("data-fleet-123-data-fleet-123-4") < k("data-fleet-123-data-fleet-123-5"));
+        assert!(k("data-fleet-123-data-fleet-123") < k("data-fleet-123-data-fleet-123-0"));
+        assert!(k("web-10") < k("web-9"));
+        assert!(ObjectKey::new("a", "z") < ObjectKey::new("b", "a"));
     }
 }

@@ -83,12 +83,16 @@ pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
 /// What a scheduling cycle computed once for the pod (the framework's
 /// CycleState): the PreFilter results the filters read.
 pub struct Cycle<'a> {
+    /// NodeResourcesFit: the pod's cpu and memory requests.
+    pub requests: (i128, i128),
+    /// NodeVolumeLimits: the pod's CSI volumes of the driver.
+    pub csi_volumes: &'a [String],
+    /// VolumeBinding: the pod's claims.
+    pub claims: &'a volume_binding::PodClaims<'a>,
     /// VolumeRestrictions: a ReadWriteOncePod claim is in use.
     pub rwop_conflict: bool,
     /// NodeVolumeLimits: the driver's attachments per node.
     pub max_volumes: u32,
-    /// The CSI driver.
-    pub driver: &'a str,
     /// PodTopologySpread's counts, if the pod has constraints.
     pub spread: Option<&'a super::topology_spread::Spread>,
 }
@@ -102,9 +106,11 @@ pub fn filter(
     cycle: &Cycle<'_>,
 ) -> Option<NodeStatus> {
     let Cycle {
+        requests: (cpu, mem),
+        csi_volumes,
+        claims,
         rwop_conflict,
         max_volumes,
-        driver,
         spread,
     } = *cycle;
     let name = &node.metadata.name;
@@ -139,7 +145,6 @@ pub fn filter(
         ));
     }
     // NodeResourcesFit.
-    let (cpu, mem) = pod_requests(pod);
     let (used_cpu, used_mem, used_pods) = usage.requested.get(name).copied().unwrap_or((0, 0, 0));
     let alloc = |r: &str| node.status.allocatable.get(r);
     let mut insufficient = Vec::new();
@@ -176,9 +181,9 @@ pub fn filter(
     // NodeVolumeLimits: unique CSI volumes of the driver on the node.
     let existing = usage.csi_volumes.get(name);
     let before = existing.map_or(0, BTreeMap::len);
-    let added: BTreeSet<String> = pod_csi_volumes(pod, cache, driver)
-        .into_iter()
-        .filter(|v| existing.is_none_or(|e| !e.contains_key(v)))
+    let added: BTreeSet<&String> = csi_volumes
+        .iter()
+        .filter(|v| existing.is_none_or(|e| !e.contains_key(*v)))
         .collect();
     let after = before + added.len();
     if after > before && after > max_volumes as usize {
@@ -188,7 +193,7 @@ pub fn filter(
         });
     }
     // VolumeBinding.
-    let reasons = volume_binding::filter(pod, node, cache);
+    let reasons = volume_binding::filter(claims, node, cache);
     if !reasons.is_empty() {
         return Some(NodeStatus {
             resolvable: false,

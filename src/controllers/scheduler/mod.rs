@@ -247,10 +247,14 @@ impl Scheduler {
         let spread = topology_spread::Spread::prepare(pod, &nodes, cache, &self.assumed);
         let mut statuses: Vec<NodeStatus> = Vec::new();
         let mut feasible: Vec<&Node> = Vec::new();
+        let csi_volumes = filters::pod_csi_volumes(pod, cache, driver);
+        let claims = volume_binding::PodClaims::of(pod, cache);
         let cycle = filters::Cycle {
+            requests: filters::pod_requests(pod),
+            csi_volumes: &csi_volumes,
+            claims: &claims,
             rwop_conflict: rwop,
             max_volumes: cx.profile.driver.max_volumes_per_node,
-            driver,
             spread: spread.as_ref(),
         };
         let to_find = node_tree::num_feasible_nodes_to_find(
@@ -301,7 +305,8 @@ impl Scheduler {
             return Err((fit_message(nodes.len(), None, &statuses), kinds));
         }
         let chosen = self.select(pod, &feasible, usage, spread.as_ref(), attempt);
-        let decisions = volume_binding::find_pod_volumes(pod, chosen, cache).unwrap_or_default();
+        let decisions =
+            volume_binding::find_pod_volumes(&claims, chosen, cache).unwrap_or_default();
         Ok((chosen.metadata.name.clone(), decisions))
     }
 

@@ -168,17 +168,32 @@ impl Spread {
             }
         }
         let mut domains = vec![BTreeMap::<String, i64>::new(); constraints.len()];
-        for n in nodes.iter().filter(|n| {
-            filters::node_affinity_matches(pod, n)
-                && constraints
-                    .iter()
-                    .all(|c| n.metadata.labels.contains_key(&c.key))
-        }) {
-            for (i, c) in constraints.iter().enumerate() {
-                let count = per_node[i].get(&n.metadata.name).copied().unwrap_or(0);
-                *domains[i]
-                    .entry(n.metadata.labels[&c.key].clone())
-                    .or_default() += count;
+        // Scoring reads a soft hostname constraint's counts per node, not
+        // per domain: its domains (one per node) are only needed to filter.
+        let needs_domains: Vec<bool> = constraints
+            .iter()
+            .map(|c| c.hard || c.key != LABEL_HOSTNAME)
+            .collect();
+        if needs_domains.iter().any(|n| *n) {
+            for n in nodes.iter().filter(|n| {
+                filters::node_affinity_matches(pod, n)
+                    && constraints
+                        .iter()
+                        .all(|c| n.metadata.labels.contains_key(&c.key))
+            }) {
+                for (i, c) in constraints.iter().enumerate() {
+                    if !needs_domains[i] {
+                        continue;
+                    }
+                    let count = per_node[i].get(&n.metadata.name).copied().unwrap_or(0);
+                    let value = &n.metadata.labels[&c.key];
+                    match domains[i].get_mut(value) {
+                        Some(d) => *d += count,
+                        None => {
+                            domains[i].insert(value.clone(), count);
+                        }
+                    }
+                }
             }
         }
         let self_match = constraints.iter().map(|c| c.selects(pod)).collect();

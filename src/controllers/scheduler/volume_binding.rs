@@ -83,10 +83,41 @@ pub enum Decision {
     Provision,
 }
 
+/// PreFilter's state (`podVolumeClaims`): the pod's claims looked up once
+/// per cycle — the volumes of the bound ones (`None`: missing), and the
+/// unbound ones, smallest request first — not once per node.
+pub struct PodClaims<'a> {
+    bound: Vec<Option<&'a PersistentVolume>>,
+    unbound: Vec<&'a PersistentVolumeClaim>,
+}
+
+impl<'a> PodClaims<'a> {
+    /// The claims of `pod` as `cache` has them.
+    pub fn of(pod: &'a Pod, cache: &'a ObjectSet) -> Self {
+        let mut bound = Vec::new();
+        let mut unbound: Vec<&PersistentVolumeClaim> = Vec::new();
+        for (_, claim) in claims(pod, cache) {
+            let Some(c) = claim else { continue };
+            if is_fully_bound(c) {
+                bound.push(cache.get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name)));
+            } else {
+                unbound.push(c);
+            }
+        }
+        // Smallest request first; volumes chosen for earlier claims are excluded.
+        unbound.sort_by(|a, b| {
+            a.request()
+                .cmp(&b.request())
+                .then(a.metadata.name.cmp(&b.metadata.name))
+        });
+        PodClaims { bound, unbound }
+    }
+}
+
 /// Filter on one node: the reasons it fails, in the plugin's order
 /// (NodeConflict, BindConflict, PVNotExist); empty if it fits.
-pub fn filter(pod: &Pod, node: &Node, cache: &ObjectSet) -> Vec<String> {
-    match find_pod_volumes(pod, node, cache) {
+pub fn filter(claims: &PodClaims<'_>, node: &Node, cache: &ObjectSet) -> Vec<String> {
+    match find_pod_volumes(claims, node, cache) {
         Ok(_) => Vec::new(),
         Err(r) => r,
     }
@@ -95,33 +126,28 @@ pub fn filter(pod: &Pod, node: &Node, cache: &ObjectSet) -> Vec<String> {
 /// `FindPodVolumes`: the decisions for the unbound claims on `node`, or why
 /// the node does not fit.
 pub fn find_pod_volumes(
-    pod: &Pod,
+    claims: &PodClaims<'_>,
     node: &Node,
     cache: &ObjectSet,
 ) -> Result<Vec<(ObjectKey, Decision)>, Vec<String>> {
     let labels = &node.metadata.labels;
     let (mut node_conflict, mut bind_conflict, mut pv_missing) = (false, false, false);
-    let mut unbound: Vec<&PersistentVolumeClaim> = Vec::new();
-    for (_, claim) in claims(pod, cache) {
-        let Some(c) = claim else { continue };
-        if is_fully_bound(c) {
-            match cache.get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name)) {
-                None => pv_missing = true,
-                Some(pv) => {
-                    if pv
-                        .spec
-                        .node_affinity
-                        .as_ref()
-                        .is_some_and(|a| !a.required.matches(labels))
-                    {
-                        node_conflict = true;
-                    }
+    for pv in &claims.bound {
+        match pv {
+            None => pv_missing = true,
+            Some(pv) => {
+                if pv
+                    .spec
+                    .node_affinity
+                    .as_ref()
+                    .is_some_and(|a| !a.required.matches(labels))
+                {
+                    node_conflict = true;
                 }
             }
-        } else {
-            unbound.push(c);
         }
     }
+    let unbound = &claims.unbound;
     let mut decisions = Vec::new();
     // Fast path: a claim already promised to another node.
     if unbound.iter().any(|c| {
@@ -131,14 +157,8 @@ pub fn find_pod_volumes(
     }) {
         bind_conflict = true;
     } else {
-        // Smallest request first; volumes chosen for earlier claims are excluded.
-        unbound.sort_by(|a, b| {
-            a.request()
-                .cmp(&b.request())
-                .then(a.metadata.name.cmp(&b.metadata.name))
-        });
         let mut chosen = BTreeSet::new();
-        for c in unbound {
+        for &c in unbound {
             if let Some(pv) = find_matching_volume_on_node(c, node, cache, &chosen) {
                 chosen.insert(pv.clone());
                 decisions.push((c.metadata.key(), Decision::Static(pv)));
