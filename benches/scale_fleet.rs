@@ -5,6 +5,10 @@
 //! peak memory of one run is printed before each size is timed (Linux:
 //! `VmHWM` after resetting it through `/proc/self/clear_refs`).
 //!
+//! Criterion times the sizes up to 1 k pods (ten runs or more each); a
+//! larger fleet is timed by its one printed run — ten runs of the 10 k
+//! fleet would take most of an hour on a 2-core machine.
+//!
 //! Run: `cargo bench --bench scale_fleet` (all sizes), or only some:
 //! `STORSIM_FLEET_PODS=1000,10000 cargo bench --bench scale_fleet`.
 
@@ -13,6 +17,9 @@ use std::hint::black_box;
 use storsim::scenario::generate::Fleet;
 use storsim::scenario::load_str;
 use storsim::simulation::RunOptions;
+
+/// Larger fleets are timed by their one printed run only.
+const CRITERION_MAX_PODS: u32 = 1_000;
 
 fn sizes() -> Vec<u32> {
     std::env::var("STORSIM_FLEET_PODS")
@@ -68,6 +75,9 @@ fn fleet(c: &mut Criterion) {
             peak_mib().map_or("?".into(), |m| format!("{m:.0}"))
         );
         drop(run);
+        if pods > CRITERION_MAX_PODS {
+            continue;
+        }
         group.throughput(Throughput::Elements(events));
         group.bench_function(format!("{pods}_pods"), |b| {
             b.iter(|| storsim::execute(black_box(&scenario), &RunOptions::default()))

@@ -58,6 +58,7 @@ impl Bill {
     /// What the disks that exist at the end cost per month.
     pub fn of(store: &Store, pricing: &Pricing, driver: &str) -> Bill {
         let mut volumes = Vec::new();
+        let in_use = claims_in_use(store);
         for pv in store.list::<PersistentVolume>() {
             if pv.spec.csi.as_ref().is_none_or(|c| c.driver != driver) {
                 continue;
@@ -83,7 +84,7 @@ impl Bill {
                 .map(|c| ObjectKey::new(&c.namespace, &c.name));
             let usage = match &claim {
                 None => Use::Unclaimed,
-                Some(k) if claim_in_use(store, k) => Use::InUse,
+                Some(k) if in_use.contains(k) => Use::InUse,
                 Some(k) if store.get::<PersistentVolumeClaim>(k).is_some() => Use::Orphaned,
                 Some(_) => Use::Unclaimed,
             };
@@ -129,11 +130,15 @@ impl Bill {
     }
 }
 
-/// A pod that is not finished uses the claim.
-fn claim_in_use(store: &Store, claim: &ObjectKey) -> bool {
-    store.list::<Pod>().any(|p| {
-        p.metadata.namespace == claim.namespace
-            && !p.is_terminal()
-            && p.claim_names().any(|c| c == claim.name)
-    })
+/// The claims pods that are not finished use (one pass over the pods, not
+/// one per disk).
+fn claims_in_use(store: &Store) -> std::collections::BTreeSet<ObjectKey> {
+    store
+        .list::<Pod>()
+        .filter(|p| !p.is_terminal())
+        .flat_map(|p| {
+            p.claim_names()
+                .map(|c| ObjectKey::new(&p.metadata.namespace, c))
+        })
+        .collect()
 }

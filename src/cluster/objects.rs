@@ -276,22 +276,22 @@ impl ObjectSet {
         self.put_shared(Arc::new(obj));
     }
 
-    /// Inserts or replaces `obj`, shared with whoever else holds it.
+    /// Inserts or replaces `obj`, shared with whoever else holds it. One
+    /// walk of the table: the replaced object comes back from the insert
+    /// for the indexes to compare.
     pub fn put_shared(&mut self, obj: Arc<AnyObject>) {
         let key = obj.meta().key();
-        match obj.as_ref() {
-            AnyObject::PersistentVolume(o) => {
-                if let Some(old) = self.pvs.get(&key).cloned()
-                    && let AnyObject::PersistentVolume(old) = old.as_ref()
-                {
+        let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(key.clone(), obj.clone()));
+        match (obj.as_ref(), old.as_deref()) {
+            (AnyObject::PersistentVolume(o), old) => {
+                if let Some(AnyObject::PersistentVolume(old)) = old {
                     self.pv_index.remove(old);
                 }
                 self.pv_index.add(o);
             }
-            AnyObject::Pod(o) => {
+            (AnyObject::Pod(o), old) => {
                 // Labels rarely change: only a change touches the index.
-                let old = self.pods.get(&key).cloned();
-                let old = old.as_deref().and_then(Pod::downcast);
+                let old = old.and_then(Pod::downcast);
                 if old.is_none_or(|p| p.metadata.labels != o.metadata.labels) {
                     if let Some(p) = old {
                         self.unindex_pod_labels(&p.metadata);
@@ -304,7 +304,7 @@ impl ObjectSet {
                     }
                 }
             }
-            AnyObject::StatefulSet(o) => {
+            (AnyObject::StatefulSet(o), _) => {
                 let first = o
                     .spec
                     .selector
@@ -318,12 +318,11 @@ impl ObjectSet {
                         .entry(first.clone())
                         .or_default()
                         .insert(key.clone());
-                    self.set_selector_of.insert(key.clone(), first);
+                    self.set_selector_of.insert(key, first);
                 }
             }
             _ => {}
         }
-        with_kind!(obj.kind(), T => drop(T::table_mut(self).insert(key, obj)))
     }
 
     /// Removes an object.

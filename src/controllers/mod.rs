@@ -14,6 +14,7 @@ pub mod garbage_collector;
 pub mod kubelet;
 pub mod node_lifecycle;
 pub mod pod_gc;
+pub mod pods_by_node;
 pub mod provisioner;
 pub mod pv_controller;
 pub mod pv_protection;

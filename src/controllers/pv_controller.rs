@@ -43,6 +43,9 @@ pub struct PvController {
     /// modelled by its effect on these, so an idle cluster sets no timer.
     unbound: BTreeSet<ObjectKey>,
     resync_at: Option<SimTime>,
+    /// Pods by the claims they use (the controller's `podIndexer` by
+    /// claim), for the WaitForPodScheduled event.
+    users: super::claim_index::ClaimIndex,
 }
 
 impl PvController {
@@ -53,6 +56,7 @@ impl PvController {
             queue: WorkQueue::default(),
             unbound: BTreeSet::new(),
             resync_at: None,
+            users: Default::default(),
         }
     }
 
@@ -115,7 +119,7 @@ impl PvController {
             }
             let class = claim.class().to_string();
             if delay && !claim.metadata.has_annotation(ANN_SELECTED_NODE) {
-                emit_unbound_delay_binding_event(store, &claim);
+                emit_unbound_delay_binding_event(store, &claim, &self.users);
             } else if !class.is_empty() {
                 provision_claim(store, &claim, &class);
                 return;
@@ -283,6 +287,9 @@ impl Controller for PvController {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let now = cx.now;
+        if ev.kind == Kind::Pod {
+            self.users.observe(ev);
+        }
         match (ev.kind, ev.op) {
             (Kind::PersistentVolumeClaim, ChangeOp::Deleted) => {
                 self.unbound.remove(&ev.key);
@@ -655,16 +662,16 @@ pub fn default_class<'a>(classes: impl Iterator<Item = &'a StorageClass>) -> Opt
 }
 
 /// `emitEventForUnboundDelayBindingClaim`.
-fn emit_unbound_delay_binding_event(store: &mut Api<'_>, claim: &PersistentVolumeClaim) {
+fn emit_unbound_delay_binding_event(
+    store: &mut Api<'_>,
+    claim: &PersistentVolumeClaim,
+    users: &super::claim_index::ClaimIndex,
+) {
     let key = claim.metadata.key();
-    let pods: Vec<String> = store
-        .list::<Pod>()
-        .filter(|p| {
-            p.metadata.namespace == key.namespace
-                && p.spec.node_name.is_empty()
-                && !p.is_terminal()
-                && p.claim_names().any(|c| c == key.name)
-        })
+    let pods: Vec<String> = users
+        .pods_of(&key)
+        .filter_map(|k| store.get::<Pod>(k))
+        .filter(|p| p.spec.node_name.is_empty() && !p.is_terminal())
         .map(|p| p.metadata.name.clone())
         .collect();
     let (reason, message) = match pods.len() {

@@ -13,6 +13,8 @@ use crate::engine::SimTime;
 #[derive(Default)]
 pub struct PvcProtectionController {
     queue: WorkQueue<ObjectKey>,
+    /// Pods by the claims they use (the controller's pod index by claim).
+    users: super::claim_index::ClaimIndex,
 }
 
 /// `podUsesPVC`: only scheduled pods count, whatever their phase, because
@@ -38,6 +40,7 @@ impl Controller for PvcProtectionController {
         match ev.kind {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
+                self.users.observe(ev);
                 // A pod change may release its claims: queue those being deleted.
                 if let AnyObject::Pod(pod) = ev.object.as_ref() {
                     for c in pod.claim_names() {
@@ -69,7 +72,12 @@ impl Controller for PvcProtectionController {
             if claim.metadata.deletion_timestamp.is_none() || !held {
                 continue;
             }
-            if !store.list::<Pod>().any(|p| pod_uses_claim(p, &key)) {
+            let used = self
+                .users
+                .pods_of(&key)
+                .filter_map(|p| store.get::<Pod>(p))
+                .any(|p| pod_uses_claim(p, &key));
+            if !used {
                 let _ =
                     store.remove_finalizer::<PersistentVolumeClaim>(&key, FINALIZER_PVC_PROTECTION);
             }

@@ -25,6 +25,8 @@ pub struct TaintEviction {
     /// Each node's NoExecute taints as last seen: only a change of those
     /// makes its pods worth a look (status updates do not).
     no_execute: BTreeMap<String, Vec<Taint>>,
+    /// Pods by node, for a node whose taints changed.
+    pods: super::pods_by_node::PodsByNode,
 }
 
 /// What the NoExecute taints of its node mean for a pod.
@@ -130,7 +132,10 @@ impl Controller for TaintEviction {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         match ev.kind {
-            Kind::Pod => self.queue.add(ev.key.clone(), cx.now),
+            Kind::Pod => {
+                self.pods.observe(ev);
+                self.queue.add(ev.key.clone(), cx.now);
+            }
             Kind::Node => {
                 let taints: Vec<Taint> = cx
                     .store
@@ -148,12 +153,7 @@ impl Controller for TaintEviction {
                 if before.unwrap_or_default() == taints {
                     return;
                 }
-                let pods: Vec<ObjectKey> = cx
-                    .store
-                    .list::<Pod>()
-                    .filter(|p| p.spec.node_name == ev.key.name)
-                    .map(|p| p.metadata.key())
-                    .collect();
+                let pods: Vec<ObjectKey> = self.pods.pods_on(&ev.key.name).cloned().collect();
                 for k in pods {
                     self.queue.add(k, cx.now);
                 }

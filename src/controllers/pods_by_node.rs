@@ -1,0 +1,47 @@
+//! Pods by the node they are bound to, as a controller's watch has shown
+//! them: what a change of a node concerns, without a walk of every pod.
+
+use crate::api::{AnyObject, ObjectKey};
+use crate::cluster::{ChangeOp, WatchEvent};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The index.
+#[derive(Default)]
+pub struct PodsByNode {
+    by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
+    node_of: BTreeMap<ObjectKey, String>,
+}
+
+impl PodsByNode {
+    /// Records a pod change (other kinds are ignored).
+    pub fn observe(&mut self, ev: &WatchEvent) {
+        let AnyObject::Pod(p) = ev.object.as_ref() else {
+            return;
+        };
+        let node = (ev.op != ChangeOp::Deleted && !p.spec.node_name.is_empty())
+            .then_some(&p.spec.node_name);
+        if self.node_of.get(&ev.key) == node {
+            return;
+        }
+        if let Some(old) = self.node_of.remove(&ev.key)
+            && let Some(set) = self.by_node.get_mut(&old)
+        {
+            set.remove(&ev.key);
+            if set.is_empty() {
+                self.by_node.remove(&old);
+            }
+        }
+        if let Some(n) = node {
+            self.node_of.insert(ev.key.clone(), n.clone());
+            self.by_node
+                .entry(n.clone())
+                .or_default()
+                .insert(ev.key.clone());
+        }
+    }
+
+    /// The pods bound to `node`, in name order.
+    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a ObjectKey> + 'a {
+        self.by_node.get(node).into_iter().flatten()
+    }
+}
