@@ -7,9 +7,21 @@ use crate::cluster::Record;
 use crate::simulation::EndReason;
 use serde_json::{Value, json};
 
+/// Lines written as they are made: a run's records are not all held as
+/// JSON trees at once (a 10 k-pod fleet has about a million).
+#[derive(Default)]
+struct Lines(String);
+
+impl Lines {
+    fn push(&mut self, line: Value) {
+        use std::fmt::Write as _;
+        let _ = writeln!(self.0, "{line}");
+    }
+}
+
 /// The whole JSON Lines output.
 pub fn render(r: &Report<'_>) -> String {
-    let mut lines: Vec<Value> = Vec::new();
+    let mut lines = Lines::default();
     lines.push(json!({
         "type": "header",
         "schema_version": SCHEMA_VERSION,
@@ -85,12 +97,7 @@ pub fn render(r: &Report<'_>) -> String {
         "skipped": skip,
         "exit_code": r.exit_code(),
     }));
-    let mut out = String::new();
-    for l in lines {
-        out.push_str(&l.to_string());
-        out.push('\n');
-    }
-    out
+    lines.0
 }
 
 /// One timeline record as JSON.
