@@ -168,31 +168,43 @@ impl Spread {
             }
         }
         let mut domains = vec![BTreeMap::<String, i64>::new(); constraints.len()];
-        // Scoring reads a soft hostname constraint's counts per node, not
-        // per domain: its domains (one per node) are only needed to filter.
-        let needs_domains: Vec<bool> = constraints
-            .iter()
-            .map(|c| c.hard || c.key != LABEL_HOSTNAME)
-            .collect();
-        if needs_domains.iter().any(|n| *n) {
-            for n in nodes.iter().filter(|n| {
-                filters::node_affinity_matches(pod, n)
-                    && constraints
-                        .iter()
-                        .all(|c| n.metadata.labels.contains_key(&c.key))
-            }) {
-                for (i, c) in constraints.iter().enumerate() {
-                    if !needs_domains[i] {
-                        continue;
-                    }
+        let eligible = |n: &Node| {
+            filters::node_affinity_matches(pod, n)
+                && constraints
+                    .iter()
+                    .all(|c| n.metadata.labels.contains_key(&c.key))
+        };
+        let add = |domain: &mut BTreeMap<String, i64>, value: &String, count: i64| match domain
+            .get_mut(value)
+        {
+            Some(d) => *d += count,
+            None => {
+                domain.insert(value.clone(), count);
+            }
+        };
+        // Filtering takes the minimum over every domain, empty ones
+        // included: a hard constraint's domains come from every eligible
+        // node.
+        if constraints.iter().any(|c| c.hard) {
+            for n in nodes.iter().filter(|n| eligible(n)) {
+                for (i, c) in constraints.iter().enumerate().filter(|(_, c)| c.hard) {
                     let count = per_node[i].get(&n.metadata.name).copied().unwrap_or(0);
-                    let value = &n.metadata.labels[&c.key];
-                    match domains[i].get_mut(value) {
-                        Some(d) => *d += count,
-                        None => {
-                            domains[i].insert(value.clone(), count);
-                        }
-                    }
+                    add(&mut domains[i], &n.metadata.labels[&c.key], count);
+                }
+            }
+        }
+        // Scoring reads a soft constraint's count in one domain (absent is
+        // 0), and a soft hostname constraint's counts per node: only nodes
+        // with matching pods add to them.
+        for (i, c) in constraints.iter().enumerate() {
+            if c.hard || c.key == LABEL_HOSTNAME {
+                continue;
+            }
+            for (name, count) in &per_node[i] {
+                if let Some(n) = cache.get::<Node>(&ObjectKey::cluster(name))
+                    && eligible(n)
+                {
+                    add(&mut domains[i], &n.metadata.labels[&c.key], *count);
                 }
             }
         }
