@@ -5,6 +5,7 @@
 //! feasible nodes it looks for before it stops filtering.
 
 use crate::api::Node;
+use std::collections::BTreeMap;
 
 /// `minFeasibleNodesToFind`: below this many nodes every node is filtered.
 pub const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
@@ -16,6 +17,8 @@ const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: usize = 5;
 pub struct NodeTree {
     /// Zone key (`region:\0:zone`, as `utilnode.GetZoneKey`) and its nodes.
     zones: Vec<(String, Vec<String>)>,
+    /// Each node's zone key: membership without a walk of its zone.
+    zone_of: BTreeMap<String, String>,
     /// The interleaved list, as of the last [`NodeTree::rebuild`].
     list: Vec<String>,
     /// The zones changed since the list was built.
@@ -27,15 +30,14 @@ impl NodeTree {
     /// `addNode`: a node joins the end of its zone (a new zone joins the
     /// end of the zones); a node already present is left where it is.
     pub fn add(&mut self, node: &Node) {
-        let zone = zone_key(node);
         let name = &node.metadata.name;
+        if self.zone_of.contains_key(name) {
+            return;
+        }
+        let zone = zone_key(node);
+        self.zone_of.insert(name.clone(), zone.clone());
         match self.zones.iter_mut().find(|(z, _)| *z == zone) {
-            Some((_, names)) => {
-                if names.contains(name) {
-                    return;
-                }
-                names.push(name.clone());
-            }
+            Some((_, names)) => names.push(name.clone()),
             None => self.zones.push((zone, vec![name.clone()])),
         }
         self.count += 1;
@@ -44,13 +46,15 @@ impl NodeTree {
 
     /// `removeNode`: an emptied zone goes too.
     pub fn remove(&mut self, name: &str) {
-        for (_, names) in &mut self.zones {
-            if let Some(i) = names.iter().position(|n| n == name) {
-                names.remove(i);
-                self.count -= 1;
-                self.stale = true;
-                break;
-            }
+        let Some(zone) = self.zone_of.remove(name) else {
+            return;
+        };
+        if let Some((_, names)) = self.zones.iter_mut().find(|(z, _)| *z == zone)
+            && let Some(i) = names.iter().position(|n| n == name)
+        {
+            names.remove(i);
+            self.count -= 1;
+            self.stale = true;
         }
         self.zones.retain(|(_, names)| !names.is_empty());
     }
@@ -58,11 +62,10 @@ impl NodeTree {
     /// `updateNode`: a node whose zone changed moves to the end of its new
     /// zone.
     pub fn update(&mut self, node: &Node) {
-        let zone = zone_key(node);
         let in_place = self
-            .zones
-            .iter()
-            .any(|(z, names)| *z == zone && names.contains(&node.metadata.name));
+            .zone_of
+            .get(&node.metadata.name)
+            .is_some_and(|z| *z == zone_key(node));
         if !in_place {
             self.remove(&node.metadata.name);
             self.add(node);
