@@ -19,7 +19,7 @@ impl Informer {
     pub fn apply(&mut self, ev: &WatchEvent) {
         match ev.op {
             ChangeOp::Deleted => self.objects.remove(ev.kind, &ev.key),
-            _ => self.objects.put_shared(ev.object.clone()),
+            _ => self.objects.put_keyed(&ev.key, ev.object.clone()),
         }
     }
 

@@ -281,7 +281,23 @@ impl ObjectSet {
     /// for the indexes to compare.
     pub fn put_shared(&mut self, obj: Arc<AnyObject>) {
         let key = obj.meta().key();
-        let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(key.clone(), obj.clone()));
+        self.put_keyed(&key, obj);
+    }
+
+    /// [`ObjectSet::put_shared`] with the object's key at hand (a watch
+    /// event carries it): a replaced object keeps its entry, so only a new
+    /// one costs a copy of the key.
+    pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) {
+        let old = with_kind!(obj.kind(), T => {
+            let table = T::table_mut(self);
+            match table.get_mut(key) {
+                Some(slot) => Some(std::mem::replace(slot, obj.clone())),
+                None => {
+                    table.insert(key.clone(), obj.clone());
+                    None
+                }
+            }
+        });
         match (obj.as_ref(), old.as_deref()) {
             (AnyObject::PersistentVolume(o), old) => {
                 if let Some(AnyObject::PersistentVolume(old)) = old {
@@ -312,13 +328,13 @@ impl ObjectSet {
                     .iter()
                     .next()
                     .map(|(k, v)| (key.namespace.clone(), k.clone(), v.clone()));
-                if self.set_selector_of.get(&key) != Some(&first) {
+                if self.set_selector_of.get(key) != Some(&first) {
                     self.unindex_set(&o.metadata);
                     self.set_selectors
                         .entry(first.clone())
                         .or_default()
                         .insert(key.clone());
-                    self.set_selector_of.insert(key, first);
+                    self.set_selector_of.insert(key.clone(), first);
                 }
             }
             _ => {}

@@ -143,7 +143,7 @@ impl Store {
         // A creation changes everything; `changed` lists updates only.
         self.log_change(&obj, ChangeOp::Added, Vec::new());
         let object: Arc<AnyObject> = Arc::new(obj.into());
-        self.objects.put_shared(object.clone());
+        self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -198,7 +198,7 @@ impl Store {
         let changed = changed_paths(&old_json, &new_json);
         self.log_change(&obj, ChangeOp::Modified, changed);
         let object: Arc<AnyObject> = Arc::new(obj.into());
-        self.objects.put_shared(object.clone());
+        self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
