@@ -276,8 +276,8 @@ impl Scheduler {
             // scheduler filters 16 nodes at a time, so it may look at a few
             // more; one at a time, the sample is the same in every run.)
             for i in 0..order.len() {
-                let name = &order[(self.next_start + i) % order.len()];
-                let Some(node) = cache.get::<Node>(&ObjectKey::cluster(name)) else {
+                let key = &order[(self.next_start + i) % order.len()];
+                let Some(node) = cache.get::<Node>(key) else {
                     continue;
                 };
                 match filters::filter(pod, node, cache, usage, &cycle) {

@@ -4,7 +4,7 @@
 //! zones and their nodes in the order they were added — and how many
 //! feasible nodes it looks for before it stops filtering.
 
-use crate::api::Node;
+use crate::api::{Node, ObjectKey};
 use std::collections::BTreeMap;
 
 /// `minFeasibleNodesToFind`: below this many nodes every node is filtered.
@@ -19,8 +19,9 @@ pub struct NodeTree {
     zones: Vec<(String, Vec<String>)>,
     /// Each node's zone key: membership without a walk of its zone.
     zone_of: BTreeMap<String, String>,
-    /// The interleaved list, as of the last [`NodeTree::rebuild`].
-    list: Vec<String>,
+    /// The interleaved list, as of the last [`NodeTree::rebuild`], as
+    /// store keys (a cycle looks each node up without making a key).
+    list: Vec<ObjectKey>,
     /// The zones changed since the list was built.
     stale: bool,
     count: usize,
@@ -92,14 +93,17 @@ impl NodeTree {
         self.list.clear();
         let deepest = self.zones.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
         for i in 0..deepest {
-            let row = self.zones.iter().filter_map(|(_, n)| n.get(i).cloned());
+            let row = self
+                .zones
+                .iter()
+                .filter_map(|(_, n)| n.get(i).map(|name| ObjectKey::cluster(name)));
             self.list.extend(row);
         }
     }
 
     /// `list()`: the first node of every zone, then the second of every
     /// zone that has one, and so on — as of the last rebuild.
-    pub fn list(&self) -> &[String] {
+    pub fn list(&self) -> &[ObjectKey] {
         debug_assert!(!self.stale, "NodeTree::rebuild before NodeTree::list");
         &self.list
     }
@@ -170,6 +174,10 @@ mod tests {
         assert_eq!(num_feasible_nodes_to_find(1000, 5), 100);
     }
 
+    fn names(tree: &NodeTree) -> Vec<&str> {
+        tree.list().iter().map(|k| k.name.as_str()).collect()
+    }
+
     #[test]
     fn the_list_takes_one_node_from_each_zone_in_turn() {
         let mut tree = NodeTree::default();
@@ -184,14 +192,14 @@ mod tests {
             tree.add(&n);
         }
         tree.rebuild();
-        assert_eq!(tree.list(), ["a1", "b1", "c1", "a2", "c2", "a3"]);
+        assert_eq!(names(&tree), ["a1", "b1", "c1", "a2", "c2", "a3"]);
         tree.remove("b1");
         tree.rebuild();
-        assert_eq!(tree.list(), ["a1", "c1", "a2", "c2", "a3"]);
+        assert_eq!(names(&tree), ["a1", "c1", "a2", "c2", "a3"]);
         // A node moving zone goes to the end of its new zone.
         tree.update(&node("a1", "c"));
         tree.rebuild();
-        assert_eq!(tree.list(), ["a2", "c1", "a3", "c2", "a1"]);
+        assert_eq!(names(&tree), ["a2", "c1", "a3", "c2", "a1"]);
         assert_eq!(tree.len(), 5);
     }
 }
