@@ -177,11 +177,6 @@ impl Store {
             m.deletion_timestamp = m.deletion_timestamp.or(dt);
             m.resource_version = rv;
         }
-        // Equal values serialise alike: most no-op writes end here without
-        // serialising anything. (Unequal values may still serialise alike.)
-        if *old == obj {
-            return Ok(());
-        }
         let old_json = serde_json::to_value(old).unwrap_or_default();
         let new_json = serde_json::to_value(&obj).unwrap_or_default();
         if old_json == new_json {

@@ -45,10 +45,10 @@ struct Binding {
 pub struct Scheduler {
     settings: SchedulerSettings,
     active: WorkQueue<ObjectKey>,
-    /// Pods that failed: when they were parked, and the kinds whose events
-    /// may make them schedulable (the failing plugins' EventsToRegister);
-    /// due at their leftover flush.
-    unschedulable: waiting::Waiting<(SimTime, BTreeSet<Kind>)>,
+    /// Pods that failed, with the kinds whose events may make them
+    /// schedulable (the failing plugins' EventsToRegister); due at their
+    /// leftover flush.
+    unschedulable: waiting::Waiting<BTreeSet<Kind>>,
     attempts: BTreeMap<ObjectKey, u32>,
     /// When a pod's backoff ends.
     backoff_until: BTreeMap<ObjectKey, SimTime>,
@@ -114,7 +114,7 @@ impl Scheduler {
         let wake: Vec<ObjectKey> = self
             .unschedulable
             .iter()
-            .filter(|(_, (_, kinds))| kinds.contains(&ev.kind))
+            .filter(|(_, kinds)| kinds.contains(&ev.kind))
             .filter(|(pod, _)| {
                 // VolumeBinding's hint for claims: only a claim the pod uses.
                 ev.kind != Kind::PersistentVolumeClaim
@@ -414,7 +414,7 @@ impl Scheduler {
         self.backoff_until
             .insert(key.clone(), cx.now.plus(self.settings.backoff(attempts)));
         let flush = Self::flush_time(cx.now);
-        self.unschedulable.insert(key, flush, (cx.now, kinds));
+        self.unschedulable.insert(key, flush, kinds);
     }
 
     /// A PreBind poll (`checkBindings`): bound → Bind; selected-node reset by

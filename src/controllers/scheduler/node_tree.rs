@@ -24,7 +24,6 @@ pub struct NodeTree {
     list: Vec<ObjectKey>,
     /// The zones changed since the list was built.
     stale: bool,
-    count: usize,
 }
 
 impl NodeTree {
@@ -41,7 +40,6 @@ impl NodeTree {
             Some((_, names)) => names.push(name.clone()),
             None => self.zones.push((zone, vec![name.clone()])),
         }
-        self.count += 1;
         self.stale = true;
     }
 
@@ -54,7 +52,6 @@ impl NodeTree {
             && let Some(i) = names.iter().position(|n| n == name)
         {
             names.remove(i);
-            self.count -= 1;
             self.stale = true;
         }
         self.zones.retain(|(_, names)| !names.is_empty());
@@ -75,12 +72,12 @@ impl NodeTree {
 
     /// How many nodes the tree holds.
     pub fn len(&self) -> usize {
-        self.count
+        self.zone_of.len()
     }
 
     /// True when there are no nodes.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.zone_of.is_empty()
     }
 
     /// Brings [`NodeTree::list`] up to date (once per batch of changes,
