@@ -7,14 +7,71 @@ use crate::api::{
     StatefulSet, StorageClass, VolumeAttachment, VolumeSnapshot, VolumeSnapshotClass,
     VolumeSnapshotContent,
 };
+use rustc_hash::FxHashMap;
+use slab::Slab;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-/// One kind's objects, ordered by key so every listing is deterministic.
-/// Objects are shared and never changed in place: the API server's copy,
-/// the watch event and every informer's copy are one allocation (a write
-/// stores a new object), so delivering a change costs no copy.
-pub type Table = BTreeMap<ObjectKey, Arc<AnyObject>>;
+/// One kind's objects. Objects are shared and never changed in place: the
+/// API server's copy, the watch event and every informer's copy are one
+/// allocation (a write stores a new object), so delivering a change costs
+/// no copy.
+///
+/// Reads and replacements — nearly every access — find the object by a
+/// hash of its key in constant time; listings walk the keys in order, so
+/// every listing is deterministic (the hash map is never iterated). Only
+/// adding or removing an object touches the ordered index. The objects
+/// live in slots both indexes point to, so neither holds a second handle.
+#[derive(Default, Clone)]
+pub struct Table {
+    slots: Slab<Arc<AnyObject>>,
+    by_key: FxHashMap<ObjectKey, usize>,
+    order: BTreeMap<ObjectKey, usize>,
+}
+
+impl Table {
+    fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
+        self.by_key.get(key).map(|&i| &self.slots[i])
+    }
+
+    /// Whether an object is stored under `key`.
+    pub fn contains_key(&self, key: &ObjectKey) -> bool {
+        self.by_key.contains_key(key)
+    }
+
+    fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    /// Stores `obj` under `key`, returning what it replaced.
+    fn insert(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
+        match self.by_key.get(key) {
+            Some(&i) => Some(std::mem::replace(&mut self.slots[i], obj)),
+            None => {
+                let i = self.slots.insert(obj);
+                self.by_key.insert(key.clone(), i);
+                self.order.insert(key.clone(), i);
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+        let i = self.by_key.remove(key)?;
+        self.order.remove(key);
+        Some(self.slots.remove(i))
+    }
+
+    /// The objects in key order.
+    fn values(&self) -> impl Iterator<Item = &Arc<AnyObject>> {
+        self.order.values().map(|&i| &self.slots[i])
+    }
+
+    /// The objects from `from` on, in key order.
+    fn range_from(&self, from: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Arc<AnyObject>)> {
+        self.order.range(from..).map(|(k, &i)| (k, &self.slots[i]))
+    }
+}
 
 /// A stored object kept by a reader: it reads as a `&T` and costs a
 /// reference count, not a copy.
@@ -236,7 +293,7 @@ impl ObjectSet {
         prefix: &'a str,
     ) -> impl Iterator<Item = &'a Arc<AnyObject>> + 'a {
         T::table(self)
-            .range(ObjectKey::new(namespace, prefix)..)
+            .range_from(ObjectKey::new(namespace, prefix))
             .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
             .map(|(_, v)| v)
     }
@@ -288,16 +345,7 @@ impl ObjectSet {
     /// event carries it): a replaced object keeps its entry, so only a new
     /// one costs a copy of the key.
     pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) {
-        let old = with_kind!(obj.kind(), T => {
-            let table = T::table_mut(self);
-            match table.get_mut(key) {
-                Some(slot) => Some(std::mem::replace(slot, obj.clone())),
-                None => {
-                    table.insert(key.clone(), obj.clone());
-                    None
-                }
-            }
-        });
+        let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(key, obj.clone()));
         match (obj.as_ref(), old.as_deref()) {
             (AnyObject::PersistentVolume(o), old) => {
                 if let Some(AnyObject::PersistentVolume(old)) = old {

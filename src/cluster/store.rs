@@ -2,7 +2,7 @@
 //! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
 //! simulation to deliver to the controllers that watch its kind.
 
-use super::diff::changed_paths;
+use super::diff::changed_fields;
 use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, ObjectKey, ObjectRef};
@@ -177,11 +177,9 @@ impl Store {
             m.deletion_timestamp = m.deletion_timestamp.or(dt);
             m.resource_version = rv;
         }
-        let old_json = serde_json::to_value(old).unwrap_or_default();
-        let new_json = serde_json::to_value(&obj).unwrap_or_default();
-        if old_json == new_json {
+        let Some(changed) = changed_fields(old, &obj) else {
             return Ok(());
-        }
+        };
         if obj.meta().deletion_timestamp.is_some()
             && obj.meta().finalizers.is_empty()
             && !obj.graceful_delete()
@@ -190,7 +188,6 @@ impl Store {
         }
         self.resource_version += 1;
         obj.meta_mut().resource_version = self.resource_version;
-        let changed = changed_paths(&old_json, &new_json);
         self.log_change(&obj, ChangeOp::Modified, changed);
         let object: Arc<AnyObject> = Arc::new(obj.into());
         self.objects.put_keyed(&key, object.clone());

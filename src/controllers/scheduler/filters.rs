@@ -181,11 +181,19 @@ pub fn filter(
     // NodeVolumeLimits: unique CSI volumes of the driver on the node.
     let existing = usage.csi_volumes.get(name);
     let before = existing.map_or(0, BTreeMap::len);
-    let added: BTreeSet<&String> = csi_volumes
-        .iter()
-        .filter(|v| existing.is_none_or(|e| !e.contains_key(*v)))
-        .collect();
-    let after = before + added.len();
+    // The pod adds at most its own volumes: when even all of them fit, the
+    // ones already on the node need not be told apart.
+    let fits_anyway = before + csi_volumes.len() <= max_volumes as usize;
+    let added = if fits_anyway {
+        0
+    } else {
+        csi_volumes
+            .iter()
+            .filter(|v| existing.is_none_or(|e| !e.contains_key(*v)))
+            .collect::<BTreeSet<&String>>()
+            .len()
+    };
+    let after = before + added;
     if after > before && after > max_volumes as usize {
         return Some(NodeStatus {
             resolvable: true,
