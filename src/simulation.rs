@@ -72,6 +72,17 @@ pub struct RunResult {
     pub own_profile_and_seed: bool,
 }
 
+/// Whose state an event may have changed, so whose next wake to recompute.
+#[derive(Clone, Copy)]
+enum Touched {
+    /// Every controller's (scenario actions reach into several).
+    All,
+    /// This controller's.
+    One(usize),
+    /// No controller's.
+    None,
+}
+
 enum SimEvent {
     Action(usize),
     Deliver(usize, WatchEvent),
@@ -214,7 +225,7 @@ pub fn run_observed(
             }
         }
     }
-    sim.after_handler();
+    sim.after_handler(Touched::All);
     observe(&sim.store);
 
     let mut handled: u64 = 0;
@@ -245,8 +256,8 @@ pub fn run_observed(
         }
         handled += 1;
         sim.store.set_now(t);
-        sim.dispatch(ev);
-        sim.after_handler();
+        let touched = sim.dispatch(ev);
+        sim.after_handler(touched);
         observe(&sim.store);
         if let Some(v) = checker.as_mut().and_then(|c| c.check(&sim.store)) {
             break EndReason::Invariant(v);
@@ -443,17 +454,23 @@ fn modify_set(
 }
 
 impl Sim<'_> {
-    fn dispatch(&mut self, ev: SimEvent) {
+    /// Handles one event; says whose state it may have changed.
+    fn dispatch(&mut self, ev: SimEvent) -> Touched {
         match ev {
-            SimEvent::Action(i) => self.run_action(i),
+            SimEvent::Action(i) => {
+                self.run_action(i);
+                Touched::All
+            }
             SimEvent::Deliver(c, w) => {
                 // The informer sees the change first, then the handler runs.
                 self.informers[c].apply(&w);
                 self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
+                Touched::One(c)
             }
             SimEvent::Wake(c) => {
                 self.wakes[c] = None;
                 self.with_ctx(c, |ctrl, cx| ctrl.on_wake(cx));
+                Touched::One(c)
             }
             SimEvent::CallDone(done) => {
                 let (call, failure, attempt) = *done;
@@ -477,6 +494,7 @@ impl Sim<'_> {
                     };
                     self.with_ctx(call.caller, |ctrl, cx| ctrl.on_reply(&reply, cx));
                 }
+                Touched::One(call.caller)
             }
             SimEvent::CallTimeout(id) => {
                 // Still open means not completed: the caller gives up now.
@@ -500,7 +518,9 @@ impl Sim<'_> {
                         result: Err(err),
                     };
                     self.with_ctx(open.caller, |ctrl, cx| ctrl.on_reply(&reply, cx));
+                    return Touched::One(open.caller);
                 }
+                Touched::None
             }
         }
     }
@@ -720,7 +740,7 @@ impl Sim<'_> {
 
     /// After every handler: deliver new watch events, fire triggers, and
     /// keep each controller's wake-up where it wants it.
-    fn after_handler(&mut self) {
+    fn after_handler(&mut self, touched: Touched) {
         let now = self.store.now();
         for w in self.store.drain_watch_events() {
             for (c, ctrl) in self.controllers.iter().enumerate() {
@@ -770,7 +790,14 @@ impl Sim<'_> {
                 }
             }
         }
-        for c in 0..self.controllers.len() {
+        // A controller's next wake follows from its own state alone, which
+        // only its own handlers change.
+        let which = match touched {
+            Touched::All => 0..self.controllers.len(),
+            Touched::One(c) => c..c + 1,
+            Touched::None => 0..0,
+        };
+        for c in which {
             let want = self.controllers[c].next_wake().map(|t| t.max(now));
             let have = self.wakes[c].map(|(t, _)| t);
             if want == have {
