@@ -5,17 +5,19 @@
 
 use crate::api::{AnyObject, ObjectKey};
 use crate::cluster::{ChangeOp, WatchEvent};
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 
 /// The links.
 #[derive(Default)]
 pub struct ClaimIndex {
-    /// Claim → pods that use it.
-    claim_pods: BTreeMap<ObjectKey, BTreeSet<ObjectKey>>,
+    /// Claim → pods that use it. (The outer maps are only looked up, never
+    /// walked, so a hash's order cannot reach output; the sets are ordered.)
+    claim_pods: FxHashMap<ObjectKey, BTreeSet<ObjectKey>>,
     /// Claim → the volume it is bound to, as last seen.
-    claim_volume: BTreeMap<ObjectKey, String>,
+    claim_volume: FxHashMap<ObjectKey, String>,
     /// Volume → claims bound to it.
-    volume_claims: BTreeMap<String, BTreeSet<ObjectKey>>,
+    volume_claims: FxHashMap<String, BTreeSet<ObjectKey>>,
 }
 
 impl ClaimIndex {
@@ -26,14 +28,17 @@ impl ClaimIndex {
         match ev.object.as_ref() {
             AnyObject::Pod(p) => {
                 for c in p.claim_names() {
-                    let users = self
-                        .claim_pods
-                        .entry(ObjectKey::new(&p.metadata.namespace, c))
-                        .or_default();
+                    let claim = ObjectKey::new(&p.metadata.namespace, c);
                     if gone {
-                        users.remove(&ev.key);
+                        if let Some(users) = self.claim_pods.get_mut(&claim) {
+                            users.remove(&ev.key);
+                        }
                     } else {
-                        users.insert(ev.key.clone());
+                        let users = self.claim_pods.entry(claim).or_default();
+                        // A pod is written many times; its key is copied once.
+                        if !users.contains(&ev.key) {
+                            users.insert(ev.key.clone());
+                        }
                     }
                 }
                 None

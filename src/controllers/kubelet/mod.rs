@@ -21,6 +21,7 @@ use crate::backend::{CallId, Reply, Request};
 use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
 use serde::{Deserialize, Serialize};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -153,7 +154,7 @@ enum Purpose {
 pub struct Kubelet {
     images: BTreeMap<String, ImageBehaviour>,
     queue: WorkQueue<ObjectKey>,
-    pods: BTreeMap<ObjectKey, PodState>,
+    pods: FxHashMap<ObjectKey, PodState>,
     stages: BTreeMap<(String, String), Stage>,
     calls: BTreeMap<CallId, Purpose>,
     /// Images already on each node.
@@ -209,7 +210,7 @@ impl Kubelet {
             seed,
             images,
             queue: WorkQueue::default(),
-            pods: BTreeMap::new(),
+            pods: FxHashMap::default(),
             stages: BTreeMap::new(),
             calls: BTreeMap::new(),
             present: BTreeSet::new(),
@@ -1115,8 +1116,10 @@ impl Controller for Kubelet {
     }
 
     fn pending(&self, store: &Store) -> Vec<String> {
-        self.pods
-            .iter()
+        // By key: the map's own order is a hash's, not for output.
+        let mut pods: Vec<(&ObjectKey, &PodState)> = self.pods.iter().collect();
+        pods.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        pods.into_iter()
             .filter(|(k, _)| store.get::<Pod>(k).is_some())
             .filter_map(|(k, s)| match &s.phase {
                 Phase::Volumes => Some(format!(
