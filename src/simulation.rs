@@ -157,6 +157,10 @@ pub fn run_observed(
         .check_invariants
         .then(|| crate::invariants::Checker::new(scenario));
     let n = controllers.len();
+    let informers = controllers
+        .iter()
+        .map(|c| Informer::new(c.uses_indexes()))
+        .collect();
     let mut sim = Sim {
         scenario,
         base_profile: profile.clone(),
@@ -171,7 +175,7 @@ pub fn run_observed(
         log_cursor: 0,
         labels: BTreeMap::new(),
         cloud: Cloud::new(node_zones(scenario), 0),
-        informers: vec![Informer::default(); n],
+        informers,
         last_delivery: BTreeMap::new(),
         next_call: 1,
         open_calls: BTreeMap::new(),

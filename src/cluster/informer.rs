@@ -15,6 +15,18 @@ pub struct Informer {
 }
 
 impl Informer {
+    /// An empty cache; `indexed` keeps the indexes of [`ObjectSet::indexed`]
+    /// for a controller that asks the questions they answer.
+    pub fn new(indexed: bool) -> Self {
+        Informer {
+            objects: if indexed {
+                ObjectSet::indexed()
+            } else {
+                ObjectSet::default()
+            },
+        }
+    }
+
     /// Applies a delivered watch event.
     pub fn apply(&mut self, ev: &WatchEvent) {
         match ev.op {

@@ -112,6 +112,11 @@ pub struct ObjectSet {
     snapshot_classes: Table,
     snapshots: Table,
     contents: Table,
+    /// Whether the indexes below are kept. Only caches whose owner asks
+    /// them questions keep them (every write to every informer would pay
+    /// otherwise); the questions scan the tables when they are not kept,
+    /// with the same answers in the same order.
+    indexed: bool,
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
     /// Pod names by (namespace, label key, label value).
@@ -267,6 +272,16 @@ macro_rules! with_kind {
 }
 
 impl ObjectSet {
+    /// An empty set that keeps the indexes behind
+    /// [`ObjectSet::pods_labelled`], [`ObjectSet::sets_that_may_select`]
+    /// and [`ObjectSet::pv_candidates`].
+    pub fn indexed() -> Self {
+        ObjectSet {
+            indexed: true,
+            ..Default::default()
+        }
+    }
+
     /// The object `key` of kind `T`.
     pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
         T::table(self).get(key).and_then(|o| T::downcast(o))
@@ -346,6 +361,9 @@ impl ObjectSet {
     /// one costs a copy of the key.
     pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) {
         let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(key, obj.clone()));
+        if !self.indexed {
+            return;
+        }
         match (obj.as_ref(), old.as_deref()) {
             (AnyObject::PersistentVolume(o), old) => {
                 if let Some(AnyObject::PersistentVolume(old)) = old {
@@ -398,6 +416,9 @@ impl ObjectSet {
     /// copy: whoever else holds it keeps it).
     pub fn take(&mut self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
         let obj = with_kind!(kind, T => T::table_mut(self).remove(key))?;
+        if !self.indexed {
+            return Some(obj);
+        }
         match obj.as_ref() {
             AnyObject::PersistentVolume(pv) => self.pv_index.remove(pv),
             AnyObject::Pod(p) => self.unindex_pod_labels(&p.metadata),
@@ -431,7 +452,14 @@ impl ObjectSet {
         &'a self,
         namespace: &str,
         labels: &BTreeMap<String, String>,
-    ) -> impl Iterator<Item = &'a StatefulSet> + 'a {
+    ) -> Box<dyn Iterator<Item = &'a StatefulSet> + 'a> {
+        if !self.indexed {
+            let ns = namespace.to_string();
+            return Box::new(
+                self.list::<StatefulSet>()
+                    .filter(move |s| s.metadata.namespace == ns),
+            );
+        }
         let mut keys: BTreeSet<&'a ObjectKey> = BTreeSet::new();
         for (k, v) in labels {
             let l = Some((namespace.to_string(), k.clone(), v.clone()));
@@ -444,7 +472,7 @@ impl ObjectSet {
                 .flatten()
                 .filter(|k| k.namespace == namespace),
         );
-        keys.into_iter().filter_map(|k| self.get::<StatefulSet>(k))
+        Box::new(keys.into_iter().filter_map(|k| self.get::<StatefulSet>(k)))
     }
 
     /// Pods in `namespace` that carry label `key` = `value`, by name.
@@ -453,14 +481,22 @@ impl ObjectSet {
         namespace: &str,
         key: &str,
         value: &str,
-    ) -> impl Iterator<Item = &'a Pod> + 'a {
+    ) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
+        if !self.indexed {
+            let (ns, key, value) = (namespace.to_string(), key.to_string(), value.to_string());
+            return Box::new(self.list::<Pod>().filter(move |p| {
+                p.metadata.namespace == ns && p.metadata.labels.get(&key) == Some(&value)
+            }));
+        }
         let l = (namespace.to_string(), key.to_string(), value.to_string());
         let ns = namespace.to_string();
-        self.pod_labels
-            .get(&l)
-            .into_iter()
-            .flatten()
-            .filter_map(move |n| self.get::<Pod>(&ObjectKey::new(&ns, n)))
+        Box::new(
+            self.pod_labels
+                .get(&l)
+                .into_iter()
+                .flatten()
+                .filter_map(move |n| self.get::<Pod>(&ObjectKey::new(&ns, n))),
+        )
     }
 
     /// The volumes `claim` could bind to, by name: every Available volume of
@@ -469,7 +505,19 @@ impl ObjectSet {
     pub fn pv_candidates<'a>(
         &'a self,
         claim: &PersistentVolumeClaim,
-    ) -> impl Iterator<Item = &'a PersistentVolume> + 'a {
+    ) -> Box<dyn Iterator<Item = &'a PersistentVolume> + 'a> {
+        if !self.indexed {
+            let class = claim.class().to_string();
+            let (ns, name) = (
+                claim.metadata.namespace.clone(),
+                claim.metadata.name.clone(),
+            );
+            return Box::new(self.list::<PersistentVolume>().filter(move |pv| {
+                let (available, claimed) = PvIndex::entries(pv);
+                available.as_deref() == Some(class.as_str())
+                    || claimed.is_some_and(|(n, c)| n == ns && c == name)
+            }));
+        }
         let mut names: BTreeSet<&'a String> = BTreeSet::new();
         if let Some(set) = self.pv_index.available.get(claim.class()) {
             names.extend(set);
@@ -481,8 +529,163 @@ impl ObjectSet {
         if let Some(set) = self.pv_index.claimed.get(&key) {
             names.extend(set);
         }
-        names
-            .into_iter()
-            .filter_map(|n| self.get::<PersistentVolume>(&ObjectKey::cluster(n)))
+        Box::new(
+            names
+                .into_iter()
+                .filter_map(|n| self.get::<PersistentVolume>(&ObjectKey::cluster(n))),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::ObjectMeta;
+    use crate::api::persistent_volume::{ClaimRef, PersistentVolumeSpec, PersistentVolumeStatus};
+    use crate::api::persistent_volume_claim::PersistentVolumeClaimSpec;
+    use crate::api::stateful_set::StatefulSetSpec;
+
+    fn meta(ns: &str, name: &str, labels: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            namespace: ns.into(),
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn pod(ns: &str, name: &str, labels: &[(&str, &str)]) -> AnyObject {
+        Pod {
+            metadata: meta(ns, name, labels),
+            spec: Default::default(),
+            status: Default::default(),
+        }
+        .into()
+    }
+
+    fn pv(name: &str, class: &str, phase: VolumePhase, claim: Option<(&str, &str)>) -> AnyObject {
+        PersistentVolume {
+            metadata: meta("", name, &[]),
+            spec: PersistentVolumeSpec {
+                storage_class_name: class.into(),
+                claim_ref: claim.map(|(ns, n)| ClaimRef {
+                    namespace: ns.into(),
+                    name: n.into(),
+                    uid: String::new(),
+                }),
+                ..Default::default()
+            },
+            status: PersistentVolumeStatus {
+                phase,
+                ..Default::default()
+            },
+        }
+        .into()
+    }
+
+    fn set(ns: &str, name: &str, selector: serde_json::Value) -> AnyObject {
+        let spec: StatefulSetSpec = serde_json::from_value(serde_json::json!({
+            "selector": selector,
+            "template": {"spec": serde_json::to_value(crate::api::pod::PodSpec::default()).expect("json")},
+        }))
+        .expect("a spec");
+        StatefulSet {
+            metadata: meta(ns, name, &[]),
+            spec,
+            status: Default::default(),
+        }
+        .into()
+    }
+
+    /// The same writes, to a set with indexes and to one without.
+    fn both(writes: &[AnyObject], removals: &[(Kind, ObjectKey)]) -> (ObjectSet, ObjectSet) {
+        let (mut with, mut without) = (ObjectSet::indexed(), ObjectSet::default());
+        for s in [&mut with, &mut without] {
+            for w in writes {
+                s.put(w.clone());
+            }
+            for (kind, key) in removals {
+                s.remove(*kind, key);
+            }
+        }
+        (with, without)
+    }
+
+    #[test]
+    fn unindexed_sets_answer_the_indexed_questions_alike() {
+        let writes = [
+            pod("a", "web-1", &[("app", "web"), ("tier", "x")]),
+            pod("a", "web-0", &[("app", "web")]),
+            pod("b", "web-0", &[("app", "web")]),
+            pod("a", "db-0", &[("app", "db")]),
+            // Relabelled and removed pods leave the answers.
+            pod("a", "db-0", &[("app", "web")]),
+            pod("a", "gone", &[("app", "web")]),
+            pv("pv-b", "fast", VolumePhase::Available, None),
+            pv("pv-a", "fast", VolumePhase::Available, None),
+            pv("pv-c", "slow", VolumePhase::Available, None),
+            pv("pv-d", "fast", VolumePhase::Bound, Some(("a", "data"))),
+            pv("pv-e", "slow", VolumePhase::Released, Some(("a", "data"))),
+            pv("pv-f", "fast", VolumePhase::Bound, Some(("a", "other"))),
+            set(
+                "a",
+                "web",
+                serde_json::json!({"matchLabels": {"app": "web"}}),
+            ),
+            set("a", "db", serde_json::json!({"matchLabels": {"app": "db"}})),
+            set(
+                "b",
+                "web",
+                serde_json::json!({"matchLabels": {"app": "web"}}),
+            ),
+            set(
+                "a",
+                "any",
+                serde_json::json!({"matchExpressions": [{"key": "app", "operator": "Exists"}]}),
+            ),
+        ];
+        let removals = [(Kind::Pod, ObjectKey::new("a", "gone"))];
+        let (with, without) = both(&writes, &removals);
+        let names = |it: Box<dyn Iterator<Item = &Pod> + '_>| -> Vec<String> {
+            it.map(|p| p.metadata.name.clone()).collect()
+        };
+        assert_eq!(
+            names(with.pods_labelled("a", "app", "web")),
+            ["db-0", "web-0", "web-1"]
+        );
+        for (k, v) in [("app", "web"), ("app", "db"), ("tier", "x"), ("no", "ne")] {
+            assert_eq!(
+                names(with.pods_labelled("a", k, v)),
+                names(without.pods_labelled("a", k, v)),
+                "{k}={v}"
+            );
+        }
+        let labels: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into();
+        let sets = |s: &ObjectSet| -> Vec<String> {
+            s.sets_that_may_select("a", &labels)
+                .filter(|s| s.spec.selector.matches(&labels))
+                .map(|s| s.metadata.name.clone())
+                .collect()
+        };
+        assert_eq!(sets(&with), ["any", "web"]);
+        assert_eq!(sets(&with), sets(&without));
+        let claim = PersistentVolumeClaim {
+            metadata: meta("a", "data", &[]),
+            spec: PersistentVolumeClaimSpec {
+                storage_class_name: Some("fast".into()),
+                ..Default::default()
+            },
+            status: Default::default(),
+        };
+        let pvs = |s: &ObjectSet| -> Vec<String> {
+            s.pv_candidates(&claim)
+                .map(|v| v.metadata.name.clone())
+                .collect()
+        };
+        assert_eq!(pvs(&with), ["pv-a", "pv-b", "pv-d", "pv-e"]);
+        assert_eq!(pvs(&with), pvs(&without));
     }
 }

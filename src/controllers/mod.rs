@@ -217,6 +217,12 @@ pub trait Controller {
     /// Kinds this controller's informer caches; it is told about their
     /// changes (and ignores those it only lists).
     fn watches(&self) -> &'static [Kind];
+    /// Whether it asks its cache the indexed questions (pods by label,
+    /// sets by selector, volume candidates): then its cache keeps the
+    /// indexes that answer them fast.
+    fn uses_indexes(&self) -> bool {
+        false
+    }
     /// A watched change arrived (after the propagation delay). Usually this
     /// only queues work; the work runs in [`Controller::on_wake`].
     fn on_watch(&mut self, event: &WatchEvent, cx: &mut Ctx<'_>);

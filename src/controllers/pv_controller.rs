@@ -275,6 +275,10 @@ impl Controller for PvController {
         SOURCE
     }
 
+    fn uses_indexes(&self) -> bool {
+        true
+    }
+
     fn watches(&self) -> &'static [Kind] {
         // Claims and volumes have handlers; classes and pods are listers only.
         &[

@@ -20,8 +20,8 @@ use crate::api::{
 use crate::backend::{CallId, Reply, Request};
 use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
-use serde::{Deserialize, Serialize};
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.

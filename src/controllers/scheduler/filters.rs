@@ -8,6 +8,7 @@ use crate::api::{
     AccessMode, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Quantity,
 };
 use crate::cluster::ObjectSet;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a node failed a filter.
@@ -28,16 +29,18 @@ impl NodeStatus {
     }
 }
 
-/// What the filters need to know of the cluster besides the node itself.
+/// What the filters need to know of the cluster besides the node itself,
+/// by node name. Looked up once per node filtered or scored and never
+/// walked, so hashed: a hash's order cannot reach output.
 #[derive(Default)]
 pub struct NodeUsage {
     /// CPU (milli) and memory (bytes) requested by the pods on each node.
-    pub requested: BTreeMap<String, (i128, i128, u32)>,
+    pub requested: FxHashMap<String, (i128, i128, u32)>,
     /// CPU and memory as scoring counts them ([`super::scoring::non_zero_requests`]).
-    pub non_zero: BTreeMap<String, (i128, i128)>,
+    pub non_zero: FxHashMap<String, (i128, i128)>,
     /// CSI volume handles attached-or-wanted per node, for NodeVolumeLimits,
     /// with how many of the node's pods bring each.
-    pub csi_volumes: BTreeMap<String, BTreeMap<String, u32>>,
+    pub csi_volumes: FxHashMap<String, BTreeMap<String, u32>>,
 }
 
 /// CPU (milli) and memory (bytes) a pod requests.

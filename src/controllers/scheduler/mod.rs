@@ -669,6 +669,10 @@ impl Controller for Scheduler {
         SOURCE
     }
 
+    fn uses_indexes(&self) -> bool {
+        true
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[
             Kind::Pod,
