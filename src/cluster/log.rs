@@ -56,7 +56,7 @@ pub struct ChangeRecord {
 }
 
 /// Event severity.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EventType {
     /// Normal.
     Normal,

@@ -7,6 +7,7 @@ use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, R
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,7 +51,7 @@ impl StoreError {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct EventKey {
     object: ObjectRef,
     /// The involved object's UID: a recreated pod of the same name starts
@@ -72,7 +73,8 @@ pub struct Store {
     next_seq: u64,
     log: Vec<Record>,
     watch_outbox: Vec<WatchEvent>,
-    events: BTreeMap<EventKey, (u32, SimTime)>,
+    /// Counts by event, only looked up (never walked), so hashed.
+    events: FxHashMap<EventKey, (u32, SimTime)>,
 }
 
 impl Store {
@@ -287,7 +289,8 @@ impl Store {
     ) {
         let message = message.into();
         let uid = self
-            .get_any(&object)
+            .objects
+            .get_shared(object.kind, &object.key)
             .map(|o| o.meta().uid.clone())
             .unwrap_or_default();
         let key = EventKey {
@@ -299,9 +302,17 @@ impl Store {
             source,
         };
         let now = self.now;
-        let entry = self.events.entry(key.clone()).or_insert((0, now));
-        entry.0 += 1;
-        let (count, first_seen) = *entry;
+        // A repeat finds its entry without copying the key.
+        let (count, first_seen) = match self.events.get_mut(&key) {
+            Some(entry) => {
+                entry.0 += 1;
+                *entry
+            }
+            None => {
+                self.events.insert(key.clone(), (1, now));
+                (1, now)
+            }
+        };
         let seq = self.take_seq();
         self.log.push(Record::Event(EventRecord {
             t: now,
