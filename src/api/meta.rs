@@ -118,7 +118,7 @@ impl fmt::Display for Kind {
 
 /// Namespace and name: how the store indexes an object of a given kind.
 /// Cluster-scoped objects have an empty namespace.
-#[derive(Clone, Debug, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Eq, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// Namespace, empty for cluster-scoped kinds.
     pub namespace: String,
@@ -164,6 +164,14 @@ impl PartialEq for ObjectKey {
     fn eq(&self, other: &Self) -> bool {
         short_eq(self.name.as_bytes(), other.name.as_bytes())
             && short_eq(self.namespace.as_bytes(), other.namespace.as_bytes())
+    }
+}
+
+/// The fields, as the derived hash does: equal keys hash alike.
+impl std::hash::Hash for ObjectKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.namespace.hash(state);
+        self.name.hash(state);
     }
 }
 
