@@ -95,7 +95,7 @@ impl Checker {
                 .actions
                 .iter()
                 .filter_map(|a| match &a.kind {
-                    ActionKind::Delete(r, _) => Some(r.key.name.clone()),
+                    ActionKind::Delete(r, _) => Some(r.key.name.to_string()),
                     _ => None,
                 })
                 .collect(),
@@ -319,7 +319,7 @@ impl Checker {
                     .is_some_and(|c| c.spec.access_modes.contains(&AccessMode::ReadWriteOncePod));
                 if rwop {
                     users
-                        .entry((key.namespace, key.name))
+                        .entry((key.namespace.to_string(), key.name.to_string()))
                         .or_default()
                         .push(format!("Pod/{}", p.metadata.name));
                 }

@@ -4,6 +4,7 @@ use crate::engine::SimTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use ustr::Ustr;
 
 /// Every kind storsim models.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -121,25 +122,106 @@ impl fmt::Display for Kind {
 #[derive(Clone, Debug, Eq, Serialize, Deserialize)]
 pub struct ObjectKey {
     /// Namespace, empty for cluster-scoped kinds.
-    pub namespace: String,
+    pub namespace: Name,
     /// Object name.
-    pub name: String,
+    pub name: Name,
+}
+
+/// A name in a key: interned, so a key is copied without allocating and
+/// compared for equality by pointer. It reads, prints and serialises as the
+/// string it stands for (`{:?}` too: messages quote names with it).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(Ustr);
+
+impl Name {
+    /// The interned copy of `s`.
+    pub fn new(s: &str) -> Self {
+        Name(Ustr::from(s))
+    }
+
+    /// The string.
+    pub fn as_str(&self) -> &'static str {
+        self.0.as_str()
+    }
+}
+
+/// The empty name (a cluster-scoped key's namespace).
+impl Default for Name {
+    fn default() -> Self {
+        Name::new("")
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0.as_str(), f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        self.0.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Name {
+    fn eq(&self, other: &String) -> bool {
+        self.0.as_str() == other
+    }
+}
+
+impl PartialEq<Name> for String {
+    fn eq(&self, other: &Name) -> bool {
+        self == other.0.as_str()
+    }
+}
+
+impl PartialEq<Name> for &str {
+    fn eq(&self, other: &Name) -> bool {
+        *self == other.0.as_str()
+    }
 }
 
 impl ObjectKey {
     /// A key for a namespaced object.
     pub fn new(namespace: &str, name: &str) -> Self {
         ObjectKey {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
+            namespace: Name::new(namespace),
+            name: Name::new(name),
         }
     }
 
     /// A key for a cluster-scoped object.
     pub fn cluster(name: &str) -> Self {
         ObjectKey {
-            namespace: String::new(),
-            name: name.to_string(),
+            namespace: Name::new(""),
+            name: Name::new(name),
         }
     }
 }
@@ -152,22 +234,20 @@ impl ObjectKey {
 impl Ord for ObjectKey {
     #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        short_cmp(self.namespace.as_bytes(), other.namespace.as_bytes())
-            .then_with(|| short_cmp(self.name.as_bytes(), other.name.as_bytes()))
+        ustr_cmp(self.namespace, other.namespace).then_with(|| ustr_cmp(self.name, other.name))
     }
 }
 
-/// Field by field, like the derived equality, inline for the same reason
-/// as the order; the name first, as it is where keys differ.
+/// Interned strings are equal when they are the same string in the
+/// cache: two pointer compares.
 impl PartialEq for ObjectKey {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
-        short_eq(self.name.as_bytes(), other.name.as_bytes())
-            && short_eq(self.namespace.as_bytes(), other.namespace.as_bytes())
+        self.name == other.name && self.namespace == other.namespace
     }
 }
 
-/// The fields, as the derived hash does: equal keys hash alike.
+/// From the strings' hashes, computed once when they were interned.
 impl std::hash::Hash for ObjectKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.namespace.hash(state);
@@ -179,6 +259,16 @@ impl PartialOrd for ObjectKey {
     #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// The strings' order; the same string (one entry of the cache) at once.
+#[inline]
+fn ustr_cmp(a: Name, b: Name) -> std::cmp::Ordering {
+    if a == b {
+        std::cmp::Ordering::Equal
+    } else {
+        short_cmp(a.as_str().as_bytes(), b.as_str().as_bytes())
     }
 }
 
@@ -203,25 +293,6 @@ fn short_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
         i += 1;
     }
     a.len().cmp(&b.len())
-}
-
-/// Byte equality, eight bytes at a time.
-#[inline]
-fn short_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut i = 0;
-    while i + 8 <= a.len() {
-        let x = u64::from_ne_bytes(a[i..i + 8].try_into().expect("eight bytes"));
-        let y = u64::from_ne_bytes(b[i..i + 8].try_into().expect("eight bytes"));
-        if x != y {
-            return false;
-        }
-        i += 8;
-    }
-    // The tail byte by byte: a call to `memcmp` costs more than it.
-    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
 }
 
 impl fmt::Display for ObjectKey {
@@ -342,10 +413,7 @@ pub struct ObjectMeta {
 impl ObjectMeta {
     /// The store key of this object.
     pub fn key(&self) -> ObjectKey {
-        ObjectKey {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-        }
+        ObjectKey::new(&self.namespace, &self.name)
     }
 
     /// True if `key` is present among the annotations.
@@ -444,23 +512,38 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// The written-out order is the derived one: (namespace, name) as
-        /// strings, for names alike in long prefixes and of any length.
+        /// The written-out order and equality are those of (namespace,
+        /// name) as strings, for names alike in long prefixes and of any
+        /// length, however the names were interned.
         #[test]
         fn key_order_is_the_order_of_namespace_then_name(
             a in "(default|kube-system|)/[a-z0-9-]{0,24}",
             b in "(default|kube-system|)/[a-z0-9-]{0,24}",
         ) {
-            let split = |s: &str| {
-                let (ns, name) = s.split_once('/').expect("a slash");
-                ObjectKey::new(ns, name)
-            };
-            let (x, y) = (split(&a), split(&b));
-            let derived = (&x.namespace, &x.name).cmp(&(&y.namespace, &y.name));
-            prop_assert_eq!(x.cmp(&y), derived);
-            prop_assert_eq!(x == y, (&x.namespace, &x.name) == (&y.namespace, &y.name));
-            prop_assert_eq!(x.cmp(&x.clone()), std::cmp::Ordering::Equal);
+            let (sa, sb) = (
+                a.split_once('/').expect("a slash"),
+                b.split_once('/').expect("a slash"),
+            );
+            let (x, y) = (ObjectKey::new(sa.0, sa.1), ObjectKey::new(sb.0, sb.1));
+            prop_assert_eq!(x.cmp(&y), sa.cmp(&sb));
+            prop_assert_eq!(x == y, sa == sb);
+            prop_assert_eq!(x.cmp(&ObjectKey::new(sa.0, sa.1)), std::cmp::Ordering::Equal);
+            prop_assert_eq!(x.name.as_str(), sa.1);
         }
+    }
+
+    #[test]
+    fn interned_names_print_and_serialise_as_their_strings() {
+        let k = ObjectKey::new("default", "data-web-0");
+        assert_eq!(
+            format!("{:?} {}", k.name, k.name),
+            "\"data-web-0\" data-web-0"
+        );
+        assert_eq!(
+            serde_json::to_string(&k).expect("json"),
+            r#"{"namespace":"default","name":"data-web-0"}"#
+        );
+        assert_eq!(ObjectKey::cluster("pv-1").namespace, "");
     }
 
     #[test]

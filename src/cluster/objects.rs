@@ -382,7 +382,7 @@ impl ObjectSet {
                         self.pod_labels
                             .entry(l)
                             .or_default()
-                            .insert(key.name.clone());
+                            .insert(key.name.to_string());
                     }
                 }
             }
@@ -393,7 +393,7 @@ impl ObjectSet {
                     .match_labels
                     .iter()
                     .next()
-                    .map(|(k, v)| (key.namespace.clone(), k.clone(), v.clone()));
+                    .map(|(k, v)| (key.namespace.to_string(), k.clone(), v.clone()));
                 if self.set_selector_of.get(key) != Some(&first) {
                     self.unindex_set(&o.metadata);
                     self.set_selectors

@@ -156,7 +156,7 @@ impl Index {
                 .chain(Some(c.spec.volume_name.clone()))
                 .filter(|v| !v.is_empty())
                 .collect(),
-            AnyObject::PersistentVolume(_) => vec![ev.key.name.clone()],
+            AnyObject::PersistentVolume(_) => vec![ev.key.name.to_string()],
             AnyObject::VolumeAttachment(va) => {
                 self.attachment(va);
                 vec![va.spec.persistent_volume_name.clone()]
@@ -169,17 +169,17 @@ impl Index {
                     n.status.ready,
                     n.spec.taints.clone(),
                 );
-                let changed = gone || self.nodes_seen.get(&ev.key.name) != Some(&seen);
+                let changed = gone || self.nodes_seen.get(ev.key.name.as_str()) != Some(&seen);
                 if gone {
-                    self.nodes_seen.remove(&ev.key.name);
+                    self.nodes_seen.remove(ev.key.name.as_str());
                 } else {
-                    self.nodes_seen.insert(ev.key.name.clone(), seen);
+                    self.nodes_seen.insert(ev.key.name.to_string(), seen);
                 }
                 if !changed {
                     return Vec::new();
                 }
                 self.node_volumes
-                    .get(&ev.key.name)
+                    .get(ev.key.name.as_str())
                     .map(|v| v.iter().cloned().collect())
                     .unwrap_or_default()
             }
@@ -415,7 +415,7 @@ impl AttachDetachController {
 fn multi_attach_message(pv: &str, node: &str, pods: &[ObjectKey], desired: &Desired) -> String {
     let ns = pods
         .first()
-        .map(|p| p.namespace.clone())
+        .map(|p| p.namespace)
         .unwrap_or_default();
     let mut same_ns = Vec::new();
     let mut other_ns = 0usize;
@@ -425,7 +425,7 @@ fn multi_attach_message(pv: &str, node: &str, pods: &[ObjectKey], desired: &Desi
         }
         for u in users {
             if u.namespace == ns {
-                same_ns.push(u.name.clone());
+                same_ns.push(u.name.to_string());
             } else {
                 other_ns += 1;
             }

@@ -117,7 +117,7 @@ impl Controller for CsiSnapshotter {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        let name = ev.key.name.clone();
+        let name = ev.key.name.to_string();
         let at = self.retries.backing_off(&name, cx.now).unwrap_or(cx.now);
         self.queue.add(name, at);
     }

@@ -95,11 +95,9 @@ impl Controller for ExternalAttacher {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         if ev.kind == Kind::VolumeAttachment {
-            let at = self
-                .retries
-                .backing_off(&ev.key.name, cx.now)
-                .unwrap_or(cx.now);
-            self.queue.add(ev.key.name.clone(), at);
+            let name = ev.key.name.to_string();
+            let at = self.retries.backing_off(&name, cx.now).unwrap_or(cx.now);
+            self.queue.add(name, at);
         }
     }
 

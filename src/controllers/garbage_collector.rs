@@ -81,7 +81,7 @@ impl Controller for GarbageCollector {
         if ev.op == ChangeOp::Deleted {
             // An owner went: look at what it owned.
             let uid = meta.uid.clone();
-            let ns = ev.key.namespace.clone();
+            let ns = ev.key.namespace;
             let owned = |m: &ObjectMeta| {
                 m.namespace == ns && m.owner_references.iter().any(|o| o.uid == uid)
             };

@@ -334,8 +334,9 @@ impl Controller for NodeLifecycle {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         // A node it marked NotReady reporting Ready: seen at the next tick.
-        if ev.kind == Kind::Node && self.unready.contains(&ev.key.name) {
-            self.queue.add(ev.key.name.clone(), Self::next_tick(cx.now));
+        if ev.kind == Kind::Node && self.unready.contains(ev.key.name.as_str()) {
+            self.queue
+                .add(ev.key.name.to_string(), Self::next_tick(cx.now));
         }
     }
 

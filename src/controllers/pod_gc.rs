@@ -51,9 +51,9 @@ impl Controller for PodGc {
                 .get::<Node>(&ev.key)
                 .is_some_and(Self::out_of_service);
             if oos {
-                self.out_of_service.insert(ev.key.name.clone());
+                self.out_of_service.insert(ev.key.name.to_string());
             } else {
-                self.out_of_service.remove(&ev.key.name);
+                self.out_of_service.remove(ev.key.name.as_str());
             }
         }
         if !self.out_of_service.is_empty() {

@@ -518,7 +518,7 @@ impl Controller for Provisioner {
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let item = match ev.kind {
             Kind::PersistentVolumeClaim => Item::Claim(ev.key.clone()),
-            Kind::PersistentVolume => Item::Volume(ev.key.name.clone()),
+            Kind::PersistentVolume => Item::Volume(ev.key.name.to_string()),
             _ => return, // listers only
         };
         let at = self.retries.backing_off(&item, cx.now).unwrap_or(cx.now);

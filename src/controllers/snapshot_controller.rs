@@ -167,8 +167,8 @@ impl SnapshotController {
             },
             spec: VolumeSnapshotContentSpec {
                 volume_snapshot_ref: SnapshotRef {
-                    namespace: key.namespace.clone(),
-                    name: key.name.clone(),
+                    namespace: key.namespace.to_string(),
+                    name: key.name.to_string(),
                     uid: snap.metadata.uid.clone(),
                 },
                 source: ContentSource {

@@ -205,7 +205,7 @@ impl StatefulSetController {
             spec.volumes.push(Volume {
                 name: t.metadata.name.clone(),
                 persistent_volume_claim: Some(ClaimVolumeSource {
-                    claim_name: claim,
+                    claim_name: claim.to_string(),
                     read_only: false,
                 }),
                 empty_dir: None,
@@ -281,8 +281,8 @@ impl StatefulSetController {
             labels.extend(set.spec.selector.match_labels.clone());
             let mut claim = PersistentVolumeClaim {
                 metadata: ObjectMeta {
-                    name: key.name.clone(),
-                    namespace: key.namespace.clone(),
+                    name: key.name.to_string(),
+                    namespace: key.namespace.to_string(),
                     labels,
                     annotations: t.metadata.annotations.clone(),
                     owner_references: Self::wanted_owners(set, None, false),

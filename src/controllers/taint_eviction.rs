@@ -149,7 +149,9 @@ impl Controller for TaintEviction {
                             .collect()
                     })
                     .unwrap_or_default();
-                let before = self.no_execute.insert(ev.key.name.clone(), taints.clone());
+                let before = self
+                    .no_execute
+                    .insert(ev.key.name.to_string(), taints.clone());
                 if before.unwrap_or_default() == taints {
                     return;
                 }

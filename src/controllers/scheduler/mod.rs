@@ -523,8 +523,8 @@ impl Scheduler {
                     )
                 });
                 let before = match fingerprint {
-                    Some(f) => self.node_fingerprints.insert(ev.key.name.clone(), f),
-                    None => self.node_fingerprints.remove(&ev.key.name),
+                    Some(f) => self.node_fingerprints.insert(ev.key.name.to_string(), f),
+                    None => self.node_fingerprints.remove(ev.key.name.as_str()),
                 };
                 // Nodes from the initial list have no fingerprint yet: their
                 // first update counts only if it is an add or a delete.
