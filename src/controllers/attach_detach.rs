@@ -277,8 +277,7 @@ impl AttachDetachController {
             let requested = *self.detach_requested.entry(pair.clone()).or_insert(cx.now);
             let node = cx
                 .store
-                .get::<Node>(&ObjectKey::cluster(&va.spec.node_name))
-                .cloned();
+                .get::<Node>(&ObjectKey::cluster(&va.spec.node_name));
             let unique = cx
                 .store
                 .get::<PersistentVolume>(&ObjectKey::cluster(&pair.0))
@@ -288,17 +287,16 @@ impl AttachDetachController {
                         .as_ref()
                         .map(|c| unique_volume_name(&c.driver, &c.volume_handle))
                 });
-            let in_use = match (&node, &unique) {
+            let in_use = match (node, &unique) {
                 (Some(n), Some(u)) => n.status.volumes_in_use.contains(u),
                 _ => false,
             };
             // A node still using the volume blocks detach, unless it is not
             // Ready and the 6-minute wait is over (force detach), or it has
             // the out-of-service taint (non-graceful shutdown).
-            let unhealthy = node.as_ref().is_some_and(|n| !n.status.ready);
-            let out_of_service = node
-                .as_ref()
-                .is_some_and(|n| n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
+            let unhealthy = node.is_some_and(|n| !n.status.ready);
+            let out_of_service =
+                node.is_some_and(|n| n.spec.taints.iter().any(|t| t.key == TAINT_OUT_OF_SERVICE));
             let deadline = requested.plus(MAX_WAIT_FOR_UNMOUNT);
             if in_use && !out_of_service && !(unhealthy && cx.now > deadline) {
                 if unhealthy {
@@ -413,10 +411,7 @@ impl AttachDetachController {
 /// `reportMultiAttachError`'s texts: the pods (same namespace) that use the
 /// volume on other nodes, or that it is exclusively attached elsewhere.
 fn multi_attach_message(pv: &str, node: &str, pods: &[ObjectKey], desired: &Desired) -> String {
-    let ns = pods
-        .first()
-        .map(|p| p.namespace)
-        .unwrap_or_default();
+    let ns = pods.first().map(|p| p.namespace).unwrap_or_default();
     let mut same_ns = Vec::new();
     let mut other_ns = 0usize;
     for ((v, n), (_, users)) in desired {

@@ -39,7 +39,7 @@ impl CsiSnapshotter {
             return;
         }
         let key = ObjectKey::cluster(name);
-        let Some(c) = cx.store.get::<VolumeSnapshotContent>(&key).cloned() else {
+        let Some(c) = cx.store.get_shared::<VolumeSnapshotContent>(&key) else {
             self.retries.forget(&name.to_string());
             return;
         };

@@ -80,7 +80,7 @@ impl ExternalResizer {
         if self.in_flight.values().any(|k| k == key) {
             return;
         }
-        let Some(claim) = cx.store.get::<PersistentVolumeClaim>(key).cloned() else {
+        let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(key) else {
             self.forget(key);
             return;
         };
@@ -89,8 +89,7 @@ impl ExternalResizer {
         }
         let Some(pv) = cx
             .store
-            .get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
-            .cloned()
+            .get_shared::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
         else {
             return;
         };
@@ -169,7 +168,7 @@ impl ExternalResizer {
     }
 
     fn expanded(&mut self, key: &ObjectKey, size_bytes: i128, cx: &mut Ctx<'_>) {
-        let Some(claim) = cx.store.get::<PersistentVolumeClaim>(key).cloned() else {
+        let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(key) else {
             return;
         };
         let size = Quantity::from_bytes(size_bytes);

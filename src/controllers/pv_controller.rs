@@ -217,7 +217,7 @@ impl PvController {
 
     /// `syncVolume`.
     fn sync_volume(&mut self, store: &mut Api<'_>, key: &ObjectKey, now: SimTime) {
-        let Some(pv) = store.get::<PersistentVolume>(key).cloned() else {
+        let Some(pv) = store.get_shared::<PersistentVolume>(key) else {
             return;
         };
         let Some(cref) = pv.spec.claim_ref.clone() else {
@@ -580,7 +580,7 @@ fn update_claim_status_with_event(
     reason: &str,
     message: &str,
 ) {
-    let Some(claim) = store.get::<PersistentVolumeClaim>(key).cloned() else {
+    let Some(claim) = store.get_shared::<PersistentVolumeClaim>(key) else {
         return;
     };
     if claim.status.phase == phase {
@@ -613,7 +613,7 @@ fn update_volume_phase_with_event(
     reason: &str,
     message: &str,
 ) {
-    let Some(pv) = store.get::<PersistentVolume>(key).cloned() else {
+    let Some(pv) = store.get_shared::<PersistentVolume>(key) else {
         return;
     };
     if pv.status.phase == phase {
@@ -699,10 +699,7 @@ fn emit_unbound_delay_binding_event(
 /// with its provisioner and say so. An in-tree name without an in-tree
 /// plugin (`kubernetes.io/no-provisioner`) fails instead.
 fn provision_claim(store: &mut Api<'_>, claim: &PersistentVolumeClaim, class: &str) {
-    let Some(sc) = store
-        .get::<StorageClass>(&ObjectKey::cluster(class))
-        .cloned()
-    else {
+    let Some(sc) = store.get_shared::<StorageClass>(&ObjectKey::cluster(class)) else {
         let msg = format!("storageclass.storage.k8s.io {class:?} not found");
         PvController::claim_event(store, claim, EventType::Warning, "ProvisioningFailed", msg);
         return;
@@ -750,7 +747,7 @@ fn is_volume_released(store: &Api<'_>, pv: &PersistentVolume) -> bool {
 /// external-provisioner, not here. Of the in-tree deleters only hostPath
 /// exists, and it only deletes under `/tmp/`.
 fn reclaim_volume(store: &mut Api<'_>, key: &ObjectKey) {
-    let Some(pv) = store.get::<PersistentVolume>(key).cloned() else {
+    let Some(pv) = store.get_shared::<PersistentVolume>(key) else {
         return;
     };
     match pv.spec.persistent_volume_reclaim_policy {

@@ -377,7 +377,7 @@ impl StatefulSetController {
 
     /// One sync of a set (`updateStatefulSet`).
     fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
-        let Some(set) = cx.store.get::<StatefulSet>(key).cloned() else {
+        let Some(set) = cx.store.get_shared::<StatefulSet>(key) else {
             self.revisions.remove(key);
             return;
         };

@@ -77,11 +77,10 @@ impl TaintEviction {
 
     fn review(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
         let now = cx.now;
-        let pod = cx.store.get::<Pod>(key).cloned();
+        let pod = cx.store.get_shared::<Pod>(key);
         let node = pod.as_ref().and_then(|p| {
             cx.store
-                .get::<Node>(&ObjectKey::cluster(&p.spec.node_name))
-                .cloned()
+                .get_shared::<Node>(&ObjectKey::cluster(&p.spec.node_name))
         });
         let (Some(pod), Some(node)) = (pod, node) else {
             self.scheduled.remove(key);

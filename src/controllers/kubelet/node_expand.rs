@@ -97,7 +97,7 @@ impl Kubelet {
         let Some((pod, claim_key)) = self.user_of(pv, node) else {
             return false;
         };
-        let Some(claim) = cx.store.get::<PersistentVolumeClaim>(&claim_key).cloned() else {
+        let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(&claim_key) else {
             return false;
         };
         let Some(size) = Self::node_resize_target(&claim, cx) else {
@@ -181,7 +181,7 @@ impl Kubelet {
             else {
                 continue;
             };
-            let Some(claim) = cx.store.get::<PersistentVolumeClaim>(&claim_key).cloned() else {
+            let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(&claim_key) else {
                 continue;
             };
             if let Some(size) = Self::node_resize_target(&claim, cx) {
@@ -242,7 +242,7 @@ impl Kubelet {
                 });
                 // Tried again at the next sync (online) or the next mount;
                 // a failed resize does not keep the volume from mounting.
-                if online && let Some(c) = cx.store.get::<PersistentVolumeClaim>(claim).cloned() {
+                if online && let Some(c) = cx.store.get_shared::<PersistentVolumeClaim>(claim) {
                     self.claim_resized(&c, cx);
                 }
             }

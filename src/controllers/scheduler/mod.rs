@@ -149,7 +149,7 @@ impl Scheduler {
 
     /// One scheduling cycle for `key`.
     fn schedule_one(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
-        let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
+        let Some(pod) = cx.store.get_shared::<Pod>(key) else {
             return;
         };
         if !Self::wants(&pod) || self.binding.contains_key(key) || self.assumed.contains_key(key) {
@@ -178,7 +178,7 @@ impl Scheduler {
         for (claim_key, decision) in &decisions {
             match decision {
                 Decision::Static(pv) => {
-                    let claim = cx.store.get::<PersistentVolumeClaim>(claim_key).cloned();
+                    let claim = cx.store.get_shared::<PersistentVolumeClaim>(claim_key);
                     if let Some(c) = claim {
                         let _ = cx
                             .store
@@ -423,7 +423,7 @@ impl Scheduler {
         let Some(b) = self.binding.get(key) else {
             return;
         };
-        let Some(pod) = cx.store.get::<Pod>(key).cloned() else {
+        let Some(pod) = cx.store.get_shared::<Pod>(key) else {
             self.binding.remove(key);
             self.forget(key, cx);
             return;
