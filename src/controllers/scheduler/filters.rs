@@ -101,13 +101,7 @@ pub struct Cycle<'a> {
 }
 
 /// Runs the filters in order on one node; `None` means the node fits.
-pub fn filter(
-    pod: &Pod,
-    node: &Node,
-    cache: &ObjectSet,
-    usage: &NodeUsage,
-    cycle: &Cycle<'_>,
-) -> Option<NodeStatus> {
+pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> Option<NodeStatus> {
     let Cycle {
         requests: (cpu, mem),
         csi_volumes,
@@ -204,7 +198,7 @@ pub fn filter(
         });
     }
     // VolumeBinding.
-    let reasons = volume_binding::filter(claims, node, cache);
+    let reasons = volume_binding::filter(claims, node);
     if !reasons.is_empty() {
         return Some(NodeStatus {
             resolvable: false,

@@ -265,7 +265,7 @@ impl Scheduler {
         if to_find >= nodes.len() || order.is_empty() {
             // Every node is filtered: the order cannot change the outcome.
             for node in &nodes {
-                match filters::filter(pod, node, cache, usage, &cycle) {
+                match filters::filter(pod, node, usage, &cycle) {
                     None => feasible.push(node),
                     Some(s) => statuses.push(s),
                 }
@@ -280,7 +280,7 @@ impl Scheduler {
                 let Some(node) = cache.get::<Node>(key) else {
                     continue;
                 };
-                match filters::filter(pod, node, cache, usage, &cycle) {
+                match filters::filter(pod, node, usage, &cycle) {
                     None => feasible.push(node),
                     Some(s) => statuses.push(s),
                 }
@@ -305,8 +305,7 @@ impl Scheduler {
             return Err((fit_message(nodes.len(), None, &statuses), kinds));
         }
         let chosen = self.select(pod, &feasible, usage, spread.as_ref(), attempt);
-        let decisions =
-            volume_binding::find_pod_volumes(&claims, chosen, cache).unwrap_or_default();
+        let decisions = volume_binding::find_pod_volumes(&claims, chosen).unwrap_or_default();
         Ok((chosen.metadata.name.clone(), decisions))
     }
 

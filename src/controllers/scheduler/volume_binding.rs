@@ -85,10 +85,22 @@ pub enum Decision {
 
 /// PreFilter's state (`podVolumeClaims`): the pod's claims looked up once
 /// per cycle — the volumes of the bound ones (`None`: missing), and the
-/// unbound ones, smallest request first — not once per node.
+/// unbound ones, smallest request first, each with what Filter needs of it
+/// on every node — not once per node.
 pub struct PodClaims<'a> {
     bound: Vec<Option<&'a PersistentVolume>>,
-    unbound: Vec<&'a PersistentVolumeClaim>,
+    unbound: Vec<Unbound<'a>>,
+}
+
+/// An unbound claim and what does not depend on the node: the node it was
+/// promised to, its class (for provisioning) and the volumes that could be
+/// bound to it anywhere (`unboundVolumesDelayBinding`).
+struct Unbound<'a> {
+    claim: &'a PersistentVolumeClaim,
+    key: ObjectKey,
+    selected_node: Option<&'a str>,
+    class: Option<&'a StorageClass>,
+    candidates: Vec<&'a PersistentVolume>,
 }
 
 impl<'a> PodClaims<'a> {
@@ -110,14 +122,24 @@ impl<'a> PodClaims<'a> {
                 .cmp(&b.request())
                 .then(a.metadata.name.cmp(&b.metadata.name))
         });
+        let unbound = unbound
+            .into_iter()
+            .map(|claim| Unbound {
+                claim,
+                key: claim.metadata.key(),
+                selected_node: claim.metadata.annotation(ANN_SELECTED_NODE),
+                class: cache.get::<StorageClass>(&ObjectKey::cluster(claim.class())),
+                candidates: volume_candidates(claim, cache),
+            })
+            .collect();
         PodClaims { bound, unbound }
     }
 }
 
 /// Filter on one node: the reasons it fails, in the plugin's order
 /// (NodeConflict, BindConflict, PVNotExist); empty if it fits.
-pub fn filter(claims: &PodClaims<'_>, node: &Node, cache: &ObjectSet) -> Vec<String> {
-    match find_pod_volumes(claims, node, cache) {
+pub fn filter(claims: &PodClaims<'_>, node: &Node) -> Vec<String> {
+    match find_pod_volumes(claims, node) {
         Ok(_) => Vec::new(),
         Err(r) => r,
     }
@@ -128,7 +150,6 @@ pub fn filter(claims: &PodClaims<'_>, node: &Node, cache: &ObjectSet) -> Vec<Str
 pub fn find_pod_volumes(
     claims: &PodClaims<'_>,
     node: &Node,
-    cache: &ObjectSet,
 ) -> Result<Vec<(ObjectKey, Decision)>, Vec<String>> {
     let labels = &node.metadata.labels;
     let (mut node_conflict, mut bind_conflict, mut pv_missing) = (false, false, false);
@@ -150,20 +171,19 @@ pub fn find_pod_volumes(
     let unbound = &claims.unbound;
     let mut decisions = Vec::new();
     // Fast path: a claim already promised to another node.
-    if unbound.iter().any(|c| {
-        c.metadata
-            .annotation(ANN_SELECTED_NODE)
-            .is_some_and(|n| n != node.metadata.name)
-    }) {
+    if unbound
+        .iter()
+        .any(|u| u.selected_node.is_some_and(|n| n != node.metadata.name))
+    {
         bind_conflict = true;
     } else {
         let mut chosen = BTreeSet::new();
-        for &c in unbound {
-            if let Some(pv) = find_matching_volume_on_node(c, node, cache, &chosen) {
+        for u in unbound {
+            if let Some(pv) = find_matching_volume_on_node(u.claim, &u.candidates, node, &chosen) {
                 chosen.insert(pv.clone());
-                decisions.push((c.metadata.key(), Decision::Static(pv)));
-            } else if can_provision_on(c, node, cache) {
-                decisions.push((c.metadata.key(), Decision::Provision));
+                decisions.push((u.key.clone(), Decision::Static(pv)));
+            } else if u.class.is_some_and(|sc| can_provision_on(sc, node)) {
+                decisions.push((u.key.clone(), Decision::Provision));
             } else {
                 bind_conflict = true;
             }
@@ -187,10 +207,7 @@ pub fn find_pod_volumes(
 
 /// The provisioning check of `FindPodVolumes`: the class has a provisioner
 /// and its allowed topologies admit the node.
-fn can_provision_on(c: &PersistentVolumeClaim, node: &Node, cache: &ObjectSet) -> bool {
-    let Some(sc) = cache.get::<StorageClass>(&ObjectKey::cluster(c.class())) else {
-        return false;
-    };
+fn can_provision_on(sc: &StorageClass, node: &Node) -> bool {
     if sc.provisioner.is_empty() || sc.provisioner == "kubernetes.io/no-provisioner" {
         return false;
     }
@@ -203,33 +220,49 @@ fn can_provision_on(c: &PersistentVolumeClaim, node: &Node, cache: &ObjectSet) -
         })
 }
 
+/// The volumes that could be bound to `claim` on some node, in the index's
+/// order: of its class, free or claimed by it, big enough, of its volume
+/// mode and not being deleted — the checks of `FindMatchingVolume` that do
+/// not depend on the node, made once per cycle.
+fn volume_candidates<'a>(
+    claim: &PersistentVolumeClaim,
+    cache: &'a ObjectSet,
+) -> Vec<&'a PersistentVolume> {
+    let Some(request) = claim.request() else {
+        return Vec::new();
+    };
+    cache
+        .pv_candidates(claim)
+        .filter(|pv| {
+            pv.class() == claim.class()
+                && (pv.spec.claim_ref.is_none() || is_volume_bound_to_claim(pv, claim))
+                && pv.capacity().is_some_and(|cap| cap >= request)
+                && pv.spec.volume_mode == claim.spec.volume_mode
+                && pv.metadata.deletion_timestamp.is_none()
+        })
+        .collect()
+}
+
 /// `FindMatchingVolume` on the scheduler's path (node given, delayed
 /// binding): like the PV controller's, plus node affinity and access modes;
 /// a volume pre-bound to the claim wins at once, or fails the node if its
 /// affinity does not match.
-pub fn find_matching_volume_on_node(
+///
+/// `candidates` are [`volume_candidates`] of the claim: what is left to
+/// check depends on the node or on the claims matched before this one.
+fn find_matching_volume_on_node(
     claim: &PersistentVolumeClaim,
+    candidates: &[&PersistentVolume],
     node: &Node,
-    cache: &ObjectSet,
     excluded: &BTreeSet<String>,
 ) -> Option<String> {
-    let request = claim.request()?;
     let labels = &node.metadata.labels;
     let mut best: Option<&PersistentVolume> = None;
-    for pv in cache.pv_candidates(claim) {
-        if pv.class() != claim.class() || excluded.contains(&pv.metadata.name) {
-            continue;
-        }
-        if pv.spec.claim_ref.is_some() && !is_volume_bound_to_claim(pv, claim) {
+    for &pv in candidates {
+        if excluded.contains(&pv.metadata.name) {
             continue;
         }
         let Some(cap) = pv.capacity() else { continue };
-        if cap < request
-            || pv.spec.volume_mode != claim.spec.volume_mode
-            || pv.metadata.deletion_timestamp.is_some()
-        {
-            continue;
-        }
         let fits_node = pv
             .spec
             .node_affinity
