@@ -589,16 +589,19 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            let text = match (output, &watch) {
-                (Format::Text, Some((kind, object))) => {
-                    report::text::watch(run.store.log(), *kind, object.as_ref())
+            // JSON Lines go out as they are made; text is made whole first.
+            let emit = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+                match (output, &watch) {
+                    (Format::Text, Some((kind, object))) => w.write_all(
+                        report::text::watch(run.store.log(), *kind, object.as_ref()).as_bytes(),
+                    ),
+                    (Format::Text, None) => w.write_all(report::text::render(&report).as_bytes()),
+                    (Format::Jsonl, _) => report::jsonl::write(&report, w),
                 }
-                (Format::Text, None) => report::text::render(&report),
-                (Format::Jsonl, _) => report::jsonl::render(&report),
             };
             match out {
                 Some(path) => {
-                    if let Err(e) = report::write_atomic(&path, text.as_bytes()) {
+                    if let Err(e) = report::write_atomic_with(&path, emit) {
                         eprintln!("error: cannot write {}: {e}", path.display());
                         return ExitCode::from(2);
                     }
@@ -608,7 +611,17 @@ fn main() -> ExitCode {
                         path.display()
                     );
                 }
-                None => print!("{text}"),
+                None => {
+                    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+                    if let Err(e) = emit(&mut stdout).and_then(|()| {
+                        use std::io::Write;
+                        stdout.flush()
+                    }) && e.kind() != std::io::ErrorKind::BrokenPipe
+                    {
+                        eprintln!("error: cannot write the output: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
             }
             ExitCode::from(report.exit_code() as u8)
         }

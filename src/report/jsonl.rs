@@ -7,21 +7,38 @@ use crate::cluster::Record;
 use crate::simulation::EndReason;
 use serde_json::{Value, json};
 
-/// Lines written as they are made: a run's records are not all held as
-/// JSON trees at once (a 10 k-pod fleet has about a million).
-#[derive(Default)]
-struct Lines(String);
+/// Lines written as they are made, straight to the output: a run's
+/// records are never all held as JSON at once (a 10 k-pod fleet has about
+/// a million). The first write error is kept and reported at the end.
+struct Lines<W: std::io::Write> {
+    out: W,
+    error: Option<std::io::Error>,
+}
 
-impl Lines {
-    fn push(&mut self, line: Value) {
-        use std::fmt::Write as _;
-        let _ = writeln!(self.0, "{line}");
+impl<W: std::io::Write> Lines<W> {
+    fn push(&mut self, line: impl serde::Serialize) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut self.out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.error = Some(e);
+        }
     }
 }
 
 /// The whole JSON Lines output.
 pub fn render(r: &Report<'_>) -> String {
-    let mut lines = Lines::default();
+    let mut out = Vec::new();
+    write(r, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// The whole JSON Lines output, written to `out` line by line.
+pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
+    let mut lines = Lines { out, error: None };
     lines.push(json!({
         "type": "header",
         "schema_version": SCHEMA_VERSION,
@@ -32,7 +49,12 @@ pub fn render(r: &Report<'_>) -> String {
         "profile": r.run.profile,
     }));
     for rec in r.run.store.log() {
-        lines.push(record(rec));
+        match rec {
+            Record::Change(c) => lines.push(ChangeLine::of(c)),
+            Record::Event(e) => lines.push(EventLine::of(e)),
+            Record::Operation(o) => lines.push(OperationLine::of(o)),
+            _ => lines.push(record(rec)),
+        }
     }
     for row in r.reference_rows() {
         lines.push(json!({
@@ -97,7 +119,126 @@ pub fn render(r: &Report<'_>) -> String {
         "skipped": skip,
         "exit_code": r.exit_code(),
     }));
-    lines.0
+    match lines.error {
+        Some(e) => Err(e),
+        None => lines.out.flush(),
+    }
+}
+
+// The three records that make up nearly all of a run's lines, written
+// without building a JSON tree for each. Their fields are declared in the
+// order `json!` maps print them (sorted by name), so the bytes are those of
+// [`record`]; a test compares the two for every kind of record.
+
+#[derive(serde::Serialize)]
+struct ChangeLine<'a> {
+    changed: &'a [String],
+    columns: std::collections::BTreeMap<&'static str, &'a str>,
+    conditions: &'a [String],
+    kind: &'static str,
+    name: &'a str,
+    namespace: &'a str,
+    op: &'static str,
+    phase: &'a Option<String>,
+    resource_version: u64,
+    seq: u64,
+    t_ms: u64,
+    #[serde(rename = "type")]
+    kind_of_line: &'static str,
+}
+
+impl<'a> ChangeLine<'a> {
+    fn of(c: &'a crate::cluster::ChangeRecord) -> Self {
+        ChangeLine {
+            changed: &c.changed,
+            columns: c.columns.iter().map(|(k, v)| (*k, v.as_str())).collect(),
+            conditions: &c.conditions,
+            kind: c.object.kind.as_str(),
+            name: c.object.key.name.as_str(),
+            namespace: c.object.key.namespace.as_str(),
+            op: c.op.as_str(),
+            phase: &c.phase,
+            resource_version: c.resource_version,
+            seq: c.seq,
+            t_ms: c.t.as_millis(),
+            kind_of_line: "change",
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct EventLine<'a> {
+    count: u32,
+    event_type: &'static str,
+    first_seen_ms: u64,
+    kind: &'static str,
+    message: &'a str,
+    name: &'a str,
+    namespace: &'a str,
+    reason: &'a str,
+    seq: u64,
+    source: &'static str,
+    t_ms: u64,
+    #[serde(rename = "type")]
+    kind_of_line: &'static str,
+}
+
+impl<'a> EventLine<'a> {
+    fn of(e: &'a crate::cluster::EventRecord) -> Self {
+        EventLine {
+            count: e.count,
+            event_type: e.kind.as_str(),
+            first_seen_ms: e.first_seen.as_millis(),
+            kind: e.object.kind.as_str(),
+            message: &e.message,
+            name: e.object.key.name.as_str(),
+            namespace: e.object.key.namespace.as_str(),
+            reason: &e.reason,
+            seq: e.seq,
+            source: e.source,
+            t_ms: e.t.as_millis(),
+            kind_of_line: "event",
+        }
+    }
+}
+
+#[derive(serde::Serialize)]
+struct OperationLine<'a> {
+    attempt: u32,
+    call: u64,
+    caller: &'static str,
+    detail: Option<&'a str>,
+    operation: &'static str,
+    phase: &'static str,
+    result: Option<&'static str>,
+    seq: u64,
+    t_ms: u64,
+    target: &'a str,
+    #[serde(rename = "type")]
+    kind_of_line: &'static str,
+}
+
+impl<'a> OperationLine<'a> {
+    fn of(o: &'a crate::cluster::OperationRecord) -> Self {
+        OperationLine {
+            attempt: o.attempt,
+            call: o.call,
+            caller: o.caller,
+            detail: o.result.as_ref().map(|r| match r {
+                Ok(s) | Err(s) => s.as_str(),
+            }),
+            operation: o.op.csi_name(),
+            phase: o.phase.as_str(),
+            result: o
+                .result
+                .as_ref()
+                .map(|r| if r.is_ok() { "ok" } else { "error" }),
+            seq: o.seq,
+            t_ms: o.t.as_millis(),
+            target: &o.target,
+            kind_of_line: "operation",
+        }
+    }
 }
 
 /// One timeline record as JSON.
@@ -165,5 +306,49 @@ pub fn record(rec: &Record) -> Value {
             "description": a.description,
             "label": a.label,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulation::RunOptions;
+
+    /// The typed lines print exactly what the JSON trees of [`record`] do,
+    /// for runs with failed and timed-out calls, warnings, snapshots and
+    /// every kind of object.
+    #[test]
+    fn typed_lines_are_the_bytes_of_the_json_trees() {
+        let mut seen = [0usize; 3];
+        for file in [
+            "scenarios/provisioning-capacity-exhausted.toml",
+            "scenarios/provisioning-timeout.toml",
+            "scenarios/attach-stuck.toml",
+            "scenarios/snapshot-restore.toml",
+        ] {
+            let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+            let scenario = crate::scenario::load_file(&path).expect("a shipped scenario loads");
+            let (run, _) = crate::execute(&scenario, &RunOptions::default());
+            for rec in run.store.log() {
+                let typed = match rec {
+                    Record::Change(c) => serde_json::to_string(&ChangeLine::of(c)),
+                    Record::Event(e) => serde_json::to_string(&EventLine::of(e)),
+                    Record::Operation(o) => serde_json::to_string(&OperationLine::of(o)),
+                    _ => continue,
+                }
+                .expect("json");
+                let i = match rec {
+                    Record::Change(_) => 0,
+                    Record::Event(_) => 1,
+                    _ => 2,
+                };
+                seen[i] += 1;
+                assert_eq!(typed, record(rec).to_string(), "{file}");
+            }
+        }
+        assert!(
+            seen.iter().all(|&n| n > 10),
+            "every kind was compared: {seen:?}"
+        );
     }
 }

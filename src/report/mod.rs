@@ -125,22 +125,35 @@ impl Report<'_> {
 /// directly: renaming over it would replace the device itself. A symbolic
 /// link is followed, so the file it points to is replaced, not the link.
 pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |w| w.write_all(content))
+}
+
+/// [`write_atomic`] of what `write` produces, written as it is produced
+/// (through a buffer) rather than gathered first: an error on the way
+/// leaves the file as it was.
+pub fn write_atomic_with(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     if let Ok(meta) = std::fs::metadata(path) {
         if !meta.is_file() {
-            return std::fs::write(path, content);
+            let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+            write(&mut out)?;
+            return out.flush();
         }
         if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return write_atomic(&std::fs::canonicalize(path)?, content);
+            return write_atomic_with(&std::fs::canonicalize(path)?, write);
         }
     }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(content)?;
-    tmp.flush()?;
+    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut out = std::io::BufWriter::new(tmp);
+    write(&mut out)?;
+    let tmp = out.into_inner().map_err(|e| e.into_error())?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

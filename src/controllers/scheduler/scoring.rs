@@ -52,11 +52,16 @@ pub fn total_scores(
     spread: Option<&Spread>,
 ) -> Vec<i64> {
     let spread = spread.and_then(|s| s.scores(feasible));
+    // The pod's side, once (PreScore), not once per node.
+    let requests = PodRequests {
+        non_zero: non_zero_requests(pod),
+        actual: filters::pod_requests(pod),
+    };
     feasible
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let (least, balanced) = resource_scores(pod, n, usage);
+            let (least, balanced) = resource_scores(&requests, n, usage);
             least + balanced + 2 * spread.as_ref().map_or(0, |s| s[i])
         })
         .collect()
@@ -71,13 +76,21 @@ fn allocatable(node: &Node, resource: &str) -> i128 {
     .unwrap_or(0)
 }
 
-/// (LeastAllocated, BalancedAllocation) for `pod` on `node`.
-fn resource_scores(pod: &Pod, node: &Node, usage: &NodeUsage) -> (i64, i64) {
+/// What a pod requests, as the two plugins count it.
+struct PodRequests {
+    /// [`non_zero_requests`], for LeastAllocated.
+    non_zero: (i128, i128),
+    /// [`filters::pod_requests`], for BalancedAllocation.
+    actual: (i128, i128),
+}
+
+/// (LeastAllocated, BalancedAllocation) for a pod requesting `pod` on `node`.
+fn resource_scores(pod: &PodRequests, node: &Node, usage: &NodeUsage) -> (i64, i64) {
     let name = &node.metadata.name;
     let (alloc_cpu, alloc_mem) = (allocatable(node, "cpu"), allocatable(node, "memory"));
     // LeastAllocated, on non-zero requests.
     let (nz_cpu, nz_mem) = usage.non_zero.get(name).copied().unwrap_or((0, 0));
-    let (pod_cpu, pod_mem) = non_zero_requests(pod);
+    let (pod_cpu, pod_mem) = pod.non_zero;
     let least = |req: i128, alloc: i128| -> i64 {
         if alloc == 0 || req > alloc {
             0
@@ -90,7 +103,7 @@ fn resource_scores(pod: &Pod, node: &Node, usage: &NodeUsage) -> (i64, i64) {
     // BalancedAllocation, on actual requests: 1 − the standard deviation of
     // the two fractions (|a − b| / 2 for two resources).
     let (used_cpu, used_mem, _) = usage.requested.get(name).copied().unwrap_or((0, 0, 0));
-    let (req_cpu, req_mem) = filters::pod_requests(pod);
+    let (req_cpu, req_mem) = pod.actual;
     let fraction = |req: i128, alloc: i128| {
         if alloc == 0 {
             0.0
