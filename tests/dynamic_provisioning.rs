@@ -43,7 +43,7 @@ fn steps(r: &RunResult) -> Vec<(u64, String)> {
             }
             Record::Change(c) if c.changed.iter().any(|p| p == "status.phase") => Some((
                 c.t.as_millis(),
-                format!("{} {}", c.object.kind, c.phase.clone().unwrap_or_default()),
+                format!("{} {}", c.object.kind, c.phase.unwrap_or_default()),
             )),
             Record::Change(c) if c.changed.iter().any(|p| p.ends_with("selected-node")) => {
                 Some((c.t.as_millis(), "selected-node".to_string()))
@@ -380,7 +380,7 @@ fn no_volume_is_ever_attached_outside_its_zone() {
                     c.columns
                         .iter()
                         .find(|(h, _)| *h == k)
-                        .map(|(_, v)| v.clone())
+                        .map(|(_, v)| *v)
                         .unwrap()
                 };
                 let (pv, node) = (col("PV"), col("NODE"));
@@ -528,7 +528,7 @@ fn readiness_follows_the_probe_schedule_with_api_defaults() {
     assert_eq!(unhealthy, vec![0, 10_000, 20_000]);
     let ready = changes_of(&r, Kind::Pod, "app")
         .into_iter()
-        .find(|c| c.conditions.contains(&"Ready".to_string()))
+        .find(|c| c.conditions.iter().any(|x| x == "Ready"))
         .expect("becomes Ready");
     assert_eq!(ready.t.as_millis() - started, 30_000);
 }

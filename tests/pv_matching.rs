@@ -487,7 +487,11 @@ fn bind_writes_volume_then_claim_in_four_steps() {
         .into_iter()
         .chain(changes_of(&r, Kind::PersistentVolumeClaim, "claim"))
     {
-        steps.push((c.seq, c.object.kind.to_string(), c.changed.clone()));
+        steps.push((
+            c.seq,
+            c.object.kind.to_string(),
+            c.changed.iter().map(|p| p.to_string()).collect(),
+        ));
     }
     steps.sort();
     let described: Vec<String> = steps

@@ -139,7 +139,7 @@ fn static_provisioning_binds_in_the_real_write_order_one_watch_delay_after_creat
             let state = if c.op == storsim::cluster::ChangeOp::Deleted {
                 "deleted".to_string()
             } else {
-                c.phase.clone().unwrap_or_default()
+                c.phase.map(|p| p.to_string()).unwrap_or_default()
             };
             lines.push((c.seq, c.t.as_millis(), format!("{kind} {state}")));
         }

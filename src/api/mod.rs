@@ -12,7 +12,7 @@ pub mod storage_class;
 pub mod volume_attachment;
 pub mod volume_snapshot;
 
-pub use meta::{Kind, LabelSelector, ObjectKey, ObjectMeta, ObjectRef};
+pub use meta::{Kind, LabelSelector, Name, ObjectKey, ObjectMeta, ObjectRef};
 pub use node::Node;
 pub use persistent_volume::{AccessMode, PersistentVolume, VolumeMode, VolumePhase};
 pub use persistent_volume_claim::{ClaimPhase, PersistentVolumeClaim};
@@ -187,9 +187,10 @@ pub fn column_key(header: &str) -> String {
 }
 
 /// Non-empty columns as `key=value` words, the way the timeline prints them.
-pub fn columns_text(columns: &[(&'static str, String)]) -> String {
+pub fn columns_text(columns: &[(&'static str, impl AsRef<str>)]) -> String {
     columns
         .iter()
+        .map(|(k, v)| (k, v.as_ref()))
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| format!("{}={v}", column_key(k)))
         .collect::<Vec<_>>()

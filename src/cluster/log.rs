@@ -2,7 +2,7 @@
 //! (what `kubectl get -w` prints), Events (what `kubectl describe` lists) and
 //! the scenario's own actions.
 
-use crate::api::ObjectRef;
+use crate::api::{Name, ObjectRef};
 use crate::backend::Operation;
 use crate::engine::SimTime;
 
@@ -28,7 +28,10 @@ impl ChangeOp {
     }
 }
 
-/// One store write.
+/// One store write. A run keeps every one (a 100 k-pod fleet makes
+/// millions), so its words are interned: phases, conditions, annotation
+/// keys, column values and field paths repeat from record to record and
+/// are stored once.
 #[derive(Clone, Debug)]
 pub struct ChangeRecord {
     /// When.
@@ -42,15 +45,15 @@ pub struct ChangeRecord {
     /// Kind of write.
     pub op: ChangeOp,
     /// Phase / status word after the write.
-    pub phase: Option<String>,
+    pub phase: Option<Name>,
     /// Conditions that are True after the write.
-    pub conditions: Vec<String>,
+    pub conditions: Box<[Name]>,
     /// Annotation keys present after the write.
-    pub annotations: Vec<String>,
+    pub annotations: Box<[Name]>,
     /// `kubectl get` columns after the write.
-    pub columns: Vec<(&'static str, String)>,
+    pub columns: Box<[(&'static str, Name)]>,
     /// Dotted paths of the fields this write changed.
-    pub changed: Vec<String>,
+    pub changed: Box<[Name]>,
     /// True once deletion was requested (Terminating).
     pub deleting: bool,
 }

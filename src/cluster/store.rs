@@ -5,7 +5,7 @@
 use super::diff::changed_fields;
 use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
 use super::objects::{ObjectSet, Stored};
-use crate::api::{AnyObject, Kind, ObjectKey, ObjectRef};
+use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
@@ -381,11 +381,15 @@ impl Store {
             object: ObjectRef::new(T::KIND, meta.key()),
             resource_version: self.resource_version,
             op,
-            phase: obj.phase(),
-            conditions: obj.true_conditions(),
-            annotations: meta.annotations.keys().cloned().collect(),
-            columns: obj.columns(),
-            changed,
+            phase: obj.phase().map(|p| Name::new(&p)),
+            conditions: obj.true_conditions().iter().map(|c| Name::new(c)).collect(),
+            annotations: meta.annotations.keys().map(|k| Name::new(k)).collect(),
+            columns: obj
+                .columns()
+                .into_iter()
+                .map(|(k, v)| (k, Name::new(&v)))
+                .collect(),
+            changed: changed.iter().map(|c| Name::new(c)).collect(),
             deleting: meta.deletion_timestamp.is_some(),
         }));
     }

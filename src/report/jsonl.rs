@@ -3,6 +3,7 @@
 //! changes on any incompatible change.
 
 use super::{Report, SCHEMA_VERSION, STORSIM_VERSION};
+use crate::api::Name;
 use crate::cluster::Record;
 use crate::simulation::EndReason;
 use serde_json::{Value, json};
@@ -132,14 +133,14 @@ pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::i
 
 #[derive(serde::Serialize)]
 struct ChangeLine<'a> {
-    changed: &'a [String],
+    changed: &'a [Name],
     columns: std::collections::BTreeMap<&'static str, &'a str>,
-    conditions: &'a [String],
+    conditions: &'a [Name],
     kind: &'static str,
     name: &'a str,
     namespace: &'a str,
     op: &'static str,
-    phase: &'a Option<String>,
+    phase: Option<Name>,
     resource_version: u64,
     seq: u64,
     t_ms: u64,
@@ -157,7 +158,7 @@ impl<'a> ChangeLine<'a> {
             name: c.object.key.name.as_str(),
             namespace: c.object.key.namespace.as_str(),
             op: c.op.as_str(),
-            phase: &c.phase,
+            phase: c.phase,
             resource_version: c.resource_version,
             seq: c.seq,
             t_ms: c.t.as_millis(),
@@ -248,7 +249,7 @@ pub fn record(rec: &Record) -> Value {
             let columns: serde_json::Map<String, Value> = c
                 .columns
                 .iter()
-                .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
                 .collect();
             json!({
                 "t_ms": c.t.as_millis(),

@@ -71,7 +71,7 @@ fn lanes(log: &[Record], end: u64) -> Vec<Lane> {
                     last.1 = t;
                 }
                 if c.op != ChangeOp::Deleted {
-                    let phase = c.phase.clone().unwrap_or_else(|| "present".into());
+                    let phase = c.phase.map_or_else(|| "present".into(), |p| p.to_string());
                     lane.segments.push((t, u64::MAX, phase));
                 }
             }

@@ -168,7 +168,9 @@ pub fn timeline(log: &[Record]) -> String {
                 }
                 let status = match c.op {
                     ChangeOp::Deleted => "(deleted)".to_string(),
-                    _ => c.phase.clone().unwrap_or_else(|| c.op.as_str().to_string()),
+                    _ => c
+                        .phase
+                        .map_or_else(|| c.op.as_str().to_string(), |p| p.to_string()),
                 };
                 let cols = crate::api::columns_text(&c.columns);
                 let visible = format!("{status} {cols}");

@@ -247,7 +247,7 @@ fn never_detail(occ: &Occurrence, run: &RunView<'_>) -> String {
                 if c.op == crate::cluster::ChangeOp::Deleted {
                     "deleted".to_string()
                 } else {
-                    c.phase.clone().unwrap_or_default()
+                    c.phase.map(|p| p.to_string()).unwrap_or_default()
                 }
             );
         }

@@ -422,10 +422,10 @@ impl Tracker {
                             c.op != ChangeOp::Deleted && c.phase.as_deref() == Some(p)
                         }
                         ObjectMoment::Condition(k) => {
-                            c.op != ChangeOp::Deleted && c.conditions.contains(k)
+                            c.op != ChangeOp::Deleted && c.conditions.iter().any(|x| x == k)
                         }
                         ObjectMoment::Annotation(a) => {
-                            c.op != ChangeOp::Deleted && c.annotations.contains(a)
+                            c.op != ChangeOp::Deleted && c.annotations.iter().any(|x| x == a)
                         }
                         ObjectMoment::Created => c.op == ChangeOp::Added,
                         ObjectMoment::Deleted => c.op == ChangeOp::Deleted,
@@ -507,10 +507,10 @@ impl Tracker {
 
 /// True if `columns` has `key` (as the timeline writes it: lower case,
 /// spaces as dashes) with `value`.
-pub fn column_matches(columns: &[(&'static str, String)], key: &str, value: &str) -> bool {
+pub fn column_matches(columns: &[(&'static str, impl AsRef<str>)], key: &str, value: &str) -> bool {
     columns
         .iter()
-        .any(|(k, v)| crate::api::column_key(k) == key.to_lowercase() && v == value)
+        .any(|(k, v)| crate::api::column_key(k) == key.to_lowercase() && v.as_ref() == value)
 }
 
 /// When the times of an expectation are measured from, and its bounds.
