@@ -229,7 +229,9 @@ impl Scheduler {
     /// or the FailedScheduling message and the kinds that may help.
     fn evaluate(&mut self, pod: &Pod, attempt: u32, cx: &Ctx<'_>) -> Result<Chosen, Refusal> {
         let cache = cx.store.cache();
-        let nodes: Vec<&Node> = cx.store.list::<Node>().collect();
+        // How many nodes, not which: a sampled cycle reads only the nodes it
+        // looks at (the whole list would be a walk of every node per cycle).
+        let node_count = cache.count::<Node>();
         self.seed_tree(cache);
         self.tree.rebuild();
         if let Err(msg) = volume_binding::prefilter(pod, cache) {
@@ -239,12 +241,12 @@ impl Scheduler {
                 Kind::StorageClass,
             ]
             .into();
-            return Err((fit_message(nodes.len(), Some(&msg), &[]), kinds));
+            return Err((fit_message(node_count, Some(&msg), &[]), kinds));
         }
         let driver = &cx.profile.driver.name;
         let usage = &self.usage.usage;
         let rwop = filters::rwop_conflict(pod, cache, &self.assumed);
-        let spread = topology_spread::Spread::prepare(pod, &nodes, cache, &self.assumed);
+        let spread = topology_spread::Spread::prepare(pod, cache, &self.assumed);
         let mut statuses: Vec<NodeStatus> = Vec::new();
         let mut feasible: Vec<&Node> = Vec::new();
         let csi_volumes = filters::pod_csi_volumes(pod, cache, driver);
@@ -258,13 +260,13 @@ impl Scheduler {
             spread: spread.as_ref(),
         };
         let to_find = node_tree::num_feasible_nodes_to_find(
-            nodes.len(),
+            node_count,
             self.settings.percentage_of_nodes_to_score,
         );
         let order = self.tree.list();
-        if to_find >= nodes.len() || order.is_empty() {
+        if to_find >= node_count || order.is_empty() {
             // Every node is filtered: the order cannot change the outcome.
-            for node in &nodes {
+            for node in cache.list::<Node>() {
                 match filters::filter(pod, node, usage, &cycle) {
                     None => feasible.push(node),
                     Some(s) => statuses.push(s),
@@ -302,7 +304,7 @@ impl Scheduler {
                 .flat_map(|s| s.reasons.iter())
                 .flat_map(|r| requeue_kinds(r))
                 .collect();
-            return Err((fit_message(nodes.len(), None, &statuses), kinds));
+            return Err((fit_message(node_count, None, &statuses), kinds));
         }
         let chosen = self.select(pod, &feasible, usage, spread.as_ref(), attempt);
         let decisions = volume_binding::find_pod_volumes(&claims, chosen).unwrap_or_default();

@@ -118,7 +118,6 @@ impl Spread {
     /// `None` when the pod has no constraints (the plugin skips it).
     pub fn prepare(
         pod: &Pod,
-        nodes: &[&Node],
         cache: &ObjectSet,
         assumed: &BTreeMap<ObjectKey, String>,
     ) -> Option<Spread> {
@@ -186,7 +185,7 @@ impl Spread {
         // included: a hard constraint's domains come from every eligible
         // node.
         if constraints.iter().any(|c| c.hard) {
-            for n in nodes.iter().filter(|n| eligible(n)) {
+            for n in cache.list::<Node>().filter(|n| eligible(n)) {
                 for (i, c) in constraints.iter().enumerate().filter(|(_, c)| c.hard) {
                     let count = per_node[i].get(&n.metadata.name).copied().unwrap_or(0);
                     add(&mut domains[i], &n.metadata.labels[&c.key], count);
