@@ -29,18 +29,33 @@ impl NodeStatus {
     }
 }
 
-/// What the filters need to know of the cluster besides the node itself,
-/// by node name. Looked up once per node filtered or scored and never
-/// walked, so hashed: a hash's order cannot reach output.
+/// What the filters and scores need to know of the cluster besides the
+/// node itself, by node name: one entry per node, found once per node
+/// filtered or scored. Never walked, so hashed: a hash's order cannot reach
+/// output.
 #[derive(Default)]
 pub struct NodeUsage {
-    /// CPU (milli) and memory (bytes) requested by the pods on each node.
-    pub requested: FxHashMap<String, (i128, i128, u32)>,
+    /// Each node's entry; a node without pods has none.
+    pub nodes: FxHashMap<String, NodeEntry>,
+}
+
+/// What the pods on one node use.
+#[derive(Default)]
+pub struct NodeEntry {
+    /// CPU (milli) and memory (bytes) requested, and how many pods.
+    pub requested: (i128, i128, u32),
     /// CPU and memory as scoring counts them ([`super::scoring::non_zero_requests`]).
-    pub non_zero: FxHashMap<String, (i128, i128)>,
-    /// CSI volume handles attached-or-wanted per node, for NodeVolumeLimits,
-    /// with how many of the node's pods bring each.
-    pub csi_volumes: FxHashMap<String, BTreeMap<String, u32>>,
+    pub non_zero: (i128, i128),
+    /// CSI volume handles attached-or-wanted, for NodeVolumeLimits, with how
+    /// many of the node's pods bring each.
+    pub csi_volumes: BTreeMap<String, u32>,
+}
+
+impl NodeUsage {
+    /// The entry of node `name`, if any pod is there.
+    pub fn of(&self, name: &str) -> Option<&NodeEntry> {
+        self.nodes.get(name)
+    }
 }
 
 /// CPU (milli) and memory (bytes) a pod requests.
@@ -142,7 +157,8 @@ pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> O
         ));
     }
     // NodeResourcesFit.
-    let (used_cpu, used_mem, used_pods) = usage.requested.get(name).copied().unwrap_or((0, 0, 0));
+    let entry = usage.of(name);
+    let (used_cpu, used_mem, used_pods) = entry.map_or((0, 0, 0), |e| e.requested);
     let alloc = |r: &str| node.status.allocatable.get(r);
     let mut insufficient = Vec::new();
     if let Some(max_pods) = alloc("pods")
@@ -176,7 +192,7 @@ pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> O
         });
     }
     // NodeVolumeLimits: unique CSI volumes of the driver on the node.
-    let existing = usage.csi_volumes.get(name);
+    let existing = entry.map(|e| &e.csi_volumes);
     let before = existing.map_or(0, BTreeMap::len);
     // The pod adds at most its own volumes: when even all of them fit, the
     // ones already on the node need not be told apart.

@@ -89,7 +89,8 @@ fn resource_scores(pod: &PodRequests, node: &Node, usage: &NodeUsage) -> (i64, i
     let name = &node.metadata.name;
     let (alloc_cpu, alloc_mem) = (allocatable(node, "cpu"), allocatable(node, "memory"));
     // LeastAllocated, on non-zero requests.
-    let (nz_cpu, nz_mem) = usage.non_zero.get(name).copied().unwrap_or((0, 0));
+    let entry = usage.of(name);
+    let (nz_cpu, nz_mem) = entry.map_or((0, 0), |e| e.non_zero);
     let (pod_cpu, pod_mem) = pod.non_zero;
     let least = |req: i128, alloc: i128| -> i64 {
         if alloc == 0 || req > alloc {
@@ -102,7 +103,7 @@ fn resource_scores(pod: &PodRequests, node: &Node, usage: &NodeUsage) -> (i64, i
         (least(nz_cpu + pod_cpu, alloc_cpu) + least(nz_mem + pod_mem, alloc_mem)) / 2;
     // BalancedAllocation, on actual requests: 1 − the standard deviation of
     // the two fractions (|a − b| / 2 for two resources).
-    let (used_cpu, used_mem, _) = usage.requested.get(name).copied().unwrap_or((0, 0, 0));
+    let (used_cpu, used_mem, _) = entry.map_or((0, 0, 0), |e| e.requested);
     let (req_cpu, req_mem) = pod.actual;
     let fraction = |req: i128, alloc: i128| {
         if alloc == 0 {

@@ -68,18 +68,17 @@ impl UsageCache {
 
     fn apply(&mut self, c: &Contribution, sign: i32) {
         let s = i128::from(sign);
-        let e = self
-            .usage
-            .requested
-            .entry(c.node.clone())
-            .or_insert((0, 0, 0));
-        e.0 += s * c.requests.0;
-        e.1 += s * c.requests.1;
-        e.2 = e.2.wrapping_add_signed(sign);
-        let e = self.usage.non_zero.entry(c.node.clone()).or_insert((0, 0));
-        e.0 += s * c.non_zero.0;
-        e.1 += s * c.non_zero.1;
-        let volumes = self.usage.csi_volumes.entry(c.node.clone()).or_default();
+        let entry = match self.usage.nodes.get_mut(&c.node) {
+            Some(e) => e,
+            None => self.usage.nodes.entry(c.node.clone()).or_default(),
+        };
+        let r = &mut entry.requested;
+        r.0 += s * c.requests.0;
+        r.1 += s * c.requests.1;
+        r.2 = r.2.wrapping_add_signed(sign);
+        entry.non_zero.0 += s * c.non_zero.0;
+        entry.non_zero.1 += s * c.non_zero.1;
+        let volumes = &mut entry.csi_volumes;
         for v in &c.volumes {
             let n = volumes.entry(v.clone()).or_insert(0);
             *n = n.wrapping_add_signed(sign);
