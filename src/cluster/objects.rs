@@ -349,7 +349,7 @@ impl ObjectSet {
     }
 
     /// Inserts or replaces `obj`, shared with whoever else holds it. One
-    /// walk of the table: the replaced object comes back from the insert
+    /// lookup in the table: the replaced object comes back from the insert
     /// for the indexes to compare.
     pub fn put_shared(&mut self, obj: Arc<AnyObject>) {
         let key = obj.meta().key();
@@ -357,8 +357,7 @@ impl ObjectSet {
     }
 
     /// [`ObjectSet::put_shared`] with the object's key at hand (a watch
-    /// event carries it): a replaced object keeps its entry, so only a new
-    /// one costs a copy of the key.
+    /// event carries it), so its names are not interned again.
     pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) {
         let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(key, obj.clone()));
         if !self.indexed {

@@ -34,11 +34,10 @@ impl ClaimIndex {
                             users.remove(&ev.key);
                         }
                     } else {
-                        let users = self.claim_pods.entry(claim).or_default();
-                        // A pod is written many times; its key is copied once.
-                        if !users.contains(&ev.key) {
-                            users.insert(ev.key.clone());
-                        }
+                        self.claim_pods
+                            .entry(claim)
+                            .or_default()
+                            .insert(ev.key.clone());
                     }
                 }
                 None
