@@ -242,7 +242,7 @@ fn histogram_items_sort_as_whole_strings() {
         vec![
             NodeStatus {
                 resolvable: false,
-                reasons: vec![r.to_string()]
+                reasons: vec![r.to_string().into()]
             };
             n
         ]

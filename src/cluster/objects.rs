@@ -292,6 +292,14 @@ impl ObjectSet {
         T::table(self).values().filter_map(|o| T::downcast(o))
     }
 
+    /// Every object of kind `T` with its key, ordered by namespace and name.
+    pub fn list_keyed<T: Stored>(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
+        T::table(self)
+            .order
+            .iter()
+            .filter_map(|(k, &i)| T::downcast(&T::table(self).slots[i]).map(|o| (k, o)))
+    }
+
     /// The objects of kind `T` in `namespace` whose names start with
     /// `prefix`, by name: a range of the ordered table, not a scan.
     pub fn list_prefixed<'a, T: Stored>(

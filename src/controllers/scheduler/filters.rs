@@ -2,13 +2,16 @@
 //! (`getDefaultPlugins`), each with its real failure text and status code.
 //! A node stops at its first failing filter (`RunFilterPlugins`).
 
+use super::node_facts::NodeFacts;
 use super::volume_binding;
+use crate::api::meta::Name;
 use crate::api::node::Taint;
 use crate::api::{
     AccessMode, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Quantity,
 };
 use crate::cluster::ObjectSet;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why a node failed a filter.
@@ -16,12 +19,13 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct NodeStatus {
     /// Preemption could help (Unschedulable) or not (UnschedulableAndUnresolvable).
     pub resolvable: bool,
-    /// The reasons, as the histogram counts them.
-    pub reasons: Vec<String>,
+    /// The reasons, as the histogram counts them (most are fixed texts:
+    /// a cycle may turn down every node, so they are not copied per node).
+    pub reasons: Vec<Cow<'static, str>>,
 }
 
 impl NodeStatus {
-    fn unresolvable(reason: impl Into<String>) -> Self {
+    fn unresolvable(reason: impl Into<Cow<'static, str>>) -> Self {
         NodeStatus {
             resolvable: false,
             reasons: vec![reason.into()],
@@ -29,14 +33,14 @@ impl NodeStatus {
     }
 }
 
-/// What the filters and scores need to know of the cluster besides the
-/// node itself, by node name: one entry per node, found once per node
-/// filtered or scored. Never walked, so hashed: a hash's order cannot reach
-/// output.
+/// What the filters and scores need to know of the pods on each node, by
+/// node name: one entry per node, found once per node filtered or scored.
+/// Never walked, so hashed (by the interned name's address): a hash's
+/// order cannot reach output.
 #[derive(Default)]
 pub struct NodeUsage {
     /// Each node's entry; a node without pods has none.
-    pub nodes: FxHashMap<String, NodeEntry>,
+    pub nodes: FxHashMap<Name, NodeEntry>,
 }
 
 /// What the pods on one node use.
@@ -53,8 +57,8 @@ pub struct NodeEntry {
 
 impl NodeUsage {
     /// The entry of node `name`, if any pod is there.
-    pub fn of(&self, name: &str) -> Option<&NodeEntry> {
-        self.nodes.get(name)
+    pub fn of(&self, name: Name) -> Option<&NodeEntry> {
+        self.nodes.get(&name)
     }
 }
 
@@ -115,8 +119,15 @@ pub struct Cycle<'a> {
     pub spread: Option<&'a super::topology_spread::Spread>,
 }
 
-/// Runs the filters in order on one node; `None` means the node fits.
-pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> Option<NodeStatus> {
+/// Runs the filters in order on one node (`facts` are the node's, kept by
+/// the scheduler cache); `None` means the node fits.
+pub fn filter(
+    pod: &Pod,
+    node: &Node,
+    facts: &NodeFacts,
+    usage: &NodeUsage,
+    cycle: &Cycle<'_>,
+) -> Option<NodeStatus> {
     let Cycle {
         requests: (cpu, mem),
         csi_volumes,
@@ -125,7 +136,6 @@ pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> O
         max_volumes,
         spread,
     } = *cycle;
-    let name = &node.metadata.name;
     // NodeUnschedulable.
     if node.spec.unschedulable {
         let unsched = Taint {
@@ -157,26 +167,25 @@ pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> O
         ));
     }
     // NodeResourcesFit.
-    let entry = usage.of(name);
+    let entry = usage.of(facts.name);
     let (used_cpu, used_mem, used_pods) = entry.map_or((0, 0, 0), |e| e.requested);
-    let alloc = |r: &str| node.status.allocatable.get(r);
-    let mut insufficient = Vec::new();
-    if let Some(max_pods) = alloc("pods")
-        && i128::from(used_pods) + 1 > max_pods.value()
+    let mut insufficient: Vec<Cow<'static, str>> = Vec::new();
+    if let Some(max_pods) = facts.pods
+        && i128::from(used_pods) + 1 > max_pods
     {
-        insufficient.push("Too many pods".to_string());
+        insufficient.push("Too many pods".into());
     }
-    if let Some(a) = alloc("cpu")
+    if let Some(a) = facts.cpu_milli
         && cpu > 0
-        && used_cpu + cpu > a.milli_value()
+        && used_cpu + cpu > a
     {
-        insufficient.push("Insufficient cpu".to_string());
+        insufficient.push("Insufficient cpu".into());
     }
-    if let Some(a) = alloc("memory")
+    if let Some(a) = facts.memory
         && mem > 0
-        && used_mem + mem > a.value()
+        && used_mem + mem > a
     {
-        insufficient.push("Insufficient memory".to_string());
+        insufficient.push("Insufficient memory".into());
     }
     if !insufficient.is_empty() {
         return Some(NodeStatus {
@@ -214,15 +223,15 @@ pub fn filter(pod: &Pod, node: &Node, usage: &NodeUsage, cycle: &Cycle<'_>) -> O
         });
     }
     // VolumeBinding.
-    let reasons = volume_binding::filter(claims, node);
+    let reasons = volume_binding::filter(claims, node, facts);
     if !reasons.is_empty() {
         return Some(NodeStatus {
             resolvable: false,
-            reasons,
+            reasons: reasons.into_iter().map(Cow::Borrowed).collect(),
         });
     }
     // PodTopologySpread.
-    spread.and_then(|s| s.filter(node))
+    spread.and_then(|s| s.filter(facts))
 }
 
 /// The CSI volumes of `driver` a pod uses: bound volumes by handle, unbound

@@ -3,6 +3,7 @@
 //! (PreBind with VolumeBinding's wait for the claims, then Bind).
 
 pub mod filters;
+pub mod node_facts;
 pub mod node_tree;
 pub mod scoring;
 pub mod topology_spread;
@@ -21,6 +22,7 @@ use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentV
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
 use filters::{NodeStatus, NodeUsage};
+use node_facts::{NodeFacts, NodeFactsCache};
 use rand::Rng as _;
 use std::collections::{BTreeMap, BTreeSet};
 use volume_binding::Decision;
@@ -61,6 +63,8 @@ pub struct Scheduler {
     /// What scheduling sees of each node, to tell a relevant node update
     /// from status bookkeeping.
     node_fingerprints: BTreeMap<String, u64>,
+    /// What cycles read of each node.
+    facts: NodeFactsCache,
     /// The order cycles look at nodes in, and where the next one starts
     /// (`nextStartNodeIndex`).
     tree: node_tree::NodeTree,
@@ -93,6 +97,7 @@ impl Scheduler {
             usage: usage_cache::UsageCache::default(),
             timers_due: None,
             node_fingerprints: BTreeMap::new(),
+            facts: NodeFactsCache::default(),
             tree: node_tree::NodeTree::default(),
             tree_seeded: false,
             next_start: 0,
@@ -234,6 +239,7 @@ impl Scheduler {
         let node_count = cache.count::<Node>();
         self.seed_tree(cache);
         self.tree.rebuild();
+        self.facts.rank();
         if let Err(msg) = volume_binding::prefilter(pod, cache) {
             let kinds = [
                 Kind::PersistentVolumeClaim,
@@ -248,7 +254,6 @@ impl Scheduler {
         let rwop = filters::rwop_conflict(pod, cache, &self.assumed);
         let spread = topology_spread::Spread::prepare(pod, cache, &self.assumed);
         let mut statuses: Vec<NodeStatus> = Vec::new();
-        let mut feasible: Vec<&Node> = Vec::new();
         let csi_volumes = filters::pod_csi_volumes(pod, cache, driver);
         let claims = volume_binding::PodClaims::of(pod, cache);
         let cycle = filters::Cycle {
@@ -263,14 +268,24 @@ impl Scheduler {
             node_count,
             self.settings.percentage_of_nodes_to_score,
         );
+        let facts = &self.facts;
         let order = self.tree.list();
+        let mut feasible: Vec<(&Node, &NodeFacts)> = Vec::new();
+        // Facts follow the Node watch events, as the cache's nodes do.
+        let mut look = |key: &ObjectKey, node| match facts.get(key.name) {
+            Some(f) => match filters::filter(pod, node, f, usage, &cycle) {
+                None => Some((node, f)),
+                Some(s) => {
+                    statuses.push(s);
+                    None
+                }
+            },
+            None => None,
+        };
         if to_find >= node_count || order.is_empty() {
             // Every node is filtered: the order cannot change the outcome.
-            for node in cache.list::<Node>() {
-                match filters::filter(pod, node, usage, &cycle) {
-                    None => feasible.push(node),
-                    Some(s) => statuses.push(s),
-                }
+            for (key, node) in cache.list_keyed::<Node>() {
+                feasible.extend(look(key, node));
             }
         } else {
             // From where the last cycle stopped, in the tree's zone-by-zone
@@ -282,17 +297,14 @@ impl Scheduler {
                 let Some(node) = cache.get::<Node>(key) else {
                     continue;
                 };
-                match filters::filter(pod, node, usage, &cycle) {
-                    None => feasible.push(node),
-                    Some(s) => statuses.push(s),
-                }
+                feasible.extend(look(key, node));
                 if feasible.len() == to_find {
                     break;
                 }
             }
             // Ties are broken over the feasible nodes in name order, as
             // when every node is filtered.
-            feasible.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            feasible.sort_by_key(|(_, f)| f.rank);
         }
         if !order.is_empty() {
             let processed = feasible.len() + statuses.len();
@@ -306,8 +318,10 @@ impl Scheduler {
                 .collect();
             return Err((fit_message(node_count, None, &statuses), kinds));
         }
-        let chosen = self.select(pod, &feasible, usage, spread.as_ref(), attempt);
-        let decisions = volume_binding::find_pod_volumes(&claims, chosen).unwrap_or_default();
+        let (chosen, chosen_facts) =
+            Self::select(self.seed, pod, &feasible, usage, spread.as_ref(), attempt);
+        let decisions =
+            volume_binding::find_pod_volumes(&claims, chosen, chosen_facts).unwrap_or_default();
         Ok((chosen.metadata.name.clone(), decisions))
     }
 
@@ -318,6 +332,7 @@ impl Scheduler {
             self.tree_seeded = true;
             for n in cache.list::<Node>() {
                 self.tree.add(n);
+                self.facts.put(n);
             }
         }
     }
@@ -325,16 +340,17 @@ impl Scheduler {
     /// Score the feasible nodes ([`scoring`]) and pick the best; ties
     /// are broken at random, as `selectHost` does, from the pod's stream.
     fn select<'n>(
-        &self,
+        seed: u64,
         pod: &Pod,
-        nodes: &[&'n Node],
+        nodes: &[(&'n Node, &'n NodeFacts)],
         usage: &NodeUsage,
         spread: Option<&topology_spread::Spread>,
         attempt: u32,
-    ) -> &'n Node {
-        let scores = scoring::total_scores(pod, nodes, usage, spread);
+    ) -> (&'n Node, &'n NodeFacts) {
+        let facts: Vec<&NodeFacts> = nodes.iter().map(|(_, f)| *f).collect();
+        let scores = scoring::total_scores(pod, &facts, usage, spread);
         let best = *scores.iter().max().expect("nodes is not empty");
-        let top: Vec<&'n Node> = nodes
+        let top: Vec<(&'n Node, &'n NodeFacts)> = nodes
             .iter()
             .zip(&scores)
             .filter(|(_, s)| **s == best)
@@ -350,7 +366,7 @@ impl Scheduler {
             operation: "select-host",
             attempt: u64::from(attempt),
         }
-        .stream(self.seed);
+        .stream(seed);
         top[(rng.next_u64() % top.len() as u64) as usize]
     }
 
@@ -509,6 +525,10 @@ impl Scheduler {
                     Some(n) => self.tree.update(n),
                     None => self.tree.remove(&ev.key.name),
                 }
+                match cx.store.get::<Node>(&ev.key) {
+                    Some(n) => self.facts.put(n),
+                    None => self.facts.remove(ev.key.name),
+                }
                 // Node Add / UpdateNodeLabel / UpdateNodeTaint (and what the
                 // resource fit watches): not status bookkeeping such as
                 // volumesInUse or volumesAttached.
@@ -630,7 +650,7 @@ pub fn fit_message(nodes: usize, prefilter: Option<&str>, statuses: &[NodeStatus
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in statuses {
             for r in &s.reasons {
-                *counts.entry(r.as_str()).or_insert(0) += 1;
+                *counts.entry(r.as_ref()).or_insert(0) += 1;
             }
             if s.resolvable {
                 no_victims += 1;

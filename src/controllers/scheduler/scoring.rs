@@ -18,8 +18,9 @@
 //! modelled: nodes do not report their images.
 
 use super::filters::{self, NodeUsage};
+use super::node_facts::NodeFacts;
 use super::topology_spread::Spread;
-use crate::api::{Node, Pod};
+use crate::api::Pod;
 
 /// `framework.MaxNodeScore`.
 const MAX_NODE_SCORE: i64 = 100;
@@ -44,10 +45,11 @@ pub fn non_zero_requests(pod: &Pod) -> (i128, i128) {
     })
 }
 
-/// The weighted total score of each feasible node, in the order given.
+/// The weighted total score of each feasible node (by its facts), in the
+/// order given.
 pub fn total_scores(
     pod: &Pod,
-    feasible: &[&Node],
+    feasible: &[&NodeFacts],
     usage: &NodeUsage,
     spread: Option<&Spread>,
 ) -> Vec<i64> {
@@ -67,15 +69,6 @@ pub fn total_scores(
         .collect()
 }
 
-fn allocatable(node: &Node, resource: &str) -> i128 {
-    let q = node.status.allocatable.get(resource);
-    match resource {
-        "cpu" => q.map(|q| q.milli_value()),
-        _ => q.map(|q| q.value()),
-    }
-    .unwrap_or(0)
-}
-
 /// What a pod requests, as the two plugins count it.
 struct PodRequests {
     /// [`non_zero_requests`], for LeastAllocated.
@@ -85,11 +78,10 @@ struct PodRequests {
 }
 
 /// (LeastAllocated, BalancedAllocation) for a pod requesting `pod` on `node`.
-fn resource_scores(pod: &PodRequests, node: &Node, usage: &NodeUsage) -> (i64, i64) {
-    let name = &node.metadata.name;
-    let (alloc_cpu, alloc_mem) = (allocatable(node, "cpu"), allocatable(node, "memory"));
+fn resource_scores(pod: &PodRequests, node: &NodeFacts, usage: &NodeUsage) -> (i64, i64) {
+    let (alloc_cpu, alloc_mem) = (node.cpu_milli.unwrap_or(0), node.memory.unwrap_or(0));
     // LeastAllocated, on non-zero requests.
-    let entry = usage.of(name);
+    let entry = usage.of(node.name);
     let (nz_cpu, nz_mem) = entry.map_or((0, 0), |e| e.non_zero);
     let (pod_cpu, pod_mem) = pod.non_zero;
     let least = |req: i128, alloc: i128| -> i64 {

@@ -6,10 +6,13 @@
 //! maxSkew 5, both ScheduleAnyway).
 
 use super::filters::{self, NodeStatus};
+use super::node_facts::NodeFacts;
+use crate::api::meta::Name;
 use crate::api::node::{LABEL_HOSTNAME, LABEL_ZONE};
 use crate::api::pod::WhenUnsatisfiable;
 use crate::api::{LabelSelector, Node, ObjectKey, Pod};
 use crate::cluster::ObjectSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 
 /// `framework.MaxNodeScore`.
@@ -25,6 +28,8 @@ pub const MISSING_LABEL: &str =
 #[derive(Clone, Debug)]
 struct Constraint {
     key: String,
+    /// `key`, interned: nodes' labels are found by it.
+    key_name: Name,
     max_skew: i64,
     hard: bool,
     /// All must match (the system default merges several owners').
@@ -41,12 +46,15 @@ impl Constraint {
 }
 
 /// What PreFilter/PreScore computed for one pod in one scheduling cycle.
+///
+/// The counts are sums, read one entry at a time and never walked in an
+/// order that reaches output, so they are hashed by interned value.
 pub struct Spread {
     constraints: Vec<Constraint>,
     /// Per constraint: matching pods per domain value, over eligible nodes.
-    domains: Vec<BTreeMap<String, i64>>,
+    domains: Vec<FxHashMap<Name, i64>>,
     /// Per constraint: matching pods per node name.
-    per_node: Vec<BTreeMap<String, i64>>,
+    per_node: Vec<FxHashMap<Name, i64>>,
     /// Whether the pod matches each constraint's own selector.
     self_match: Vec<bool>,
 }
@@ -73,6 +81,7 @@ fn constraints_of(pod: &Pod, cache: &ObjectSet) -> Vec<Constraint> {
             .into_iter()
             .map(|(key, max_skew)| Constraint {
                 key: key.to_string(),
+                key_name: Name::new(key),
                 max_skew,
                 hard: false,
                 selectors: selectors.clone(),
@@ -102,6 +111,7 @@ fn constraints_of(pod: &Pod, cache: &ObjectSet) -> Vec<Constraint> {
             };
             Constraint {
                 key: c.topology_key.clone(),
+                key_name: Name::new(&c.topology_key),
                 max_skew: i64::from(c.max_skew),
                 hard: c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule,
                 selectors,
@@ -125,7 +135,7 @@ impl Spread {
         if constraints.is_empty() {
             return None;
         }
-        let mut per_node = vec![BTreeMap::<String, i64>::new(); constraints.len()];
+        let mut per_node = vec![FxHashMap::<Name, i64>::default(); constraints.len()];
         // Only pods carrying the first label of some constraint's selector
         // can be counted (all pods of the namespace when a selector has no
         // matchLabels); counting is a sum, so the order does not matter.
@@ -154,40 +164,35 @@ impl Spread {
             }
             let node = if p.spec.node_name.is_empty() {
                 match assumed.get(&p.metadata.key()) {
-                    Some(n) => n.clone(),
+                    Some(n) => Name::new(n),
                     None => continue,
                 }
             } else {
-                p.spec.node_name.clone()
+                Name::new(&p.spec.node_name)
             };
             for (i, c) in constraints.iter().enumerate() {
                 if c.selects(p) {
-                    *per_node[i].entry(node.clone()).or_default() += 1;
+                    *per_node[i].entry(node).or_default() += 1;
                 }
             }
         }
-        let mut domains = vec![BTreeMap::<String, i64>::new(); constraints.len()];
+        let mut domains = vec![FxHashMap::<Name, i64>::default(); constraints.len()];
         let eligible = |n: &Node| {
             filters::node_affinity_matches(pod, n)
                 && constraints
                     .iter()
                     .all(|c| n.metadata.labels.contains_key(&c.key))
         };
-        let add = |domain: &mut BTreeMap<String, i64>, value: &String, count: i64| match domain
-            .get_mut(value)
-        {
-            Some(d) => *d += count,
-            None => {
-                domain.insert(value.clone(), count);
-            }
+        let add = |domain: &mut FxHashMap<Name, i64>, value: &String, count: i64| {
+            *domain.entry(Name::new(value)).or_default() += count;
         };
         // Filtering takes the minimum over every domain, empty ones
         // included: a hard constraint's domains come from every eligible
         // node.
         if constraints.iter().any(|c| c.hard) {
-            for n in cache.list::<Node>().filter(|n| eligible(n)) {
+            for (key, n) in cache.list_keyed::<Node>().filter(|(_, n)| eligible(n)) {
                 for (i, c) in constraints.iter().enumerate().filter(|(_, c)| c.hard) {
-                    let count = per_node[i].get(&n.metadata.name).copied().unwrap_or(0);
+                    let count = per_node[i].get(&key.name).copied().unwrap_or(0);
                     add(&mut domains[i], &n.metadata.labels[&c.key], count);
                 }
             }
@@ -200,7 +205,11 @@ impl Spread {
                 continue;
             }
             for (name, count) in &per_node[i] {
-                if let Some(n) = cache.get::<Node>(&ObjectKey::cluster(name))
+                let key = ObjectKey {
+                    namespace: Name::default(),
+                    name: *name,
+                };
+                if let Some(n) = cache.get::<Node>(&key)
                     && eligible(n)
                 {
                     add(&mut domains[i], &n.metadata.labels[&c.key], *count);
@@ -216,10 +225,10 @@ impl Spread {
         })
     }
 
-    /// Filter: every DoNotSchedule constraint holds on `node`.
-    pub fn filter(&self, node: &Node) -> Option<NodeStatus> {
+    /// Filter: every DoNotSchedule constraint holds on the node.
+    pub fn filter(&self, node: &NodeFacts) -> Option<NodeStatus> {
         for (i, c) in self.constraints.iter().enumerate().filter(|(_, c)| c.hard) {
-            let Some(value) = node.metadata.labels.get(&c.key) else {
+            let Some(value) = node.label(c.key_name) else {
                 return Some(NodeStatus {
                     resolvable: false,
                     reasons: vec![MISSING_LABEL.into()],
@@ -232,7 +241,7 @@ impl Spread {
             } else {
                 domains.values().copied().min().unwrap_or(0)
             };
-            let here = domains.get(value).copied().unwrap_or(0);
+            let here = domains.get(&value).copied().unwrap_or(0);
             let skew = here + i64::from(self.self_match[i]) - min;
             if skew > c.max_skew {
                 return Some(NodeStatus {
@@ -246,7 +255,7 @@ impl Spread {
 
     /// Score: the ScheduleAnyway constraints, normalised to 0–100 with fewer
     /// matching pods scoring higher; `None` when there are none.
-    pub fn scores(&self, feasible: &[&Node]) -> Option<Vec<i64>> {
+    pub fn scores(&self, feasible: &[&NodeFacts]) -> Option<Vec<i64>> {
         let soft: Vec<usize> = (0..self.constraints.len())
             .filter(|i| !self.constraints[*i].hard)
             .collect();
@@ -258,14 +267,14 @@ impl Spread {
         let weights: BTreeMap<usize, f64> = soft
             .iter()
             .map(|&i| {
-                let key = &self.constraints[i].key;
-                let size = if key == LABEL_HOSTNAME {
+                let c = &self.constraints[i];
+                let size = if c.key == LABEL_HOSTNAME {
                     feasible.len()
                 } else {
                     feasible
                         .iter()
-                        .filter_map(|n| n.metadata.labels.get(key))
-                        .collect::<std::collections::BTreeSet<_>>()
+                        .filter_map(|n| n.label(c.key_name))
+                        .collect::<FxHashSet<Name>>()
                         .len()
                 };
                 (i, ((size + 2) as f64).ln())
@@ -277,13 +286,13 @@ impl Spread {
                 let mut score = 0.0;
                 for &i in &soft {
                     let c = &self.constraints[i];
-                    let Some(v) = n.metadata.labels.get(&c.key) else {
+                    let Some(v) = n.label(c.key_name) else {
                         continue;
                     };
                     let count = if c.key == LABEL_HOSTNAME {
-                        self.per_node[i].get(&n.metadata.name).copied().unwrap_or(0)
+                        self.per_node[i].get(&n.name).copied().unwrap_or(0)
                     } else {
-                        self.domains[i].get(v).copied().unwrap_or(0)
+                        self.domains[i].get(&v).copied().unwrap_or(0)
                     };
                     // scoreForCount.
                     score += count as f64 * weights[&i] + (c.max_skew - 1) as f64;

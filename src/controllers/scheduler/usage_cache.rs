@@ -7,13 +7,14 @@
 
 use super::filters::{NodeUsage, pod_csi_volumes, pod_requests};
 use super::scoring::non_zero_requests;
+use crate::api::meta::Name;
 use crate::api::{AnyObject, ObjectKey, Pod};
 use crate::cluster::{ObjectSet, WatchEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one pod adds to its node.
 struct Contribution {
-    node: String,
+    node: Name,
     requests: (i128, i128),
     non_zero: (i128, i128),
     volumes: Vec<String>,
@@ -47,9 +48,9 @@ impl UsageCache {
             return;
         };
         let node = if !pod.spec.node_name.is_empty() {
-            pod.spec.node_name.clone()
+            Name::new(&pod.spec.node_name)
         } else if let Some(n) = assumed.get(key) {
-            n.clone()
+            Name::new(n)
         } else {
             return;
         };
@@ -68,10 +69,7 @@ impl UsageCache {
 
     fn apply(&mut self, c: &Contribution, sign: i32) {
         let s = i128::from(sign);
-        let entry = match self.usage.nodes.get_mut(&c.node) {
-            Some(e) => e,
-            None => self.usage.nodes.entry(c.node.clone()).or_default(),
-        };
+        let entry = self.usage.nodes.entry(c.node).or_default();
         let r = &mut entry.requested;
         r.0 += s * c.requests.0;
         r.1 += s * c.requests.1;

@@ -3,6 +3,7 @@
 //! affinity; WaitForFirstConsumer claims matched to a static volume on the
 //! node or provisionable there), and the Reserve decisions PreBind writes.
 
+use super::node_facts::{InternedSelector, NodeFacts};
 use crate::api::persistent_volume::ANN_BIND_COMPLETED;
 use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
 use crate::api::{
@@ -88,7 +89,9 @@ pub enum Decision {
 /// unbound ones, smallest request first, each with what Filter needs of it
 /// on every node — not once per node.
 pub struct PodClaims<'a> {
-    bound: Vec<Option<&'a PersistentVolume>>,
+    /// The bound claims' volumes, each with its required node affinity
+    /// interned (`None`: the volume is missing).
+    bound: Vec<Option<Option<InternedSelector>>>,
     unbound: Vec<Unbound<'a>>,
 }
 
@@ -111,7 +114,13 @@ impl<'a> PodClaims<'a> {
         for (_, claim) in claims(pod, cache) {
             let Some(c) = claim else { continue };
             if is_fully_bound(c) {
-                bound.push(cache.get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name)));
+                let pv = cache.get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name));
+                bound.push(pv.map(|pv| {
+                    pv.spec
+                        .node_affinity
+                        .as_ref()
+                        .map(|a| InternedSelector::new(&a.required))
+                }));
             } else {
                 unbound.push(c);
             }
@@ -138,8 +147,8 @@ impl<'a> PodClaims<'a> {
 
 /// Filter on one node: the reasons it fails, in the plugin's order
 /// (NodeConflict, BindConflict, PVNotExist); empty if it fits.
-pub fn filter(claims: &PodClaims<'_>, node: &Node) -> Vec<String> {
-    match find_pod_volumes(claims, node) {
+pub fn filter(claims: &PodClaims<'_>, node: &Node, facts: &NodeFacts) -> Vec<&'static str> {
+    match find_pod_volumes(claims, node, facts) {
         Ok(_) => Vec::new(),
         Err(r) => r,
     }
@@ -150,19 +159,14 @@ pub fn filter(claims: &PodClaims<'_>, node: &Node) -> Vec<String> {
 pub fn find_pod_volumes(
     claims: &PodClaims<'_>,
     node: &Node,
-) -> Result<Vec<(ObjectKey, Decision)>, Vec<String>> {
-    let labels = &node.metadata.labels;
+    facts: &NodeFacts,
+) -> Result<Vec<(ObjectKey, Decision)>, Vec<&'static str>> {
     let (mut node_conflict, mut bind_conflict, mut pv_missing) = (false, false, false);
     for pv in &claims.bound {
         match pv {
             None => pv_missing = true,
-            Some(pv) => {
-                if pv
-                    .spec
-                    .node_affinity
-                    .as_ref()
-                    .is_some_and(|a| !a.required.matches(labels))
-                {
+            Some(affinity) => {
+                if affinity.as_ref().is_some_and(|a| !a.matches(facts)) {
                     node_conflict = true;
                 }
             }
@@ -189,14 +193,14 @@ pub fn find_pod_volumes(
             }
         }
     }
-    let reasons: Vec<String> = [
+    let reasons: Vec<&'static str> = [
         (node_conflict, NODE_CONFLICT),
         (bind_conflict, BIND_CONFLICT),
         (pv_missing, PV_NOT_EXIST),
     ]
     .into_iter()
     .filter(|(hit, _)| *hit)
-    .map(|(_, r)| r.to_string())
+    .map(|(_, r)| r)
     .collect();
     if reasons.is_empty() {
         Ok(decisions)
