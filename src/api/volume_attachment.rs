@@ -48,9 +48,20 @@ pub struct VolumeAttachment {
 /// (`csi_attacher.go getAttachmentName`): `csi-` + hex SHA-256 of
 /// volume handle + driver + node name.
 pub fn attachment_name(volume_handle: &str, driver: &str, node: &str) -> String {
-    let digest = Sha256::digest(format!("{volume_handle}{driver}{node}").as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("csi-{hex}")
+    let digest = Sha256::new()
+        .chain_update(volume_handle)
+        .chain_update(driver)
+        .chain_update(node)
+        .finalize();
+    // Written digit by digit: kubelet asks for it at every mount check.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut name = String::with_capacity(4 + 2 * digest.len());
+    name.push_str("csi-");
+    for b in digest {
+        name.push(char::from(HEX[usize::from(b >> 4)]));
+        name.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    name
 }
 
 #[cfg(test)]

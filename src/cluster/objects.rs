@@ -185,7 +185,7 @@ impl PvIndex {
 }
 
 /// Kinds an [`ObjectSet`] holds: the link between a type and its table.
-pub trait Stored: Resource + Clone + Into<AnyObject> + 'static {
+pub trait Stored: Resource + Clone + PartialEq + Into<AnyObject> + 'static {
     /// This kind's table.
     fn table(set: &ObjectSet) -> &Table;
     /// This kind's table, mutably.

@@ -384,8 +384,13 @@ impl StatefulSetController {
         if set.metadata.deletion_timestamp.is_some() {
             return;
         }
-        let update = revision_name(&set.metadata.name, &set.spec.template);
         let history = self.revisions.entry(key.clone()).or_default();
+        // A template seen before has its name in the history (equal values
+        // write out alike, so hash alike): no hash of the template per sync.
+        let update = match history.iter().find(|(_, t)| **t == set.spec.template) {
+            Some((name, _)) => name.clone(),
+            None => revision_name(&set.metadata.name, &set.spec.template),
+        };
         history
             .entry(update.clone())
             .or_insert_with(|| set.spec.template.clone());
