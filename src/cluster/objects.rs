@@ -192,11 +192,30 @@ pub trait Stored: Resource + Clone + PartialEq + Into<AnyObject> + 'static {
     fn table_mut(set: &mut ObjectSet) -> &mut Table;
     /// The object, if `o` is of this kind.
     fn downcast(o: &AnyObject) -> Option<&Self>;
+    /// The fields a write from `old` to `new` changed, as dotted paths, or
+    /// `None` when it changes nothing ([`crate::cluster::diff`]).
+    fn changed(old: &Self, new: &Self) -> Option<Vec<String>> {
+        crate::cluster::diff::changed_fields(old, new)
+    }
 }
 
 macro_rules! stored {
+    ($t:ident, $field:ident, parts) => {
+        stored!($t, $field, {
+            fn changed(old: &Self, new: &Self) -> Option<Vec<String>> {
+                crate::cluster::diff::changed_parts(
+                    (&old.metadata, &old.spec, &old.status),
+                    (&new.metadata, &new.spec, &new.status),
+                )
+            }
+        });
+    };
     ($t:ident, $field:ident) => {
+        stored!($t, $field, {});
+    };
+    ($t:ident, $field:ident, { $($extra:item)* }) => {
         impl Stored for $t {
+            $($extra)*
             fn table(set: &ObjectSet) -> &Table {
                 &set.$field
             }
@@ -212,13 +231,15 @@ macro_rules! stored {
         }
     };
 }
-stored!(Node, nodes);
+// The kinds written as metadata, spec and status — all three always
+// present — are compared part by part; the others as whole objects.
+stored!(Node, nodes, parts);
 stored!(StorageClass, classes);
-stored!(PersistentVolume, pvs);
-stored!(PersistentVolumeClaim, pvcs);
-stored!(Pod, pods);
-stored!(StatefulSet, sets);
-stored!(VolumeAttachment, attachments);
+stored!(PersistentVolume, pvs, parts);
+stored!(PersistentVolumeClaim, pvcs, parts);
+stored!(Pod, pods, parts);
+stored!(StatefulSet, sets, parts);
+stored!(VolumeAttachment, attachments, parts);
 stored!(VolumeSnapshotClass, snapshot_classes);
 stored!(VolumeSnapshot, snapshots);
 stored!(VolumeSnapshotContent, contents);

@@ -2,7 +2,6 @@
 //! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
 //! simulation to deliver to the controllers that watch its kind.
 
-use super::diff::changed_fields;
 use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
@@ -184,7 +183,7 @@ impl Store {
         if *old == obj {
             return Ok(());
         }
-        let Some(changed) = changed_fields(old, &obj) else {
+        let Some(changed) = T::changed(old, &obj) else {
             return Ok(());
         };
         if obj.meta().deletion_timestamp.is_some()
