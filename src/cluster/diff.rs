@@ -93,15 +93,22 @@ fn part<X: Serialize + PartialEq>(
     if old == new {
         return;
     }
-    let (Ok(a), Ok(b)) = (serde_json::to_vec(old), serde_json::to_vec(new)) else {
-        return;
+    // Straight to values: for these types the same values the text would
+    // parse to (a number out of JSON's range cannot be a value, and goes
+    // by the text as in [`changed_fields`]).
+    let (x, y) = match (serde_json::to_value(old), serde_json::to_value(new)) {
+        (Ok(x), Ok(y)) => (x, y),
+        _ => {
+            let (Ok(a), Ok(b)) = (serde_json::to_vec(old), serde_json::to_vec(new)) else {
+                return;
+            };
+            (parse(&a), parse(&b))
+        }
     };
-    if a == b {
-        return;
+    if x != y {
+        *differ = true;
+        entry(k.to_string(), k, Some(&x), Some(&y), out);
     }
-    let (x, y) = (parse(&a), parse(&b));
-    *differ |= x != y;
-    entry(k.to_string(), k, Some(&x), Some(&y), out);
 }
 
 fn parse(text: &[u8]) -> Value {
