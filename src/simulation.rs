@@ -747,13 +747,17 @@ impl Sim<'_> {
     fn after_handler(&mut self, touched: Touched) {
         let now = self.store.now();
         for w in self.store.drain_watch_events() {
+            // The object's part of each controller's stream key, once.
+            let mut object = String::new();
             for (c, ctrl) in self.controllers.iter().enumerate() {
                 if !ctrl.watches().contains(&w.kind) {
                     continue;
                 }
                 let latency = &self.profile.control_plane.watch_delay;
                 let delay = latency.fixed().unwrap_or_else(|| {
-                    let object = format!("{}/{}", w.kind, w.key);
+                    if object.is_empty() {
+                        object = format!("{}/{}", w.kind, w.key);
+                    }
                     let mut rng = StreamKey {
                         component: "watch",
                         object: &object,

@@ -247,17 +247,19 @@ impl AttachDetachController {
             return;
         }
         let desired = self.desired(cx.store.cache(), &volumes);
-        let names: BTreeSet<String> = volumes
+        let names: BTreeSet<&String> = volumes
             .iter()
             .filter_map(|pv| self.index.volume_attachments.get(pv))
             .flatten()
-            .cloned()
             .collect();
-        let attachments: Vec<VolumeAttachment> = names
+        // Shared with the cache, not copied: the loops below only read them.
+        let attachments: Vec<crate::cluster::Shared<VolumeAttachment>> = names
             .iter()
-            .filter_map(|n| cx.store.get::<VolumeAttachment>(&ObjectKey::cluster(n)))
+            .filter_map(|n| {
+                cx.store
+                    .get_shared::<VolumeAttachment>(&ObjectKey::cluster(n))
+            })
             .filter(|va| volumes.contains(&va.spec.persistent_volume_name))
-            .cloned()
             .collect();
         // Detach what no pod on its node needs, once the node stopped using it.
         for va in &attachments {
@@ -370,6 +372,7 @@ impl AttachDetachController {
             // Multi-Attach: a single-node volume already attached elsewhere.
             let elsewhere: Vec<&VolumeAttachment> = attachments
                 .iter()
+                .map(|v| &**v)
                 .filter(|v| v.spec.persistent_volume_name == *pv && v.spec.node_name != *node)
                 .collect();
             if !multi && !elsewhere.is_empty() {

@@ -5,8 +5,8 @@
 
 use super::time::SimTime;
 use radix_heap::RadixHeapMap;
+use rustc_hash::FxHashSet;
 use std::cmp::Reverse;
-use std::collections::HashSet;
 
 /// Identifies one scheduled event; used to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,7 +18,7 @@ pub struct EventQueue<E> {
     next_seq: u64,
     now: SimTime,
     // Only membership is asked of this set, never its order.
-    cancelled: HashSet<u64>,
+    cancelled: FxHashSet<u64>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -34,7 +34,7 @@ impl<E> EventQueue<E> {
             heap: RadixHeapMap::new(),
             next_seq: 0,
             now: SimTime::ZERO,
-            cancelled: HashSet::new(),
+            cancelled: FxHashSet::default(),
         }
     }
 
