@@ -412,7 +412,7 @@ impl StatefulSetController {
         // controller counts its in-memory list: a pod created now is not
         // counted yet, a pod deleted now still is.
         let pods = Self::pods_of(&set, cx);
-        self.act(&s, cx);
+        self.act(&s, &pods, cx);
         self.write_status(&s, &pods, cx);
     }
 
@@ -497,15 +497,14 @@ impl StatefulSetController {
         slow_start_batch(items, |item| f(item).map(|_| ())).map(|_| false)
     }
 
-    /// The pods of one sync: replicas (in range, by ordinal) and
-    /// condemned (beyond it, highest ordinal first), then scaling, then
-    /// the update strategy.
-    fn act(&mut self, s: &Sync<'_>, cx: &mut Ctx<'_>) {
+    /// The pods of one sync (`pods`, as the sync listed them): replicas (in
+    /// range, by ordinal) and condemned (beyond it, highest ordinal first),
+    /// then scaling, then the update strategy.
+    fn act(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, Shared<Pod>>, cx: &mut Ctx<'_>) {
         let set = s.set;
         let monotonic = set.spec.pod_management_policy != "Parallel";
         let start = start_ordinal(set);
         let end = start + set.spec.replicas;
-        let pods = Self::pods_of(set, cx);
         let replicas: Vec<(u32, Option<&Pod>)> = (start..end)
             .map(|o| (o, pods.get(&o).map(|p| &**p)))
             .collect();
