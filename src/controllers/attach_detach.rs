@@ -16,6 +16,7 @@ use crate::api::{
 };
 use crate::cluster::{EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::SimTime;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -94,17 +95,21 @@ pub struct AttachDetachController {
     dirty: BTreeSet<String>,
     /// Indexes of the informer cache, from watch events and own writes.
     /// Supersets: each use checks the cache.
+    ///
+    /// This map and the bookkeeping below are hashed: they are looked up,
+    /// never walked in an order that reaches output (the deadlines are
+    /// walked only to collect due volumes into the ordered `dirty` set).
     index: Index,
     /// (PV, node) pairs whose Multi-Attach error was reported (once each).
-    multi_attach_reported: BTreeSet<(String, String)>,
+    multi_attach_reported: FxHashSet<(String, String)>,
     /// (PV, node) pairs whose success was reported.
-    attached_reported: BTreeSet<(String, String)>,
+    attached_reported: FxHashSet<(String, String)>,
     /// Last attach error reported per VolumeAttachment.
-    errors_reported: BTreeMap<String, String>,
+    errors_reported: FxHashMap<String, String>,
     /// VolumeAttachment names by (handle, node): a SHA-256 each, so kept.
-    names: BTreeMap<(String, String), String>,
+    names: FxHashMap<(String, String), String>,
     /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
-    detach_requested: BTreeMap<(String, String), SimTime>,
+    detach_requested: FxHashMap<(String, String), SimTime>,
 }
 
 /// A node's volumes in use, readiness and taints.
@@ -116,14 +121,14 @@ struct Index {
     /// Pods by claim, claims by volume.
     claims: super::claim_index::ClaimIndex,
     /// Volume → its VolumeAttachments' names.
-    volume_attachments: BTreeMap<String, BTreeSet<String>>,
+    volume_attachments: FxHashMap<String, BTreeSet<String>>,
     /// Node → volumes with a VolumeAttachment there.
-    node_volumes: BTreeMap<String, BTreeSet<String>>,
+    node_volumes: FxHashMap<String, BTreeSet<String>>,
     /// What detach decisions read of each node, as last seen.
-    nodes_seen: BTreeMap<String, NodeSeen>,
+    nodes_seen: FxHashMap<String, NodeSeen>,
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
-    deadlines: BTreeMap<(String, String), SimTime>,
+    deadlines: FxHashMap<(String, String), SimTime>,
 }
 
 impl Index {

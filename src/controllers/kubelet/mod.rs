@@ -20,7 +20,7 @@ use crate::api::{
 use crate::backend::{CallId, Reply, Request};
 use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -155,15 +155,18 @@ pub struct Kubelet {
     images: BTreeMap<String, ImageBehaviour>,
     queue: WorkQueue<ObjectKey>,
     pods: FxHashMap<ObjectKey, PodState>,
-    stages: BTreeMap<(String, String), Stage>,
+    /// Per (volume, node): how far staging went. This map, `present`,
+    /// `status_due` and `by_node` are only looked up, never walked in an
+    /// order that reaches output: hashed.
+    stages: FxHashMap<(String, String), Stage>,
     calls: BTreeMap<CallId, Purpose>,
     /// Images already on each node.
-    present: BTreeSet<(String, String)>,
+    present: FxHashSet<(String, String)>,
     /// Pods on a node whose claims are not all bound yet.
     blocked: BTreeSet<ObjectKey>,
     /// Nodes whose `volumesInUse` must change, and the status update that
     /// will write it.
-    status_due: BTreeMap<String, SimTime>,
+    status_due: FxHashMap<String, SimTime>,
     /// `status_due` by time, to find what is due without a scan.
     status_by_time: BTreeSet<(SimTime, String)>,
     /// Nodes whose status update fell while their machine was down.
@@ -177,7 +180,7 @@ pub struct Kubelet {
     /// Restart back-off per (pod UID, container).
     backoff: BTreeMap<(String, String), crash_loop::Backoff>,
     /// The pods of each node (keys of `pods`): a node's pods without a scan.
-    by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
+    by_node: FxHashMap<String, BTreeSet<ObjectKey>>,
     seed: u64,
 }
 
@@ -200,20 +203,20 @@ impl Kubelet {
     /// Kubelets with the scenario's image behaviours.
     pub fn new(images: BTreeMap<String, ImageBehaviour>, seed: u64) -> Self {
         Kubelet {
-            status_due: BTreeMap::new(),
+            status_due: FxHashMap::default(),
             status_by_time: BTreeSet::new(),
             stalled: BTreeSet::new(),
             verify: BTreeMap::new(),
             resize_due: BTreeMap::new(),
             backoff: BTreeMap::new(),
-            by_node: BTreeMap::new(),
+            by_node: FxHashMap::default(),
             seed,
             images,
             queue: WorkQueue::default(),
             pods: FxHashMap::default(),
-            stages: BTreeMap::new(),
+            stages: FxHashMap::default(),
             calls: BTreeMap::new(),
-            present: BTreeSet::new(),
+            present: FxHashSet::default(),
             blocked: BTreeSet::new(),
         }
     }
