@@ -479,16 +479,20 @@ impl SelectorOperator {
             SelectorOperator::NotIn => v.is_none_or(|v| !values.contains(v)),
             SelectorOperator::Exists => v.is_some(),
             SelectorOperator::DoesNotExist => v.is_none(),
-            SelectorOperator::Gt | SelectorOperator::Lt => {
-                let (Some(v), Some(bound)) = (v, values.first()) else {
-                    return false;
-                };
-                match (v.parse::<i64>(), bound.parse::<i64>()) {
-                    (Ok(v), Ok(b)) if self == SelectorOperator::Gt => v > b,
-                    (Ok(v), Ok(b)) => v < b,
-                    _ => false,
-                }
-            }
+            SelectorOperator::Gt | SelectorOperator::Lt => match (v, values.first()) {
+                (Some(v), Some(bound)) => self.compares(v, bound),
+                _ => false,
+            },
+        }
+    }
+
+    /// `Gt` / `Lt` on a label value and the requirement's bound, both
+    /// integers (false otherwise, and for the other operators).
+    pub fn compares(self, value: &str, bound: &str) -> bool {
+        match (value.parse::<i64>(), bound.parse::<i64>()) {
+            (Ok(v), Ok(b)) if self == SelectorOperator::Gt => v > b,
+            (Ok(v), Ok(b)) if self == SelectorOperator::Lt => v < b,
+            _ => false,
         }
     }
 }

@@ -315,10 +315,11 @@ impl ObjectSet {
 
     /// Every object of kind `T` with its key, ordered by namespace and name.
     pub fn list_keyed<T: Stored>(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
-        T::table(self)
+        let table = T::table(self);
+        table
             .order
             .iter()
-            .filter_map(|(k, &i)| T::downcast(&T::table(self).slots[i]).map(|o| (k, o)))
+            .filter_map(|(k, &i)| T::downcast(&table.slots[i]).map(|o| (k, o)))
     }
 
     /// The objects of kind `T` in `namespace` whose names start with

@@ -178,11 +178,6 @@ impl Store {
             m.deletion_timestamp = m.deletion_timestamp.or(dt);
             m.resource_version = rv;
         }
-        // Equal values write out alike: a write that changes nothing (a
-        // third of a fleet's writes) is known without writing either out.
-        if *old == obj {
-            return Ok(());
-        }
         let Some(changed) = T::changed(old, &obj) else {
             return Ok(());
         };

@@ -280,7 +280,10 @@ impl Scheduler {
                     None
                 }
             },
-            None => None,
+            None => {
+                debug_assert!(false, "node {key} has no facts");
+                None
+            }
         };
         if to_find >= node_count || order.is_empty() {
             // Every node is filtered: the order cannot change the outcome.

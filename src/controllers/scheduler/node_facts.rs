@@ -156,13 +156,10 @@ impl InternedSelector {
                         SelectorOperator::NotIn => v.is_none_or(|v| !values.contains(&v)),
                         SelectorOperator::Exists => v.is_some(),
                         SelectorOperator::DoesNotExist => v.is_none(),
-                        // Numeric comparisons: as the label map's matcher does.
-                        SelectorOperator::Gt | SelectorOperator::Lt => {
-                            let labels = v.map(|v| (key.to_string(), v.to_string()));
-                            let values: Vec<String> =
-                                values.iter().map(|v| v.to_string()).collect();
-                            op.matches(&labels.into_iter().collect(), key, &values)
-                        }
+                        SelectorOperator::Gt | SelectorOperator::Lt => match (v, values.first()) {
+                            (Some(v), Some(bound)) => op.compares(&v, bound),
+                            _ => false,
+                        },
                     }
                 })
         })
