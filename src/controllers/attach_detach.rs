@@ -129,6 +129,10 @@ struct Index {
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
     deadlines: FxHashMap<(String, String), SimTime>,
+    /// What the desired state reads of each pod, as last seen: its node and
+    /// whether it has finished (a status change that alters neither, such
+    /// as readiness, concerns no volume).
+    pods_seen: FxHashMap<ObjectKey, (String, bool)>,
 }
 
 impl Index {
@@ -149,13 +153,26 @@ impl Index {
         let gone = ev.op == crate::cluster::ChangeOp::Deleted;
         let before = self.claims.observe(ev);
         match ev.object.as_ref() {
-            AnyObject::Pod(p) => p
-                .claim_names()
-                .filter_map(|c| {
-                    let claim = ObjectKey::new(&p.metadata.namespace, c);
-                    self.claims.volume_of(&claim).cloned()
-                })
-                .collect(),
+            AnyObject::Pod(p) => {
+                let seen = (p.spec.node_name.clone(), p.is_terminal());
+                let changed = if gone {
+                    self.pods_seen.remove(&ev.key).is_some()
+                } else {
+                    self.pods_seen.get(&ev.key) != Some(&seen) && {
+                        self.pods_seen.insert(ev.key.clone(), seen);
+                        true
+                    }
+                };
+                if !changed {
+                    return Vec::new();
+                }
+                p.claim_names()
+                    .filter_map(|c| {
+                        let claim = ObjectKey::new(&p.metadata.namespace, c);
+                        self.claims.volume_of(&claim).cloned()
+                    })
+                    .collect()
+            }
             AnyObject::PersistentVolumeClaim(c) => before
                 .into_iter()
                 .chain(Some(c.spec.volume_name.clone()))
@@ -266,6 +283,20 @@ impl AttachDetachController {
             })
             .filter(|va| volumes.contains(&va.spec.persistent_volume_name))
             .collect();
+        // Looked up per desired pair below: by name, and by volume for the
+        // Multi-Attach check (a scan of all of them per pair is quadratic in
+        // how many volumes one tick reconciles).
+        let by_name: FxHashMap<&str, &VolumeAttachment> = attachments
+            .iter()
+            .map(|va| (va.metadata.name.as_str(), &**va))
+            .collect();
+        let mut by_volume: FxHashMap<&str, Vec<&VolumeAttachment>> = FxHashMap::default();
+        for va in &attachments {
+            by_volume
+                .entry(va.spec.persistent_volume_name.as_str())
+                .or_default()
+                .push(va);
+        }
         // Detach what no pod on its node needs, once the node stopped using it.
         for va in &attachments {
             let pair = (
@@ -338,7 +369,7 @@ impl AttachDetachController {
                 .entry((handle.clone(), node.clone()))
                 .or_insert_with(|| attachment_name(handle, driver, node))
                 .clone();
-            if let Some(va) = attachments.iter().find(|v| v.metadata.name == name) {
+            if let Some(va) = by_name.get(name.as_str()) {
                 if va.metadata.deletion_timestamp.is_some() {
                     continue; // still detaching; attach again afterwards
                 }
@@ -375,12 +406,10 @@ impl AttachDetachController {
                 continue;
             }
             // Multi-Attach: a single-node volume already attached elsewhere.
-            let elsewhere: Vec<&VolumeAttachment> = attachments
-                .iter()
-                .map(|v| &**v)
-                .filter(|v| v.spec.persistent_volume_name == *pv && v.spec.node_name != *node)
-                .collect();
-            if !multi && !elsewhere.is_empty() {
+            let elsewhere = by_volume
+                .get(pv.as_str())
+                .is_some_and(|vas| vas.iter().any(|v| v.spec.node_name != *node));
+            if !multi && elsewhere {
                 if self
                     .multi_attach_reported
                     .insert((pv.clone(), node.clone()))
@@ -422,8 +451,12 @@ fn multi_attach_message(pv: &str, node: &str, pods: &[ObjectKey], desired: &Desi
     let ns = pods.first().map(|p| p.namespace).unwrap_or_default();
     let mut same_ns = Vec::new();
     let mut other_ns = 0usize;
-    for ((v, n), (_, users)) in desired {
-        if v != pv || n == node {
+    // The map is ordered by (volume, node): this volume's pairs are one run.
+    let pairs = desired
+        .range((pv.to_string(), String::new())..)
+        .take_while(|((v, _), _)| v == pv);
+    for ((_, n), (_, users)) in pairs {
+        if n == node {
             continue;
         }
         for u in users {
@@ -467,7 +500,18 @@ impl Controller for AttachDetachController {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        let touched = self.index.update(ev);
+        let mut touched = self.index.update(ev);
+        if let AnyObject::Node(_) = ev.object.as_ref() {
+            // What a node shows (volumes in use, Ready, taints) only decides
+            // detaches: of its volumes, only those waiting to be detached
+            // there can come out differently. (Every other one is wanted
+            // there, or detached at its own change without waiting.)
+            let node = ev.key.name.to_string();
+            touched.retain(|pv| {
+                self.detach_requested
+                    .contains_key(&(pv.clone(), node.clone()))
+            });
+        }
         self.dirty.extend(touched);
         // The informer handlers update the desired state at once; the
         // reconciler acts on its next 100 ms tick (ReconcilerLoopPeriod).
