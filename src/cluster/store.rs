@@ -6,9 +6,9 @@ use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, R
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
-use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// A change a controller may be told about.
@@ -50,16 +50,20 @@ impl StoreError {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct EventKey {
-    object: ObjectRef,
+/// One series of alike Events (same object and UID, type, reason, message
+/// and source), counted as the client-go event correlator counts them. The
+/// rest of what makes them alike is read from the series' latest record in
+/// the log, so no message is kept twice (a fleet records millions).
+struct EventSeries {
+    /// The hash of what makes the events alike (kept to grow the table).
+    hash: u64,
     /// The involved object's UID: a recreated pod of the same name starts
     /// its own counts, as the event correlator keys on the UID.
-    uid: String,
-    kind: EventType,
-    reason: String,
-    message: String,
-    source: &'static str,
+    uid: Name,
+    /// Where in the log the series' latest record is.
+    latest: usize,
+    count: u32,
+    first_seen: SimTime,
 }
 
 /// The API server's state.
@@ -73,7 +77,7 @@ pub struct Store {
     log: Vec<Record>,
     watch_outbox: Vec<WatchEvent>,
     /// Counts by event, only looked up (never walked), so hashed.
-    events: FxHashMap<EventKey, (u32, SimTime)>,
+    events: hashbrown::HashTable<EventSeries>,
 }
 
 impl Store {
@@ -290,25 +294,37 @@ impl Store {
         let uid = self
             .objects
             .get_shared(object.kind, &object.key)
-            .map(|o| o.meta().uid.clone())
-            .unwrap_or_default();
-        let key = EventKey {
-            object: object.clone(),
-            uid,
-            kind,
-            reason: reason.to_string(),
-            message,
-            source,
+            .map(|o| Name::new(&o.meta().uid))
+            .unwrap_or_else(|| Name::new(""));
+        let hash = {
+            let mut h = rustc_hash::FxHasher::default();
+            (&object, uid, kind, reason, message.as_str(), source).hash(&mut h);
+            h.finish()
         };
         let now = self.now;
-        // A repeat finds its entry without copying the key.
-        let (count, first_seen) = match self.events.get_mut(&key) {
-            Some(entry) => {
-                entry.0 += 1;
-                *entry
+        let latest = self.log.len();
+        let log = &self.log;
+        let alike = |s: &EventSeries| {
+            s.uid == uid
+                && matches!(&log[s.latest], Record::Event(e)
+                    if e.object == object && e.kind == kind && e.reason == reason
+                        && e.message == message && e.source == source)
+        };
+        let (count, first_seen) = match self.events.find_mut(hash, alike) {
+            Some(series) => {
+                series.count += 1;
+                series.latest = latest;
+                (series.count, series.first_seen)
             }
             None => {
-                self.events.insert(key.clone(), (1, now));
+                let series = EventSeries {
+                    hash,
+                    uid,
+                    latest,
+                    count: 1,
+                    first_seen: now,
+                };
+                self.events.insert_unique(hash, series, |s| s.hash);
                 (1, now)
             }
         };
@@ -318,8 +334,8 @@ impl Store {
             seq,
             object,
             kind,
-            reason: key.reason,
-            message: key.message,
+            reason: reason.to_string(),
+            message,
             count,
             first_seen,
             source,
@@ -464,6 +480,68 @@ mod tests {
         );
         assert_eq!(s.log().len(), 2);
         assert_eq!(s.drain_watch_events().len(), 2);
+    }
+
+    /// The counts, first-seen times and messages of the Events on claim `a`.
+    fn events_of_a(s: &Store) -> Vec<(u32, u64, String)> {
+        s.log()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Event(e) if e.object.key.name.as_str() == "a" => {
+                    Some((e.count, e.first_seen.as_millis(), e.message.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alike_events_are_counted_per_series_and_incarnation() {
+        let mut s = Store::new();
+        s.create(claim("a")).unwrap();
+        let key = ObjectKey::new("default", "a");
+        let on_a = || ObjectRef::new(Kind::PersistentVolumeClaim, ObjectKey::new("default", "a"));
+        let warn = |s: &mut Store, msg: &str| {
+            s.record_event(on_a(), EventType::Warning, "ProvisioningFailed", msg, "x");
+        };
+        warn(&mut s, "quota");
+        s.set_now(SimTime(500));
+        warn(&mut s, "quota");
+        warn(&mut s, "timeout"); // another message: its own series
+        s.set_now(SimTime(900));
+        warn(&mut s, "quota");
+        // Another source or type is another series too.
+        s.record_event(
+            on_a(),
+            EventType::Warning,
+            "ProvisioningFailed",
+            "quota",
+            "y",
+        );
+        s.record_event(
+            on_a(),
+            EventType::Normal,
+            "ProvisioningFailed",
+            "quota",
+            "x",
+        );
+        // A new claim of the same name (another UID) starts its own counts.
+        s.remove::<PersistentVolumeClaim>(&key).unwrap();
+        s.create(claim("a")).unwrap();
+        warn(&mut s, "quota");
+        let q = |n, t| (n, t, "quota".to_string());
+        assert_eq!(
+            events_of_a(&s),
+            vec![
+                q(1, 0),
+                q(2, 0),
+                (1, 500, "timeout".to_string()),
+                q(3, 0),
+                q(1, 900),
+                q(1, 900),
+                q(1, 900),
+            ]
+        );
     }
 
     #[test]
