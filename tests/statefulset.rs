@@ -73,7 +73,7 @@ impl Invariants {
         self.steps += 1;
         // The controller's deletions in this step, from its events.
         let mut deleted: Vec<(String, String)> = Vec::new();
-        for rec in &store.log()[self.cursor..] {
+        for rec in store.log().since(self.cursor) {
             if let Record::Event(e) = rec
                 && e.reason == "SuccessfulDelete"
                 && e.source == "statefulset-controller"

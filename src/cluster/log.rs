@@ -210,3 +210,127 @@ impl Record {
         }
     }
 }
+
+/// How many records one chunk of a [`Log`] holds (8 MiB of them).
+const CHUNK: usize = 1 << 16;
+
+/// Every record of a run, in order. Kept in chunks of fixed capacity, so
+/// appending never moves what is already recorded: one growing vector
+/// would copy a 100,000-pod fleet's gigabyte of records at each doubling,
+/// holding both copies while it does, and keep up to half of it unused.
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    chunks: Vec<Vec<Record>>,
+    len: usize,
+}
+
+impl Log {
+    /// Appends `rec`.
+    pub fn push(&mut self, rec: Record) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(rec),
+            _ => {
+                // The first chunk grows as a vector does (a small run stays
+                // small); later ones are full-sized from the start.
+                let mut c = if self.chunks.is_empty() {
+                    Vec::new()
+                } else {
+                    Vec::with_capacity(CHUNK)
+                };
+                c.push(rec);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `i`-th record.
+    pub fn get(&self, i: usize) -> Option<&Record> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    /// Every record, in order.
+    pub fn iter(&self) -> std::iter::Flatten<std::slice::Iter<'_, Vec<Record>>> {
+        self.chunks.iter().flatten()
+    }
+
+    /// The records from the `i`-th on, in order.
+    pub fn since(&self, i: usize) -> impl Iterator<Item = &Record> {
+        let (first, within) = (i / CHUNK, i % CHUNK);
+        let head = self
+            .chunks
+            .get(first)
+            .map_or(&[][..], |c| &c[within.min(c.len())..]);
+        head.iter()
+            .chain(self.chunks.iter().skip(first + 1).flatten())
+    }
+
+    /// The last record.
+    pub fn last(&self) -> Option<&Record> {
+        self.chunks.last()?.last()
+    }
+}
+
+impl std::ops::Index<usize> for Log {
+    type Output = Record;
+    fn index(&self, i: usize) -> &Record {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl<'a> IntoIterator for &'a Log {
+    type Item = &'a Record;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<Record>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dns(i: usize) -> Record {
+        Record::Dns(DnsRecord {
+            t: SimTime(i as u64),
+            seq: i as u64,
+            name: String::new(),
+            resolves: true,
+        })
+    }
+
+    #[test]
+    fn a_log_over_several_chunks_reads_as_one_sequence() {
+        let n = 2 * CHUNK + 5;
+        let mut log = Log::default();
+        assert!(log.is_empty() && log.last().is_none());
+        for i in 0..n {
+            log.push(dns(i));
+        }
+        assert_eq!(log.len(), n);
+        let seqs: Vec<u64> = log.iter().map(Record::seq).collect();
+        assert_eq!(seqs, (0..n as u64).collect::<Vec<_>>());
+        let back: Vec<u64> = log.iter().rev().take(3).map(Record::seq).collect();
+        assert_eq!(back, vec![n as u64 - 1, n as u64 - 2, n as u64 - 3]);
+        for i in [0, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, n - 1] {
+            assert_eq!(log[i].seq(), i as u64);
+            assert_eq!(log.get(i).map(Record::seq), Some(i as u64));
+            let from: Vec<u64> = log.since(i).map(Record::seq).collect();
+            assert_eq!(from, (i as u64..n as u64).collect::<Vec<_>>(), "since {i}");
+        }
+        assert!(log.get(n).is_none());
+        assert_eq!(log.since(n).count(), 0);
+        assert_eq!(log.since(n + CHUNK).count(), 0);
+        assert_eq!(log.last().map(Record::seq), Some(n as u64 - 1));
+    }
+}

@@ -12,7 +12,7 @@ pub mod store;
 
 pub use informer::Informer;
 pub use log::{
-    ActionRecord, CallPhase, ChangeOp, ChangeRecord, DnsRecord, EventRecord, EventType,
+    ActionRecord, CallPhase, ChangeOp, ChangeRecord, DnsRecord, EventRecord, EventType, Log,
     OperationRecord, Record,
 };
 pub use objects::{ObjectSet, Shared, Stored};

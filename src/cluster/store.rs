@@ -2,7 +2,7 @@
 //! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
 //! simulation to deliver to the controllers that watch its kind.
 
-use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Record};
+use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Log, Record};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
@@ -74,7 +74,7 @@ pub struct Store {
     objects: ObjectSet,
     incarnations: BTreeMap<(Kind, ObjectKey), u32>,
     next_seq: u64,
-    log: Vec<Record>,
+    log: Log,
     watch_outbox: Vec<WatchEvent>,
     /// Counts by event, only looked up (never walked), so hashed.
     events: hashbrown::HashTable<EventSeries>,
@@ -372,7 +372,7 @@ impl Store {
     }
 
     /// Every record so far, in order.
-    pub fn log(&self) -> &[Record] {
+    pub fn log(&self) -> &Log {
         &self.log
     }
 

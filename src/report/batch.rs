@@ -7,7 +7,7 @@
 //! summary is computed from those lines only, so `storsim merge` of shards
 //! gives the same bytes as one unsharded batch.
 
-use crate::cluster::{CallPhase, ChangeOp, Record};
+use crate::cluster::{CallPhase, ChangeOp, Log, Record};
 use crate::scenario::{Outcome, Scenario};
 use crate::simulation::RunOptions;
 use serde::{Deserialize, Serialize};
@@ -78,7 +78,7 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 /// The key durations of one run, from its record log.
-pub fn metrics(log: &[Record]) -> BTreeMap<String, Vec<u64>> {
+pub fn metrics(log: &Log) -> BTreeMap<String, Vec<u64>> {
     let mut out: BTreeMap<String, Vec<u64>> = METRICS
         .iter()
         .map(|m| (m.to_string(), Vec::new()))

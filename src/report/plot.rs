@@ -8,7 +8,7 @@
 //! - the distributions of a batch's key durations, as cumulative curves.
 
 use crate::api::Kind;
-use crate::cluster::{ChangeOp, EventType, Record};
+use crate::cluster::{ChangeOp, EventType, Log, Record};
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ const KINDS: [Kind; 5] = [
     Kind::VolumeSnapshot,
 ];
 
-fn lanes(log: &[Record], end: u64) -> Vec<Lane> {
+fn lanes(log: &Log, end: u64) -> Vec<Lane> {
     let mut by: BTreeMap<String, Lane> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     for rec in log {
@@ -201,7 +201,7 @@ fn backend_error(e: impl std::fmt::Display) -> String {
 }
 
 /// Draws the Gantt chart of a run to `path` (.svg or .png).
-pub fn gantt(path: &Path, title: &str, log: &[Record], end_ms: u64) -> Result<(), String> {
+pub fn gantt(path: &Path, title: &str, log: &Log, end_ms: u64) -> Result<(), String> {
     register_font();
     let (lanes, total) = sample(lanes(log, end_ms), MAX_LANES);
     let n = lanes.len().max(1);

@@ -2,7 +2,7 @@
 
 use super::{Report, STORSIM_VERSION};
 use crate::api::Kind;
-use crate::cluster::{CallPhase, ChangeOp, EventRecord, Record};
+use crate::cluster::{CallPhase, ChangeOp, EventRecord, Log, Record};
 use crate::engine::SimTime;
 use crate::simulation::EndReason;
 use std::collections::BTreeMap;
@@ -151,7 +151,7 @@ pub fn render(r: &Report<'_>) -> String {
 
 /// One line per observable change, Event and action, in order. The cluster
 /// set-up at T+0 (nodes, storage classes) is summarised in the header.
-pub fn timeline(log: &[Record]) -> String {
+pub fn timeline<'a>(log: impl IntoIterator<Item = &'a Record>) -> String {
     let mut out = String::new();
     // What each object's last printed line showed: a write that changes
     // nothing visible (node volumesInUse, a finalizer) is not printed; the
@@ -256,7 +256,7 @@ pub fn timeline(log: &[Record]) -> String {
 
 /// `kubectl get events`-style table: one row per Event with its count, first
 /// and last time, ordered by last time.
-pub fn events_table(log: &[Record]) -> String {
+pub fn events_table(log: &Log) -> String {
     let mut last: BTreeMap<(String, &str, &str, &str), &EventRecord> = BTreeMap::new();
     for rec in log {
         if let Record::Event(e) = rec {
@@ -299,7 +299,7 @@ pub fn events_table(log: &[Record]) -> String {
 
 /// `kubectl get -w` for one kind, or one object: only the lines of its
 /// writes, as the timeline prints them.
-pub fn watch(log: &[Record], kind: Kind, object: Option<&crate::api::ObjectRef>) -> String {
+pub fn watch(log: &Log, kind: Kind, object: Option<&crate::api::ObjectRef>) -> String {
     let picked: Vec<Record> = log
         .iter()
         .filter(|r| match r {

@@ -1,7 +1,7 @@
 //! Checking expectations against what a run recorded.
 
 use super::model::{Check, Expectation, ObjectMoment, Occurrence, Timing, Tracker, column_matches};
-use crate::cluster::{Record, Store};
+use crate::cluster::{Log, Record, Store};
 use crate::engine::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -44,7 +44,7 @@ pub struct ExpectationResult {
 /// What a run leaves for checking.
 pub struct RunView<'a> {
     /// Every record.
-    pub log: &'a [Record],
+    pub log: &'a Log,
     /// The final state.
     pub store: &'a Store,
     /// When each labelled action ran.
@@ -56,12 +56,12 @@ pub struct RunView<'a> {
 }
 
 /// First (n-th) time `occ` happens in `log`: (time, seq).
-pub fn first_time(occ: &Occurrence, log: &[Record]) -> Option<(SimTime, u64)> {
+pub fn first_time(occ: &Occurrence, log: &Log) -> Option<(SimTime, u64)> {
     first_time_from(occ, log, SimTime::ZERO)
 }
 
 /// First (n-th) time `occ` happens at or after `from`.
-pub fn first_time_from(occ: &Occurrence, log: &[Record], from: SimTime) -> Option<(SimTime, u64)> {
+pub fn first_time_from(occ: &Occurrence, log: &Log, from: SimTime) -> Option<(SimTime, u64)> {
     let mut t = Tracker::starting_at(occ.clone(), from);
     log.iter().find(|r| t.observe(r)).map(|r| (r.t(), r.seq()))
 }
