@@ -5,6 +5,9 @@
 use crate::api::{Name, ObjectRef};
 use crate::backend::Operation;
 use crate::engine::SimTime;
+use rustc_hash::FxHashSet;
+use std::hash::Hash;
+use std::sync::Arc;
 
 /// What a write did to an object.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -31,7 +34,7 @@ impl ChangeOp {
 /// One store write. A run keeps every one (a 100 k-pod fleet makes
 /// millions), so its words are interned: phases, conditions, annotation
 /// keys, column values and field paths repeat from record to record and
-/// are stored once.
+/// are stored once — and so are its lists of them (see [`Lists`]).
 #[derive(Clone, Debug)]
 pub struct ChangeRecord {
     /// When.
@@ -47,13 +50,13 @@ pub struct ChangeRecord {
     /// Phase / status word after the write.
     pub phase: Option<Name>,
     /// Conditions that are True after the write.
-    pub conditions: Box<[Name]>,
+    pub conditions: Arc<[Name]>,
     /// Annotation keys present after the write.
-    pub annotations: Box<[Name]>,
+    pub annotations: Arc<[Name]>,
     /// `kubectl get` columns after the write.
-    pub columns: Box<[(&'static str, Name)]>,
+    pub columns: Arc<[(&'static str, Name)]>,
     /// Dotted paths of the fields this write changed.
-    pub changed: Box<[Name]>,
+    pub changed: Arc<[Name]>,
     /// True once deletion was requested (Terminating).
     pub deleting: bool,
 }
@@ -209,6 +212,37 @@ impl Record {
             Record::Dns(d) => d.seq,
         }
     }
+}
+
+/// The lists change records hold, each stored once: a run's records
+/// repeat a few condition sets, annotation key sets and changed-field sets
+/// (a 10k-pod fleet: 5 and 30 distinct among 388,000 records) and many
+/// column rows, so a record holds a shared handle instead of its own copy.
+#[derive(Default)]
+pub struct Lists {
+    names: FxHashSet<Arc<[Name]>>,
+    columns: FxHashSet<Arc<[(&'static str, Name)]>>,
+}
+
+impl Lists {
+    /// The shared copy of `items`.
+    pub fn names(&mut self, items: &[Name]) -> Arc<[Name]> {
+        shared(&mut self.names, items)
+    }
+
+    /// The shared copy of a row of columns.
+    pub fn columns(&mut self, items: &[(&'static str, Name)]) -> Arc<[(&'static str, Name)]> {
+        shared(&mut self.columns, items)
+    }
+}
+
+fn shared<T: Hash + Eq + Clone>(set: &mut FxHashSet<Arc<[T]>>, items: &[T]) -> Arc<[T]> {
+    if let Some(a) = set.get(items) {
+        return a.clone();
+    }
+    let a: Arc<[T]> = Arc::from(items);
+    set.insert(a.clone());
+    a
 }
 
 /// How many records one chunk of a [`Log`] holds (8 MiB of them).

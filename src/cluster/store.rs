@@ -2,7 +2,9 @@
 //! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
 //! simulation to deliver to the controllers that watch its kind.
 
-use super::log::{ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Log, Record};
+use super::log::{
+    ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Lists, Log, Record,
+};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
@@ -75,6 +77,8 @@ pub struct Store {
     incarnations: BTreeMap<(Kind, ObjectKey), u32>,
     next_seq: u64,
     log: Log,
+    /// The change records' lists, each stored once.
+    lists: Lists,
     watch_outbox: Vec<WatchEvent>,
     /// Counts by event, only looked up (never walked), so hashed.
     events: hashbrown::HashTable<EventSeries>,
@@ -390,6 +394,16 @@ impl Store {
     fn log_change<T: Stored>(&mut self, obj: &T, op: ChangeOp, changed: Vec<String>) {
         let seq = self.take_seq();
         let meta = obj.meta();
+        let lists = &mut self.lists;
+        let conditions = interned(lists, obj.true_conditions().iter().map(String::as_str));
+        let annotations = interned(lists, meta.annotations.keys().map(String::as_str));
+        let changed = interned(lists, changed.iter().map(String::as_str));
+        let columns: Vec<(&'static str, Name)> = obj
+            .columns()
+            .into_iter()
+            .map(|(k, v)| (k, Name::new(&v)))
+            .collect();
+        let columns = lists.columns(&columns);
         self.log.push(Record::Change(ChangeRecord {
             t: self.now,
             seq,
@@ -397,17 +411,18 @@ impl Store {
             resource_version: self.resource_version,
             op,
             phase: obj.phase().map(|p| Name::new(&p)),
-            conditions: obj.true_conditions().iter().map(|c| Name::new(c)).collect(),
-            annotations: meta.annotations.keys().map(|k| Name::new(k)).collect(),
-            columns: obj
-                .columns()
-                .into_iter()
-                .map(|(k, v)| (k, Name::new(&v)))
-                .collect(),
-            changed: changed.iter().map(|c| Name::new(c)).collect(),
+            conditions,
+            annotations,
+            columns,
+            changed,
             deleting: meta.deletion_timestamp.is_some(),
         }));
     }
+}
+
+/// The shared list of `words`, interned.
+fn interned<'a>(lists: &mut Lists, words: impl Iterator<Item = &'a str>) -> Arc<[Name]> {
+    lists.names(&words.map(Name::new).collect::<Vec<_>>())
 }
 
 /// A UUID-shaped UID from the object's identity (kind, namespace, name, and

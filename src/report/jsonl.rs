@@ -295,9 +295,9 @@ mod tests {
                     "name": c.object.key.name,
                     "resource_version": c.resource_version,
                     "phase": c.phase,
-                    "conditions": c.conditions,
+                    "conditions": &*c.conditions,
                     "columns": columns,
-                    "changed": c.changed,
+                    "changed": &*c.changed,
                 })
             }
             Record::Event(e) => json!({
