@@ -17,6 +17,8 @@ use crate::api::{
 };
 use crate::cluster::{EventType, Shared, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -82,6 +84,19 @@ pub struct StatefulSetController {
     revisions: BTreeMap<ObjectKey, BTreeMap<String, PodTemplate>>,
     /// Whether MaxUnavailableStatefulSet is on.
     max_unavailable_gate: bool,
+    /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
+    claim_keys: RefCell<FxHashMap<ObjectKey, ClaimKeys>>,
+}
+
+/// A set's claim keys, `<template>-<set>-<ordinal>`, by ordinal and
+/// template: every sync visits every ordinal's claims, and making a key
+/// is a `format!` and an interning each time.
+#[derive(Default)]
+struct ClaimKeys {
+    /// The template names the keys were made for (a set deleted and made
+    /// again under its name may have others).
+    templates: Vec<String>,
+    by_ordinal: FxHashMap<u32, Box<[ObjectKey]>>,
 }
 
 /// What one sync decided, for the status.
@@ -92,6 +107,9 @@ struct Sync<'a> {
     update: String,
     /// Pods deleted for the update in this sync (`status.CurrentReplicas--`).
     update_deletions: std::cell::Cell<u32>,
+    /// The owner references the retention policy wants on the claims of a
+    /// pod that is not condemned (the same for every one of them).
+    kept_owners: Vec<OwnerReference>,
 }
 
 impl StatefulSetController {
@@ -161,12 +179,33 @@ impl StatefulSetController {
             .collect()
     }
 
-    /// The claim a template gives ordinal `ord`: `<template>-<set>-<ord>`.
-    fn claim_key(set: &StatefulSet, template: &str, ord: u32) -> ObjectKey {
-        ObjectKey::new(
-            &set.metadata.namespace,
-            &format!("{template}-{}-{ord}", set.metadata.name),
-        )
+    /// The claim the set's `t`-th template gives ordinal `ord`:
+    /// `<template>-<set>-<ord>`.
+    fn claim_key(&self, s: &Sync<'_>, t: usize, ord: u32) -> ObjectKey {
+        let set = s.set;
+        let templates = &set.spec.volume_claim_templates;
+        let mut all = self.claim_keys.borrow_mut();
+        let keys = all.entry(s.key.clone()).or_default();
+        if !keys
+            .templates
+            .iter()
+            .eq(templates.iter().map(|t| &t.metadata.name))
+        {
+            *keys = ClaimKeys {
+                templates: templates.iter().map(|t| t.metadata.name.clone()).collect(),
+                by_ordinal: FxHashMap::default(),
+            };
+        }
+        keys.by_ordinal.entry(ord).or_insert_with(|| {
+            templates
+                .iter()
+                .map(|t| {
+                    let name = format!("{}-{}-{ord}", t.metadata.name, set.metadata.name);
+                    ObjectKey::new(&set.metadata.namespace, &name)
+                })
+                .collect()
+        })[t]
+            .clone()
     }
 
     /// `newVersionedStatefulSetPod`: the current revision below the
@@ -199,8 +238,8 @@ impl StatefulSetController {
         let mut spec = template.spec.clone();
         spec.hostname = name.clone();
         spec.subdomain = set.spec.service_name.clone();
-        for t in &set.spec.volume_claim_templates {
-            let claim = Self::claim_key(set, &t.metadata.name, ord).name;
+        for (i, t) in set.spec.volume_claim_templates.iter().enumerate() {
+            let claim = self.claim_key(s, i, ord).name;
             spec.volumes.retain(|v| v.name != t.metadata.name);
             spec.volumes.push(Volume {
                 name: t.metadata.name.clone(),
@@ -228,15 +267,16 @@ impl StatefulSetController {
     /// `podClaimIsStale`: a claim still owned by an earlier pod of this
     /// ordinal (or already being deleted) makes the ordinal wait until it
     /// is gone. With Retain/Retain claims are meant to be reused: never stale.
-    fn claim_is_stale(set: &StatefulSet, ord: u32, cx: &Ctx<'_>) -> bool {
+    fn claim_is_stale(&self, s: &Sync<'_>, ord: u32, cx: &Ctx<'_>) -> bool {
+        let set = s.set;
         let policy = &set.spec.persistent_volume_claim_retention_policy;
         if policy.when_scaled == "Retain" && policy.when_deleted == "Retain" {
             return false;
         }
         let pod = format!("{}-{ord}", set.metadata.name);
-        set.spec.volume_claim_templates.iter().any(|t| {
+        (0..set.spec.volume_claim_templates.len()).any(|t| {
             cx.store
-                .get::<PersistentVolumeClaim>(&Self::claim_key(set, &t.metadata.name, ord))
+                .get::<PersistentVolumeClaim>(&self.claim_key(s, t, ord))
                 .is_some_and(|c| {
                     c.metadata.deletion_timestamp.is_some()
                         || c.metadata
@@ -270,10 +310,11 @@ impl StatefulSetController {
 
     /// `createPersistentVolumeClaims`: the missing claims of ordinal `ord`.
     /// A failure is reported on the set (FailedCreate) and stops the pod.
-    fn create_claims(&self, set: &StatefulSet, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
+    fn create_claims(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
+        let set = s.set;
         let pod_name = format!("{}-{ord}", set.metadata.name);
-        for t in &set.spec.volume_claim_templates {
-            let key = Self::claim_key(set, &t.metadata.name, ord);
+        for (i, t) in set.spec.volume_claim_templates.iter().enumerate() {
+            let key = self.claim_key(s, i, ord);
             if cx.store.get::<PersistentVolumeClaim>(&key).is_some() {
                 continue;
             }
@@ -285,7 +326,7 @@ impl StatefulSetController {
                     namespace: key.namespace.to_string(),
                     labels,
                     annotations: t.metadata.annotations.clone(),
-                    owner_references: Self::wanted_owners(set, None, false),
+                    owner_references: s.kept_owners.clone(),
                     ..Default::default()
                 },
                 spec: t.spec.clone(),
@@ -322,7 +363,7 @@ impl StatefulSetController {
 
     /// `CreateStatefulPod`: the claims, then the pod.
     fn create_pod(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
-        self.create_claims(s.set, ord, cx)?;
+        self.create_claims(s, ord, cx)?;
         let pod = self.new_pod(s, ord);
         let what = format!(
             "create Pod {} in StatefulSet {}",
@@ -346,19 +387,25 @@ impl StatefulSetController {
     /// Makes the claims' owner references match the retention policy.
     fn fix_claim_owners(
         &self,
-        set: &StatefulSet,
+        s: &Sync<'_>,
         ord: u32,
         pod: Option<&Pod>,
         condemned: bool,
         cx: &mut Ctx<'_>,
     ) {
-        let wanted = Self::wanted_owners(set, pod, condemned);
-        for t in &set.spec.volume_claim_templates {
-            let key = Self::claim_key(set, &t.metadata.name, ord);
+        let condemned_owners;
+        let wanted = if condemned {
+            condemned_owners = Self::wanted_owners(s.set, pod, true);
+            &condemned_owners
+        } else {
+            &s.kept_owners
+        };
+        for t in 0..s.set.spec.volume_claim_templates.len() {
+            let key = self.claim_key(s, t, ord);
             let Some(c) = cx.store.get::<PersistentVolumeClaim>(&key) else {
                 continue;
             };
-            if c.metadata.deletion_timestamp.is_some() || c.metadata.owner_references == wanted {
+            if c.metadata.deletion_timestamp.is_some() || c.metadata.owner_references == *wanted {
                 continue;
             }
             let w = wanted.clone();
@@ -379,6 +426,7 @@ impl StatefulSetController {
     fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
         let Some(set) = cx.store.get_shared::<StatefulSet>(key) else {
             self.revisions.remove(key);
+            self.claim_keys.get_mut().remove(key);
             return;
         };
         if set.metadata.deletion_timestamp.is_some() {
@@ -407,6 +455,7 @@ impl StatefulSetController {
             current,
             update,
             update_deletions: std::cell::Cell::new(0),
+            kept_owners: Self::wanted_owners(&set, None, false),
         };
         // The status counts the pods as this sync found them, as the real
         // controller counts its in-memory list: a pod created now is not
@@ -428,7 +477,7 @@ impl StatefulSetController {
     ) -> Result<bool, ()> {
         let set = s.set;
         let Some(pod) = pod else {
-            if Self::claim_is_stale(set, ord, cx) {
+            if self.claim_is_stale(s, ord, cx) {
                 return Ok(true);
             }
             self.create_pod(s, ord, cx)?;
@@ -443,7 +492,7 @@ impl StatefulSetController {
             return Ok(true);
         }
         if pod.status.phase == PodPhase::Pending {
-            self.create_claims(set, ord, cx)?;
+            self.create_claims(s, ord, cx)?;
         }
         if monotonic
             && (pod.metadata.deletion_timestamp.is_some()
@@ -451,7 +500,7 @@ impl StatefulSetController {
         {
             return Ok(true);
         }
-        self.fix_claim_owners(set, ord, Some(pod), false, cx);
+        self.fix_claim_owners(s, ord, Some(pod), false, cx);
         Ok(false)
     }
 
@@ -537,7 +586,7 @@ impl StatefulSetController {
         }
         // Condemned claims take the pod as owner when whenScaled is Delete.
         for (ord, pod) in &condemned {
-            self.fix_claim_owners(set, *ord, Some(pod), true, cx);
+            self.fix_claim_owners(s, *ord, Some(pod), true, cx);
         }
         // Scaling takes precedence over updates.
         let stop = Self::run_for_all(&condemned, monotonic, |(_, pod)| {
