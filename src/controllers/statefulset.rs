@@ -822,6 +822,7 @@ impl Controller for StatefulSetController {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::stateful_set::{ClaimTemplate, TemplateMeta};
 
     #[test]
     fn revision_names_follow_the_template() {
@@ -836,6 +837,49 @@ mod tests {
             revision_name("web", &t),
             "reverting a template gives the old name back"
         );
+    }
+
+    #[test]
+    fn claim_keys_follow_the_sets_templates() {
+        let set = |templates: &[&str]| -> StatefulSet {
+            let mut set: StatefulSet = serde_json::from_value(serde_json::json!({
+                "metadata": { "name": "web", "namespace": "db" },
+                "spec": { "template": { "spec": {} } },
+                "status": {}
+            }))
+            .expect("a set");
+            for t in templates {
+                set.spec.volume_claim_templates.push(ClaimTemplate {
+                    metadata: TemplateMeta {
+                        name: t.to_string(),
+                        ..Default::default()
+                    },
+                    spec: Default::default(),
+                });
+            }
+            set
+        };
+        let c = StatefulSetController::new(false);
+        let keys = |set: &StatefulSet, ord| -> Vec<String> {
+            let s = Sync {
+                set,
+                key: ObjectKey::new("db", "web"),
+                current: String::new(),
+                update: String::new(),
+                update_deletions: std::cell::Cell::new(0),
+                kept_owners: Vec::new(),
+            };
+            (0..set.spec.volume_claim_templates.len())
+                .map(|t| c.claim_key(&s, t, ord).to_string())
+                .collect()
+        };
+        let two = set(&["data", "logs"]);
+        assert_eq!(keys(&two, 3), ["db/data-web-3", "db/logs-web-3"]);
+        assert_eq!(keys(&two, 0), ["db/data-web-0", "db/logs-web-0"]);
+        // The set made again under its name with other templates.
+        let other = set(&["cache"]);
+        assert_eq!(keys(&other, 3), ["db/cache-web-3"]);
+        assert_eq!(keys(&two, 3), ["db/data-web-3", "db/logs-web-3"]);
     }
 
     #[test]
