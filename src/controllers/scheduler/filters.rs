@@ -44,7 +44,7 @@ pub struct NodeUsage {
 }
 
 /// What the pods on one node use.
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq)]
 pub struct NodeEntry {
     /// CPU (milli) and memory (bytes) requested, and how many pods.
     pub requested: (i128, i128, u32),

@@ -10,9 +10,11 @@ use super::scoring::non_zero_requests;
 use crate::api::meta::Name;
 use crate::api::{AnyObject, ObjectKey, Pod};
 use crate::cluster::{ObjectSet, WatchEvent};
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one pod adds to its node.
+#[derive(PartialEq)]
 struct Contribution {
     node: Name,
     requests: (i128, i128),
@@ -27,7 +29,8 @@ pub struct UsageCache {
     /// The usage: requests per node, CSI volumes per node (counted by how
     /// many pods there bring each, so one pod leaving keeps a shared one).
     pub usage: NodeUsage,
-    contributions: BTreeMap<ObjectKey, Contribution>,
+    /// Only looked up by pod, never walked: hashed.
+    contributions: FxHashMap<ObjectKey, Contribution>,
     claims: crate::controllers::claim_index::ClaimIndex,
 }
 
@@ -41,30 +44,75 @@ impl UsageCache {
         assumed: &BTreeMap<ObjectKey, String>,
         driver: &str,
     ) {
+        let new = self.contribution(key, cache, assumed, driver);
+        // Most changes of a pod (its status) leave what it adds alone.
+        if self.contributions.get(key) == new.as_ref() {
+            return;
+        }
         if let Some(old) = self.contributions.remove(key) {
             self.apply(&old, -1);
         }
-        let Some(pod) = cache.get::<Pod>(key) else {
-            return;
-        };
+        if let Some(c) = new {
+            self.apply(&c, 1);
+            self.contributions.insert(key.clone(), c);
+        }
+    }
+
+    /// Debug builds: the kept usage equals the sum over the informer cache
+    /// and the assumed pods, what it stands in for (a node whose pods all
+    /// left may keep an empty entry).
+    #[cfg(debug_assertions)]
+    pub fn assert_current(
+        &self,
+        cache: &ObjectSet,
+        assumed: &BTreeMap<ObjectKey, String>,
+        driver: &str,
+    ) {
+        let mut fresh = UsageCache::default();
+        for pod in cache.list::<Pod>() {
+            let key = pod.metadata.key();
+            if let Some(c) = fresh.contribution(&key, cache, assumed, driver) {
+                fresh.apply(&c, 1);
+            }
+        }
+        let empty = super::filters::NodeEntry::default();
+        let names: BTreeSet<&str> = (self.usage.nodes.keys())
+            .chain(fresh.usage.nodes.keys())
+            .map(|n| n.as_str())
+            .collect();
+        for n in names {
+            let n = Name::new(n);
+            assert_eq!(
+                self.usage.nodes.get(&n).unwrap_or(&empty),
+                fresh.usage.nodes.get(&n).unwrap_or(&empty),
+                "the scheduler's usage of node {n} drifted from its cache"
+            );
+        }
+    }
+
+    /// What pod `key` adds now, if anything.
+    fn contribution(
+        &self,
+        key: &ObjectKey,
+        cache: &ObjectSet,
+        assumed: &BTreeMap<ObjectKey, String>,
+        driver: &str,
+    ) -> Option<Contribution> {
+        let pod = cache.get::<Pod>(key)?;
         let node = if !pod.spec.node_name.is_empty() {
             Name::new(&pod.spec.node_name)
-        } else if let Some(n) = assumed.get(key) {
-            Name::new(n)
         } else {
-            return;
+            Name::new(assumed.get(key)?)
         };
         if pod.is_terminal() {
-            return;
+            return None;
         }
-        let c = Contribution {
+        Some(Contribution {
             node,
             requests: pod_requests(pod),
             non_zero: non_zero_requests(pod),
             volumes: pod_csi_volumes(pod, cache, driver),
-        };
-        self.apply(&c, 1);
-        self.contributions.insert(key.clone(), c);
+        })
     }
 
     fn apply(&mut self, c: &Contribution, sign: i32) {
