@@ -64,7 +64,9 @@ struct EventSeries {
     uid: Name,
     /// Where in the log the series' latest record is.
     latest: usize,
+    /// How many Events the series has had (the Event's `count`).
     count: u32,
+    /// When its first Event was recorded (`firstTimestamp`).
     first_seen: SimTime,
 }
 
