@@ -254,8 +254,8 @@ const CHUNK: usize = 1 << 16;
 /// holding both copies while it does, and keep up to half of it unused.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
+    /// Every chunk but the last is full.
     chunks: Vec<Vec<Record>>,
-    len: usize,
 }
 
 impl Log {
@@ -275,22 +275,16 @@ impl Log {
                 self.chunks.push(c);
             }
         }
-        self.len += 1;
     }
 
     /// How many records there are.
     pub fn len(&self) -> usize {
-        self.len
+        self.chunks.len().saturating_sub(1) * CHUNK + self.chunks.last().map_or(0, Vec::len)
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The `i`-th record.
-    pub fn get(&self, i: usize) -> Option<&Record> {
-        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+        self.chunks.is_empty()
     }
 
     /// Every record, in order.
@@ -307,11 +301,6 @@ impl Log {
             .map_or(&[][..], |c| &c[within.min(c.len())..]);
         head.iter()
             .chain(self.chunks.iter().skip(first + 1).flatten())
-    }
-
-    /// The last record.
-    pub fn last(&self) -> Option<&Record> {
-        self.chunks.last()?.last()
     }
 }
 
@@ -347,10 +336,15 @@ mod tests {
     fn a_log_over_several_chunks_reads_as_one_sequence() {
         let n = 2 * CHUNK + 5;
         let mut log = Log::default();
-        assert!(log.is_empty() && log.last().is_none());
+        assert!(log.is_empty());
+        assert_eq!(log.since(0).count(), 0);
         for i in 0..n {
             log.push(dns(i));
+            if i + 1 == CHUNK || i + 1 == CHUNK + 1 {
+                assert_eq!(log.len(), i + 1, "a full chunk, and one record beyond");
+            }
         }
+        assert!(!log.is_empty());
         assert_eq!(log.len(), n);
         let seqs: Vec<u64> = log.iter().map(Record::seq).collect();
         assert_eq!(seqs, (0..n as u64).collect::<Vec<_>>());
@@ -358,13 +352,10 @@ mod tests {
         assert_eq!(back, vec![n as u64 - 1, n as u64 - 2, n as u64 - 3]);
         for i in [0, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, n - 1] {
             assert_eq!(log[i].seq(), i as u64);
-            assert_eq!(log.get(i).map(Record::seq), Some(i as u64));
             let from: Vec<u64> = log.since(i).map(Record::seq).collect();
             assert_eq!(from, (i as u64..n as u64).collect::<Vec<_>>(), "since {i}");
         }
-        assert!(log.get(n).is_none());
         assert_eq!(log.since(n).count(), 0);
         assert_eq!(log.since(n + CHUNK).count(), 0);
-        assert_eq!(log.last().map(Record::seq), Some(n as u64 - 1));
     }
 }
