@@ -1,5 +1,6 @@
 //! Object metadata, object keys and references shared by every kind.
 
+use crate::cluster::diff::Diff;
 use crate::engine::SimTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -7,7 +8,9 @@ use std::fmt;
 use ustr::Ustr;
 
 /// Every kind storsim models.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Diff,
+)]
 pub enum Kind {
     /// A worker node.
     Node,
@@ -119,7 +122,7 @@ impl fmt::Display for Kind {
 
 /// Namespace and name: how the store indexes an object of a given kind.
 /// Cluster-scoped objects have an empty namespace.
-#[derive(Clone, Debug, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Eq, Serialize, Deserialize, Diff)]
 pub struct ObjectKey {
     /// Namespace, empty for cluster-scoped kinds.
     pub namespace: Name,
@@ -130,7 +133,7 @@ pub struct ObjectKey {
 /// A name in a key: interned, so a key is copied without allocating and
 /// compared for equality by pointer. It reads, prints and serialises as the
 /// string it stands for (`{:?}` too: messages quote names with it).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Diff)]
 #[serde(transparent)]
 pub struct Name(Ustr);
 
@@ -307,7 +310,7 @@ impl fmt::Display for ObjectKey {
 }
 
 /// A kind plus key: one object anywhere in the cluster.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Diff)]
 pub struct ObjectRef {
     /// The object's kind.
     pub kind: Kind,
@@ -361,7 +364,7 @@ impl fmt::Display for ObjectRef {
 }
 
 /// A reference from one object to its owner (garbage collection, StatefulSets).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OwnerReference {
     /// Owner kind.
@@ -376,7 +379,7 @@ pub struct OwnerReference {
 }
 
 /// The metadata every object carries.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectMeta {
     /// Object name.
@@ -428,7 +431,7 @@ impl ObjectMeta {
 }
 
 /// Key/value and set-based label selectors (`matchLabels`, `matchExpressions`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     /// All of these labels must be present with these values.
@@ -440,7 +443,7 @@ pub struct LabelSelector {
 }
 
 /// One set-based requirement of a label selector.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelectorRequirement {
     /// Label key.
@@ -453,7 +456,7 @@ pub struct LabelSelectorRequirement {
 }
 
 /// Operators of label selectors and node selector requirements.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum SelectorOperator {
     /// Label value is one of the values.
     In,

@@ -3,6 +3,7 @@
 
 use super::meta::{ObjectMeta, SelectorOperator};
 use super::quantity::Quantity;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,7 +21,7 @@ pub const TAINT_UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 pub const LABEL_OS: &str = "kubernetes.io/os";
 
 /// A taint on a node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Taint {
     /// Taint key.
@@ -33,7 +34,7 @@ pub struct Taint {
 }
 
 /// Node spec.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSpec {
     /// Cordoned.
@@ -45,7 +46,7 @@ pub struct NodeSpec {
 }
 
 /// Node status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeStatus {
     /// Resources that pods may request (`cpu`, `memory`, `pods`).
@@ -67,7 +68,7 @@ fn yes() -> bool {
 }
 
 /// A worker node.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct Node {
     /// Metadata (labels carry zone and hostname).
@@ -79,7 +80,7 @@ pub struct Node {
 }
 
 /// `nodeSelectorTerms` are ORed; expressions inside a term are ANDed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelector {
     /// The terms; a node matches if any term matches.
@@ -87,7 +88,7 @@ pub struct NodeSelector {
 }
 
 /// One ANDed group of node requirements.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelectorTerm {
     /// Requirements on node labels.
@@ -96,7 +97,7 @@ pub struct NodeSelectorTerm {
 }
 
 /// One requirement on a node label.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelectorRequirement {
     /// Label key.
@@ -122,7 +123,7 @@ impl NodeSelector {
 }
 
 /// A StorageClass allowed-topology term.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TopologySelectorTerm {
     /// Label requirements, ANDed.
@@ -131,7 +132,7 @@ pub struct TopologySelectorTerm {
 }
 
 /// One allowed-topology requirement: `key` in `values`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TopologySelectorLabelRequirement {
     /// Label key.

@@ -4,6 +4,7 @@ use super::meta::ObjectMeta;
 use super::node::NodeSelector;
 use super::quantity::Quantity;
 use super::storage_class::ReclaimPolicy;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -20,7 +21,9 @@ pub const ANN_BETA_STORAGE_CLASS: &str = "volume.beta.kubernetes.io/storage-clas
 pub const FINALIZER_PV_PROTECTION: &str = "kubernetes.io/pv-protection";
 
 /// How a volume may be mounted.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Diff,
+)]
 pub enum AccessMode {
     /// Read-write by one node.
     ReadWriteOnce,
@@ -68,7 +71,7 @@ pub fn access_modes_string(modes: &[AccessMode]) -> String {
 }
 
 /// Block device or filesystem.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum VolumeMode {
     /// A mounted filesystem (the default on both PV and PVC).
     #[default]
@@ -78,7 +81,7 @@ pub enum VolumeMode {
 }
 
 /// Which claim a PV is bound or reserved to.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimRef {
     /// Claim namespace (default `default`).
@@ -96,7 +99,7 @@ fn default_ns() -> String {
 }
 
 /// PV node affinity.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeNodeAffinity {
     /// Nodes that can access the volume.
@@ -104,7 +107,7 @@ pub struct VolumeNodeAffinity {
 }
 
 /// A CSI volume source.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CsiVolumeSource {
     /// CSI driver name.
@@ -120,7 +123,7 @@ pub struct CsiVolumeSource {
 }
 
 /// A path on the node (hostPath or local volumes).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PathSource {
     /// Path on the node.
@@ -131,7 +134,7 @@ pub struct PathSource {
 }
 
 /// An NFS export.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NfsSource {
     /// Server.
@@ -144,7 +147,7 @@ pub struct NfsSource {
 }
 
 /// PV spec. Exactly one volume source (`csi`, `hostPath`, `local`, `nfs`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentVolumeSpec {
     /// `storage` capacity.
@@ -188,7 +191,7 @@ fn retain() -> ReclaimPolicy {
 }
 
 /// PV lifecycle phase.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum VolumePhase {
     /// Just created, not yet seen by the PV controller.
     #[default]
@@ -210,7 +213,7 @@ impl fmt::Display for VolumePhase {
 }
 
 /// PV status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentVolumeStatus {
     /// Phase.
@@ -222,7 +225,7 @@ pub struct PersistentVolumeStatus {
 }
 
 /// A PersistentVolume.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolume {
     /// Metadata.

@@ -3,6 +3,7 @@
 use super::meta::{LabelSelector, ObjectMeta};
 use super::persistent_volume::{ANN_BETA_STORAGE_CLASS, AccessMode, VolumeMode};
 use super::quantity::Quantity;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +18,7 @@ pub const ANN_BETA_STORAGE_PROVISIONER: &str = "volume.beta.kubernetes.io/storag
 pub const FINALIZER_PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
 
 /// Requests and limits.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceRequirements {
     /// Requested resources (`storage`).
@@ -29,7 +30,7 @@ pub struct ResourceRequirements {
 }
 
 /// PVC spec.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentVolumeClaimSpec {
     /// Requested access modes.
@@ -54,7 +55,7 @@ pub struct PersistentVolumeClaimSpec {
 }
 
 /// A claim's `dataSource`: an object in the claim's namespace.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TypedLocalObjectReference {
     /// API group (`snapshot.storage.k8s.io`; empty for the core group).
@@ -67,7 +68,7 @@ pub struct TypedLocalObjectReference {
 }
 
 /// PVC phase.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum ClaimPhase {
     /// Not yet bound (the API default on creation).
     #[default]
@@ -90,7 +91,7 @@ pub const CONDITION_RESIZING: &str = "Resizing";
 pub const CONDITION_FS_RESIZE_PENDING: &str = "FileSystemResizePending";
 
 /// A PVC condition (resize progress).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimCondition {
     /// Condition type.
@@ -104,7 +105,7 @@ pub struct ClaimCondition {
 }
 
 /// PVC status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentVolumeClaimStatus {
     /// Phase.
@@ -131,7 +132,7 @@ pub struct PersistentVolumeClaimStatus {
 }
 
 /// A PersistentVolumeClaim.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolumeClaim {
     /// Metadata.

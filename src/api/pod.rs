@@ -3,12 +3,13 @@
 use super::meta::ObjectMeta;
 use super::node::NodeSelector;
 use super::quantity::Quantity;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
 /// A container's resource requests and limits.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
     /// Requests (`cpu`, `memory`).
@@ -20,7 +21,7 @@ pub struct ContainerResources {
 }
 
 /// Where a volume is mounted in a container.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeMount {
     /// Volume name.
@@ -33,7 +34,7 @@ pub struct VolumeMount {
 }
 
 /// A container.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Container {
     /// Container name.
@@ -60,7 +61,7 @@ pub struct Container {
 /// A probe, with the API's defaults (`SetDefaults_Probe`). The handler is
 /// accepted as written; whether it succeeds is the image's behaviour
 /// (`ready_after` in the scenario's `[images]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Probe {
     /// Delay after the container started before the first probe (default 0).
@@ -115,7 +116,7 @@ impl Probe {
 }
 
 /// A claim used as a pod volume.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimVolumeSource {
     /// The claim, in the pod's namespace.
@@ -127,7 +128,7 @@ pub struct ClaimVolumeSource {
 
 /// A pod volume. Only claims take part in storage orchestration; other
 /// sources (emptyDir, configMap, secret) are accepted and cost nothing.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Volume {
     /// Volume name.
@@ -141,7 +142,7 @@ pub struct Volume {
 }
 
 /// A toleration of a node taint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Toleration {
     /// Taint key (empty with Exists tolerates everything).
@@ -175,7 +176,7 @@ impl Toleration {
 }
 
 /// Node affinity of a pod.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeAffinity {
     /// Hard requirement.
@@ -184,7 +185,7 @@ pub struct NodeAffinity {
 }
 
 /// Pod affinity settings.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Affinity {
     /// Node affinity.
@@ -193,7 +194,7 @@ pub struct Affinity {
 }
 
 /// Pod spec.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodSpec {
     /// Containers.
@@ -235,7 +236,7 @@ pub struct PodSpec {
 }
 
 /// One topology spread constraint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TopologySpreadConstraint {
     /// The largest allowed difference of matching pods between domains.
@@ -263,7 +264,7 @@ pub struct TopologySpreadConstraint {
 }
 
 /// `whenUnsatisfiable`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum WhenUnsatisfiable {
     /// A hard rule: nodes that would break maxSkew are filtered out.
     DoNotSchedule,
@@ -280,7 +281,7 @@ fn default_scheduler() -> String {
 }
 
 /// Pod phase.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum PodPhase {
     /// Accepted, not all containers running.
     #[default]
@@ -302,7 +303,7 @@ impl fmt::Display for PodPhase {
 }
 
 /// A pod condition (PodScheduled, Initialized, ContainersReady, Ready).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodCondition {
     /// Condition type.
@@ -322,7 +323,7 @@ pub struct PodCondition {
 }
 
 /// Pod status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodStatus {
     /// Phase.
@@ -344,7 +345,7 @@ fn is_zero(n: &u32) -> bool {
 }
 
 /// A Pod.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     /// Metadata.

@@ -5,11 +5,12 @@
 use super::meta::{LabelSelector, ObjectMeta};
 use super::persistent_volume_claim::PersistentVolumeClaimSpec;
 use super::pod::PodSpec;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Metadata allowed in a template.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TemplateMeta {
     /// Name (claim templates).
@@ -24,7 +25,7 @@ pub struct TemplateMeta {
 }
 
 /// Pod template.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodTemplate {
     /// Template metadata.
@@ -35,7 +36,7 @@ pub struct PodTemplate {
 }
 
 /// A claim template.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimTemplate {
     /// Template metadata (its name prefixes each claim).
@@ -45,7 +46,7 @@ pub struct ClaimTemplate {
 }
 
 /// Rolling update parameters.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RollingUpdate {
     /// Ordinals below this are not updated.
@@ -58,7 +59,7 @@ pub struct RollingUpdate {
 }
 
 /// An integer or a percentage, like Kubernetes' IntOrString.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(untagged)]
 pub enum IntOrPercent {
     /// A count.
@@ -83,7 +84,7 @@ impl IntOrPercent {
 }
 
 /// Update strategy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateStrategy {
     /// RollingUpdate (default) or OnDelete.
@@ -108,7 +109,7 @@ impl Default for UpdateStrategy {
 }
 
 /// PVC retention policy.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetentionPolicy {
     /// Retain (default) or Delete.
@@ -133,7 +134,7 @@ impl Default for RetentionPolicy {
 }
 
 /// Ordinals.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Ordinals {
     /// First ordinal.
@@ -142,7 +143,7 @@ pub struct Ordinals {
 }
 
 /// StatefulSet spec.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatefulSetSpec {
     /// Desired replicas; default 1.
@@ -185,7 +186,7 @@ fn ordered_ready() -> String {
 }
 
 /// StatefulSet status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StatefulSetStatus {
     /// Pods created.
@@ -212,7 +213,7 @@ pub struct StatefulSetStatus {
 }
 
 /// A StatefulSet.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct StatefulSet {
     /// Metadata.

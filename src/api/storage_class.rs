@@ -2,6 +2,7 @@
 
 use super::meta::ObjectMeta;
 use super::node::TopologySelectorTerm;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 pub const ANN_DEFAULT_CLASS: &str = "storageclass.kubernetes.io/is-default-class";
 
 /// When a claim of this class is bound.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum VolumeBindingMode {
     /// Bind (and provision) as soon as the claim exists: the API default.
     #[default]
@@ -20,7 +21,7 @@ pub enum VolumeBindingMode {
 
 /// What happens to a volume when its claim goes away. The API default is
 /// Retain for a PV created by hand (a StorageClass defaults to Delete).
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum ReclaimPolicy {
     /// Keep the volume, phase Released, until an admin acts.
     #[default]
@@ -32,7 +33,7 @@ pub enum ReclaimPolicy {
 }
 
 /// A StorageClass. Its fields sit at the top level, as in the API.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageClass {
     /// Metadata.

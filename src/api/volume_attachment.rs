@@ -2,11 +2,12 @@
 //! be attached to a node, answered by the external-attacher.
 
 use super::meta::ObjectMeta;
+use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// VolumeAttachment spec.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeAttachmentSpec {
     /// CSI driver that attaches.
@@ -18,7 +19,7 @@ pub struct VolumeAttachmentSpec {
 }
 
 /// VolumeAttachment status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeAttachmentStatus {
     /// True once ControllerPublishVolume succeeded.
@@ -33,7 +34,7 @@ pub struct VolumeAttachmentStatus {
 }
 
 /// A VolumeAttachment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeAttachment {
     /// Metadata.

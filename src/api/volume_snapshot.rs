@@ -4,6 +4,7 @@
 
 use super::meta::ObjectMeta;
 use super::quantity::Quantity;
+use crate::cluster::diff::Diff;
 use crate::engine::SimTime;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub const FINALIZER_CONTENT_BOUND: &str =
 pub const SNAPSHOT_API_GROUP: &str = "snapshot.storage.k8s.io";
 
 /// What happens to the backend snapshot when its content goes.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 pub enum DeletionPolicy {
     /// DeleteSnapshot with the content.
     #[default]
@@ -35,7 +36,7 @@ pub enum DeletionPolicy {
 }
 
 /// A VolumeSnapshotClass. Its fields sit at the top level, as in the API.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeSnapshotClass {
     /// Metadata.
@@ -58,7 +59,7 @@ impl VolumeSnapshotClass {
 
 /// Where a snapshot comes from: a claim (dynamic) or an existing content
 /// (pre-provisioned).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeSnapshotSource {
     /// The claim to snapshot, in the snapshot's namespace.
@@ -70,7 +71,7 @@ pub struct VolumeSnapshotSource {
 }
 
 /// VolumeSnapshot spec.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeSnapshotSpec {
     /// The source.
@@ -81,7 +82,7 @@ pub struct VolumeSnapshotSpec {
 }
 
 /// A snapshot's last error.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SnapshotError {
     /// When.
@@ -91,7 +92,7 @@ pub struct SnapshotError {
 }
 
 /// VolumeSnapshot status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeSnapshotStatus {
     /// The content it is bound to.
@@ -112,7 +113,7 @@ pub struct VolumeSnapshotStatus {
 }
 
 /// A VolumeSnapshot.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeSnapshot {
     /// Metadata.
@@ -132,7 +133,7 @@ impl VolumeSnapshot {
 }
 
 /// The snapshot a content stands for.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContentSource {
     /// The volume to snapshot (dynamic).
@@ -144,7 +145,7 @@ pub struct ContentSource {
 }
 
 /// The VolumeSnapshot a content is bound to.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SnapshotRef {
     /// Namespace.
@@ -157,7 +158,7 @@ pub struct SnapshotRef {
 }
 
 /// VolumeSnapshotContent spec.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeSnapshotContentSpec {
     /// The snapshot it belongs to.
@@ -174,7 +175,7 @@ pub struct VolumeSnapshotContentSpec {
 }
 
 /// VolumeSnapshotContent status.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeSnapshotContentStatus {
     /// The backend snapshot ID.
@@ -195,7 +196,7 @@ pub struct VolumeSnapshotContentStatus {
 }
 
 /// A VolumeSnapshotContent.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeSnapshotContent {
     /// Metadata.

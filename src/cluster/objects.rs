@@ -185,7 +185,9 @@ impl PvIndex {
 }
 
 /// Kinds an [`ObjectSet`] holds: the link between a type and its table.
-pub trait Stored: Resource + Clone + PartialEq + Into<AnyObject> + 'static {
+pub trait Stored:
+    Resource + Clone + crate::cluster::diff::Diff + serde::Serialize + Into<AnyObject> + 'static
+{
     /// This kind's table.
     fn table(set: &ObjectSet) -> &Table;
     /// This kind's table, mutably.
@@ -195,27 +197,13 @@ pub trait Stored: Resource + Clone + PartialEq + Into<AnyObject> + 'static {
     /// The fields a write from `old` to `new` changed, as dotted paths, or
     /// `None` when it changes nothing ([`crate::cluster::diff`]).
     fn changed(old: &Self, new: &Self) -> Option<Vec<String>> {
-        crate::cluster::diff::changed_fields(old, new)
+        crate::cluster::diff::changed(old, new)
     }
 }
 
 macro_rules! stored {
-    ($t:ident, $field:ident, parts) => {
-        stored!($t, $field, {
-            fn changed(old: &Self, new: &Self) -> Option<Vec<String>> {
-                crate::cluster::diff::changed_parts(
-                    (&old.metadata, &old.spec, &old.status),
-                    (&new.metadata, &new.spec, &new.status),
-                )
-            }
-        });
-    };
     ($t:ident, $field:ident) => {
-        stored!($t, $field, {});
-    };
-    ($t:ident, $field:ident, { $($extra:item)* }) => {
         impl Stored for $t {
-            $($extra)*
             fn table(set: &ObjectSet) -> &Table {
                 &set.$field
             }
@@ -231,15 +219,13 @@ macro_rules! stored {
         }
     };
 }
-// The kinds written as metadata, spec and status — all three always
-// present — are compared part by part; the others as whole objects.
-stored!(Node, nodes, parts);
+stored!(Node, nodes);
 stored!(StorageClass, classes);
-stored!(PersistentVolume, pvs, parts);
-stored!(PersistentVolumeClaim, pvcs, parts);
-stored!(Pod, pods, parts);
-stored!(StatefulSet, sets, parts);
-stored!(VolumeAttachment, attachments, parts);
+stored!(PersistentVolume, pvs);
+stored!(PersistentVolumeClaim, pvcs);
+stored!(Pod, pods);
+stored!(StatefulSet, sets);
+stored!(VolumeAttachment, attachments);
 stored!(VolumeSnapshotClass, snapshot_classes);
 stored!(VolumeSnapshot, snapshots);
 stored!(VolumeSnapshotContent, contents);
