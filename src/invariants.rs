@@ -180,7 +180,10 @@ impl Checker {
             }
         }
         for s in store.list::<StatefulSet>() {
-            let key = (s.metadata.namespace.clone(), s.metadata.name.clone());
+            let key = (
+                s.metadata.namespace.to_string(),
+                s.metadata.name.to_string(),
+            );
             let p = &s.spec.persistent_volume_claim_retention_policy;
             self.policies.insert(
                 key,
@@ -198,8 +201,11 @@ impl Checker {
                     }
                     if let Some(n) = ordinal(&prefix, &c.metadata.name) {
                         self.set_claims.insert(
-                            (c.metadata.namespace.clone(), c.metadata.name.clone()),
-                            (s.metadata.name.clone(), n),
+                            (
+                                c.metadata.namespace.to_string(),
+                                c.metadata.name.to_string(),
+                            ),
+                            (s.metadata.name.to_string(), n),
                         );
                     }
                 }
@@ -240,7 +246,7 @@ impl Checker {
     fn retain(&mut self, store: &Store, now: SimTime) -> Option<Violation> {
         let present: BTreeSet<String> = store
             .list::<PersistentVolume>()
-            .map(|v| v.metadata.name.clone())
+            .map(|v| v.metadata.name.to_string())
             .collect();
         let gone = self
             .retained
@@ -258,7 +264,7 @@ impl Checker {
         self.retained.retain(|n| present.contains(n));
         for v in store.list::<PersistentVolume>() {
             if v.spec.persistent_volume_reclaim_policy == ReclaimPolicy::Retain {
-                self.retained.insert(v.metadata.name.clone());
+                self.retained.insert(v.metadata.name.to_string());
             }
         }
         None
@@ -393,7 +399,7 @@ impl Checker {
         let mut out = None;
         let pods: Vec<&Pod> = store.list::<Pod>().collect();
         for p in &pods {
-            if !self.seen_pods.insert(p.metadata.uid.clone()) || out.is_some() {
+            if !self.seen_pods.insert(p.metadata.uid.to_string()) || out.is_some() {
                 continue;
             }
             for s in &sets {

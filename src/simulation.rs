@@ -331,7 +331,10 @@ fn node_zones(scenario: &Scenario) -> BTreeMap<String, String> {
     scenario
         .nodes
         .iter()
-        .filter_map(|n| n.zone().map(|z| (n.metadata.name.clone(), z.to_string())))
+        .filter_map(|n| {
+            n.zone()
+                .map(|z| (n.metadata.name.to_string(), z.to_string()))
+        })
         .collect()
 }
 

@@ -37,7 +37,11 @@ fn every_reference_manifest_loads() {
     // Classes, volumes, claims, pods, the StatefulSet, the snapshot.
     assert!(loaded.classes.len() >= 6, "{}", loaded.classes.len());
     assert!(loaded.objects.len() >= 8, "{}", loaded.objects.len());
-    let partial: Vec<String> = loaded.partial.iter().map(|p| p.meta.name.clone()).collect();
+    let partial: Vec<String> = loaded
+        .partial
+        .iter()
+        .map(|p| p.meta.name.to_string())
+        .collect();
     assert_eq!(
         partial,
         ["data-postgres-0"],

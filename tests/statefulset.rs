@@ -36,7 +36,7 @@ fn pods_of<'a>(store: &'a Store, set: &StatefulSet) -> BTreeMap<u32, &'a Pod> {
 struct Invariants {
     max_unavailable_gate: bool,
     /// Pod UIDs seen so far.
-    seen: BTreeSet<String>,
+    seen: BTreeSet<storsim::api::Name>,
     /// How far into the log the last step looked.
     cursor: usize,
     /// Steps checked, and what was seen happen, to prove the checks ran.
@@ -89,7 +89,7 @@ impl Invariants {
             self.check_set(store, set, &deleted);
         }
         for p in store.list::<Pod>() {
-            self.seen.insert(p.metadata.uid.clone());
+            self.seen.insert(p.metadata.uid);
         }
     }
 
@@ -330,13 +330,7 @@ fn the_checker_catches_a_pod_created_out_of_order() {
         _ => unreachable!("the scenario has the set"),
     };
     store.create(set).unwrap();
-    let uid = store
-        .list::<StatefulSet>()
-        .next()
-        .unwrap()
-        .metadata
-        .uid
-        .clone();
+    let uid = store.list::<StatefulSet>().next().unwrap().metadata.uid;
     let mut inv = Invariants::new(&s);
     inv.observe(&store);
     let mut p: Pod = serde_json::from_str(

@@ -92,12 +92,12 @@ impl storsim::controllers::Controller for DoubleAttacher {
         let other = cx
             .store
             .list::<Node>()
-            .map(|n| n.metadata.name.clone())
+            .map(|n| n.metadata.name.to_string())
             .find(|n| *n != va.spec.node_name);
         let Some(node) = other else { return };
         let mut copy: VolumeAttachment = va.clone();
         copy.metadata = ObjectMeta {
-            name: format!("{}-bogus", va.metadata.name),
+            name: format!("{}-bogus", va.metadata.name).into(),
             ..Default::default()
         };
         copy.spec.node_name = node;

@@ -147,6 +147,45 @@ impl Name {
     pub fn as_str(&self) -> &'static str {
         self.0.as_str()
     }
+
+    /// Whether it is the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The strings' byte order, as `String`s order (maps keyed by names list
+/// in the order they did when keyed by strings).
+impl Ord for Name {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        ustr_cmp(*self, *other)
+    }
+}
+
+impl PartialOrd for Name {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl From<&str> for Name {
+    fn from(s: &str) -> Self {
+        Name::new(s)
+    }
+}
+
+impl From<String> for Name {
+    fn from(s: String) -> Self {
+        Name::new(&s)
+    }
+}
+
+impl From<&String> for Name {
+    fn from(s: &String) -> Self {
+        Name::new(s)
+    }
 }
 
 /// The empty name (a cluster-scoped key's namespace).
@@ -368,11 +407,11 @@ impl fmt::Display for ObjectRef {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OwnerReference {
     /// Owner kind.
-    pub kind: String,
+    pub kind: Name,
     /// Owner name.
-    pub name: String,
+    pub name: Name,
     /// Owner UID.
-    pub uid: String,
+    pub uid: Name,
     /// True for the managing controller.
     #[serde(default)]
     pub controller: bool,
@@ -383,13 +422,13 @@ pub struct OwnerReference {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectMeta {
     /// Object name.
-    pub name: String,
+    pub name: Name,
     /// Namespace; empty for cluster-scoped kinds.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub namespace: Name,
     /// Deterministic UID derived from the object's identity.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uid: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub uid: Name,
     /// Store revision of the last write.
     #[serde(default)]
     pub resource_version: u64,
@@ -414,9 +453,12 @@ pub struct ObjectMeta {
 }
 
 impl ObjectMeta {
-    /// The store key of this object.
+    /// The store key of this object (a copy: its names are interned).
     pub fn key(&self) -> ObjectKey {
-        ObjectKey::new(&self.namespace, &self.name)
+        ObjectKey {
+            namespace: self.namespace,
+            name: self.name,
+        }
     }
 
     /// True if `key` is present among the annotations.
@@ -536,6 +578,9 @@ mod tests {
             prop_assert_eq!(x == y, sa == sb);
             prop_assert_eq!(x.cmp(&ObjectKey::new(sa.0, sa.1)), std::cmp::Ordering::Equal);
             prop_assert_eq!(x.name.as_str(), sa.1);
+            // Names alone order as their strings: maps keyed by them list
+            // in the order they did when keyed by `String`s.
+            prop_assert_eq!(x.name.cmp(&y.name), sa.1.cmp(sb.1));
         }
     }
 

@@ -89,7 +89,7 @@ impl Bill {
                 Some(_) => Use::Unclaimed,
             };
             volumes.push(VolumeBill {
-                pv: pv.metadata.name.clone(),
+                pv: pv.metadata.name.to_string(),
                 claim: claim.map(|k| k.to_string()).unwrap_or_default(),
                 volume_type,
                 gib,

@@ -3,7 +3,7 @@
 
 use crate::api::persistent_volume::VolumePhase;
 use crate::api::{
-    AnyObject, Kind, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
+    AnyObject, Kind, Name, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
     StatefulSet, StorageClass, VolumeAttachment, VolumeSnapshot, VolumeSnapshotClass,
     VolumeSnapshotContent,
 };
@@ -120,7 +120,7 @@ pub struct ObjectSet {
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
     /// Pod names by (namespace, label key, label value).
-    pod_labels: BTreeMap<(String, String, String), BTreeSet<String>>,
+    pod_labels: BTreeMap<LabelKey, BTreeSet<Name>>,
     /// StatefulSets by the first `matchLabels` pair of their selector
     /// (a pod without that label cannot be selected); `None` for selectors
     /// of expressions only.
@@ -128,12 +128,12 @@ pub struct ObjectSet {
     set_selector_of: BTreeMap<ObjectKey, Option<LabelKey>>,
 }
 
-type LabelKey = (String, String, String);
+type LabelKey = (Name, String, String);
 
 fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> + '_ {
     meta.labels
         .iter()
-        .map(|(k, v)| (meta.namespace.clone(), k.clone(), v.clone()))
+        .map(|(k, v)| (meta.namespace, k.clone(), v.clone()))
 }
 
 /// Volumes by what makes them a candidate for a claim: Available ones by
@@ -142,18 +142,18 @@ fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> +
 /// only at these, not at every volume.
 #[derive(Default, Clone)]
 struct PvIndex {
-    available: BTreeMap<String, BTreeSet<String>>,
-    claimed: BTreeMap<(String, String), BTreeSet<String>>,
+    available: BTreeMap<String, BTreeSet<Name>>,
+    claimed: BTreeMap<(Name, Name), BTreeSet<Name>>,
 }
 
 impl PvIndex {
-    fn entries(pv: &PersistentVolume) -> (Option<String>, Option<(String, String)>) {
+    fn entries(pv: &PersistentVolume) -> (Option<String>, Option<(Name, Name)>) {
         let available = (pv.status.phase == VolumePhase::Available).then(|| pv.class().to_string());
         let claimed = pv
             .spec
             .claim_ref
             .as_ref()
-            .map(|r| (r.namespace.clone(), r.name.clone()));
+            .map(|r| (Name::new(&r.namespace), Name::new(&r.name)));
         (available, claimed)
     }
 
@@ -161,10 +161,10 @@ impl PvIndex {
         let (available, claimed) = Self::entries(pv);
         let name = &pv.metadata.name;
         if let Some(c) = available {
-            self.available.entry(c).or_default().insert(name.clone());
+            self.available.entry(c).or_default().insert(*name);
         }
         if let Some(c) = claimed {
-            self.claimed.entry(c).or_default().insert(name.clone());
+            self.claimed.entry(c).or_default().insert(*name);
         }
     }
 
@@ -394,10 +394,7 @@ impl ObjectSet {
                         self.unindex_pod_labels(&p.metadata);
                     }
                     for l in label_keys(&o.metadata) {
-                        self.pod_labels
-                            .entry(l)
-                            .or_default()
-                            .insert(key.name.to_string());
+                        self.pod_labels.entry(l).or_default().insert(key.name);
                     }
                 }
             }
@@ -408,7 +405,7 @@ impl ObjectSet {
                     .match_labels
                     .iter()
                     .next()
-                    .map(|(k, v)| (key.namespace.to_string(), k.clone(), v.clone()));
+                    .map(|(k, v)| (key.namespace, k.clone(), v.clone()));
                 if self.set_selector_of.get(key) != Some(&first) {
                     self.unindex_set(&o.metadata);
                     self.set_selectors
@@ -477,7 +474,7 @@ impl ObjectSet {
         }
         let mut keys: BTreeSet<&'a ObjectKey> = BTreeSet::new();
         for (k, v) in labels {
-            let l = Some((namespace.to_string(), k.clone(), v.clone()));
+            let l = Some((Name::new(namespace), k.clone(), v.clone()));
             keys.extend(self.set_selectors.get(&l).into_iter().flatten());
         }
         keys.extend(
@@ -503,14 +500,19 @@ impl ObjectSet {
                 p.metadata.namespace == ns && p.metadata.labels.get(&key) == Some(&value)
             }));
         }
-        let l = (namespace.to_string(), key.to_string(), value.to_string());
-        let ns = namespace.to_string();
+        let ns = Name::new(namespace);
+        let l = (ns, key.to_string(), value.to_string());
         Box::new(
             self.pod_labels
                 .get(&l)
                 .into_iter()
                 .flatten()
-                .filter_map(move |n| self.get::<Pod>(&ObjectKey::new(&ns, n))),
+                .filter_map(move |&name| {
+                    self.get::<Pod>(&ObjectKey {
+                        namespace: ns,
+                        name,
+                    })
+                }),
         )
     }
 
@@ -523,32 +525,27 @@ impl ObjectSet {
     ) -> Box<dyn Iterator<Item = &'a PersistentVolume> + 'a> {
         if !self.indexed {
             let class = claim.class().to_string();
-            let (ns, name) = (
-                claim.metadata.namespace.clone(),
-                claim.metadata.name.clone(),
-            );
+            let (ns, name) = (claim.metadata.namespace, claim.metadata.name);
             return Box::new(self.list::<PersistentVolume>().filter(move |pv| {
                 let (available, claimed) = PvIndex::entries(pv);
                 available.as_deref() == Some(class.as_str())
                     || claimed.is_some_and(|(n, c)| n == ns && c == name)
             }));
         }
-        let mut names: BTreeSet<&'a String> = BTreeSet::new();
+        let mut names: BTreeSet<Name> = BTreeSet::new();
         if let Some(set) = self.pv_index.available.get(claim.class()) {
             names.extend(set);
         }
-        let key = (
-            claim.metadata.namespace.clone(),
-            claim.metadata.name.clone(),
-        );
+        let key = (claim.metadata.namespace, claim.metadata.name);
         if let Some(set) = self.pv_index.claimed.get(&key) {
             names.extend(set);
         }
-        Box::new(
-            names
-                .into_iter()
-                .filter_map(|n| self.get::<PersistentVolume>(&ObjectKey::cluster(n))),
-        )
+        Box::new(names.into_iter().filter_map(|name| {
+            self.get::<PersistentVolume>(&ObjectKey {
+                namespace: Name::default(),
+                name,
+            })
+        }))
     }
 }
 
@@ -665,7 +662,7 @@ mod tests {
         let removals = [(Kind::Pod, ObjectKey::new("a", "gone"))];
         let (with, without) = both(&writes, &removals);
         let names = |it: Box<dyn Iterator<Item = &Pod> + '_>| -> Vec<String> {
-            it.map(|p| p.metadata.name.clone()).collect()
+            it.map(|p| p.metadata.name.to_string()).collect()
         };
         assert_eq!(
             names(with.pods_labelled("a", "app", "web")),
@@ -682,7 +679,7 @@ mod tests {
         let sets = |s: &ObjectSet| -> Vec<String> {
             s.sets_that_may_select("a", &labels)
                 .filter(|s| s.spec.selector.matches(&labels))
-                .map(|s| s.metadata.name.clone())
+                .map(|s| s.metadata.name.to_string())
                 .collect()
         };
         assert_eq!(sets(&with), ["any", "web"]);
@@ -697,7 +694,7 @@ mod tests {
         };
         let pvs = |s: &ObjectSet| -> Vec<String> {
             s.pv_candidates(&claim)
-                .map(|v| v.metadata.name.clone())
+                .map(|v| v.metadata.name.to_string())
                 .collect()
         };
         assert_eq!(pvs(&with), ["pv-a", "pv-b", "pv-d", "pv-e"]);

@@ -147,7 +147,7 @@ impl Store {
         obj.admit();
         self.resource_version += 1;
         let meta = obj.meta_mut();
-        meta.uid = uid;
+        meta.uid = uid.into();
         meta.resource_version = self.resource_version;
         meta.creation_timestamp = self.now;
         meta.deletion_timestamp = None;
@@ -177,7 +177,7 @@ impl Store {
         // Identity fields are the server's, whatever the caller sent.
         {
             let (uid, ct, dt, rv) = (
-                old.meta().uid.clone(),
+                old.meta().uid,
                 old.meta().creation_timestamp,
                 old.meta().deletion_timestamp,
                 old.meta().resource_version,
@@ -582,20 +582,10 @@ mod tests {
         let mut s = Store::new();
         s.create(claim("a")).unwrap();
         let key = ObjectKey::new("default", "a");
-        let uid1 = s
-            .get::<PersistentVolumeClaim>(&key)
-            .unwrap()
-            .metadata
-            .uid
-            .clone();
+        let uid1 = s.get::<PersistentVolumeClaim>(&key).unwrap().metadata.uid;
         s.remove::<PersistentVolumeClaim>(&key).unwrap();
         s.create(claim("a")).unwrap();
-        let uid2 = s
-            .get::<PersistentVolumeClaim>(&key)
-            .unwrap()
-            .metadata
-            .uid
-            .clone();
+        let uid2 = s.get::<PersistentVolumeClaim>(&key).unwrap().metadata.uid;
         assert_ne!(uid1, uid2, "a recreated claim is a different object");
         let mut s2 = Store::new();
         s2.create(claim("a")).unwrap();

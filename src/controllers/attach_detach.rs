@@ -76,7 +76,7 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
             .iter()
             .any(|m| matches!(m, AccessMode::ReadWriteMany | AccessMode::ReadOnlyMany));
         out.push(CsiVolume {
-            pv: pv.metadata.name.clone(),
+            pv: pv.metadata.name.to_string(),
             driver: csi.driver.clone(),
             handle: csi.volume_handle.clone(),
             multi,
@@ -141,7 +141,7 @@ impl Index {
         self.volume_attachments
             .entry(pv.clone())
             .or_default()
-            .insert(va.metadata.name.clone());
+            .insert(va.metadata.name.to_string());
         self.node_volumes
             .entry(va.spec.node_name.clone())
             .or_default()
@@ -429,7 +429,7 @@ impl AttachDetachController {
             }
             let va = VolumeAttachment {
                 metadata: ObjectMeta {
-                    name,
+                    name: name.into(),
                     ..Default::default()
                 },
                 spec: VolumeAttachmentSpec {

@@ -6,7 +6,7 @@
 use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::meta::OwnerReference;
-use crate::api::{Kind, ObjectKey, ObjectMeta, PersistentVolumeClaim, Pod, StatefulSet};
+use crate::api::{Kind, Name, ObjectKey, ObjectMeta, PersistentVolumeClaim, Pod, StatefulSet};
 use crate::cluster::{ChangeOp, Store, Stored, WatchEvent};
 use crate::engine::SimTime;
 
@@ -20,7 +20,7 @@ pub struct GarbageCollector {
     /// Dependents by owner UID, as the watch showed them (the real
     /// collector's dependency graph): an owner's deletion looks here, not
     /// at every object. A superset; each use checks the cache.
-    dependents: std::collections::BTreeMap<String, std::collections::BTreeSet<(Kind, ObjectKey)>>,
+    dependents: std::collections::BTreeMap<Name, std::collections::BTreeSet<(Kind, ObjectKey)>>,
 }
 
 impl GarbageCollector {
@@ -71,7 +71,7 @@ impl Controller for GarbageCollector {
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let meta = ev.object.meta();
         for o in &meta.owner_references {
-            let set = self.dependents.entry(o.uid.clone()).or_default();
+            let set = self.dependents.entry(o.uid).or_default();
             if ev.op == ChangeOp::Deleted {
                 set.remove(&(ev.kind, ev.key.clone()));
             } else {
@@ -80,7 +80,7 @@ impl Controller for GarbageCollector {
         }
         if ev.op == ChangeOp::Deleted {
             // An owner went: look at what it owned.
-            let uid = meta.uid.clone();
+            let uid = meta.uid;
             let ns = ev.key.namespace;
             let owned = |m: &ObjectMeta| {
                 m.namespace == ns && m.owner_references.iter().any(|o| o.uid == uid)

@@ -231,7 +231,7 @@ impl NodeLifecycle {
             let names: Vec<String> = cx
                 .store
                 .list::<Node>()
-                .map(|n| n.metadata.name.clone())
+                .map(|n| n.metadata.name.to_string())
                 .collect();
             for name in names {
                 let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&name), |n| {
@@ -344,7 +344,7 @@ impl Controller for NodeLifecycle {
         let down: Vec<String> = cx
             .store
             .list::<Node>()
-            .map(|n| n.metadata.name.clone())
+            .map(|n| n.metadata.name.to_string())
             .filter(|n| cx.machines.is_down(n) && !self.unready.contains(n))
             .collect();
         for n in down {

@@ -296,7 +296,7 @@ impl Provisioner {
                     return;
                 };
                 let pv = provisioned_volume(&claim, &sc, volume_id, zone, *size_bytes, cx);
-                let name = pv.metadata.name.clone();
+                let name = pv.metadata.name;
                 if cx.store.create(pv).is_ok() {
                     Self::claim_event(
                         &mut cx.store,
@@ -459,7 +459,7 @@ fn provisioned_volume(
         .unwrap_or_else(|| "ext4".into());
     PersistentVolume {
         metadata: ObjectMeta {
-            name: format!("pvc-{}", claim.metadata.uid),
+            name: format!("pvc-{}", claim.metadata.uid).into(),
             annotations,
             finalizers: vec![FINALIZER.to_string()],
             ..Default::default()
@@ -468,12 +468,12 @@ fn provisioned_volume(
             capacity,
             access_modes: claim.spec.access_modes.clone(),
             persistent_volume_reclaim_policy: sc.reclaim_policy,
-            storage_class_name: sc.metadata.name.clone(),
+            storage_class_name: sc.metadata.name.to_string(),
             volume_mode: claim.spec.volume_mode,
             claim_ref: Some(ClaimRef {
-                namespace: claim.metadata.namespace.clone(),
-                name: claim.metadata.name.clone(),
-                uid: claim.metadata.uid.clone(),
+                namespace: claim.metadata.namespace.to_string(),
+                name: claim.metadata.name.to_string(),
+                uid: claim.metadata.uid.to_string(),
             }),
             node_affinity: (!zone.is_empty()).then(|| VolumeNodeAffinity {
                 required: NodeSelector {

@@ -510,9 +510,9 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
     let pre_bound = is_volume_bound_to_claim(&pv, &claim);
     let _ = store.modify::<PersistentVolume>(&pv_key, |v| {
         let want = ClaimRef {
-            namespace: claim.metadata.namespace.clone(),
-            name: claim.metadata.name.clone(),
-            uid: claim.metadata.uid.clone(),
+            namespace: claim.metadata.namespace.to_string(),
+            name: claim.metadata.name.to_string(),
+            uid: claim.metadata.uid.to_string(),
         };
         if v.spec.claim_ref.as_ref() != Some(&want) {
             v.spec.claim_ref = Some(want);
@@ -527,7 +527,7 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
     update_volume_phase(store, &pv_key, VolumePhase::Bound, "");
     let chosen_by_controller = claim.spec.volume_name != pv.metadata.name;
     let _ = store.modify::<PersistentVolumeClaim>(&claim_key, |c| {
-        c.spec.volume_name = pv.metadata.name.clone();
+        c.spec.volume_name = pv.metadata.name.to_string();
         if chosen_by_controller {
             c.metadata
                 .annotations
@@ -661,8 +661,8 @@ fn assign_default_storage_class(store: &mut Api<'_>, claim: &PersistentVolumeCla
 pub fn default_class<'a>(classes: impl Iterator<Item = &'a StorageClass>) -> Option<String> {
     classes
         .filter(|sc| sc.is_default())
-        .max_by_key(|sc| (sc.metadata.creation_timestamp, sc.metadata.name.clone()))
-        .map(|sc| sc.metadata.name.clone())
+        .max_by_key(|sc| (sc.metadata.creation_timestamp, sc.metadata.name))
+        .map(|sc| sc.metadata.name.to_string())
 }
 
 /// `emitEventForUnboundDelayBindingClaim`.
@@ -676,7 +676,7 @@ fn emit_unbound_delay_binding_event(
         .pods_of(&key)
         .filter_map(|k| store.get::<Pod>(k))
         .filter(|p| p.spec.node_name.is_empty() && !p.is_terminal())
-        .map(|p| p.metadata.name.clone())
+        .map(|p| p.metadata.name.to_string())
         .collect();
     let (reason, message) = match pods.len() {
         0 => (

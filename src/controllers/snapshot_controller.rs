@@ -162,14 +162,14 @@ impl SnapshotController {
         let name = content_name(&snap.metadata.uid);
         let content = VolumeSnapshotContent {
             metadata: ObjectMeta {
-                name: name.clone(),
+                name: name.clone().into(),
                 ..Default::default()
             },
             spec: VolumeSnapshotContentSpec {
                 volume_snapshot_ref: SnapshotRef {
                     namespace: key.namespace.to_string(),
                     name: key.name.to_string(),
-                    uid: snap.metadata.uid.clone(),
+                    uid: snap.metadata.uid.to_string(),
                 },
                 source: ContentSource {
                     volume_handle: Some(handle),
@@ -177,7 +177,7 @@ impl SnapshotController {
                 },
                 driver: class.driver.clone(),
                 deletion_policy: class.deletion_policy,
-                volume_snapshot_class_name: Some(class.metadata.name.clone()),
+                volume_snapshot_class_name: Some(class.metadata.name.to_string()),
             },
             status: Default::default(),
         };
@@ -188,11 +188,11 @@ impl SnapshotController {
             );
             Self::event(cx, &key, EventType::Normal, "CreatingSnapshot", msg);
         }
-        let class_name = class.metadata.name.clone();
+        let class_name = class.metadata.name;
         let _ = cx.store.modify::<VolumeSnapshot>(&key, |s| {
             s.status.bound_volume_snapshot_content_name = Some(name);
             s.status.ready_to_use = Some(false);
-            s.spec.volume_snapshot_class_name = Some(class_name);
+            s.spec.volume_snapshot_class_name = Some(class_name.to_string());
         });
         self.retries.forget(&key);
     }

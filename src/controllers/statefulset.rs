@@ -156,8 +156,8 @@ impl StatefulSetController {
     fn owner(set: &StatefulSet) -> OwnerReference {
         OwnerReference {
             kind: "StatefulSet".into(),
-            name: set.metadata.name.clone(),
-            uid: set.metadata.uid.clone(),
+            name: set.metadata.name,
+            uid: set.metadata.uid,
             controller: true,
         }
     }
@@ -252,8 +252,8 @@ impl StatefulSetController {
         }
         Pod {
             metadata: ObjectMeta {
-                name,
-                namespace: set.metadata.namespace.clone(),
+                name: name.into(),
+                namespace: set.metadata.namespace,
                 labels,
                 annotations: template.metadata.annotations.clone(),
                 owner_references: vec![Self::owner(set)],
@@ -297,8 +297,8 @@ impl StatefulSetController {
             if let Some(p) = pod {
                 out.push(OwnerReference {
                     kind: "Pod".into(),
-                    name: p.metadata.name.clone(),
-                    uid: p.metadata.uid.clone(),
+                    name: p.metadata.name,
+                    uid: p.metadata.uid,
                     controller: true,
                 });
             }
@@ -322,8 +322,8 @@ impl StatefulSetController {
             labels.extend(set.spec.selector.match_labels.clone());
             let mut claim = PersistentVolumeClaim {
                 metadata: ObjectMeta {
-                    name: key.name.to_string(),
-                    namespace: key.namespace.to_string(),
+                    name: key.name,
+                    namespace: key.namespace,
                     labels,
                     annotations: t.metadata.annotations.clone(),
                     owner_references: s.kept_owners.clone(),
@@ -575,7 +575,7 @@ impl StatefulSetController {
                     .iter()
                     .rev()
                     .find(|(_, p)| !p.healthy())
-                    .map(|(_, p)| p.metadata.name.clone())
+                    .map(|(_, p)| p.metadata.name.to_string())
             });
 
         let stop = Self::run_for_all(&replicas, monotonic, |(ord, pod)| {

@@ -268,7 +268,7 @@ fn related(store: &Store, obj: &AnyObject) -> Vec<String> {
                     p.metadata.namespace == c.metadata.namespace
                         && p.claim_names().any(|n| n == c.metadata.name)
                 })
-                .map(|p| p.metadata.name.clone())
+                .map(|p| p.metadata.name.to_string())
                 .collect();
             out.push(format!(
                 "Used By: {}",

@@ -47,9 +47,12 @@ fn manifest(obj: &AnyObject, body: Value) -> Yaml {
     let kind = obj.kind();
     let meta = obj.meta();
     let mut m = Map::new();
-    m.insert("name".into(), Value::String(meta.name.clone()));
+    m.insert("name".into(), Value::String(meta.name.to_string()));
     if kind.namespaced() {
-        m.insert("namespace".into(), Value::String(meta.namespace.clone()));
+        m.insert(
+            "namespace".into(),
+            Value::String(meta.namespace.to_string()),
+        );
     }
     for (k, map) in [("labels", &meta.labels), ("annotations", &meta.annotations)] {
         if !map.is_empty() {
@@ -62,7 +65,7 @@ fn manifest(obj: &AnyObject, body: Value) -> Yaml {
             serde_json::to_value(&meta.finalizers).unwrap_or_default(),
         );
     }
-    m.insert("uid".into(), Value::String(meta.uid.clone()));
+    m.insert("uid".into(), Value::String(meta.uid.to_string()));
     m.insert(
         "resourceVersion".into(),
         Value::String(meta.resource_version.to_string()),

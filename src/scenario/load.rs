@@ -356,7 +356,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     }
     let mut node_names = BTreeSet::new();
     for (i, n) in nodes.iter().enumerate() {
-        if !node_names.insert(n.metadata.name.clone()) {
+        if !node_names.insert(n.metadata.name) {
             let span = raw
                 .cluster
                 .node
@@ -378,7 +378,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                 .zone_nodes
                 .entry(z.to_string())
                 .or_default()
-                .push(n.metadata.name.clone());
+                .push(n.metadata.name.to_string());
         }
     }
 
@@ -404,7 +404,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
         classes.push(StorageClass {
             metadata: ObjectMeta {
-                name,
+                name: name.into(),
                 labels: d.labels.clone(),
                 annotations,
                 ..Default::default()
@@ -432,7 +432,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         }
         snapshot_classes.push(crate::api::VolumeSnapshotClass {
             metadata: ObjectMeta {
-                name,
+                name: name.into(),
                 annotations,
                 ..Default::default()
             },
@@ -475,7 +475,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
                             .zone_nodes
                             .entry(z.to_string())
                             .or_default()
-                            .push(n.metadata.name.clone());
+                            .push(n.metadata.name.to_string());
                     }
                     nodes.push(n);
                 }
@@ -1220,7 +1220,7 @@ fn make_node(
     );
     Node {
         metadata: ObjectMeta {
-            name: name.to_string(),
+            name: name.to_string().into(),
             labels,
             ..Default::default()
         },
@@ -1356,8 +1356,8 @@ fn build_object(
         String::new()
     };
     let metadata = ObjectMeta {
-        name: def.name.get_ref().clone(),
-        namespace,
+        name: def.name.get_ref().clone().into(),
+        namespace: namespace.into(),
         labels: def.labels.clone(),
         annotations: def.annotations.clone(),
         ..Default::default()

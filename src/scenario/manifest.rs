@@ -494,14 +494,15 @@ fn metadata(
         return None;
     };
     let mut meta = ObjectMeta {
-        name: name.to_string(),
+        name: name.to_string().into(),
         namespace: if kind.namespaced() {
             m.and_then(|m| m.get("namespace"))
                 .and_then(Value::as_str)
                 .unwrap_or("default")
                 .to_string()
+                .into()
         } else {
-            String::new()
+            String::new().into()
         },
         ..Default::default()
     };
@@ -722,10 +723,10 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                     }
                 }
                 let mut meta = meta;
-                let name = meta.name.clone();
+                let name = meta.name;
                 meta.labels
                     .entry(crate::api::node::LABEL_HOSTNAME.into())
-                    .or_insert(name);
+                    .or_insert(name.to_string());
                 meta.labels
                     .entry(crate::api::node::LABEL_OS.into())
                     .or_insert_with(|| "linux".into());

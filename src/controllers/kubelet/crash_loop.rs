@@ -124,7 +124,7 @@ impl Kubelet {
             return;
         };
         let container = pod.spec.containers[i].name.clone();
-        let id = (pod.metadata.uid.clone(), container.clone());
+        let id = (pod.metadata.uid, container.clone());
         let entry = self
             .backoff
             .get(&id)
@@ -203,7 +203,7 @@ impl Kubelet {
             .unwrap_or_default();
         let delay = self
             .backoff
-            .get(&(pod.metadata.uid.clone(), container.clone()))
+            .get(&(pod.metadata.uid, container.clone()))
             .map(|e| format!("; back-off {}", e.delay))
             .unwrap_or_default();
         format!(

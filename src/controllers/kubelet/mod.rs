@@ -14,7 +14,7 @@ use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::volume_attachment::attachment_name;
 use crate::api::{
-    Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod, PodPhase,
+    Kind, Name, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod, PodPhase,
     VolumeAttachment,
 };
 use crate::backend::{CallId, Reply, Request};
@@ -119,7 +119,7 @@ struct Mount {
 #[derive(Clone, Debug)]
 struct PodState {
     /// The pod's UID: a pod recreated under the same name is another pod.
-    uid: String,
+    uid: Name,
     /// A node status update has reported its volumes in use since it came.
     reported: bool,
     node: String,
@@ -178,7 +178,7 @@ pub struct Kubelet {
     /// when, and through which pod.
     resize_due: BTreeMap<(String, String), (SimTime, ObjectKey)>,
     /// Restart back-off per (pod UID, container).
-    backoff: BTreeMap<(String, String), crash_loop::Backoff>,
+    backoff: BTreeMap<(Name, String), crash_loop::Backoff>,
     /// The pods of each node (keys of `pods`): a node's pods without a scan.
     by_node: FxHashMap<String, BTreeSet<ObjectKey>>,
     seed: u64,
@@ -272,7 +272,7 @@ impl Kubelet {
             if let Some(csi) = &pv.spec.csi {
                 out.push(Mount {
                     claim: c.to_string(),
-                    pv: pv.metadata.name.clone(),
+                    pv: pv.metadata.name.to_string(),
                     handle: csi.volume_handle.clone(),
                     published: false,
                 });
@@ -325,7 +325,7 @@ impl Kubelet {
                 .store
                 .modify::<Pod>(key, |p| p.status.reason = "ContainerCreating".into());
             let state = PodState {
-                uid: pod.metadata.uid.clone(),
+                uid: pod.metadata.uid,
                 reported: false,
                 node: pod.spec.node_name.clone(),
                 phase: Phase::Volumes,
@@ -799,15 +799,15 @@ impl Kubelet {
         if !gone.is_empty() {
             self.request_status_update(&st.node, cx.now);
         }
-        let uid = st.uid.clone();
+        let uid = st.uid;
         self.pods.remove(key);
         if let Some(set) = self.by_node.get_mut(&st.node) {
             set.remove(key);
         }
         // This pod's entries only: ranges of the ordered maps, not scans.
-        let backoffs: Vec<(String, String)> = self
+        let backoffs: Vec<(Name, String)> = self
             .backoff
-            .range((uid.clone(), String::new())..)
+            .range((uid, String::new())..)
             .take_while(|((u, _), _)| *u == uid)
             .map(|(k, _)| k.clone())
             .collect();
@@ -990,7 +990,7 @@ impl Controller for Kubelet {
         let nodes: BTreeSet<String> = cx
             .store
             .list::<Node>()
-            .map(|n| n.metadata.name.clone())
+            .map(|n| n.metadata.name.to_string())
             .filter(|n| !cx.machines.is_down(n))
             .collect();
         let stalled: Vec<String> = self
@@ -1006,8 +1006,8 @@ impl Controller for Kubelet {
         let unready: Vec<String> = cx
             .store
             .list::<Node>()
-            .filter(|n| !n.status.ready && nodes.contains(&n.metadata.name))
-            .map(|n| n.metadata.name.clone())
+            .filter(|n| !n.status.ready && nodes.contains(n.metadata.name.as_str()))
+            .map(|n| n.metadata.name.to_string())
             .collect();
         for n in unready {
             self.request_status_update(&n, cx.now);

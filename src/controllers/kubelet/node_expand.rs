@@ -136,7 +136,7 @@ impl Kubelet {
                     .mounts
                     .iter()
                     .find(|m| m.claim == key.name && m.published)?;
-                Some((k.clone(), s.uid.clone(), m.pv.clone(), s.node.clone()))
+                Some((k.clone(), s.uid.to_string(), m.pv.clone(), s.node.clone()))
             })
             .collect();
         for (pod, uid, pv, node) in users {

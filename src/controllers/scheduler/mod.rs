@@ -189,9 +189,9 @@ impl Scheduler {
                             .store
                             .modify::<PersistentVolume>(&ObjectKey::cluster(pv), |v| {
                                 v.spec.claim_ref = Some(ClaimRef {
-                                    namespace: c.metadata.namespace.clone(),
-                                    name: c.metadata.name.clone(),
-                                    uid: c.metadata.uid.clone(),
+                                    namespace: c.metadata.namespace.to_string(),
+                                    name: c.metadata.name.to_string(),
+                                    uid: c.metadata.uid.to_string(),
                                 });
                                 v.metadata
                                     .annotations
@@ -327,7 +327,7 @@ impl Scheduler {
             Self::select(self.seed, pod, &feasible, usage, spread.as_ref(), attempt);
         let decisions =
             volume_binding::find_pod_volumes(&claims, chosen, chosen_facts).unwrap_or_default();
-        Ok((chosen.metadata.name.clone(), decisions))
+        Ok((chosen.metadata.name.to_string(), decisions))
     }
 
     /// The initial LIST reaches the node tree in name order (the informer's

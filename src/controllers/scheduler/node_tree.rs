@@ -31,14 +31,14 @@ impl NodeTree {
     /// end of the zones); a node already present is left where it is.
     pub fn add(&mut self, node: &Node) {
         let name = &node.metadata.name;
-        if self.zone_of.contains_key(name) {
+        if self.zone_of.contains_key(name.as_str()) {
             return;
         }
         let zone = zone_key(node);
-        self.zone_of.insert(name.clone(), zone.clone());
+        self.zone_of.insert(name.to_string(), zone.clone());
         match self.zones.iter_mut().find(|(z, _)| *z == zone) {
-            Some((_, names)) => names.push(name.clone()),
-            None => self.zones.push((zone, vec![name.clone()])),
+            Some((_, names)) => names.push(name.to_string()),
+            None => self.zones.push((zone, vec![name.to_string()])),
         }
         self.stale = true;
     }
@@ -62,7 +62,7 @@ impl NodeTree {
     pub fn update(&mut self, node: &Node) {
         let in_place = self
             .zone_of
-            .get(&node.metadata.name)
+            .get(node.metadata.name.as_str())
             .is_some_and(|z| *z == zone_key(node));
         if !in_place {
             self.remove(&node.metadata.name);

@@ -263,7 +263,7 @@ fn find_matching_volume_on_node(
     let labels = &node.metadata.labels;
     let mut best: Option<&PersistentVolume> = None;
     for &pv in candidates {
-        if excluded.contains(&pv.metadata.name) {
+        if excluded.contains(pv.metadata.name.as_str()) {
             continue;
         }
         let Some(cap) = pv.capacity() else { continue };
@@ -273,7 +273,7 @@ fn find_matching_volume_on_node(
             .as_ref()
             .is_none_or(|a| a.required.matches(labels));
         if is_volume_bound_to_claim(pv, claim) {
-            return fits_node.then(|| pv.metadata.name.clone());
+            return fits_node.then(|| pv.metadata.name.to_string());
         }
         if pv.status.phase != VolumePhase::Available {
             continue;
@@ -296,5 +296,5 @@ fn find_matching_volume_on_node(
             best = Some(pv);
         }
     }
-    best.map(|pv| pv.metadata.name.clone())
+    best.map(|pv| pv.metadata.name.to_string())
 }
