@@ -318,8 +318,7 @@ impl Checker {
             .list::<Pod>()
             .filter(|p| p.status.phase == PodPhase::Running)
         {
-            for c in p.claim_names() {
-                let key = ObjectKey::new(&p.metadata.namespace, c);
+            for key in p.claim_keys() {
                 let rwop = store
                     .get::<PersistentVolumeClaim>(&key)
                     .is_some_and(|c| c.spec.access_modes.contains(&AccessMode::ReadWriteOncePod));
@@ -353,10 +352,8 @@ impl Checker {
             let Some(node) = store.get::<Node>(&ObjectKey::cluster(&p.spec.node_name)) else {
                 continue;
             };
-            for c in p.claim_names() {
-                let Some(claim) =
-                    store.get::<PersistentVolumeClaim>(&ObjectKey::new(&p.metadata.namespace, c))
-                else {
+            for key in p.claim_keys() {
+                let Some(claim) = store.get::<PersistentVolumeClaim>(&key) else {
                     continue;
                 };
                 let Some(pv) =

@@ -1,6 +1,6 @@
 //! Pod: the consumer of claims.
 
-use super::meta::ObjectMeta;
+use super::meta::{Name, ObjectKey, ObjectMeta};
 use super::node::NodeSelector;
 use super::quantity::Quantity;
 use crate::cluster::diff::Diff;
@@ -120,7 +120,7 @@ impl Probe {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimVolumeSource {
     /// The claim, in the pod's namespace.
-    pub claim_name: String,
+    pub claim_name: Name,
     /// Mount read-only.
     #[serde(default)]
     pub read_only: bool,
@@ -363,6 +363,17 @@ impl Pod {
             v.persistent_volume_claim
                 .as_ref()
                 .map(|c| c.claim_name.as_str())
+        })
+    }
+
+    /// The keys of the claims its volumes name (in its namespace): copies
+    /// of interned names, no interning.
+    pub fn claim_keys(&self) -> impl Iterator<Item = ObjectKey> + '_ {
+        self.spec.volumes.iter().filter_map(|v| {
+            v.persistent_volume_claim.as_ref().map(|c| ObjectKey {
+                namespace: self.metadata.namespace,
+                name: c.claim_name,
+            })
         })
     }
 

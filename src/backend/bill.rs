@@ -136,9 +136,6 @@ fn claims_in_use(store: &Store) -> std::collections::BTreeSet<ObjectKey> {
     store
         .list::<Pod>()
         .filter(|p| !p.is_terminal())
-        .flat_map(|p| {
-            p.claim_names()
-                .map(|c| ObjectKey::new(&p.metadata.namespace, c))
-        })
+        .flat_map(|p| p.claim_keys())
         .collect()
 }

@@ -56,10 +56,8 @@ type Desired = BTreeMap<(String, String), (CsiVolume, Vec<ObjectKey>)>;
 /// The CSI volumes a pod uses (bound claims only).
 pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
     let mut out = Vec::new();
-    for c in pod.claim_names() {
-        let Some(claim) =
-            cache.get::<PersistentVolumeClaim>(&ObjectKey::new(&pod.metadata.namespace, c))
-        else {
+    for key in pod.claim_keys() {
+        let Some(claim) = cache.get::<PersistentVolumeClaim>(&key) else {
             continue;
         };
         if claim.spec.volume_name.is_empty() {
@@ -166,11 +164,8 @@ impl Index {
                 if !changed {
                     return Vec::new();
                 }
-                p.claim_names()
-                    .filter_map(|c| {
-                        let claim = ObjectKey::new(&p.metadata.namespace, c);
-                        self.claims.volume_of(&claim).cloned()
-                    })
+                p.claim_keys()
+                    .filter_map(|claim| self.claims.volume_of(&claim).cloned())
                     .collect()
             }
             AnyObject::PersistentVolumeClaim(c) => before

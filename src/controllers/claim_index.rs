@@ -27,8 +27,7 @@ impl ClaimIndex {
         let gone = ev.op == ChangeOp::Deleted;
         match ev.object.as_ref() {
             AnyObject::Pod(p) => {
-                for c in p.claim_names() {
-                    let claim = ObjectKey::new(&p.metadata.namespace, c);
+                for claim in p.claim_keys() {
                     if gone {
                         if let Some(users) = self.claim_pods.get_mut(&claim) {
                             users.remove(&ev.key);

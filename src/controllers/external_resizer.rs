@@ -236,7 +236,6 @@ impl Controller for ExternalResizer {
             // driver could not expand: try it at once. A Terminating pod
             // still uses it.
             Kind::Pod => {
-                let ns = &ev.key.namespace;
                 let done = match ev.object.as_ref() {
                     crate::api::AnyObject::Pod(p) => {
                         ev.op == crate::cluster::ChangeOp::Deleted || p.is_terminal()
@@ -248,8 +247,7 @@ impl Controller for ExternalResizer {
                 }
                 if let crate::api::AnyObject::Pod(p) = ev.object.as_ref() {
                     let claims: Vec<ObjectKey> = p
-                        .claim_names()
-                        .map(|c| ObjectKey::new(ns, c))
+                        .claim_keys()
                         .filter(|k| self.in_use_errors.contains(k))
                         .collect();
                     for k in claims {

@@ -43,8 +43,7 @@ impl Controller for PvcProtectionController {
                 self.users.observe(ev);
                 // A pod change may release its claims: queue those being deleted.
                 if let AnyObject::Pod(pod) = ev.object.as_ref() {
-                    for c in pod.claim_names() {
-                        let key = ObjectKey::new(&pod.metadata.namespace, c);
+                    for key in pod.claim_keys() {
                         if store
                             .get::<PersistentVolumeClaim>(&key)
                             .is_some_and(|c| c.metadata.deletion_timestamp.is_some())

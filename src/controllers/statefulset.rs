@@ -244,7 +244,7 @@ impl StatefulSetController {
             spec.volumes.push(Volume {
                 name: t.metadata.name.clone(),
                 persistent_volume_claim: Some(ClaimVolumeSource {
-                    claim_name: claim.to_string(),
+                    claim_name: claim,
                     read_only: false,
                 }),
                 empty_dir: None,

@@ -238,8 +238,7 @@ pub fn filter(
 /// claims as one new volume each.
 pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for claim_name in pod.claim_names() {
-        let key = ObjectKey::new(&pod.metadata.namespace, claim_name);
+    for key in pod.claim_keys() {
         let Some(claim) = cache.get::<PersistentVolumeClaim>(&key) else {
             continue;
         };
@@ -262,8 +261,7 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String
 /// already scheduled (or assumed) anywhere.
 pub fn rwop_conflict(pod: &Pod, cache: &ObjectSet, assumed: &BTreeMap<ObjectKey, String>) -> bool {
     let key = pod.metadata.key();
-    pod.claim_names().any(|c| {
-        let ck = ObjectKey::new(&pod.metadata.namespace, c);
+    pod.claim_keys().any(|ck| {
         let rwop = cache.get::<PersistentVolumeClaim>(&ck).is_some_and(|pvc| {
             pvc.spec
                 .access_modes
@@ -275,7 +273,7 @@ pub fn rwop_conflict(pod: &Pod, cache: &ObjectSet, assumed: &BTreeMap<ObjectKey,
                 && (!other.spec.node_name.is_empty() || assumed.contains_key(&ok))
                 && !other.is_terminal()
                 && other.metadata.namespace == pod.metadata.namespace
-                && other.claim_names().any(|n| n == c)
+                && other.claim_keys().any(|n| n == ck)
         })
     })
 }

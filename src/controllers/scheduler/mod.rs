@@ -208,10 +208,7 @@ impl Scheduler {
                 }
             }
         }
-        let claims: Vec<ObjectKey> = pod
-            .claim_names()
-            .map(|c| ObjectKey::new(&key.namespace, c))
-            .collect();
+        let claims: Vec<ObjectKey> = pod.claim_keys().collect();
         if decisions.is_empty() {
             self.bind(key, &node, cx);
         } else {
