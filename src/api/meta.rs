@@ -473,7 +473,7 @@ impl ObjectMeta {
 }
 
 /// Key/value and set-based label selectors (`matchLabels`, `matchExpressions`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     /// All of these labels must be present with these values.
@@ -485,7 +485,7 @@ pub struct LabelSelector {
 }
 
 /// One set-based requirement of a label selector.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelectorRequirement {
     /// Label key.

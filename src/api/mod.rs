@@ -369,13 +369,15 @@ impl Resource for Pod {
                 effect: "NoExecute".into(),
             };
             if !self.spec.tolerations.iter().any(|t| t.tolerates(&taint)) {
-                self.spec.tolerations.push(pod::Toleration {
-                    key: key.into(),
-                    operator: Some("Exists".into()),
-                    value: String::new(),
-                    effect: "NoExecute".into(),
-                    toleration_seconds: Some(300),
-                });
+                std::sync::Arc::make_mut(&mut self.spec)
+                    .tolerations
+                    .push(pod::Toleration {
+                        key: key.into(),
+                        operator: Some("Exists".into()),
+                        value: String::new(),
+                        effect: "NoExecute".into(),
+                        toleration_seconds: Some(300),
+                    });
             }
         }
     }

@@ -80,7 +80,7 @@ pub struct Node {
 }
 
 /// `nodeSelectorTerms` are ORed; expressions inside a term are ANDed.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelector {
     /// The terms; a node matches if any term matches.
@@ -88,7 +88,7 @@ pub struct NodeSelector {
 }
 
 /// One ANDed group of node requirements.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelectorTerm {
     /// Requirements on node labels.
@@ -97,7 +97,7 @@ pub struct NodeSelectorTerm {
 }
 
 /// One requirement on a node label.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeSelectorRequirement {
     /// Label key.

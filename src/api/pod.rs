@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 /// A container's resource requests and limits.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ContainerResources {
     /// Requests (`cpu`, `memory`).
@@ -21,7 +21,7 @@ pub struct ContainerResources {
 }
 
 /// Where a volume is mounted in a container.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeMount {
     /// Volume name.
@@ -34,7 +34,7 @@ pub struct VolumeMount {
 }
 
 /// A container.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Container {
     /// Container name.
@@ -61,7 +61,7 @@ pub struct Container {
 /// A probe, with the API's defaults (`SetDefaults_Probe`). The handler is
 /// accepted as written; whether it succeeds is the image's behaviour
 /// (`ready_after` in the scenario's `[images]`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Probe {
     /// Delay after the container started before the first probe (default 0).
@@ -116,7 +116,7 @@ impl Probe {
 }
 
 /// A claim used as a pod volume.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClaimVolumeSource {
     /// The claim, in the pod's namespace.
@@ -128,7 +128,7 @@ pub struct ClaimVolumeSource {
 
 /// A pod volume. Only claims take part in storage orchestration; other
 /// sources (emptyDir, configMap, secret) are accepted and cost nothing.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Volume {
     /// Volume name.
@@ -142,7 +142,7 @@ pub struct Volume {
 }
 
 /// A toleration of a node taint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Toleration {
     /// Taint key (empty with Exists tolerates everything).
@@ -176,7 +176,7 @@ impl Toleration {
 }
 
 /// Node affinity of a pod.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeAffinity {
     /// Hard requirement.
@@ -185,7 +185,7 @@ pub struct NodeAffinity {
 }
 
 /// Pod affinity settings.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Affinity {
     /// Node affinity.
@@ -194,7 +194,7 @@ pub struct Affinity {
 }
 
 /// Pod spec.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodSpec {
     /// Containers.
@@ -236,7 +236,7 @@ pub struct PodSpec {
 }
 
 /// One topology spread constraint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Diff)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TopologySpreadConstraint {
     /// The largest allowed difference of matching pods between domains.
@@ -350,8 +350,10 @@ fn is_zero(n: &u32) -> bool {
 pub struct Pod {
     /// Metadata.
     pub metadata: ObjectMeta,
-    /// Spec.
-    pub spec: PodSpec,
+    /// Spec, shared between the versions of the pod that leave it alone
+    /// (nearly every write is to the status): a write copies and compares
+    /// a pointer, not the containers, volumes and probes.
+    pub spec: std::sync::Arc<PodSpec>,
     /// Status.
     pub status: PodStatus,
 }

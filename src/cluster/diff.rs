@@ -268,6 +268,23 @@ impl<T: Diff> Diff for Option<T> {
     }
 }
 
+/// Shared parts are written as what they point to; one allocation is
+/// written alike without a look inside.
+impl<T: Diff> Diff for std::sync::Arc<T> {
+    fn is_object(&self) -> bool {
+        (**self).is_object()
+    }
+    fn same(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(self, other) || (**self).same(other)
+    }
+    fn diff_into(&self, other: &Self, path: &str, out: &mut Vec<String>) {
+        (**self).diff_into(other, path, out);
+    }
+    fn keys_into(&self, path: &str, out: &mut Vec<String>) {
+        (**self).keys_into(path, out);
+    }
+}
+
 /// A map with string keys is an object; its keys are walked in order.
 impl<K: AsRef<str> + Ord, V: Diff> Diff for BTreeMap<K, V> {
     fn is_object(&self) -> bool {

@@ -259,7 +259,7 @@ impl StatefulSetController {
                 owner_references: vec![Self::owner(set)],
                 ..Default::default()
             },
-            spec,
+            spec: spec.into(),
             status: PodStatus::default(),
         }
     }

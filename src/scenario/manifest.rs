@@ -770,7 +770,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                 cx.out.objects.push(
                     Pod {
                         metadata: meta,
-                        spec,
+                        spec: spec.into(),
                         status: PodStatus::default(),
                     }
                     .into(),
