@@ -680,7 +680,8 @@ impl Sim<'_> {
                 container,
                 image,
             } => modify_set(&mut self.store, set, |s| {
-                let containers = &mut s.spec.template.spec.containers;
+                let containers =
+                    &mut std::sync::Arc::make_mut(&mut s.spec.template.spec).containers;
                 let only = containers.len() == 1;
                 let c = containers
                     .iter_mut()

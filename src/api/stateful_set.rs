@@ -31,8 +31,10 @@ pub struct PodTemplate {
     /// Template metadata.
     #[serde(default)]
     pub metadata: TemplateMeta,
-    /// Pod spec.
-    pub spec: PodSpec,
+    /// Pod spec, shared by the set's versions and its revision history
+    /// (status writes leave it alone; a revision is found by comparing
+    /// pointers first).
+    pub spec: std::sync::Arc<PodSpec>,
 }
 
 /// A claim template.

@@ -235,7 +235,7 @@ impl StatefulSetController {
         labels.insert(LABEL_POD_NAME.into(), name.clone());
         labels.insert(LABEL_POD_INDEX.into(), ord.to_string());
         labels.insert(LABEL_REVISION.into(), revision.clone());
-        let mut spec = template.spec.clone();
+        let mut spec = crate::api::pod::PodSpec::clone(&template.spec);
         spec.hostname = name.clone();
         spec.subdomain = set.spec.service_name.clone();
         for (i, t) in set.spec.volume_claim_templates.iter().enumerate() {
