@@ -283,7 +283,7 @@ impl Checker {
                 .or_default()
                 .push(format!("PersistentVolumeClaim/{}", c.metadata.name));
             let back = store
-                .get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name))
+                .get::<PersistentVolume>(&ObjectKey::cluster_named(c.spec.volume_name))
                 .and_then(|v| v.spec.claim_ref.as_ref())
                 .is_some_and(|r| r.name == c.metadata.name && r.namespace == c.metadata.namespace);
             if !back {
@@ -349,15 +349,15 @@ impl Checker {
             .list::<Pod>()
             .filter(|p| p.status.phase == PodPhase::Running)
         {
-            let Some(node) = store.get::<Node>(&ObjectKey::cluster(&p.spec.node_name)) else {
+            let Some(node) = store.get::<Node>(&ObjectKey::cluster_named(p.spec.node_name)) else {
                 continue;
             };
             for key in p.claim_keys() {
                 let Some(claim) = store.get::<PersistentVolumeClaim>(&key) else {
                     continue;
                 };
-                let Some(pv) =
-                    store.get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
+                let Some(pv) = store
+                    .get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))
                 else {
                     continue;
                 };

@@ -40,7 +40,7 @@ create = {{ kind = "Pod", name = "app-{i}", spec = {{ containers = [{{ name = "a
 fn node_of(r: &storsim::simulation::RunResult, pod: &str) -> String {
     r.store
         .get::<Pod>(&ObjectKey::new("default", pod))
-        .map(|p| p.spec.node_name.clone())
+        .map(|p| p.spec.node_name.to_string())
         .unwrap_or_default()
 }
 

@@ -188,10 +188,11 @@ impl From<&String> for Name {
     }
 }
 
-/// The empty name (a cluster-scoped key's namespace).
+/// The empty name (a cluster-scoped key's namespace), interned once.
 impl Default for Name {
     fn default() -> Self {
-        Name::new("")
+        static EMPTY: std::sync::LazyLock<Name> = std::sync::LazyLock::new(|| Name::new(""));
+        *EMPTY
     }
 }
 
@@ -259,10 +260,18 @@ impl ObjectKey {
         }
     }
 
+    /// A key for the cluster-scoped object `name`, already interned.
+    pub fn cluster_named(name: Name) -> Self {
+        ObjectKey {
+            namespace: Name::default(),
+            name,
+        }
+    }
+
     /// A key for a cluster-scoped object.
     pub fn cluster(name: &str) -> Self {
         ObjectKey {
-            namespace: Name::new(""),
+            namespace: Name::default(),
             name: Name::new(name),
         }
     }

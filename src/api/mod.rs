@@ -334,7 +334,7 @@ impl Resource for PersistentVolumeClaim {
     }
     fn columns(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("VOLUME", self.spec.volume_name.clone()),
+            ("VOLUME", self.spec.volume_name.to_string()),
             (
                 "CAPACITY",
                 self.status
@@ -412,7 +412,7 @@ impl Resource for Pod {
         };
         let mut columns = vec![
             ("READY", format!("{ready}/{total}")),
-            ("NODE", self.spec.node_name.clone()),
+            ("NODE", self.spec.node_name.to_string()),
             // As `kubectl get pods -L controller-revision-hash` shows it.
             (
                 "REVISION",

@@ -1,6 +1,6 @@
 //! PersistentVolumeClaim: a request for storage.
 
-use super::meta::{LabelSelector, ObjectMeta};
+use super::meta::{LabelSelector, Name, ObjectMeta};
 use super::persistent_volume::{ANN_BETA_STORAGE_CLASS, AccessMode, VolumeMode};
 use super::quantity::Quantity;
 use crate::cluster::diff::Diff;
@@ -41,8 +41,8 @@ pub struct PersistentVolumeClaimSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
     /// A specific PV asked for (pre-binding) or the one bound.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub volume_name: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub volume_name: Name,
     /// Filesystem (default) or Block.
     #[serde(default)]
     pub volume_mode: VolumeMode,

@@ -33,7 +33,7 @@ fn claim_update(
         n.resources = o.resources.clone();
     }
     if o.volume_name.is_empty() {
-        o.volume_name = n.volume_name.clone();
+        o.volume_name = n.volume_name;
     }
     if o != n {
         return Err(invalid(

@@ -300,8 +300,8 @@ impl Store {
         let uid = self
             .objects
             .get_shared(object.kind, &object.key)
-            .map(|o| Name::new(&o.meta().uid))
-            .unwrap_or_else(|| Name::new(""));
+            .map(|o| o.meta().uid)
+            .unwrap_or_default();
         let hash = {
             let mut h = rustc_hash::FxHasher::default();
             (&object, uid, kind, reason, message.as_str(), source).hash(&mut h);

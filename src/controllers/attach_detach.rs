@@ -11,7 +11,7 @@ use crate::api::volume_attachment::{
     VolumeAttachmentSpec, VolumeAttachmentStatus, attachment_name,
 };
 use crate::api::{
-    AccessMode, AnyObject, Kind, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
+    AccessMode, AnyObject, Kind, Name, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
     PersistentVolumeClaim, Pod, VolumeAttachment,
 };
 use crate::cluster::{EventType, ObjectSet, Store, WatchEvent};
@@ -63,7 +63,8 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
         if claim.spec.volume_name.is_empty() {
             continue;
         }
-        let Some(pv) = cache.get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
+        let Some(pv) =
+            cache.get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))
         else {
             continue;
         };
@@ -130,7 +131,7 @@ struct Index {
     /// What the desired state reads of each pod, as last seen: its node and
     /// whether it has finished (a status change that alters neither, such
     /// as readiness, concerns no volume).
-    pods_seen: FxHashMap<ObjectKey, (String, bool)>,
+    pods_seen: FxHashMap<ObjectKey, (Name, bool)>,
 }
 
 impl Index {
@@ -152,7 +153,7 @@ impl Index {
         let before = self.claims.observe(ev);
         match ev.object.as_ref() {
             AnyObject::Pod(p) => {
-                let seen = (p.spec.node_name.clone(), p.is_terminal());
+                let seen = (p.spec.node_name, p.is_terminal());
                 let changed = if gone {
                     self.pods_seen.remove(&ev.key).is_some()
                 } else {
@@ -170,7 +171,7 @@ impl Index {
             }
             AnyObject::PersistentVolumeClaim(c) => before
                 .into_iter()
-                .chain(Some(c.spec.volume_name.clone()))
+                .chain(Some(c.spec.volume_name.to_string()))
                 .filter(|v| !v.is_empty())
                 .collect(),
             AnyObject::PersistentVolume(_) => vec![ev.key.name.to_string()],
@@ -236,7 +237,7 @@ impl AttachDetachController {
                     continue;
                 }
                 let e = d
-                    .entry((v.pv.clone(), pod.spec.node_name.clone()))
+                    .entry((v.pv.clone(), pod.spec.node_name.to_string()))
                     .or_insert((v, Vec::new()));
                 e.1.push(pod.metadata.key());
             }

@@ -50,9 +50,9 @@ impl ClaimIndex {
                 }
                 let new = &c.spec.volume_name;
                 if !gone && !new.is_empty() {
-                    self.claim_volume.insert(ev.key.clone(), new.clone());
+                    self.claim_volume.insert(ev.key.clone(), new.to_string());
                     self.volume_claims
-                        .entry(new.clone())
+                        .entry(new.to_string())
                         .or_default()
                         .insert(ev.key.clone());
                 }

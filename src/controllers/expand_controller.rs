@@ -37,7 +37,7 @@ impl Controller for ExpandController {
         }
         let csi = cx
             .store
-            .get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name))
+            .get::<PersistentVolume>(&ObjectKey::cluster_named(c.spec.volume_name))
             .is_some_and(|pv| pv.spec.csi.is_some());
         if csi {
             cx.store.record_event(

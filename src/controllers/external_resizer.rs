@@ -89,7 +89,7 @@ impl ExternalResizer {
         }
         let Some(pv) = cx
             .store
-            .get_shared::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
+            .get_shared::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))
         else {
             return;
         };
@@ -172,7 +172,7 @@ impl ExternalResizer {
             return;
         };
         let size = Quantity::from_bytes(size_bytes);
-        let pv = ObjectKey::cluster(&claim.spec.volume_name);
+        let pv = ObjectKey::cluster_named(claim.spec.volume_name);
         let _ = cx.store.modify::<PersistentVolume>(&pv, |v| {
             v.spec.capacity.insert("storage".into(), size.clone());
         });
@@ -280,7 +280,7 @@ impl Controller for ExternalResizer {
                 let pv = cx
                     .store
                     .get::<PersistentVolumeClaim>(&key)
-                    .map(|c| c.spec.volume_name.clone())
+                    .map(|c| c.spec.volume_name)
                     .unwrap_or_default();
                 let msg = format!(
                     "resize volume {pv:?} by resizer {:?} failed: {e}",

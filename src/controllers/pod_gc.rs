@@ -71,7 +71,7 @@ impl Controller for PodGc {
             .filter(|p| p.metadata.deletion_timestamp.is_some())
             .filter(|p| {
                 cx.store
-                    .get::<Node>(&ObjectKey::cluster(&p.spec.node_name))
+                    .get::<Node>(&ObjectKey::cluster_named(p.spec.node_name))
                     .is_some_and(Self::out_of_service)
             })
             .map(|p| p.metadata.key())

@@ -1,15 +1,15 @@
 //! Pods by the node they are bound to, as a controller's watch has shown
 //! them: what a change of a node concerns, without a walk of every pod.
 
-use crate::api::{AnyObject, ObjectKey};
+use crate::api::{AnyObject, Name, ObjectKey};
 use crate::cluster::{ChangeOp, WatchEvent};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The index.
 #[derive(Default)]
 pub struct PodsByNode {
-    by_node: BTreeMap<String, BTreeSet<ObjectKey>>,
-    node_of: BTreeMap<ObjectKey, String>,
+    by_node: BTreeMap<Name, BTreeSet<ObjectKey>>,
+    node_of: BTreeMap<ObjectKey, Name>,
 }
 
 impl PodsByNode {
@@ -19,8 +19,8 @@ impl PodsByNode {
             return;
         };
         let node = (ev.op != ChangeOp::Deleted && !p.spec.node_name.is_empty())
-            .then_some(&p.spec.node_name);
-        if self.node_of.get(&ev.key) == node {
+            .then_some(p.spec.node_name);
+        if self.node_of.get(&ev.key).copied() == node {
             return;
         }
         if let Some(old) = self.node_of.remove(&ev.key)
@@ -32,16 +32,13 @@ impl PodsByNode {
             }
         }
         if let Some(n) = node {
-            self.node_of.insert(ev.key.clone(), n.clone());
-            self.by_node
-                .entry(n.clone())
-                .or_default()
-                .insert(ev.key.clone());
+            self.node_of.insert(ev.key.clone(), n);
+            self.by_node.entry(n).or_default().insert(ev.key.clone());
         }
     }
 
     /// The pods bound to `node`, in name order.
-    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a ObjectKey> + 'a {
-        self.by_node.get(node).into_iter().flatten()
+    pub fn pods_on<'a>(&'a self, node: Name) -> impl Iterator<Item = &'a ObjectKey> + 'a {
+        self.by_node.get(&node).into_iter().flatten()
     }
 }

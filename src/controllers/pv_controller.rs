@@ -137,7 +137,7 @@ impl PvController {
             return;
         }
         // The user asked for a specific PV.
-        let pv_key = ObjectKey::cluster(&claim.spec.volume_name);
+        let pv_key = ObjectKey::cluster_named(claim.spec.volume_name);
         let Some(pv) = store.get::<PersistentVolume>(&pv_key).cloned() else {
             update_claim_status(store, &claim.metadata.key(), ClaimPhase::Pending, None);
             return;
@@ -189,7 +189,7 @@ impl PvController {
             );
             return;
         }
-        let pv_key = ObjectKey::cluster(&claim.spec.volume_name);
+        let pv_key = ObjectKey::cluster_named(claim.spec.volume_name);
         let Some(pv) = store.get::<PersistentVolume>(&pv_key).cloned() else {
             update_claim_status_with_event(
                 store,
@@ -302,7 +302,7 @@ impl Controller for PvController {
                     && !c.spec.volume_name.is_empty()
                 {
                     self.queue.add(
-                        SyncKey::Volume(ObjectKey::cluster(&c.spec.volume_name)),
+                        SyncKey::Volume(ObjectKey::cluster_named(c.spec.volume_name)),
                         now,
                     );
                 }
@@ -527,7 +527,7 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
     update_volume_phase(store, &pv_key, VolumePhase::Bound, "");
     let chosen_by_controller = claim.spec.volume_name != pv.metadata.name;
     let _ = store.modify::<PersistentVolumeClaim>(&claim_key, |c| {
-        c.spec.volume_name = pv.metadata.name.to_string();
+        c.spec.volume_name = pv.metadata.name;
         if chosen_by_controller {
             c.metadata
                 .annotations

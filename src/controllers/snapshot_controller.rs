@@ -129,7 +129,7 @@ impl SnapshotController {
         };
         let handle = cx
             .store
-            .get::<PersistentVolume>(&ObjectKey::cluster(&pvc.spec.volume_name))
+            .get::<PersistentVolume>(&ObjectKey::cluster_named(pvc.spec.volume_name))
             .and_then(|pv| pv.spec.csi.as_ref())
             .map(|c| c.volume_handle.clone());
         let Some(handle) = handle.filter(|_| pvc.status.phase == ClaimPhase::Bound) else {

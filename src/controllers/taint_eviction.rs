@@ -80,7 +80,7 @@ impl TaintEviction {
         let pod = cx.store.get_shared::<Pod>(key);
         let node = pod.as_ref().and_then(|p| {
             cx.store
-                .get_shared::<Node>(&ObjectKey::cluster(&p.spec.node_name))
+                .get_shared::<Node>(&ObjectKey::cluster_named(p.spec.node_name))
         });
         let (Some(pod), Some(node)) = (pod, node) else {
             self.scheduled.remove(key);
@@ -154,7 +154,7 @@ impl Controller for TaintEviction {
                 if before.unwrap_or_default() == taints {
                     return;
                 }
-                let pods: Vec<ObjectKey> = self.pods.pods_on(&ev.key.name).cloned().collect();
+                let pods: Vec<ObjectKey> = self.pods.pods_on(ev.key.name).cloned().collect();
                 for k in pods {
                     self.queue.add(k, cx.now);
                 }

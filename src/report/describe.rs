@@ -211,7 +211,7 @@ fn related(store: &Store, obj: &AnyObject) -> Vec<String> {
         if c.spec.volume_name.is_empty() {
             return;
         }
-        let pv = ObjectKey::cluster(&c.spec.volume_name);
+        let pv = ObjectKey::cluster_named(c.spec.volume_name);
         out.push(format!(
             "  └ {}",
             brief(store, &ObjectRef::new(Kind::PersistentVolume, pv))
@@ -259,7 +259,7 @@ fn related(store: &Store, obj: &AnyObject) -> Vec<String> {
         }
         AnyObject::PersistentVolumeClaim(c) => {
             if !c.spec.volume_name.is_empty() {
-                let pv = ObjectKey::cluster(&c.spec.volume_name);
+                let pv = ObjectKey::cluster_named(c.spec.volume_name);
                 out.push(brief(store, &ObjectRef::new(Kind::PersistentVolume, pv)));
             }
             let users: Vec<String> = store

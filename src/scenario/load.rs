@@ -1719,7 +1719,7 @@ fn check_references(
             }
             let pv = ObjectRef::new(
                 Kind::PersistentVolume,
-                ObjectKey::cluster(&c.spec.volume_name),
+                ObjectKey::cluster_named(c.spec.volume_name),
             );
             if !c.spec.volume_name.is_empty() && !known.can_exist(&pv) {
                 let span = field_span(&[Seg::Key("volumeName")]);

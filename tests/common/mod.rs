@@ -55,7 +55,7 @@ pub fn run_with(text: &str, opts: &RunOptions) -> (Scenario, RunResult, Vec<Expe
 pub fn volume_of(r: &RunResult, claim: &str) -> String {
     r.store
         .get::<PersistentVolumeClaim>(&ObjectKey::new("default", claim))
-        .map(|c| c.spec.volume_name.clone())
+        .map(|c| c.spec.volume_name.to_string())
         .unwrap_or_default()
 }
 

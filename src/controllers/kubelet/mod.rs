@@ -268,7 +268,7 @@ impl Kubelet {
             }
             let pv = cx
                 .store
-                .get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))?;
+                .get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))?;
             if let Some(csi) = &pv.spec.csi {
                 out.push(Mount {
                     claim: c.to_string(),
@@ -304,7 +304,7 @@ impl Kubelet {
         if pod.spec.node_name.is_empty()
             || cx
                 .store
-                .get::<Node>(&ObjectKey::cluster(&pod.spec.node_name))
+                .get::<Node>(&ObjectKey::cluster_named(pod.spec.node_name))
                 .is_none()
         {
             return;
@@ -327,7 +327,7 @@ impl Kubelet {
             let state = PodState {
                 uid: pod.metadata.uid,
                 reported: false,
-                node: pod.spec.node_name.clone(),
+                node: pod.spec.node_name.to_string(),
                 phase: Phase::Volumes,
                 mounts,
                 started_at: None,
@@ -1015,7 +1015,7 @@ impl Controller for Kubelet {
         let pods: Vec<ObjectKey> = cx
             .store
             .list::<Pod>()
-            .filter(|p| nodes.contains(&p.spec.node_name))
+            .filter(|p| nodes.contains(p.spec.node_name.as_str()))
             .map(|p| p.metadata.key())
             .collect();
         let now = cx.now;

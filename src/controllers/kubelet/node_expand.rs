@@ -33,7 +33,7 @@ impl Kubelet {
         }
         let pv = cx
             .store
-            .get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))?;
+            .get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))?;
         let size = pv.capacity().map_or(0, Quantity::value);
         (size > claim.capacity_bytes()).then_some(size)
     }

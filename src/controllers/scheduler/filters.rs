@@ -247,7 +247,7 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String
             continue;
         }
         if let Some(pv) =
-            cache.get::<PersistentVolume>(&ObjectKey::cluster(&claim.spec.volume_name))
+            cache.get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))
             && let Some(csi) = &pv.spec.csi
             && csi.driver == driver
         {

@@ -377,7 +377,7 @@ impl Scheduler {
         let n = node.to_string();
         let now = cx.now;
         let bound = cx.store.modify::<Pod>(key, |p| {
-            std::sync::Arc::make_mut(&mut p.spec).node_name = n;
+            std::sync::Arc::make_mut(&mut p.spec).node_name = n.into();
             set_condition(p, "PodScheduled", "True", "", "", now);
         });
         if bound.is_ok() {

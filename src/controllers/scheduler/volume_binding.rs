@@ -114,7 +114,8 @@ impl<'a> PodClaims<'a> {
         for (_, claim) in claims(pod, cache) {
             let Some(c) = claim else { continue };
             if is_fully_bound(c) {
-                let pv = cache.get::<PersistentVolume>(&ObjectKey::cluster(&c.spec.volume_name));
+                let pv =
+                    cache.get::<PersistentVolume>(&ObjectKey::cluster_named(c.spec.volume_name));
                 bound.push(pv.map(|pv| {
                     pv.spec
                         .node_affinity
