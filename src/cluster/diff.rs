@@ -80,12 +80,7 @@ fn walk(prefix: &str, old: &Value, new: &Value, out: &mut Vec<String>) {
             keys.sort();
             keys.dedup();
             for k in keys {
-                let path = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                entry(path, k, a.get(k), b.get(k), out);
+                entry(join(prefix, k), k, a.get(k), b.get(k), out);
             }
         }
         _ if old != new => out.push(prefix.to_string()),
@@ -99,12 +94,10 @@ fn entry(path: String, k: &str, old: Option<&Value>, new: Option<&Value>, out: &
         return;
     }
     let empty = Value::Object(Default::default());
-    // Labels and annotations that appear or go are named key by key.
-    let keyed = k == "annotations" || k == "labels";
     match (old, new) {
         (Some(x), Some(y)) => walk(&path, x, y, out),
-        (None, Some(y)) if keyed => walk(&path, &empty, y, out),
-        (Some(x), None) if keyed => walk(&path, x, &empty, out),
+        (None, Some(y)) if keyed(k) => walk(&path, &empty, y, out),
+        (Some(x), None) if keyed(k) => walk(&path, x, &empty, out),
         (None, None) => {}
         _ => out.push(path),
     }
