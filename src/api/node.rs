@@ -1,7 +1,7 @@
 //! Node, and the node-selector types shared by PV node affinity, pod
 //! affinity and StorageClass allowed topologies.
 
-use super::meta::{ObjectMeta, SelectorOperator};
+use super::meta::{Name, ObjectMeta, SelectorOperator};
 use super::quantity::Quantity;
 use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
@@ -57,10 +57,10 @@ pub struct NodeStatus {
     pub ready: bool,
     /// Volumes the kubelet reports as in use (`volumesInUse`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes_in_use: Vec<String>,
+    pub volumes_in_use: Vec<Name>,
     /// Volumes the attach/detach controller reports attached.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub volumes_attached: Vec<String>,
+    pub volumes_attached: Vec<Name>,
 }
 
 fn yes() -> bool {

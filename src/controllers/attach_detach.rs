@@ -112,7 +112,7 @@ pub struct AttachDetachController {
 }
 
 /// A node's volumes in use, readiness and taints.
-type NodeSeen = (Vec<String>, bool, Vec<crate::api::node::Taint>);
+type NodeSeen = (Vec<Name>, bool, Vec<crate::api::node::Taint>);
 
 /// Who refers to whom, to find what a change touches.
 #[derive(Default)]
@@ -124,7 +124,7 @@ struct Index {
     /// Node → volumes with a VolumeAttachment there.
     node_volumes: FxHashMap<String, BTreeSet<String>>,
     /// What detach decisions read of each node, as last seen.
-    nodes_seen: FxHashMap<String, NodeSeen>,
+    nodes_seen: FxHashMap<Name, NodeSeen>,
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
     deadlines: FxHashMap<(String, String), SimTime>,
@@ -187,11 +187,11 @@ impl Index {
                     n.status.ready,
                     n.spec.taints.clone(),
                 );
-                let changed = gone || self.nodes_seen.get(ev.key.name.as_str()) != Some(&seen);
+                let changed = gone || self.nodes_seen.get(&ev.key.name) != Some(&seen);
                 if gone {
-                    self.nodes_seen.remove(ev.key.name.as_str());
+                    self.nodes_seen.remove(&ev.key.name);
                 } else {
-                    self.nodes_seen.insert(ev.key.name.to_string(), seen);
+                    self.nodes_seen.insert(ev.key.name, seen);
                 }
                 if !changed {
                     return Vec::new();
@@ -322,7 +322,7 @@ impl AttachDetachController {
                         .map(|c| unique_volume_name(&c.driver, &c.volume_handle))
                 });
             let in_use = match (node, &unique) {
-                (Some(n), Some(u)) => n.status.volumes_in_use.contains(u),
+                (Some(n), Some(u)) => n.status.volumes_in_use.iter().any(|v| v == u),
                 _ => false,
             };
             // A node still using the volume blocks detach, unless it is not
@@ -374,8 +374,8 @@ impl AttachDetachController {
                     if self.attached_reported.insert(pair) {
                         let unique = unique_volume_name(driver, handle);
                         let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
-                            if !n.status.volumes_attached.contains(&unique) {
-                                n.status.volumes_attached.push(unique);
+                            if !n.status.volumes_attached.iter().any(|v| *v == unique) {
+                                n.status.volumes_attached.push(Name::new(&unique));
                             }
                         });
                         for p in pods {

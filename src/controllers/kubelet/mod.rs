@@ -388,14 +388,11 @@ impl Kubelet {
             // WaitForAttach then checks the VolumeAttachment. A failed check
             // is retried with the operation backoff, not on the next event.
             let va = attachment_name(&m.handle, &driver, &st.node);
+            let unique = unique_volume_name(&driver, &m.handle);
             let listed = cx
                 .store
                 .get::<Node>(&ObjectKey::cluster(&st.node))
-                .is_some_and(|n| {
-                    n.status
-                        .volumes_attached
-                        .contains(&unique_volume_name(&driver, &m.handle))
-                });
+                .is_some_and(|n| n.status.volumes_attached.iter().any(|v| *v == unique));
             let attached = listed
                 && cx
                     .store
@@ -908,7 +905,7 @@ impl Kubelet {
                         .map(|m| unique_volume_name(&driver, &m.handle)),
                 );
             }
-            let used: Vec<String> = used.into_iter().collect();
+            let used: Vec<Name> = used.iter().map(|u| Name::new(u)).collect();
             // The status update also says the node is Ready again after an
             // outage.
             let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
