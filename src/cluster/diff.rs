@@ -1,5 +1,7 @@
 //! Which fields a write changed, as dotted paths (`status.phase`,
-//! `metadata.annotations.pv.kubernetes.io/bind-completed`).
+//! `metadata.annotations.pv.kubernetes.io/bind-completed`): the names the
+//! walk of the two objects' JSON values gives ([`changed_fields`]),
+//! computed for the store from the typed values ([`Diff`], [`changed`]).
 
 use serde::Serialize;
 use serde_json::Value;
