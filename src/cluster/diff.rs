@@ -171,7 +171,8 @@ fn keyed(name: &str) -> bool {
 }
 
 /// One field `name` of an object at `prefix`, with whether it is written
-/// on each side (`skip_serializing_if`): [`entry`] for typed values.
+/// on each side (`skip_serializing_if`): the JSON walk's rule for one
+/// field, for typed values.
 pub fn field<T: Diff + ?Sized>(
     prefix: &str,
     name: &str,
@@ -320,7 +321,7 @@ impl<K: AsRef<str> + Ord, V: Diff> Diff for BTreeMap<K, V> {
     }
 }
 
-/// Free-form values (probe handlers, ports) walked as [`walk`] does.
+/// Free-form values (probe handlers, ports) walked as the JSON walk does.
 impl Diff for Value {
     fn is_object(&self) -> bool {
         self.is_object()
