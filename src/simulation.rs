@@ -79,8 +79,47 @@ enum Touched {
     All,
     /// This controller's.
     One(usize),
+    /// The controllers of this process (a watch event told them all).
+    Process(usize),
     /// No controller's.
     None,
+}
+
+/// A process the controllers run in, with the watches they share: one
+/// stream per kind, whose changes reach all of them at once.
+struct Process {
+    /// Its name (the controller's own for a component of its own), which
+    /// keys its watch streams' delays.
+    name: &'static str,
+    /// Its controllers, in the run's controller order.
+    members: Vec<usize>,
+    /// The kinds any of them watches.
+    watches: Vec<Kind>,
+}
+
+/// The processes of `controllers`, in the order of their first member.
+fn processes(controllers: &[Box<dyn Controller>]) -> Vec<Process> {
+    let mut procs: Vec<Process> = Vec::new();
+    for (c, ctrl) in controllers.iter().enumerate() {
+        let p = match procs.iter().position(|p| p.name == ctrl.process()) {
+            Some(p) => p,
+            None => {
+                procs.push(Process {
+                    name: ctrl.process(),
+                    members: Vec::new(),
+                    watches: Vec::new(),
+                });
+                procs.len() - 1
+            }
+        };
+        procs[p].members.push(c);
+        for k in ctrl.watches() {
+            if !procs[p].watches.contains(k) {
+                procs[p].watches.push(*k);
+            }
+        }
+    }
+    procs
 }
 
 enum SimEvent {
@@ -112,13 +151,18 @@ struct Sim<'a> {
     store: Store,
     controllers: Vec<Box<dyn Controller>>,
     wakes: Vec<Option<(SimTime, EventId)>>,
+    /// 0..n, the controllers a scenario action may touch.
+    all_controllers: Vec<usize>,
     triggers: Vec<(usize, Tracker)>,
     log_cursor: usize,
     labels: BTreeMap<String, SimTime>,
     cloud: Cloud,
-    /// Each controller's informer cache, as of the events delivered to it.
+    /// The processes the controllers run in.
+    processes: Vec<Process>,
+    /// Each controller's informer cache, as of the events delivered to it
+    /// (and its own writes, which it knows of at once).
     informers: Vec<Informer>,
-    /// Latest delivery time per (controller, kind) watch stream.
+    /// Latest delivery time per (process, kind) watch stream.
     last_delivery: BTreeMap<(usize, Kind), SimTime>,
     next_call: CallId,
     open_calls: BTreeMap<CallId, OpenCall>,
@@ -157,6 +201,7 @@ pub fn run_observed(
         .check_invariants
         .then(|| crate::invariants::Checker::new(scenario));
     let n = controllers.len();
+    let processes = processes(&controllers);
     let informers = controllers
         .iter()
         .map(|c| Informer::new(c.uses_indexes()))
@@ -171,10 +216,12 @@ pub fn run_observed(
         store: Store::new(),
         controllers,
         wakes: vec![None; n],
+        all_controllers: (0..n).collect(),
         triggers: Vec::new(),
         log_cursor: 0,
         labels: BTreeMap::new(),
         cloud: Cloud::new(node_zones(scenario), 0),
+        processes,
         informers,
         last_delivery: BTreeMap::new(),
         next_call: 1,
@@ -468,11 +515,18 @@ impl Sim<'_> {
                 self.run_action(i);
                 Touched::All
             }
-            SimEvent::Deliver(c, w) => {
-                // The informer sees the change first, then the handler runs.
-                self.informers[c].apply(&w);
-                self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
-                Touched::One(c)
+            SimEvent::Deliver(p, w) => {
+                // Each controller of the process that watches the kind, in
+                // controller order: its informer sees the change, then its
+                // handler runs.
+                for i in 0..self.processes[p].members.len() {
+                    let c = self.processes[p].members[i];
+                    if self.controllers[c].watches().contains(&w.kind) {
+                        self.informers[c].apply(&w);
+                        self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
+                    }
+                }
+                Touched::Process(p)
             }
             SimEvent::Wake(c) => {
                 self.wakes[c] = None;
@@ -753,8 +807,8 @@ impl Sim<'_> {
         for w in self.store.drain_watch_events() {
             // The object's part of each controller's stream key, once.
             let mut object = String::new();
-            for (c, ctrl) in self.controllers.iter().enumerate() {
-                if !ctrl.watches().contains(&w.kind) {
+            for (p, process) in self.processes.iter().enumerate() {
+                if !process.watches.contains(&w.kind) {
                     continue;
                 }
                 let latency = &self.profile.control_plane.watch_delay;
@@ -765,21 +819,21 @@ impl Sim<'_> {
                     let mut rng = StreamKey {
                         component: "watch",
                         object: &object,
-                        operation: ctrl.name(),
+                        operation: process.name,
                         attempt: w.resource_version,
                     }
                     .stream(self.seed);
                     latency.sample(&mut rng)
                 });
-                // One watch stream per controller and kind delivers in order:
+                // One watch stream per process and kind delivers in order:
                 // an event never overtakes an earlier one of its stream.
                 let stream = self
                     .last_delivery
-                    .entry((c, w.kind))
+                    .entry((p, w.kind))
                     .or_insert(SimTime::ZERO);
                 let at = now.plus(delay).max(*stream);
                 *stream = at;
-                self.queue.schedule(at, SimEvent::Deliver(c, w.clone()));
+                self.queue.schedule(at, SimEvent::Deliver(p, w.clone()));
             }
         }
         let log = self.store.log();
@@ -805,11 +859,12 @@ impl Sim<'_> {
         // A controller's next wake follows from its own state alone, which
         // only its own handlers change.
         let which = match touched {
-            Touched::All => 0..self.controllers.len(),
-            Touched::One(c) => c..c + 1,
-            Touched::None => 0..0,
+            Touched::All => &self.all_controllers[..],
+            Touched::One(c) => std::slice::from_ref(&self.all_controllers[c]),
+            Touched::Process(p) => &self.processes[p].members[..],
+            Touched::None => &[],
         };
-        for c in which {
+        for &c in which {
             let want = self.controllers[c].next_wake().map(|t| t.max(now));
             let have = self.wakes[c].map(|(t, _)| t);
             if want == have {

@@ -110,3 +110,40 @@ fn taints_name_real_nodes_and_effects() {
     };
     assert!(err.contains("unknown taint effect `NoExcute`"), "{err}");
 }
+
+#[test]
+fn an_untolerated_taint_cancels_a_scheduled_deletion_and_evicts_at_once() {
+    // processPodOnNode: `patient` tolerates `dedicated` for 30 s; a second
+    // NoExecute taint it does not tolerate, at 15 s, cancels that deletion
+    // (saying so) and deletes it then, not at 40 s.
+    let (_, r, _) = run(&body(
+        "[[action]]\nat = \"10s\"\ntaint = { node = \"node-a-0\", key = \"dedicated\", value = \"db\", effect = \"NoExecute\" }\n[[action]]\nat = \"15s\"\ntaint = { node = \"node-a-0\", key = \"maintenance\", value = \"now\", effect = \"NoExecute\" }\n",
+    ));
+    let ev: Vec<(u64, String)> = events_on(&r, Kind::Pod, "patient")
+        .iter()
+        .filter(|e| e.reason == "TaintManagerEviction")
+        .map(|e| (e.t.as_millis(), e.message.clone()))
+        .collect();
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!(ev[0].1, "Cancelling deletion of Pod default/patient");
+    assert_eq!(ev[1].1, "Marking for deletion Pod default/patient");
+    assert!((15_000..15_100).contains(&ev[0].0), "{ev:?}");
+    assert_eq!(ev[0].0, ev[1].0, "cancelled and marked in one step");
+}
+
+#[test]
+fn status_updates_of_an_evicted_pod_do_not_evict_it_again() {
+    // PodUpdated only looks at a pod that comes, goes or changes node: the
+    // status writes that follow an eviction (the DisruptionTarget
+    // condition, termination) mark it once.
+    let (_, r, _) = run(&body(
+        "[[action]]\nat = \"10s\"\ntaint = { node = \"node-a-0\", key = \"dedicated\", value = \"db\", effect = \"NoExecute\" }\n",
+    ));
+    for pod in ["plain", "patient"] {
+        let marks = events_on(&r, Kind::Pod, pod)
+            .iter()
+            .filter(|e| e.message.starts_with("Marking for deletion"))
+            .count();
+        assert_eq!(marks, 1, "{pod}");
+    }
+}

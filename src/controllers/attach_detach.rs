@@ -485,6 +485,10 @@ impl Controller for AttachDetachController {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[
             Kind::Pod,

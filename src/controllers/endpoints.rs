@@ -33,6 +33,10 @@ impl Controller for Endpoints {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::Pod]
     }

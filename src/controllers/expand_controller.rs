@@ -20,6 +20,10 @@ impl Controller for ExpandController {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::PersistentVolumeClaim, Kind::PersistentVolume]
     }

@@ -64,6 +64,10 @@ impl Controller for GarbageCollector {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::Pod, Kind::PersistentVolumeClaim, Kind::StatefulSet]
     }

@@ -210,10 +210,21 @@ impl Api<'_> {
     }
 }
 
+/// The process of the controllers that run inside kube-controller-manager.
+pub const CONTROLLER_MANAGER: &str = "kube-controller-manager";
+
 /// A control-plane component.
 pub trait Controller {
     /// The component name Events carry as their source.
     fn name(&self) -> &'static str;
+    /// The process it runs in. The controllers of one process share its
+    /// informers, as kube-controller-manager's controllers share one
+    /// informer factory: one watch per kind, one cache, each change
+    /// delivered to all of them at once. A component of its own (the
+    /// scheduler, a CSI sidecar) is its own process.
+    fn process(&self) -> &'static str {
+        self.name()
+    }
     /// Kinds this controller's informer caches; it is told about their
     /// changes (and ignores those it only lists).
     fn watches(&self) -> &'static [Kind];

@@ -328,6 +328,10 @@ impl Controller for NodeLifecycle {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::Node, Kind::Pod]
     }

@@ -40,6 +40,10 @@ impl Controller for PodGc {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::Node, Kind::Pod]
     }

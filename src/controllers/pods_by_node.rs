@@ -13,15 +13,16 @@ pub struct PodsByNode {
 }
 
 impl PodsByNode {
-    /// Records a pod change (other kinds are ignored).
-    pub fn observe(&mut self, ev: &WatchEvent) {
+    /// Records a pod change (other kinds are ignored); says whether it
+    /// moved the pod to, off or between nodes.
+    pub fn observe(&mut self, ev: &WatchEvent) -> bool {
         let AnyObject::Pod(p) = ev.object.as_ref() else {
-            return;
+            return false;
         };
         let node = (ev.op != ChangeOp::Deleted && !p.spec.node_name.is_empty())
             .then_some(p.spec.node_name);
         if self.node_of.get(&ev.key).copied() == node {
-            return;
+            return false;
         }
         if let Some(old) = self.node_of.remove(&ev.key)
             && let Some(set) = self.by_node.get_mut(&old)
@@ -35,6 +36,7 @@ impl PodsByNode {
             self.node_of.insert(ev.key.clone(), n);
             self.by_node.entry(n).or_default().insert(ev.key.clone());
         }
+        true
     }
 
     /// The pods bound to `node`, in name order.

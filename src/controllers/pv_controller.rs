@@ -275,6 +275,10 @@ impl Controller for PvController {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn uses_indexes(&self) -> bool {
         true
     }

@@ -20,6 +20,10 @@ impl Controller for PvProtectionController {
         "pv-protection-controller"
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::PersistentVolume]
     }

@@ -31,6 +31,10 @@ impl Controller for PvcProtectionController {
         "pvc-protection-controller"
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::PersistentVolumeClaim, Kind::Pod]
     }

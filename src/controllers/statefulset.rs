@@ -719,6 +719,10 @@ impl Controller for StatefulSetController {
         SOURCE
     }
 
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[
             Kind::StatefulSet,

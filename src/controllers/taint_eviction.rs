@@ -9,7 +9,7 @@ use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::node::Taint;
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, Pod};
-use crate::cluster::{EventType, Store, WatchEvent};
+use crate::cluster::{ChangeOp, EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -35,7 +35,9 @@ enum Verdict {
     Stay,
     /// Tolerated for ever.
     Tolerated,
-    /// Delete this long after the taint was seen (zero: now).
+    /// A taint it does not tolerate: delete now, whatever was scheduled.
+    Now,
+    /// Tolerated for this long: delete that long after the taint was seen.
     After(SimDuration),
 }
 
@@ -52,7 +54,7 @@ fn verdict(pod: &Pod, node: &Node) -> Verdict {
     let mut min: Option<u64> = None;
     for t in taints {
         let Some(tol) = pod.spec.tolerations.iter().find(|x| x.tolerates(t)) else {
-            return Verdict::After(SimDuration::ZERO);
+            return Verdict::Now;
         };
         if let Some(s) = tol.toleration_seconds {
             min = Some(min.map_or(s, |m| m.min(s)));
@@ -82,7 +84,12 @@ impl TaintEviction {
             cx.store
                 .get_shared::<Node>(&ObjectKey::cluster_named(p.spec.node_name))
         });
-        let (Some(pod), Some(node)) = (pod, node) else {
+        let Some(pod) = pod else {
+            // handlePodUpdate: a pod gone cancels its deletion, saying so.
+            self.cancel(key, cx);
+            return;
+        };
+        let Some(node) = node else {
             self.scheduled.remove(key);
             return;
         };
@@ -91,38 +98,59 @@ impl TaintEviction {
             return;
         }
         match verdict(&pod, &node) {
-            Verdict::Stay | Verdict::Tolerated => {
-                if self.scheduled.remove(key).is_some() {
-                    Self::event(cx, key, format!("Cancelling deletion of Pod {key}"));
-                }
+            Verdict::Stay | Verdict::Tolerated => self.cancel(key, cx),
+            Verdict::Now => {
+                // processPodOnNode: a taint the pod does not tolerate
+                // cancels a deletion scheduled for a tolerated one (with
+                // its Event) and deletes now.
+                self.cancel(key, cx);
+                Self::evict(key, cx);
             }
             Verdict::After(d) => {
+                // A deletion already scheduled keeps its time.
                 let at = *self.scheduled.entry(key.clone()).or_insert(now.plus(d));
                 if at > now {
                     self.queue.add(key.clone(), at);
                     return;
                 }
                 self.scheduled.remove(key);
-                Self::event(cx, key, format!("Marking for deletion Pod {key}"));
-                let _ = cx.store.modify::<Pod>(key, |p| {
-                    set_condition(
-                        p,
-                        "DisruptionTarget",
-                        "True",
-                        "DeletionByTaintManager",
-                        "Taint manager: deleting due to NoExecute taint",
-                        now,
-                    );
-                });
-                let _ = cx.store.delete::<Pod>(key);
+                Self::evict(key, cx);
             }
         }
+    }
+
+    /// cancelWorkWithEvent: drops a scheduled deletion, saying so.
+    fn cancel(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        if self.scheduled.remove(key).is_some() {
+            Self::event(cx, key, format!("Cancelling deletion of Pod {key}"));
+        }
+    }
+
+    /// Deletes the pod (gracefully), marking why.
+    fn evict(key: &ObjectKey, cx: &mut Ctx<'_>) {
+        let now = cx.now;
+        Self::event(cx, key, format!("Marking for deletion Pod {key}"));
+        let _ = cx.store.modify::<Pod>(key, |p| {
+            set_condition(
+                p,
+                "DisruptionTarget",
+                "True",
+                "DeletionByTaintManager",
+                "Taint manager: deleting due to NoExecute taint",
+                now,
+            );
+        });
+        let _ = cx.store.delete::<Pod>(key);
     }
 }
 
 impl Controller for TaintEviction {
     fn name(&self) -> &'static str {
         SOURCE
+    }
+
+    fn process(&self) -> &'static str {
+        super::CONTROLLER_MANAGER
     }
 
     fn watches(&self) -> &'static [Kind] {
@@ -132,8 +160,13 @@ impl Controller for TaintEviction {
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         match ev.kind {
             Kind::Pod => {
-                self.pods.observe(ev);
-                self.queue.add(ev.key.clone(), cx.now);
+                // PodUpdated: a pod is looked at when it comes, goes or
+                // changes node, not on its status updates (pod tolerations
+                // do not change in the model).
+                let moved = self.pods.observe(ev);
+                if moved || ev.op != ChangeOp::Modified {
+                    self.queue.add(ev.key.clone(), cx.now);
+                }
             }
             Kind::Node => {
                 let taints: Vec<Taint> = cx
