@@ -5,7 +5,9 @@
 use crate::api::{AnyObject, Kind, ObjectRef};
 use crate::backend::Profile;
 use crate::backend::{Call, CallId, Cloud, GrpcCode, Reply, Request, Response, RpcError};
-use crate::cluster::{CallPhase, Informer, OperationRecord, Store, StoreError, WatchEvent};
+use crate::cluster::{
+    CallPhase, Informer, OperationRecord, OwnWrites, Store, StoreError, WatchEvent,
+};
 use crate::controllers::{self, Controller, Ctx};
 use crate::engine::{EventId, EventQueue, SimTime, StreamKey};
 use crate::scenario::{ActionKind, Scenario, Tracker, When};
@@ -85,8 +87,9 @@ enum Touched {
     None,
 }
 
-/// A process the controllers run in, with the watches they share: one
-/// stream per kind, whose changes reach all of them at once.
+/// A process the controllers run in, with the informers they share: one
+/// watch stream per kind, whose changes reach all of them at once, and one
+/// cache.
 struct Process {
     /// Its name (the controller's own for a component of its own), which
     /// keys its watch streams' delays.
@@ -159,9 +162,14 @@ struct Sim<'a> {
     cloud: Cloud,
     /// The processes the controllers run in.
     processes: Vec<Process>,
-    /// Each controller's informer cache, as of the events delivered to it
-    /// (and its own writes, which it knows of at once).
+    /// Each controller's process.
+    process_of: Vec<usize>,
+    /// Each process's informer cache, as of the events delivered to it.
     informers: Vec<Informer>,
+    /// Each controller's writes its process's informer has not delivered
+    /// yet, where the process has other controllers (alone, a controller's
+    /// writes go into its cache at once).
+    own_writes: Vec<Option<OwnWrites>>,
     /// Latest delivery time per (process, kind) watch stream.
     last_delivery: BTreeMap<(usize, Kind), SimTime>,
     next_call: CallId,
@@ -202,9 +210,20 @@ pub fn run_observed(
         .then(|| crate::invariants::Checker::new(scenario));
     let n = controllers.len();
     let processes = processes(&controllers);
-    let informers = controllers
+    let mut process_of = vec![0; n];
+    for (p, process) in processes.iter().enumerate() {
+        for &c in &process.members {
+            process_of[c] = p;
+        }
+    }
+    // A process's cache keeps the indexes if any of its controllers asks.
+    let informers = processes
         .iter()
-        .map(|c| Informer::new(c.uses_indexes()))
+        .map(|p| Informer::new(p.members.iter().any(|&c| controllers[c].uses_indexes())))
+        .collect();
+    let own_writes = process_of
+        .iter()
+        .map(|&p| (processes[p].members.len() > 1).then(OwnWrites::default))
         .collect();
     let mut sim = Sim {
         scenario,
@@ -222,7 +241,9 @@ pub fn run_observed(
         labels: BTreeMap::new(),
         cloud: Cloud::new(node_zones(scenario), 0),
         processes,
+        process_of,
         informers,
+        own_writes,
         last_delivery: BTreeMap::new(),
         next_call: 1,
         open_calls: BTreeMap::new(),
@@ -256,9 +277,9 @@ pub fn run_observed(
     // The cluster existed before the scenario: every controller starts with
     // it in its informer (the initial LIST and cache sync), not a watch later.
     for w in sim.store.drain_watch_events() {
-        for (c, ctrl) in sim.controllers.iter().enumerate() {
-            if ctrl.watches().contains(&w.kind) {
-                sim.informers[c].apply(&w);
+        for (p, process) in sim.processes.iter().enumerate() {
+            if process.watches.contains(&w.kind) {
+                sim.informers[p].apply(&w);
             }
         }
     }
@@ -516,13 +537,18 @@ impl Sim<'_> {
                 Touched::All
             }
             SimEvent::Deliver(p, w) => {
-                // Each controller of the process that watches the kind, in
-                // controller order: its informer sees the change, then its
-                // handler runs.
+                // The informer sees the change first (and what it delivers
+                // is no longer any controller's own news), then each
+                // handler registered for the kind runs, in controller order.
+                self.informers[p].apply(&w);
+                for &c in &self.processes[p].members {
+                    if let Some(own) = &mut self.own_writes[c] {
+                        own.expire(&w);
+                    }
+                }
                 for i in 0..self.processes[p].members.len() {
                     let c = self.processes[p].members[i];
                     if self.controllers[c].watches().contains(&w.kind) {
-                        self.informers[c].apply(&w);
                         self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
                     }
                 }
@@ -593,7 +619,8 @@ impl Sim<'_> {
         let mut cx = Ctx::new(
             now,
             &mut self.store,
-            &mut self.informers[c],
+            &mut self.informers[self.process_of[c]],
+            self.own_writes[c].as_mut(),
             &self.profile,
             &self.machines,
             &mut self.next_call,

@@ -4,12 +4,15 @@
 //!
 //! Two model changes moved them, each for fidelity, each re-pinned before
 //! any optimisation that followed it: the scheduler's sample of nodes
-//! (below), and shared watches — kube-controller-manager's controllers
-//! receive each change in one delivery, as they share one informer
-//! factory, where each had drawn its own delay. The digests from before
-//! shared watches (commit c55b2da, kept through 5a6bdde by every
-//! optimisation) were 198402f0… (300 pods), 2da3e635… (1 k), 96ce5011…
-//! (10 k, every node filtered) and 593fa74d… (10 k, sampled).
+//! (below), and shared informers — kube-controller-manager's controllers
+//! share one informer factory, so each change reaches them in one
+//! delivery and one cache, where each had drawn its own delay and kept its
+//! own cache, and a controller's writes are its own news until the watch
+//! delivers them (its cache no longer takes them, nor goes back to an
+//! older version when the watch delivers one). The digests from before
+//! (commit c55b2da, kept through 5a6bdde by every optimisation) were
+//! 198402f0… (300 pods), 2da3e635… (1 k), 96ce5011… (10 k, every node
+//! filtered) and 593fa74d… (10 k, sampled).
 
 use sha2::{Digest, Sha256};
 use storsim::report::{Report, jsonl};
@@ -50,7 +53,7 @@ fn digest_with(statefulsets: u32, percentage_of_nodes_to_score: u32) -> String {
 
 /// 30 StatefulSets × 10 replicas on 15 nodes: every controller's indexed
 /// path (attach/detach, scheduler cache, volume search, spread, kubelet,
-/// garbage collector); pinned when watches came to be shared.
+/// garbage collector); pinned when informers came to be shared.
 #[test]
 fn the_300_pod_fleet_shows_what_it_showed_before_the_optimisations() {
     assert_eq!(
@@ -66,7 +69,7 @@ fn the_300_pod_fleet_shows_what_it_showed_before_the_optimisations() {
 fn the_1k_fleet_shows_what_it_showed_before_the_optimisations() {
     assert_eq!(
         digest(100),
-        "43ad2919681e5441699c93ef27745f7cb300da70451ed51e84f59e8bd08fcaf1"
+        "f5b033f0f38bd7988541bbe65cee8bc30c5e7ab0935c0725595c4c743f313c70"
     );
 }
 
@@ -75,7 +78,7 @@ fn the_1k_fleet_shows_what_it_showed_before_the_optimisations() {
 /// after the first round of optimisations (attach/detach, scheduler cache,
 /// volume and spread indexes, kubelet and garbage-collector indexes) — the
 /// 10 k fleet could not be run before them — and unchanged by every later
-/// one; pinned again when watches came to be shared. The scheduler then
+/// one; pinned again when informers came to be shared. The scheduler then
 /// filtered every node, as it still does when told to with
 /// `percentage_of_nodes_to_score = 100`.
 #[test]
@@ -83,18 +86,18 @@ fn the_1k_fleet_shows_what_it_showed_before_the_optimisations() {
 fn the_10k_fleet_shows_what_it_showed_after_the_first_round() {
     assert_eq!(
         digest_with(1000, 100),
-        "597e183fb4511bd4ab1ac3d3989284a4d6b8bd6add624194a2d2cb8fa197d181"
+        "c15de83534ffc7f8432c77fe18cfa5747a553d7940aef009442803358cdb7d79"
     );
 }
 
 /// The same fleet with the scheduler's default, adaptive sample of the 501
 /// nodes (46 %): pinned when the sample came in, before the optimisations
-/// that followed it, and again when watches came to be shared.
+/// that followed it, and again when informers came to be shared.
 #[test]
 #[ignore]
 fn the_10k_fleet_with_sampled_nodes_shows_what_it_showed_when_sampling_came_in() {
     assert_eq!(
         digest(1000),
-        "bb5e3acc532235c075d2867f91078b9ae27ff67b5dd0b8d96d291ab222c6a020"
+        "48aa1912b564dd37adc31e7b88a7d6330e273ac4adfbd717a3b5b70729ba2f03"
     );
 }

@@ -1,4 +1,4 @@
-//! Watch delivery: the controllers of one process share its watches, as
+//! Watch delivery: the controllers of one process share its informers, as
 //! kube-controller-manager's controllers share one informer factory, so a
 //! change reaches all of them at the same instant; each component of its
 //! own (scheduler, kubelet, CSI sidecars) has its own streams and delays.

@@ -1,12 +1,17 @@
-//! A controller's informer cache: the objects it watches, as of the watch
-//! events it has received. Controllers decide from this view — which lags the
-//! API server by the watch delay, as a real informer's does — and write
-//! through the API server.
+//! A process's informer cache: the objects its controllers watch, as of the
+//! watch events it has received, shared by the controllers of the process as
+//! an informer factory's caches are. Controllers decide from this view —
+//! which lags the API server by the watch delay, as a real informer's does —
+//! and write through the API server; each knows its own writes before the
+//! watch brings them ([`OwnWrites`]).
 
 use super::objects::ObjectSet;
 use super::store::WatchEvent;
+use crate::api::{AnyObject, Kind, ObjectKey};
 use crate::cluster::ChangeOp;
+use std::collections::BTreeMap;
 use std::ops::Deref;
+use std::sync::Arc;
 
 /// The cache.
 #[derive(Default, Clone)]
@@ -35,10 +40,10 @@ impl Informer {
         }
     }
 
-    /// Puts the result of the controller's own write into its cache, as
-    /// controllers that keep their own cache do (the PV controller's
-    /// `storeClaimUpdate` / `storeVolumeUpdate`).
-    pub fn own_write(&mut self, obj: std::sync::Arc<crate::api::AnyObject>) {
+    /// Puts the result of a controller's own write into the cache of the
+    /// process it runs alone in (in a shared one its writes stay its own:
+    /// [`OwnWrites`]).
+    pub fn own_write(&mut self, obj: Arc<AnyObject>) {
         self.objects.put_shared(obj);
     }
 }
@@ -54,5 +59,72 @@ impl Deref for Informer {
     type Target = ObjectSet;
     fn deref(&self) -> &ObjectSet {
         &self.objects
+    }
+}
+
+/// One controller's writes that its process's shared informer has not
+/// delivered yet. A controller knows what it wrote (the PV controller keeps
+/// its writes in its own store, the StatefulSet controller's next sync must
+/// not create a pod twice) while the other controllers of its process see
+/// them only when the watch brings them. An entry lasts until the informer
+/// applies a change of that object at least as new.
+#[derive(Default)]
+pub struct OwnWrites {
+    /// Per kind.
+    entries: BTreeMap<Kind, OwnOfKind>,
+}
+
+/// A controller's undelivered writes of one kind, by key: the
+/// resourceVersion each left and the object (`None`: removed).
+pub type OwnOfKind = BTreeMap<ObjectKey, (u64, Option<Arc<AnyObject>>)>;
+
+/// What a controller's own writes say of an object, if anything.
+pub type OwnEntry<'a> = Option<Option<&'a Arc<AnyObject>>>;
+
+impl OwnWrites {
+    /// Records that the controller left `key` as `obj` (`None`: removed)
+    /// at resourceVersion `rv`.
+    pub fn record(&mut self, kind: Kind, key: &ObjectKey, rv: u64, obj: Option<Arc<AnyObject>>) {
+        self.entries
+            .entry(kind)
+            .or_default()
+            .insert(key.clone(), (rv, obj));
+    }
+
+    /// Drops what the controller's writes said of `key`.
+    pub fn forget(&mut self, kind: Kind, key: &ObjectKey) {
+        if let Some(of_kind) = self.entries.get_mut(&kind) {
+            of_kind.remove(key);
+            if of_kind.is_empty() {
+                self.entries.remove(&kind);
+            }
+        }
+    }
+
+    /// The informer applied `ev`: an entry it is at least as new as is
+    /// known to the whole process now.
+    pub fn expire(&mut self, ev: &WatchEvent) {
+        let Some(of_kind) = self.entries.get_mut(&ev.kind) else {
+            return;
+        };
+        if of_kind
+            .get(&ev.key)
+            .is_some_and(|(rv, _)| *rv <= ev.resource_version)
+        {
+            of_kind.remove(&ev.key);
+            if of_kind.is_empty() {
+                self.entries.remove(&ev.kind);
+            }
+        }
+    }
+
+    /// The controller's own version of `key`, if it has one.
+    pub fn lookup(&self, kind: Kind, key: &ObjectKey) -> OwnEntry<'_> {
+        self.entries.get(&kind)?.get(key).map(|(_, o)| o.as_ref())
+    }
+
+    /// Its entries of `kind`, by key (`None` if it has none).
+    pub fn of_kind(&self, kind: Kind) -> Option<&OwnOfKind> {
+        self.entries.get(&kind)
     }
 }

@@ -10,7 +10,7 @@ pub mod objects;
 pub mod patch;
 pub mod store;
 
-pub use informer::Informer;
+pub use informer::{Informer, OwnWrites};
 pub use log::{
     ActionRecord, CallPhase, ChangeOp, ChangeRecord, DnsRecord, EventRecord, EventType, Log,
     OperationRecord, Record,

@@ -91,6 +91,13 @@ impl<T: Stored> Shared<T> {
     }
 }
 
+impl<T> Shared<T> {
+    /// The stored object, shared.
+    pub fn into_shared(self) -> Arc<AnyObject> {
+        self.obj
+    }
+}
+
 impl<T: Stored> std::ops::Deref for Shared<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -516,6 +523,29 @@ impl ObjectSet {
         )
     }
 
+    /// Whether `claim` could bind to `pv`: an Available volume of its class,
+    /// or one whose `claimRef` names it.
+    pub fn pv_is_candidate(pv: &PersistentVolume, claim: &PersistentVolumeClaim) -> bool {
+        Self::pv_matches(
+            pv,
+            claim.class(),
+            claim.metadata.namespace,
+            claim.metadata.name,
+        )
+    }
+
+    /// [`ObjectSet::pv_is_candidate`] for a claim of class `class` named
+    /// `namespace`/`name`.
+    fn pv_matches(pv: &PersistentVolume, class: &str, namespace: Name, name: Name) -> bool {
+        // As PvIndex::entries says, without interning the claim's names.
+        (pv.status.phase == VolumePhase::Available && pv.class() == class)
+            || pv
+                .spec
+                .claim_ref
+                .as_ref()
+                .is_some_and(|r| r.namespace == namespace.as_str() && r.name == name.as_str())
+    }
+
     /// The volumes `claim` could bind to, by name: every Available volume of
     /// its class and every volume whose `claimRef` names it. A superset of
     /// what `FindMatchingVolume` can pick; callers check each as before.
@@ -526,11 +556,10 @@ impl ObjectSet {
         if !self.indexed {
             let class = claim.class().to_string();
             let (ns, name) = (claim.metadata.namespace, claim.metadata.name);
-            return Box::new(self.list::<PersistentVolume>().filter(move |pv| {
-                let (available, claimed) = PvIndex::entries(pv);
-                available.as_deref() == Some(class.as_str())
-                    || claimed.is_some_and(|(n, c)| n == ns && c == name)
-            }));
+            return Box::new(
+                self.list::<PersistentVolume>()
+                    .filter(move |pv| Self::pv_matches(pv, &class, ns, name)),
+            );
         }
         let mut names: BTreeSet<Name> = BTreeSet::new();
         if let Some(set) = self.pv_index.available.get(claim.class()) {

@@ -97,6 +97,11 @@ impl Store {
         self.now = now;
     }
 
+    /// The resourceVersion of the latest write.
+    pub fn resource_version(&self) -> u64 {
+        self.resource_version
+    }
+
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.now

@@ -30,8 +30,10 @@ pub use settings::ComponentSettings;
 
 use crate::api::{Kind, ObjectKey, ObjectRef};
 use crate::backend::{CallId, Profile, Reply, Request};
-use crate::cluster::{EventType, Informer, Store, StoreError, Stored, WatchEvent};
+use crate::cluster::{EventType, Informer, OwnWrites, Store, StoreError, Stored, WatchEvent};
 use crate::engine::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What a controller's handler can reach: the clock, the API (its informer
 /// cache for reads, the API server for writes), the backend profile (driver,
@@ -50,19 +52,23 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// A context at `now` for a controller whose informer cache is `cache`;
-    /// `next_call` numbers the calls it makes.
+    /// A context at `now` for a controller whose informer cache is `cache`
+    /// — its process's, shared with `own`, its writes not yet delivered,
+    /// when other controllers run in the process; its own, which takes its
+    /// writes at once, when it runs alone. `next_call` numbers the calls
+    /// it makes.
     pub fn new(
         now: SimTime,
         server: &'a mut Store,
         cache: &'a mut Informer,
+        own: Option<&'a mut OwnWrites>,
         profile: &'a Profile,
         machines: &'a crate::backend::machines::Machines,
         next_call: &'a mut CallId,
     ) -> Self {
         Ctx {
             now,
-            store: Api { server, cache },
+            store: Api { server, cache, own },
             profile,
             machines,
             calls: Vec::new(),
@@ -86,43 +92,109 @@ impl<'a> Ctx<'a> {
 }
 
 /// A controller's view of the API: reads come from its informer cache (as
-/// of the watch events it has received), writes go to the API server and,
-/// once accepted, into its own cache. Writes apply to the server's current
-/// object, as a client retrying on conflict would.
+/// of the watch events it has received) and its own writes, writes go to
+/// the API server. Writes apply to the server's current object, as a
+/// client retrying on conflict would.
 pub struct Api<'a> {
     server: &'a mut Store,
     cache: &'a mut Informer,
+    /// This controller's undelivered writes, in a process whose informer
+    /// is shared (`None`: its own cache takes its writes).
+    own: Option<&'a mut OwnWrites>,
 }
 
 impl Api<'_> {
-    /// The object `key`, as this controller's informer has it.
+    /// What this controller's own undelivered writes say of `key`.
+    fn own(&self, kind: Kind, key: &ObjectKey) -> crate::cluster::informer::OwnEntry<'_> {
+        self.own.as_ref()?.lookup(kind, key)
+    }
+
+    /// This controller's undelivered writes of `kind`, if any.
+    fn own_of_kind(&self, kind: Kind) -> Option<&crate::cluster::informer::OwnOfKind> {
+        self.own.as_ref()?.of_kind(kind)
+    }
+
+    /// The object `key`, as this controller knows it.
     pub fn get<T: Stored>(&self, key: &ObjectKey) -> Option<&T> {
-        self.cache.get(key)
+        match self.own(T::KIND, key) {
+            Some(own) => own.and_then(|o| T::downcast(o)),
+            None => self.cache.get(key),
+        }
     }
 
-    /// Every object of kind `T` the informer has, by key.
-    pub fn list<T: Stored>(&self) -> impl Iterator<Item = &T> {
-        self.cache.list()
+    /// Every object of kind `T` this controller knows, by key.
+    pub fn list<T: Stored>(&self) -> Box<dyn Iterator<Item = &T> + '_> {
+        let Some(own) = self.own_of_kind(T::KIND) else {
+            return Box::new(self.cache.list());
+        };
+        let mut all: BTreeMap<&ObjectKey, &T> = self.cache.list_keyed::<T>().collect();
+        merge_own(&mut all, own);
+        Box::new(all.into_values())
     }
 
-    /// The informer's objects of kind `T` in `namespace` whose names start
-    /// with `prefix`, by name, as shared handles to keep while writing.
+    /// The objects of kind `T` in `namespace` whose names start with
+    /// `prefix`, by name, as shared handles to keep while writing.
     pub fn list_prefixed_shared<'a, T: Stored>(
         &'a self,
         namespace: &'a str,
         prefix: &'a str,
-    ) -> impl Iterator<Item = crate::cluster::Shared<T>> + 'a {
-        self.cache.list_prefixed_shared(namespace, prefix)
+    ) -> Box<dyn Iterator<Item = crate::cluster::Shared<T>> + 'a> {
+        let Some(own) = self.own_of_kind(T::KIND) else {
+            return Box::new(self.cache.list_prefixed_shared(namespace, prefix));
+        };
+        let mut all: BTreeMap<ObjectKey, Arc<crate::api::AnyObject>> = self
+            .cache
+            .list_prefixed_shared::<T>(namespace, prefix)
+            .map(|s| (s.meta().key(), s.into_shared()))
+            .collect();
+        for (k, (_, o)) in own {
+            if k.namespace != namespace || !k.name.starts_with(prefix) {
+                continue;
+            }
+            match o {
+                Some(o) => all.insert(k.clone(), o.clone()),
+                None => all.remove(k),
+            };
+        }
+        Box::new(all.into_values().filter_map(crate::cluster::Shared::new))
     }
 
     /// The object `key` as a shared handle, to keep while writing.
     pub fn get_shared<T: Stored>(&self, key: &ObjectKey) -> Option<crate::cluster::Shared<T>> {
-        self.cache
-            .get_shared(T::KIND, key)
-            .and_then(crate::cluster::Shared::new)
+        match self.own(T::KIND, key) {
+            Some(own) => own.cloned(),
+            None => self.cache.get_shared(T::KIND, key),
+        }
+        .and_then(crate::cluster::Shared::new)
     }
 
-    /// The whole informer cache.
+    /// The volumes `claim` could bind to, by name, as this controller knows
+    /// them ([`crate::cluster::ObjectSet::pv_candidates`]).
+    pub fn pv_candidates(
+        &self,
+        claim: &crate::api::PersistentVolumeClaim,
+    ) -> Vec<&crate::api::PersistentVolume> {
+        use crate::api::PersistentVolume;
+        let from_cache = self.cache.pv_candidates(claim);
+        let Some(own) = self.own_of_kind(Kind::PersistentVolume) else {
+            return from_cache.collect();
+        };
+        let mut all: BTreeMap<ObjectKey, &PersistentVolume> =
+            from_cache.map(|pv| (pv.metadata.key(), pv)).collect();
+        for (k, (_, o)) in own {
+            all.remove(k);
+            if let Some(pv) = o.as_deref().and_then(PersistentVolume::downcast)
+                && crate::cluster::ObjectSet::pv_is_candidate(pv, claim)
+            {
+                all.insert(k.clone(), pv);
+            }
+        }
+        all.into_values().collect()
+    }
+
+    /// The informer cache as delivered. In a shared process it does not
+    /// hold this controller's undelivered writes: read through it only
+    /// kinds the controller does not write.
     pub fn cache(&self) -> &crate::cluster::ObjectSet {
         self.cache
     }
@@ -133,10 +205,31 @@ impl Api<'_> {
         self.server.get(key)
     }
 
+    /// After a write: the controller knows what it left.
     fn refresh<T: Stored>(&mut self, key: &ObjectKey) {
-        match self.server.get_shared(T::KIND, key) {
-            Some(o) => self.cache.own_write(o),
-            None => self.cache.forget(T::KIND, key),
+        let obj = self.server.get_shared(T::KIND, key);
+        match &mut self.own {
+            Some(own) => {
+                // The version it left, or for a removal the write's own;
+                // nothing if the informer has delivered that version (a
+                // write that changed nothing).
+                let rv = obj.as_ref().map_or(self.server.resource_version(), |o| {
+                    o.meta().resource_version
+                });
+                let delivered = self
+                    .cache
+                    .get_shared(T::KIND, key)
+                    .is_some_and(|c| c.meta().resource_version >= rv);
+                if delivered {
+                    own.forget(T::KIND, key);
+                } else {
+                    own.record(T::KIND, key, rv, obj);
+                }
+            }
+            None => match obj {
+                Some(o) => self.cache.own_write(o),
+                None => self.cache.forget(T::KIND, key),
+            },
         }
     }
 
@@ -213,6 +306,19 @@ impl Api<'_> {
 /// The process of the controllers that run inside kube-controller-manager.
 pub const CONTROLLER_MANAGER: &str = "kube-controller-manager";
 
+/// Puts a controller's undelivered writes over the objects of its informer.
+fn merge_own<'a, T: Stored>(
+    all: &mut BTreeMap<&'a ObjectKey, &'a T>,
+    own: &'a crate::cluster::informer::OwnOfKind,
+) {
+    for (k, (_, o)) in own {
+        match o.as_deref().and_then(T::downcast) {
+            Some(o) => all.insert(k, o),
+            None => all.remove(k),
+        };
+    }
+}
+
 /// A control-plane component.
 pub trait Controller {
     /// The component name Events carry as their source.
@@ -288,4 +394,114 @@ pub fn all(
         Box::new(snapshot_controller::SnapshotController::default()),
         Box::new(csi_snapshotter::CsiSnapshotter::default()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{ObjectMeta, Pod};
+    use crate::backend::machines::Machines;
+
+    fn pod(name: &str) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                namespace: "default".into(),
+                name: name.into(),
+                ..Default::default()
+            },
+            spec: Default::default(),
+            status: Default::default(),
+        }
+    }
+
+    /// Runs `f` as the controller whose undelivered writes are `own`, in a
+    /// process whose informer is `cache`.
+    fn as_controller<R>(
+        store: &mut Store,
+        cache: &mut Informer,
+        own: &mut OwnWrites,
+        f: impl FnOnce(&mut Api<'_>) -> R,
+    ) -> R {
+        let profile = Profile::built_in("reference").unwrap();
+        let machines = Machines::default();
+        let mut next_call = 1;
+        let mut cx = Ctx::new(
+            SimTime::ZERO,
+            store,
+            cache,
+            Some(own),
+            &profile,
+            &machines,
+            &mut next_call,
+        );
+        f(&mut cx.store)
+    }
+
+    fn names(api: &Api<'_>) -> Vec<String> {
+        api.list::<Pod>()
+            .map(|p| p.metadata.name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn in_a_shared_process_only_the_writer_knows_its_write_until_the_watch_delivers_it() {
+        let (mut store, mut cache) = (Store::new(), Informer::new(false));
+        let (mut a, mut b) = (OwnWrites::default(), OwnWrites::default());
+        let key = ObjectKey::new("default", "web-0");
+        as_controller(&mut store, &mut cache, &mut a, |api| {
+            api.create(pod("web-0")).unwrap();
+            assert!(api.get::<Pod>(&key).is_some(), "the writer knows at once");
+            assert_eq!(names(api), ["web-0"]);
+            assert_eq!(
+                api.list_prefixed_shared::<Pod>("default", "web-").count(),
+                1
+            );
+        });
+        as_controller(&mut store, &mut cache, &mut b, |api| {
+            assert!(api.get::<Pod>(&key).is_none(), "the others do not");
+            assert!(names(api).is_empty());
+        });
+        // The watch delivers the pod: everyone knows it, and the writer's
+        // own entry is gone.
+        for w in store.drain_watch_events() {
+            cache.apply(&w);
+            a.expire(&w);
+            b.expire(&w);
+        }
+        assert!(a.of_kind(Kind::Pod).is_none());
+        as_controller(&mut store, &mut cache, &mut b, |api| {
+            assert_eq!(names(api), ["web-0"]);
+        });
+        // The writer removes it: it knows at once, the others see it until
+        // the deletion is delivered, and an older change delivered in
+        // between does not bring it back for the writer.
+        let created = store.get_shared(Kind::Pod, &key).unwrap();
+        as_controller(&mut store, &mut cache, &mut a, |api| {
+            api.remove::<Pod>(&key).unwrap();
+            assert!(api.get::<Pod>(&key).is_none());
+            assert!(names(api).is_empty());
+        });
+        let stale = WatchEvent {
+            kind: Kind::Pod,
+            key: key.clone(),
+            op: crate::cluster::ChangeOp::Modified,
+            resource_version: created.meta().resource_version,
+            object: created,
+        };
+        a.expire(&stale);
+        as_controller(&mut store, &mut cache, &mut a, |api| {
+            assert!(api.get::<Pod>(&key).is_none(), "an older change is no news");
+        });
+        as_controller(&mut store, &mut cache, &mut b, |api| {
+            assert!(api.get::<Pod>(&key).is_some());
+        });
+        for w in store.drain_watch_events() {
+            cache.apply(&w);
+            a.expire(&w);
+        }
+        assert!(a.of_kind(Kind::Pod).is_none());
+        as_controller(&mut store, &mut cache, &mut b, |api| {
+            assert!(api.get::<Pod>(&key).is_none());
+        });
+    }
 }

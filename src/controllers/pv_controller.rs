@@ -390,7 +390,7 @@ pub fn find_best_match<'s>(
     // Only volumes the claim could bind to can come out of a group, so the
     // groups are made of those (a group without any yields nothing).
     let mut groups: BTreeMap<String, Vec<&'s PersistentVolume>> = BTreeMap::new();
-    for pv in store.cache().pv_candidates(claim) {
+    for pv in store.pv_candidates(claim) {
         groups
             .entry(access_modes_string(&pv.spec.access_modes))
             .or_default()
