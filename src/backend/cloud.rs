@@ -9,6 +9,7 @@ use super::operations::{GrpcCode, Operation, RpcError};
 use super::profile::Profile;
 use crate::engine::{SimDuration, SimTime, StreamKey};
 use rand::Rng as _;
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -261,39 +262,41 @@ pub struct CloudSnapshot {
     pub size_bytes: i128,
 }
 
-/// The cloud's state.
+/// The cloud's state. Only the disks and snapshots are ever walked (in ID
+/// order, for the bill and the reports); the rest is only looked up, so
+/// it is hashed.
 #[derive(Default)]
 pub struct Cloud {
     volumes: BTreeMap<String, CloudVolume>,
-    by_name: BTreeMap<String, String>,
+    by_name: FxHashMap<String, String>,
     /// `by_name` the other way: volume ID → the name it was created under.
-    name_of: BTreeMap<String, String>,
+    name_of: FxHashMap<String, String>,
     /// Attachments per node (the attach limit), kept with `attached`.
-    attachments_on: BTreeMap<String, u32>,
-    creating: BTreeMap<String, SimTime>,
-    node_zones: BTreeMap<String, String>,
+    attachments_on: FxHashMap<String, u32>,
+    creating: FxHashMap<String, SimTime>,
+    node_zones: FxHashMap<String, String>,
     /// Calls per operation and target over the run: they key the random
     /// streams and `fail_first`.
-    attempts: BTreeMap<(Operation, String), u32>,
+    attempts: FxHashMap<(Operation, String), u32>,
     /// Calls per operation and target since the last success.
-    retries: BTreeMap<(Operation, String), u32>,
+    retries: FxHashMap<(Operation, String), u32>,
     /// Bytes each zone can still hold, where the profile limits it.
     zone_capacity: BTreeMap<String, i128>,
     /// Disks being created: (zone, bytes) by name, counted against capacity.
-    creating_bytes: BTreeMap<String, (String, i128)>,
+    creating_bytes: FxHashMap<String, (String, i128)>,
     /// Rate-limit buckets per operation: tokens and when last refilled.
     buckets: BTreeMap<Operation, (f64, SimTime)>,
     max_attachments: u32,
     /// Snapshots by ID.
     snapshots: BTreeMap<String, CloudSnapshot>,
     /// Snapshots being started: name → (taken at, completes at).
-    snapshotting: BTreeMap<String, (SimTime, SimTime)>,
+    snapshotting: FxHashMap<String, (SimTime, SimTime)>,
     /// When the call now completing completes (for the calls whose
     /// effect depends on time).
     now: SimTime,
     /// Attachments stuck `attaching`, by (disk, node): when the driver
     /// gives up on them.
-    stuck: BTreeMap<(String, String), SimTime>,
+    stuck: FxHashMap<(String, String), SimTime>,
 }
 
 /// How the EBS driver words a failed call before the cloud's error.
@@ -335,7 +338,7 @@ impl Cloud {
     /// A cloud whose nodes are in the given zones.
     pub fn new(node_zones: BTreeMap<String, String>, max_attachments: u32) -> Self {
         Cloud {
-            node_zones,
+            node_zones: node_zones.into_iter().collect(),
             max_attachments,
             ..Default::default()
         }
