@@ -172,7 +172,7 @@ fn online_expansion_grows_the_filesystem_at_the_next_pod_sync_without_a_restart(
         let reasons: Vec<String> = events_on(&r, Kind::PersistentVolumeClaim, "data")
             .into_iter()
             .filter(|e| e.t.as_millis() >= 60_000 && e.reason != "ExternalExpanding")
-            .map(|e| e.reason)
+            .map(|e| e.reason.to_string())
             .collect();
         assert_eq!(
             reasons,

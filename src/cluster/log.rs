@@ -50,13 +50,13 @@ pub struct ChangeRecord {
     /// Phase / status word after the write.
     pub phase: Option<Name>,
     /// Conditions that are True after the write.
-    pub conditions: Arc<[Name]>,
+    pub conditions: List<Name>,
     /// Annotation keys present after the write.
-    pub annotations: Arc<[Name]>,
+    pub annotations: List<Name>,
     /// `kubectl get` columns after the write.
-    pub columns: Arc<[(&'static str, Name)]>,
+    pub columns: List<(&'static str, Name)>,
     /// Dotted paths of the fields this write changed.
-    pub changed: Arc<[Name]>,
+    pub changed: List<Name>,
     /// True once deletion was requested (Terminating).
     pub deleting: bool,
 }
@@ -91,8 +91,9 @@ pub struct EventRecord {
     pub object: ObjectRef,
     /// Normal or Warning.
     pub kind: EventType,
-    /// Reason.
-    pub reason: String,
+    /// Reason (interned: a run has a few dozen reasons and millions of
+    /// Events).
+    pub reason: Name,
     /// Message.
     pub message: String,
     /// Times this same event has been seen, this one included.
@@ -220,29 +221,54 @@ impl Record {
 /// column rows, so a record holds a shared handle instead of its own copy.
 #[derive(Default)]
 pub struct Lists {
-    names: FxHashSet<Arc<[Name]>>,
-    columns: FxHashSet<Arc<[(&'static str, Name)]>>,
+    names: FxHashSet<List<Name>>,
+    columns: FxHashSet<List<(&'static str, Name)>>,
 }
 
 impl Lists {
     /// The shared copy of `items`.
-    pub fn names(&mut self, items: &[Name]) -> Arc<[Name]> {
+    pub fn names(&mut self, items: &[Name]) -> List<Name> {
         shared(&mut self.names, items)
     }
 
     /// The shared copy of a row of columns.
-    pub fn columns(&mut self, items: &[(&'static str, Name)]) -> Arc<[(&'static str, Name)]> {
+    pub fn columns(&mut self, items: &[(&'static str, Name)]) -> List<(&'static str, Name)> {
         shared(&mut self.columns, items)
     }
 }
 
-fn shared<T: Hash + Eq + Clone>(set: &mut FxHashSet<Arc<[T]>>, items: &[T]) -> Arc<[T]> {
+fn shared<T: Hash + Eq + Clone>(set: &mut FxHashSet<List<T>>, items: &[T]) -> List<T> {
     if let Some(a) = set.get(items) {
         return a.clone();
     }
-    let a: Arc<[T]> = Arc::from(items);
+    let a = List(Arc::new(items.into()));
     set.insert(a.clone());
     a
+}
+
+/// A shared list of a change record: one pointer wide where an `Arc<[T]>`
+/// is two, since a run keeps millions of records holding four lists each
+/// (a record is the size of its largest kind). Reads as a slice.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct List<T>(Arc<Box<[T]>>);
+
+impl<T> Clone for List<T> {
+    fn clone(&self) -> Self {
+        List(Arc::clone(&self.0))
+    }
+}
+
+impl<T> std::ops::Deref for List<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> std::borrow::Borrow<[T]> for List<T> {
+    fn borrow(&self) -> &[T] {
+        &self.0
+    }
 }
 
 /// How many records one chunk of a [`Log`] holds (8 MiB of them).
@@ -357,5 +383,29 @@ mod tests {
         }
         assert_eq!(log.since(n).count(), 0);
         assert_eq!(log.since(n + CHUNK).count(), 0);
+    }
+}
+
+#[cfg(test)]
+mod record_size {
+    use super::*;
+
+    /// A 100 k-pod fleet keeps 8.7 M records, each the size of the largest
+    /// kind: 112 bytes since change records hold thin lists and Events an
+    /// interned reason (128 before, 139 MB more at 100 k).
+    #[test]
+    fn a_record_stays_within_112_bytes() {
+        assert!(std::mem::size_of::<ChangeRecord>() <= 96);
+        assert!(std::mem::size_of::<Record>() <= 112);
+    }
+
+    #[test]
+    fn a_list_reads_as_its_items_and_is_shared() {
+        let mut lists = Lists::default();
+        let a = lists.names(&[Name::new("Ready"), Name::new("Initialized")]);
+        let b = lists.names(&[Name::new("Ready"), Name::new("Initialized")]);
+        assert_eq!(&*a, &[Name::new("Ready"), Name::new("Initialized")][..]);
+        assert!(Arc::ptr_eq(&a.0, &b.0), "one copy of a list");
+        assert_eq!(std::mem::size_of::<List<Name>>(), 8);
     }
 }

@@ -345,7 +345,7 @@ impl Store {
             seq,
             object,
             kind,
-            reason: reason.to_string(),
+            reason: Name::new(reason),
             message,
             count,
             first_seen,
@@ -428,7 +428,7 @@ impl Store {
 }
 
 /// The shared list of `words`, interned.
-fn interned<'a>(lists: &mut Lists, words: impl Iterator<Item = &'a str>) -> Arc<[Name]> {
+fn interned<'a>(lists: &mut Lists, words: impl Iterator<Item = &'a str>) -> super::log::List<Name> {
     lists.names(&words.map(Name::new).collect::<Vec<_>>())
 }
 

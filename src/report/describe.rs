@@ -398,7 +398,7 @@ fn events(out: &mut String, store: &Store, target: &ObjectRef) {
             let row = rows
                 .entry((
                     kind.as_str().to_string(),
-                    reason.clone(),
+                    reason.to_string(),
                     source,
                     message.clone(),
                 ))
