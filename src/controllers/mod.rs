@@ -331,12 +331,13 @@ pub trait Controller {
     fn process(&self) -> &'static str {
         self.name()
     }
-    /// Kinds this controller's informer caches; it is told about their
-    /// changes (and ignores those it only lists).
+    /// Kinds this controller watches: its process's informer caches them
+    /// and it is told about their changes (and ignores those it only
+    /// lists).
     fn watches(&self) -> &'static [Kind];
     /// Whether it asks its cache the indexed questions (pods by label,
-    /// sets by selector, volume candidates): then its cache keeps the
-    /// indexes that answer them fast.
+    /// sets by selector, volume candidates): then its process's cache
+    /// keeps the indexes that answer them fast.
     fn uses_indexes(&self) -> bool {
         false
     }
