@@ -154,8 +154,6 @@ struct Sim<'a> {
     store: Store,
     controllers: Vec<Box<dyn Controller>>,
     wakes: Vec<Option<(SimTime, EventId)>>,
-    /// 0..n, the controllers a scenario action may touch.
-    all_controllers: Vec<usize>,
     triggers: Vec<(usize, Tracker)>,
     log_cursor: usize,
     labels: BTreeMap<String, SimTime>,
@@ -235,7 +233,6 @@ pub fn run_observed(
         store: Store::new(),
         controllers,
         wakes: vec![None; n],
-        all_controllers: (0..n).collect(),
         triggers: Vec::new(),
         log_cursor: 0,
         labels: BTreeMap::new(),
@@ -885,25 +882,31 @@ impl Sim<'_> {
         }
         // A controller's next wake follows from its own state alone, which
         // only its own handlers change.
-        let which = match touched {
-            Touched::All => &self.all_controllers[..],
-            Touched::One(c) => std::slice::from_ref(&self.all_controllers[c]),
-            Touched::Process(p) => &self.processes[p].members[..],
-            Touched::None => &[],
-        };
-        for &c in which {
-            let want = self.controllers[c].next_wake().map(|t| t.max(now));
-            let have = self.wakes[c].map(|(t, _)| t);
-            if want == have {
-                continue;
+        match touched {
+            Touched::All => (0..self.controllers.len()).for_each(|c| self.rewake(c, now)),
+            Touched::One(c) => self.rewake(c, now),
+            Touched::Process(p) => {
+                for i in 0..self.processes[p].members.len() {
+                    self.rewake(self.processes[p].members[i], now);
+                }
             }
-            if let Some((_, id)) = self.wakes[c].take() {
-                self.queue.cancel(id);
-            }
-            if let Some(t) = want {
-                let id = self.queue.schedule(t, SimEvent::Wake(c));
-                self.wakes[c] = Some((t, id));
-            }
+            Touched::None => {}
+        }
+    }
+
+    /// Keeps controller `c`'s wake-up where it now wants it.
+    fn rewake(&mut self, c: usize, now: SimTime) {
+        let want = self.controllers[c].next_wake().map(|t| t.max(now));
+        let have = self.wakes[c].map(|(t, _)| t);
+        if want == have {
+            return;
+        }
+        if let Some((_, id)) = self.wakes[c].take() {
+            self.queue.cancel(id);
+        }
+        if let Some(t) = want {
+            let id = self.queue.schedule(t, SimEvent::Wake(c));
+            self.wakes[c] = Some((t, id));
         }
     }
 

@@ -104,17 +104,13 @@ impl OwnWrites {
     /// The informer applied `ev`: an entry it is at least as new as is
     /// known to the whole process now.
     pub fn expire(&mut self, ev: &WatchEvent) {
-        let Some(of_kind) = self.entries.get_mut(&ev.kind) else {
-            return;
-        };
-        if of_kind
-            .get(&ev.key)
-            .is_some_and(|(rv, _)| *rv <= ev.resource_version)
-        {
-            of_kind.remove(&ev.key);
-            if of_kind.is_empty() {
-                self.entries.remove(&ev.kind);
-            }
+        let delivered = self
+            .entries
+            .get(&ev.kind)
+            .and_then(|of_kind| of_kind.get(&ev.key))
+            .is_some_and(|(rv, _)| *rv <= ev.resource_version);
+        if delivered {
+            self.forget(ev.kind, &ev.key);
         }
     }
 
