@@ -237,22 +237,18 @@ fn an_unbound_immediate_claim_and_a_missing_claim_fail_in_prefilter() {
 
 #[test]
 fn histogram_items_sort_as_whole_strings() {
-    use storsim::controllers::scheduler::{filters::NodeStatus, fit_message};
-    let s = |r: &str, n: usize| {
-        vec![
-            NodeStatus {
-                resolvable: false,
-                reasons: vec![r.to_string().into()]
-            };
-            n
-        ]
-    };
-    let statuses = [
-        s("node(s) were unschedulable", 10),
-        s("node(s) didn't match Pod's node affinity/selector", 2),
-    ]
-    .concat();
-    let msg = fit_message(12, None, &statuses);
+    use storsim::controllers::scheduler::filters::{NodeStatus, Refusals};
+    use storsim::controllers::scheduler::fit_message;
+    let mut refusals = Refusals::default();
+    for (r, n) in [
+        ("node(s) were unschedulable", 10),
+        ("node(s) didn't match Pod's node affinity/selector", 2),
+    ] {
+        for _ in 0..n {
+            refusals.add(NodeStatus::one(false, r.to_string()));
+        }
+    }
+    let msg = fit_message(12, None, &refusals);
     assert!(
         msg.starts_with(
             "0/12 nodes are available: 10 node(s) were unschedulable, 2 node(s) didn't match"

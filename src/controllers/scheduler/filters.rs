@@ -11,36 +11,74 @@ use crate::api::{
 };
 use crate::cluster::ObjectSet;
 use rustc_hash::FxHashMap;
+use smallvec::{SmallVec, smallvec};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A failed node's reasons: most are fixed texts and a node has one or
+/// two, so a cycle that turns down a thousand nodes allocates nothing
+/// for them.
+pub type Reasons = SmallVec<[Cow<'static, str>; 2]>;
 
 /// Why a node failed a filter.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeStatus {
     /// Preemption could help (Unschedulable) or not (UnschedulableAndUnresolvable).
     pub resolvable: bool,
-    /// The reasons, as the histogram counts them (most are fixed texts:
-    /// a cycle may turn down every node, so they are not copied per node).
-    pub reasons: Vec<Cow<'static, str>>,
+    /// The reasons, as the histogram counts them.
+    pub reasons: Reasons,
 }
 
 impl NodeStatus {
-    fn unresolvable(reason: impl Into<Cow<'static, str>>) -> Self {
+    /// A status with one reason.
+    pub fn one(resolvable: bool, reason: impl Into<Cow<'static, str>>) -> Self {
         NodeStatus {
-            resolvable: false,
-            reasons: vec![reason.into()],
+            resolvable,
+            reasons: smallvec![reason.into()],
+        }
+    }
+
+    fn unresolvable(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::one(false, reason)
+    }
+}
+
+/// The nodes a cycle turned down, tallied as the FailedScheduling message
+/// counts them: how many nodes per reason, and how many of them
+/// preemption could help.
+#[derive(Default, Debug)]
+pub struct Refusals {
+    /// Nodes turned down.
+    pub nodes: usize,
+    /// Of those, the ones preemption could help.
+    pub resolvable: usize,
+    /// Nodes per reason, in the order the reasons were first seen.
+    pub by_reason: Vec<(Cow<'static, str>, usize)>,
+}
+
+impl Refusals {
+    /// Counts one node turned down for `status`.
+    pub fn add(&mut self, status: NodeStatus) {
+        self.nodes += 1;
+        self.resolvable += usize::from(status.resolvable);
+        for r in status.reasons {
+            match self.by_reason.iter_mut().find(|(seen, _)| *seen == r) {
+                Some((_, n)) => *n += 1,
+                None => self.by_reason.push((r, 1)),
+            }
         }
     }
 }
 
 /// What the filters and scores need to know of the pods on each node, by
-/// node name: one entry per node, found once per node filtered or scored.
-/// Never walked, so hashed (by the interned name's address): a hash's
-/// order cannot reach output.
+/// node name: one entry per node that has had pods. An entry, once made,
+/// keeps its slot (emptied, not removed, when the pods leave), so a node's
+/// facts remember where it is ([`NodeFacts::usage`]) and a cycle finds it
+/// without a lookup by name. The index is never walked, so hashed.
 #[derive(Default)]
 pub struct NodeUsage {
-    /// Each node's entry; a node without pods has none.
-    pub nodes: FxHashMap<Name, NodeEntry>,
+    entries: Vec<NodeEntry>,
+    index: FxHashMap<Name, usize>,
 }
 
 /// What the pods on one node use.
@@ -56,9 +94,34 @@ pub struct NodeEntry {
 }
 
 impl NodeUsage {
-    /// The entry of node `name`, if any pod is there.
+    /// The entry of node `name`, if a pod has been there.
     pub fn of(&self, name: Name) -> Option<&NodeEntry> {
-        self.nodes.get(&name)
+        self.slot_of(name).map(|i| &self.entries[i])
+    }
+
+    /// The slot of node `name`'s entry; it never changes.
+    pub fn slot_of(&self, name: Name) -> Option<usize> {
+        self.index.get(&name).copied()
+    }
+
+    /// The entry in `slot`.
+    pub fn at(&self, slot: usize) -> &NodeEntry {
+        &self.entries[slot]
+    }
+
+    /// Node `name`'s entry, made empty if it has none.
+    pub fn entry(&mut self, name: Name) -> &mut NodeEntry {
+        let entries = &mut self.entries;
+        let i = *self.index.entry(name).or_insert_with(|| {
+            entries.push(NodeEntry::default());
+            entries.len() - 1
+        });
+        &mut self.entries[i]
+    }
+
+    /// The names that have an entry (in no set order).
+    pub fn names(&self) -> impl Iterator<Item = Name> + '_ {
+        self.index.keys().copied()
     }
 }
 
@@ -79,6 +142,21 @@ pub fn pod_requests(pod: &Pod) -> (i128, i128) {
             .unwrap_or(0);
         (c + cpu, m + mem)
     })
+}
+
+/// Whether `pod` has a nodeSelector or a required node affinity (if not,
+/// every node matches it).
+fn has_node_constraints(pod: &Pod) -> bool {
+    !pod.spec.node_selector.is_empty()
+        || pod
+            .spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .is_some_and(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .is_some()
+            })
 }
 
 /// Whether `pod` may land on `node` by nodeSelector and required node affinity.
@@ -119,11 +197,10 @@ pub struct Cycle<'a> {
     pub spread: Option<&'a super::topology_spread::Spread>,
 }
 
-/// Runs the filters in order on one node (`facts` are the node's, kept by
-/// the scheduler cache); `None` means the node fits.
+/// Runs the filters in order on one node (by its facts, kept by the
+/// scheduler cache); `None` means the node fits.
 pub fn filter(
     pod: &Pod,
-    node: &Node,
     facts: &NodeFacts,
     usage: &NodeUsage,
     cycle: &Cycle<'_>,
@@ -137,7 +214,7 @@ pub fn filter(
         spread,
     } = *cycle;
     // NodeUnschedulable.
-    if node.spec.unschedulable {
+    if facts.unschedulable {
         let unsched = Taint {
             key: "node.kubernetes.io/unschedulable".into(),
             value: String::new(),
@@ -148,11 +225,9 @@ pub fn filter(
         }
     }
     // TaintToleration: the first untolerated NoSchedule/NoExecute taint.
-    if let Some(t) = node
-        .spec
-        .taints
+    if let Some(t) = facts
+        .schedule_taints
         .iter()
-        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
         .find(|t| !pod.spec.tolerations.iter().any(|tol| tol.tolerates(t)))
     {
         return Some(NodeStatus::unresolvable(format!(
@@ -160,16 +235,17 @@ pub fn filter(
             t.key, t.value
         )));
     }
-    // NodeAffinity.
-    if !node_affinity_matches(pod, node) {
+    // NodeAffinity (the node object is read only for a pod that has a
+    // selector or an affinity).
+    if has_node_constraints(pod) && !node_affinity_matches(pod, facts.node()) {
         return Some(NodeStatus::unresolvable(
             "node(s) didn't match Pod's node affinity/selector",
         ));
     }
     // NodeResourcesFit.
-    let entry = usage.of(facts.name);
+    let entry = facts.usage(usage);
     let (used_cpu, used_mem, used_pods) = entry.map_or((0, 0, 0), |e| e.requested);
-    let mut insufficient: Vec<Cow<'static, str>> = Vec::new();
+    let mut insufficient = Reasons::new();
     if let Some(max_pods) = facts.pods
         && i128::from(used_pods) + 1 > max_pods
     {
@@ -195,10 +271,10 @@ pub fn filter(
     }
     // VolumeRestrictions (ReadWriteOncePod).
     if rwop_conflict {
-        return Some(NodeStatus {
-            resolvable: true,
-            reasons: vec!["node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode".into()],
-        });
+        return Some(NodeStatus::one(
+            true,
+            "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode",
+        ));
     }
     // NodeVolumeLimits: unique CSI volumes of the driver on the node.
     let existing = entry.map(|e| &e.csi_volumes);
@@ -217,13 +293,10 @@ pub fn filter(
     };
     let after = before + added;
     if after > before && after > max_volumes as usize {
-        return Some(NodeStatus {
-            resolvable: true,
-            reasons: vec!["node(s) exceed max volume count".into()],
-        });
+        return Some(NodeStatus::one(true, "node(s) exceed max volume count"));
     }
     // VolumeBinding.
-    let reasons = volume_binding::filter(claims, node, facts);
+    let reasons = volume_binding::filter(claims, facts);
     if !reasons.is_empty() {
         return Some(NodeStatus {
             resolvable: false,

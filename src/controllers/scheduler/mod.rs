@@ -21,7 +21,7 @@ use crate::api::pod::PodCondition;
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod};
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
-use filters::{NodeStatus, NodeUsage};
+use filters::NodeUsage;
 use node_facts::{NodeFacts, NodeFactsCache};
 use rand::Rng as _;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +68,9 @@ pub struct Scheduler {
     /// The order cycles look at nodes in, and where the next one starts
     /// (`nextStartNodeIndex`).
     tree: node_tree::NodeTree,
+    /// The tree's order as slots of [`Scheduler::facts`], made again with
+    /// the tree's list.
+    walk: Vec<usize>,
     /// The tree holds the nodes of the initial list.
     tree_seeded: bool,
     next_start: usize,
@@ -99,6 +102,7 @@ impl Scheduler {
             node_fingerprints: BTreeMap::new(),
             facts: NodeFactsCache::default(),
             tree: node_tree::NodeTree::default(),
+            walk: Vec::new(),
             tree_seeded: false,
             next_start: 0,
             seed,
@@ -235,7 +239,14 @@ impl Scheduler {
         // looks at (the whole list would be a walk of every node per cycle).
         let node_count = cache.count::<Node>();
         self.seed_tree(cache);
-        self.tree.rebuild();
+        if self.tree.rebuild() {
+            // Nodes in the tree have facts: both follow the same events.
+            let facts = &self.facts;
+            self.walk.clear();
+            self.walk
+                .extend(self.tree.list().iter().filter_map(|k| facts.slot(k.name)));
+            debug_assert_eq!(self.walk.len(), self.tree.list().len());
+        }
         self.facts.rank();
         if let Err(msg) = volume_binding::prefilter(pod, cache) {
             let kinds = [
@@ -244,7 +255,10 @@ impl Scheduler {
                 Kind::StorageClass,
             ]
             .into();
-            return Err((fit_message(node_count, Some(&msg), &[]), kinds));
+            return Err((
+                fit_message(node_count, Some(&msg), &filters::Refusals::default()),
+                kinds,
+            ));
         }
         let driver = &cx.profile.driver.name;
         #[cfg(debug_assertions)]
@@ -252,7 +266,7 @@ impl Scheduler {
         let usage = &self.usage.usage;
         let rwop = filters::rwop_conflict(pod, cache, &self.assumed);
         let spread = topology_spread::Spread::prepare(pod, cache, &self.assumed);
-        let mut statuses: Vec<NodeStatus> = Vec::new();
+        let mut refusals = filters::Refusals::default();
         let csi_volumes = filters::pod_csi_volumes(pod, cache, driver);
         let claims = volume_binding::PodClaims::of(pod, cache);
         let cycle = filters::Cycle {
@@ -268,26 +282,26 @@ impl Scheduler {
             self.settings.percentage_of_nodes_to_score,
         );
         let facts = &self.facts;
-        let order = self.tree.list();
-        let mut feasible: Vec<(&Node, &NodeFacts)> = Vec::new();
-        // Facts follow the Node watch events, as the cache's nodes do.
-        let mut look = |key: &ObjectKey, node| match facts.get(key.name) {
-            Some(f) => match filters::filter(pod, node, f, usage, &cycle) {
-                None => Some((node, f)),
-                Some(s) => {
-                    statuses.push(s);
-                    None
-                }
-            },
-            None => {
-                debug_assert!(false, "node {key} has no facts");
-                None
+        let order = &self.walk;
+        let mut feasible: Vec<&NodeFacts> = Vec::new();
+        let mut look = |f: &'_ NodeFacts| match filters::filter(pod, f, usage, &cycle) {
+            None => true,
+            Some(s) => {
+                refusals.add(s);
+                false
             }
         };
         if to_find >= node_count || order.is_empty() {
             // Every node is filtered: the order cannot change the outcome.
-            for (key, node) in cache.list_keyed::<Node>() {
-                feasible.extend(look(key, node));
+            for (key, _) in cache.list_keyed::<Node>() {
+                match facts.get(key.name) {
+                    Some(f) => {
+                        if look(f) {
+                            feasible.push(f);
+                        }
+                    }
+                    None => debug_assert!(false, "node {key} has no facts"),
+                }
             }
         } else {
             // From where the last cycle stopped, in the tree's zone-by-zone
@@ -295,36 +309,33 @@ impl Scheduler {
             // scheduler filters 16 nodes at a time, so it may look at a few
             // more; one at a time, the sample is the same in every run.)
             for i in 0..order.len() {
-                let key = &order[(self.next_start + i) % order.len()];
-                let Some(node) = cache.get::<Node>(key) else {
-                    continue;
-                };
-                feasible.extend(look(key, node));
-                if feasible.len() == to_find {
-                    break;
+                let f = facts.at(order[(self.next_start + i) % order.len()]);
+                if look(f) {
+                    feasible.push(f);
+                    if feasible.len() == to_find {
+                        break;
+                    }
                 }
             }
             // Ties are broken over the feasible nodes in name order, as
             // when every node is filtered.
-            feasible.sort_by_key(|(_, f)| f.rank);
+            feasible.sort_by_key(|f| f.rank);
         }
         if !order.is_empty() {
-            let processed = feasible.len() + statuses.len();
+            let processed = feasible.len() + refusals.nodes;
             self.next_start = (self.next_start + processed) % order.len();
         }
         if feasible.is_empty() {
-            let kinds = statuses
+            let kinds = refusals
+                .by_reason
                 .iter()
-                .flat_map(|s| s.reasons.iter())
-                .flat_map(|r| requeue_kinds(r))
+                .flat_map(|(r, _)| requeue_kinds(r))
                 .collect();
-            return Err((fit_message(node_count, None, &statuses), kinds));
+            return Err((fit_message(node_count, None, &refusals), kinds));
         }
-        let (chosen, chosen_facts) =
-            Self::select(self.seed, pod, &feasible, usage, spread.as_ref(), attempt);
-        let decisions =
-            volume_binding::find_pod_volumes(&claims, chosen, chosen_facts).unwrap_or_default();
-        Ok((chosen.metadata.name.to_string(), decisions))
+        let chosen = Self::select(self.seed, pod, &feasible, usage, spread.as_ref(), attempt);
+        let decisions = volume_binding::find_pod_volumes(&claims, chosen).unwrap_or_default();
+        Ok((chosen.name.to_string(), decisions))
     }
 
     /// The initial LIST reaches the node tree in name order (the informer's
@@ -332,9 +343,11 @@ impl Scheduler {
     fn seed_tree(&mut self, cache: &ObjectSet) {
         if !self.tree_seeded {
             self.tree_seeded = true;
-            for n in cache.list::<Node>() {
+            for (key, n) in cache.list_keyed::<Node>() {
                 self.tree.add(n);
-                self.facts.put(n);
+                if let Some(shared) = cache.get_shared(Kind::Node, key) {
+                    self.facts.put(shared);
+                }
             }
         }
     }
@@ -344,15 +357,14 @@ impl Scheduler {
     fn select<'n>(
         seed: u64,
         pod: &Pod,
-        nodes: &[(&'n Node, &'n NodeFacts)],
+        nodes: &[&'n NodeFacts],
         usage: &NodeUsage,
         spread: Option<&topology_spread::Spread>,
         attempt: u32,
-    ) -> (&'n Node, &'n NodeFacts) {
-        let facts: Vec<&NodeFacts> = nodes.iter().map(|(_, f)| *f).collect();
-        let scores = scoring::total_scores(pod, &facts, usage, spread);
+    ) -> &'n NodeFacts {
+        let scores = scoring::total_scores(pod, nodes, usage, spread);
         let best = *scores.iter().max().expect("nodes is not empty");
-        let top: Vec<(&'n Node, &'n NodeFacts)> = nodes
+        let top: Vec<&'n NodeFacts> = nodes
             .iter()
             .zip(&scores)
             .filter(|(_, s)| **s == best)
@@ -527,7 +539,7 @@ impl Scheduler {
                     Some(n) => self.tree.update(n),
                     None => self.tree.remove(&ev.key.name),
                 }
-                match cx.store.get::<Node>(&ev.key) {
+                match cx.store.cache().get_shared(Kind::Node, &ev.key) {
                     Some(n) => self.facts.put(n),
                     None => self.facts.remove(ev.key.name),
                 }
@@ -639,29 +651,26 @@ pub fn set_condition(
 
 /// `FitError.Error()` plus DefaultPreemption's tail: the per-reason
 /// histogram sorted as whole strings, then why preemption cannot help.
-pub fn fit_message(nodes: usize, prefilter: Option<&str>, statuses: &[NodeStatus]) -> String {
+pub fn fit_message(nodes: usize, prefilter: Option<&str>, refusals: &filters::Refusals) -> String {
     if nodes == 0 {
         return "no nodes available to schedule pods".into();
     }
     let mut msg = format!("0/{nodes} nodes are available:");
-    let (mut not_helpful, mut no_victims) = (0usize, 0usize);
-    if let Some(p) = prefilter {
-        msg.push_str(&format!(" {p}."));
-        not_helpful = nodes;
-    } else {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in statuses {
-            for r in &s.reasons {
-                *counts.entry(r.as_ref()).or_insert(0) += 1;
-            }
-            if s.resolvable {
-                no_victims += 1;
-            } else {
-                not_helpful += 1;
-            }
+    let (not_helpful, no_victims) = match prefilter {
+        Some(p) => {
+            msg.push_str(&format!(" {p}."));
+            (nodes, 0)
         }
-        msg.push_str(&format!(" {}.", histogram(counts)));
-    }
+        None => {
+            let counts: BTreeMap<&str, usize> = refusals
+                .by_reason
+                .iter()
+                .map(|(r, n)| (r.as_ref(), *n))
+                .collect();
+            msg.push_str(&format!(" {}.", histogram(counts)));
+            (refusals.nodes - refusals.resolvable, refusals.resolvable)
+        }
+    };
     // No pod has a lower priority than another here, so preemption finds no
     // victims on nodes where it could have helped.
     let mut tail: BTreeMap<&str, usize> = BTreeMap::new();

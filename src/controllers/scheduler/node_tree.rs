@@ -81,10 +81,10 @@ impl NodeTree {
     }
 
     /// Brings [`NodeTree::list`] up to date (once per batch of changes,
-    /// not once per node added).
-    pub fn rebuild(&mut self) {
+    /// not once per node added); true if the list was made again.
+    pub fn rebuild(&mut self) -> bool {
         if !self.stale {
-            return;
+            return false;
         }
         self.stale = false;
         self.list.clear();
@@ -96,6 +96,7 @@ impl NodeTree {
                 .filter_map(|(_, n)| n.get(i).map(|name| ObjectKey::cluster(name)));
             self.list.extend(row);
         }
+        true
     }
 
     /// `list()`: the first node of every zone, then the second of every

@@ -81,7 +81,7 @@ struct PodRequests {
 fn resource_scores(pod: &PodRequests, node: &NodeFacts, usage: &NodeUsage) -> (i64, i64) {
     let (alloc_cpu, alloc_mem) = (node.cpu_milli.unwrap_or(0), node.memory.unwrap_or(0));
     // LeastAllocated, on non-zero requests.
-    let entry = usage.of(node.name);
+    let entry = node.usage(usage);
     let (nz_cpu, nz_mem) = entry.map_or((0, 0), |e| e.non_zero);
     let (pod_cpu, pod_mem) = pod.non_zero;
     let least = |req: i128, alloc: i128| -> i64 {

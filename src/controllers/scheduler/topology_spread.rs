@@ -229,10 +229,7 @@ impl Spread {
     pub fn filter(&self, node: &NodeFacts) -> Option<NodeStatus> {
         for (i, c) in self.constraints.iter().enumerate().filter(|(_, c)| c.hard) {
             let Some(value) = node.label(c.key_name) else {
-                return Some(NodeStatus {
-                    resolvable: false,
-                    reasons: vec![MISSING_LABEL.into()],
-                });
+                return Some(NodeStatus::one(false, MISSING_LABEL));
             };
             let domains = &self.domains[i];
             // Fewer domains than minDomains: the global minimum is 0.
@@ -244,10 +241,7 @@ impl Spread {
             let here = domains.get(&value).copied().unwrap_or(0);
             let skew = here + i64::from(self.self_match[i]) - min;
             if skew > c.max_skew {
-                return Some(NodeStatus {
-                    resolvable: true,
-                    reasons: vec![CONSTRAINTS_NOT_MATCH.into()],
-                });
+                return Some(NodeStatus::one(true, CONSTRAINTS_NOT_MATCH));
             }
         }
         None

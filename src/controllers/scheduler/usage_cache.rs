@@ -76,15 +76,11 @@ impl UsageCache {
             }
         }
         let empty = super::filters::NodeEntry::default();
-        let names: BTreeSet<&str> = (self.usage.nodes.keys())
-            .chain(fresh.usage.nodes.keys())
-            .map(|n| n.as_str())
-            .collect();
+        let names: BTreeSet<Name> = self.usage.names().chain(fresh.usage.names()).collect();
         for n in names {
-            let n = Name::new(n);
             assert_eq!(
-                self.usage.nodes.get(&n).unwrap_or(&empty),
-                fresh.usage.nodes.get(&n).unwrap_or(&empty),
+                self.usage.of(n).unwrap_or(&empty),
+                fresh.usage.of(n).unwrap_or(&empty),
                 "the scheduler's usage of node {n} drifted from its cache"
             );
         }
@@ -117,7 +113,7 @@ impl UsageCache {
 
     fn apply(&mut self, c: &Contribution, sign: i32) {
         let s = i128::from(sign);
-        let entry = self.usage.nodes.entry(c.node).or_default();
+        let entry = self.usage.entry(c.node);
         let r = &mut entry.requested;
         r.0 += s * c.requests.0;
         r.1 += s * c.requests.1;

@@ -12,6 +12,7 @@ use crate::api::{
 };
 use crate::cluster::ObjectSet;
 use crate::controllers::pv_controller::is_volume_bound_to_claim;
+use smallvec::SmallVec;
 use std::collections::BTreeSet;
 
 /// `ErrReasonNodeConflict` (1.33 wording, PR #129887).
@@ -148,20 +149,34 @@ impl<'a> PodClaims<'a> {
 
 /// Filter on one node: the reasons it fails, in the plugin's order
 /// (NodeConflict, BindConflict, PVNotExist); empty if it fits.
-pub fn filter(claims: &PodClaims<'_>, node: &Node, facts: &NodeFacts) -> Vec<&'static str> {
-    match find_pod_volumes(claims, node, facts) {
-        Ok(_) => Vec::new(),
-        Err(r) => r,
+pub fn filter(claims: &PodClaims<'_>, facts: &NodeFacts) -> SmallVec<[&'static str; 3]> {
+    check_node(claims, facts, None)
+}
+
+/// `FindPodVolumes`: the decisions for the unbound claims on the node of
+/// `facts`, or why the node does not fit. The node object itself is read
+/// only for what its facts do not hold (volumes to match, allowed
+/// topologies).
+pub fn find_pod_volumes(
+    claims: &PodClaims<'_>,
+    facts: &NodeFacts,
+) -> Result<Vec<(ObjectKey, Decision)>, Vec<&'static str>> {
+    let mut decisions = Vec::new();
+    let reasons = check_node(claims, facts, Some(&mut decisions));
+    if reasons.is_empty() {
+        Ok(decisions)
+    } else {
+        Err(reasons.into_vec())
     }
 }
 
-/// `FindPodVolumes`: the decisions for the unbound claims on `node`, or why
-/// the node does not fit.
-pub fn find_pod_volumes(
+/// The checks of `FindPodVolumes`; the decisions go to `decisions` when
+/// the caller wants them (the filter of every node does not).
+fn check_node(
     claims: &PodClaims<'_>,
-    node: &Node,
     facts: &NodeFacts,
-) -> Result<Vec<(ObjectKey, Decision)>, Vec<&'static str>> {
+    mut decisions: Option<&mut Vec<(ObjectKey, Decision)>>,
+) -> SmallVec<[&'static str; 3]> {
     let (mut node_conflict, mut bind_conflict, mut pv_missing) = (false, false, false);
     for pv in &claims.bound {
         match pv {
@@ -174,27 +189,35 @@ pub fn find_pod_volumes(
         }
     }
     let unbound = &claims.unbound;
-    let mut decisions = Vec::new();
     // Fast path: a claim already promised to another node.
     if unbound
         .iter()
-        .any(|u| u.selected_node.is_some_and(|n| n != node.metadata.name))
+        .any(|u| u.selected_node.is_some_and(|n| n != facts.name.as_str()))
     {
         bind_conflict = true;
     } else {
-        let mut chosen = BTreeSet::new();
+        let mut chosen: BTreeSet<String> = BTreeSet::new();
         for u in unbound {
-            if let Some(pv) = find_matching_volume_on_node(u.claim, &u.candidates, node, &chosen) {
+            let matching = if u.candidates.is_empty() {
+                None
+            } else {
+                find_matching_volume_on_node(u.claim, &u.candidates, facts.node(), &chosen)
+            };
+            if let Some(pv) = matching {
                 chosen.insert(pv.clone());
-                decisions.push((u.key.clone(), Decision::Static(pv)));
-            } else if u.class.is_some_and(|sc| can_provision_on(sc, node)) {
-                decisions.push((u.key.clone(), Decision::Provision));
+                if let Some(d) = decisions.as_deref_mut() {
+                    d.push((u.key.clone(), Decision::Static(pv)));
+                }
+            } else if u.class.is_some_and(|sc| can_provision_on(sc, facts)) {
+                if let Some(d) = decisions.as_deref_mut() {
+                    d.push((u.key.clone(), Decision::Provision));
+                }
             } else {
                 bind_conflict = true;
             }
         }
     }
-    let reasons: Vec<&'static str> = [
+    [
         (node_conflict, NODE_CONFLICT),
         (bind_conflict, BIND_CONFLICT),
         (pv_missing, PV_NOT_EXIST),
@@ -202,27 +225,23 @@ pub fn find_pod_volumes(
     .into_iter()
     .filter(|(hit, _)| *hit)
     .map(|(_, r)| r)
-    .collect();
-    if reasons.is_empty() {
-        Ok(decisions)
-    } else {
-        Err(reasons)
-    }
+    .collect()
 }
 
 /// The provisioning check of `FindPodVolumes`: the class has a provisioner
 /// and its allowed topologies admit the node.
-fn can_provision_on(sc: &StorageClass, node: &Node) -> bool {
+fn can_provision_on(sc: &StorageClass, facts: &NodeFacts) -> bool {
     if sc.provisioner.is_empty() || sc.provisioner == "kubernetes.io/no-provisioner" {
         return false;
     }
-    let labels = &node.metadata.labels;
-    sc.allowed_topologies.is_empty()
-        || sc.allowed_topologies.iter().any(|t| {
+    sc.allowed_topologies.is_empty() || {
+        let labels = &facts.node().metadata.labels;
+        sc.allowed_topologies.iter().any(|t| {
             t.match_label_expressions
                 .iter()
                 .all(|r| labels.get(&r.key).is_some_and(|v| r.values.contains(v)))
         })
+    }
 }
 
 /// The volumes that could be bound to `claim` on some node, in the index's
