@@ -91,6 +91,15 @@ impl<T: Stored> Shared<T> {
     }
 }
 
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared {
+            obj: Arc::clone(&self.obj),
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
 impl<T> Shared<T> {
     /// The stored object, shared.
     pub fn into_shared(self) -> Arc<AnyObject> {

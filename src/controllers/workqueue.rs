@@ -7,16 +7,18 @@ use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
 use std::hash::Hash;
 
-/// The queue.
+/// The queue. Its index is hashed with Fx (keys are interned names, and
+/// the order comes from the priorities alone, so no hash reaches output;
+/// the default SipHash cost more than the queue's work).
 pub struct WorkQueue<K: Hash + Eq> {
-    queue: PriorityQueue<K, Reverse<(SimTime, u64)>>,
+    queue: PriorityQueue<K, Reverse<(SimTime, u64)>, rustc_hash::FxBuildHasher>,
     seq: u64,
 }
 
 impl<K: Hash + Eq> Default for WorkQueue<K> {
     fn default() -> Self {
         WorkQueue {
-            queue: PriorityQueue::new(),
+            queue: PriorityQueue::with_default_hasher(),
             seq: 0,
         }
     }

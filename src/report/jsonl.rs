@@ -13,20 +13,47 @@ use serde_json::{Value, json};
 /// a million). The first write error is kept and reported at the end.
 struct Lines<W: std::io::Write> {
     out: W,
+    /// Lines not yet passed to `out`: serialising into memory and writing
+    /// in large pieces keeps the writer's dynamic calls out of the
+    /// per-token work (a fleet writes hundreds of megabytes).
+    buf: Vec<u8>,
     error: Option<std::io::Error>,
 }
 
+/// How much [`Lines`] gathers before it writes.
+const FLUSH_AT: usize = 1 << 16;
+
 impl<W: std::io::Write> Lines<W> {
+    fn new(out: W) -> Self {
+        Lines {
+            out,
+            buf: Vec::with_capacity(FLUSH_AT + 4096),
+            error: None,
+        }
+    }
+
     fn push(&mut self, line: impl serde::Serialize) {
         if self.error.is_some() {
             return;
         }
-        let written = serde_json::to_writer(&mut self.out, &line)
-            .map_err(std::io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
-        if let Err(e) = written {
+        if let Err(e) = serde_json::to_writer(&mut self.buf, &line) {
+            self.error = Some(e.into());
+            return;
+        }
+        self.buf.push(b'\n');
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    /// Writes what was gathered; the first error is kept.
+    fn flush(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(&self.buf)
+        {
             self.error = Some(e);
         }
+        self.buf.clear();
     }
 }
 
@@ -39,7 +66,7 @@ pub fn render(r: &Report<'_>) -> String {
 
 /// The whole JSON Lines output, written to `out` line by line.
 pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
-    let mut lines = Lines { out, error: None };
+    let mut lines = Lines::new(out);
     lines.push(json!({
         "type": "header",
         "schema_version": SCHEMA_VERSION,
@@ -120,6 +147,7 @@ pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::i
         "skipped": skip,
         "exit_code": r.exit_code(),
     }));
+    lines.flush();
     match lines.error {
         Some(e) => Err(e),
         None => lines.out.flush(),

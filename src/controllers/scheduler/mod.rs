@@ -14,16 +14,19 @@ mod waiting;
 use super::settings::SchedulerSettings;
 use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
+use crate::api::meta::Name;
 use crate::api::persistent_volume::ANN_BOUND_BY_CONTROLLER;
 use crate::api::persistent_volume::ClaimRef;
 use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
 use crate::api::pod::PodCondition;
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod};
+use crate::cluster::objects::Shared;
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
 use filters::NodeUsage;
 use node_facts::{NodeFacts, NodeFactsCache};
 use rand::Rng as _;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use volume_binding::Decision;
 
@@ -60,9 +63,9 @@ pub struct Scheduler {
     assumed: BTreeMap<ObjectKey, String>,
     /// Node usage, kept current (the scheduler cache).
     usage: usage_cache::UsageCache,
-    /// What scheduling sees of each node, to tell a relevant node update
-    /// from status bookkeeping.
-    node_fingerprints: BTreeMap<String, u64>,
+    /// Each node as the last Node event showed it, to tell a relevant node
+    /// update from status bookkeeping. Only looked up, so hashed.
+    nodes_seen: FxHashMap<Name, Shared<Node>>,
     /// What cycles read of each node.
     facts: NodeFactsCache,
     /// The order cycles look at nodes in, and where the next one starts
@@ -99,7 +102,7 @@ impl Scheduler {
             assumed: BTreeMap::new(),
             usage: usage_cache::UsageCache::default(),
             timers_due: None,
-            node_fingerprints: BTreeMap::new(),
+            nodes_seen: FxHashMap::default(),
             facts: NodeFactsCache::default(),
             tree: node_tree::NodeTree::default(),
             walk: Vec::new(),
@@ -546,26 +549,24 @@ impl Scheduler {
                 // Node Add / UpdateNodeLabel / UpdateNodeTaint (and what the
                 // resource fit watches): not status bookkeeping such as
                 // volumesInUse or volumesAttached.
-                let fingerprint = cx.store.get::<Node>(&ev.key).map(|n| {
-                    crate::engine::stable_hash64(
-                        &serde_json::json!([
-                            n.metadata.labels,
-                            n.spec,
-                            n.status.allocatable,
-                            n.status.ready
-                        ])
-                        .to_string(),
-                    )
-                });
-                let before = match fingerprint {
-                    Some(f) => self.node_fingerprints.insert(ev.key.name.to_string(), f),
-                    None => self.node_fingerprints.remove(ev.key.name.as_str()),
+                let seen = cx
+                    .store
+                    .cache()
+                    .get_shared(Kind::Node, &ev.key)
+                    .and_then(Shared::<Node>::new);
+                let before = match &seen {
+                    Some(n) => self.nodes_seen.insert(ev.key.name, n.clone()),
+                    None => self.nodes_seen.remove(&ev.key.name),
                 };
-                // Nodes from the initial list have no fingerprint yet: their
+                // Nodes from the initial list have not been seen yet: their
                 // first update counts only if it is an add or a delete.
                 let changed = match ev.op {
                     ChangeOp::Added | ChangeOp::Deleted => true,
-                    ChangeOp::Modified => before.is_some_and(|b| Some(b) != fingerprint),
+                    ChangeOp::Modified => match (before, &seen) {
+                        (Some(b), Some(n)) => !same_for_scheduling(&b, n),
+                        (Some(_), None) => true,
+                        (None, _) => false,
+                    },
                 };
                 if changed {
                     self.requeue_parked(ev, cx.store.cache(), now);
@@ -592,6 +593,18 @@ impl Scheduler {
             self.schedule_one(&key, cx);
         }
     }
+}
+
+/// Whether two versions of a node are alike for scheduling: its labels,
+/// spec, allocatable and readiness (Node Add / UpdateNodeLabel /
+/// UpdateNodeTaint and what resource fit watches), not status bookkeeping
+/// such as volumesInUse or volumesAttached.
+fn same_for_scheduling(a: &Node, b: &Node) -> bool {
+    std::ptr::eq(a, b)
+        || (a.metadata.labels == b.metadata.labels
+            && a.spec == b.spec
+            && a.status.allocatable == b.status.allocatable
+            && a.status.ready == b.status.ready)
 }
 
 /// The kinds whose events the plugin behind `reason` registers for

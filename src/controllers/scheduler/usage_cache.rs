@@ -8,18 +8,32 @@
 use super::filters::{NodeUsage, pod_csi_volumes, pod_requests};
 use super::scoring::non_zero_requests;
 use crate::api::meta::Name;
+use crate::api::pod::PodSpec;
 use crate::api::{AnyObject, ObjectKey, Pod};
-use crate::cluster::{ObjectSet, WatchEvent};
+use crate::cluster::{ChangeOp, ObjectSet, WatchEvent};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What one pod adds to its node.
-#[derive(PartialEq)]
 struct Contribution {
     node: Name,
     requests: (i128, i128),
     non_zero: (i128, i128),
     volumes: Vec<String>,
+    /// The spec it was computed from (held, so its address is not reused
+    /// while it stands for this contribution).
+    spec: Arc<PodSpec>,
+}
+
+impl PartialEq for Contribution {
+    /// Alike when they add the same: the spec they came from aside.
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+            && self.requests == other.requests
+            && self.non_zero == other.non_zero
+            && self.volumes == other.volumes
+    }
 }
 
 /// Node usage kept current, with what is needed to know whom a change
@@ -108,6 +122,7 @@ impl UsageCache {
             requests: pod_requests(pod),
             non_zero: non_zero_requests(pod),
             volumes: pod_csi_volumes(pod, cache, driver),
+            spec: Arc::clone(&pod.spec),
         })
     }
 
@@ -140,6 +155,21 @@ impl UsageCache {
     ) {
         self.claims.observe(ev);
         let pods: BTreeSet<ObjectKey> = match ev.object.as_ref() {
+            // A bound pod changed (not deleted) with the same spec, still
+            // running, adds what it added: its node and requests are in the
+            // spec, and its claims' changes come as their own events. Most
+            // pod events are status writes of that kind.
+            AnyObject::Pod(p)
+                if ev.op == ChangeOp::Modified
+                    && !p.spec.node_name.is_empty()
+                    && !p.is_terminal()
+                    && self
+                        .contributions
+                        .get(&ev.key)
+                        .is_some_and(|c| Arc::ptr_eq(&c.spec, &p.spec)) =>
+            {
+                BTreeSet::new()
+            }
             AnyObject::Pod(_) => [ev.key.clone()].into(),
             AnyObject::PersistentVolumeClaim(_) => self.claims.pods_of(&ev.key).cloned().collect(),
             AnyObject::PersistentVolume(_) => {
