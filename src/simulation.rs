@@ -685,10 +685,10 @@ impl Sim<'_> {
             seq: 0,
             call,
             op: request.op(),
-            target: request.target(),
+            target: request.target().into(),
             phase,
             attempt,
-            result,
+            result: result.map(|r| r.map(Into::into).map_err(Into::into)),
             caller,
         });
     }

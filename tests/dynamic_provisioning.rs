@@ -633,7 +633,7 @@ fn zone_capacity_counts_disks_in_flight_and_refuses_with_resource_exhausted() {
         .iter()
         .flat_map(|c| events_on(&r, Kind::PersistentVolumeClaim, c))
         .filter(|e| e.reason == "ProvisioningFailed")
-        .map(|e| e.message)
+        .map(|e| e.message.to_string())
         .collect();
     assert!(!refused.is_empty());
     assert!(refused.iter().all(|m| {
@@ -668,7 +668,7 @@ fn a_read_write_many_claim_on_ebs_is_refused_as_infeasible() {
     let failed: Vec<String> = events_on(&r, Kind::PersistentVolumeClaim, "shared")
         .into_iter()
         .filter(|e| e.reason == "ProvisioningFailed")
-        .map(|e| e.message)
+        .map(|e| e.message.to_string())
         .collect();
     assert!(!failed.is_empty());
     assert!(

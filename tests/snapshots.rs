@@ -76,7 +76,7 @@ fn event_messages(r: &RunResult, kind: Kind, name: &str, reason: &str) -> Vec<(u
     events_on(r, kind, name)
         .into_iter()
         .filter(|e| e.reason == reason)
-        .map(|e| (e.t.as_millis(), e.message))
+        .map(|e| (e.t.as_millis(), e.message.to_string()))
         .collect()
 }
 

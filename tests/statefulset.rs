@@ -501,7 +501,7 @@ fn delete_events(r: &RunResult) -> Vec<(u64, String)> {
         .iter()
         .filter_map(|rec| match rec {
             Record::Event(e) if e.reason == "SuccessfulDelete" => {
-                Some((e.t.as_millis(), e.message.clone()))
+                Some((e.t.as_millis(), e.message.to_string()))
             }
             _ => None,
         })

@@ -122,7 +122,7 @@ fn an_untolerated_taint_cancels_a_scheduled_deletion_and_evicts_at_once() {
     let ev: Vec<(u64, String)> = events_on(&r, Kind::Pod, "patient")
         .iter()
         .filter(|e| e.reason == "TaintManagerEviction")
-        .map(|e| (e.t.as_millis(), e.message.clone()))
+        .map(|e| (e.t.as_millis(), e.message.to_string()))
         .collect();
     assert_eq!(ev.len(), 2, "{ev:?}");
     assert_eq!(ev[0].1, "Cancelling deletion of Pod default/patient");

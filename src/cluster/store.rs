@@ -319,7 +319,7 @@ impl Store {
             s.uid == uid
                 && matches!(&log[s.latest], Record::Event(e)
                     if e.object == object && e.kind == kind && e.reason == reason
-                        && e.message == message && e.source == source)
+                        && *e.message == *message && e.source == source)
         };
         let (count, first_seen) = match self.events.find_mut(hash, alike) {
             Some(series) => {
@@ -346,7 +346,7 @@ impl Store {
             object,
             kind,
             reason: Name::new(reason),
-            message,
+            message: message.into(),
             count,
             first_seen,
             source,
@@ -510,7 +510,7 @@ mod tests {
             .iter()
             .filter_map(|r| match r {
                 Record::Event(e) if e.object.key.name.as_str() == "a" => {
-                    Some((e.count, e.first_seen.as_millis(), e.message.clone()))
+                    Some((e.count, e.first_seen.as_millis(), e.message.to_string()))
                 }
                 _ => None,
             })

@@ -400,7 +400,7 @@ fn events(out: &mut String, store: &Store, target: &ObjectRef) {
                     kind.as_str().to_string(),
                     reason.to_string(),
                     source,
-                    message.clone(),
+                    message.to_string(),
                 ))
                 .or_insert((*first_seen, *t, *count, *seq));
             row.1 = *t;

@@ -255,7 +255,7 @@ impl<'a> OperationLine<'a> {
             call: o.call,
             caller: o.caller,
             detail: o.result.as_ref().map(|r| match r {
-                Ok(s) | Err(s) => s.as_str(),
+                Ok(s) | Err(s) => &**s,
             }),
             operation: o.op.csi_name(),
             phase: o.phase.as_str(),

@@ -222,8 +222,8 @@ pub fn timeline<'a>(log: impl IntoIterator<Item = &'a Record>) -> String {
                         "timed out",
                         "the caller stopped waiting; the call goes on".to_string(),
                     ),
-                    (CallPhase::End, Some(Ok(r))) => ("ok", r.clone()),
-                    (CallPhase::End, Some(Err(e))) => ("failed", e.clone()),
+                    (CallPhase::End, Some(Ok(r))) => ("ok", r.to_string()),
+                    (CallPhase::End, Some(Err(e))) => ("failed", e.to_string()),
                     (CallPhase::End, None) => ("ended", String::new()),
                 };
                 let what = format!("{} {}", o.op.csi_name(), o.target);
@@ -265,7 +265,7 @@ pub fn events_table(log: &Log) -> String {
                     e.object.to_string(),
                     e.kind.as_str(),
                     e.reason.as_str(),
-                    e.message.as_str(),
+                    &*e.message,
                 ),
                 e,
             );

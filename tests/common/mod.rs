@@ -145,7 +145,11 @@ pub fn calls_of(
                 out.push((
                     started[&o.call],
                     o.t.as_millis(),
-                    o.result.clone().unwrap_or(Err("timeout".into())),
+                    match &o.result {
+                        Some(Ok(r)) => Ok(r.to_string()),
+                        Some(Err(e)) => Err(e.to_string()),
+                        None => Err("timeout".into()),
+                    },
                 ));
             }
         }
