@@ -59,9 +59,17 @@ impl UsageCache {
         driver: &str,
     ) {
         let new = self.contribution(key, cache, assumed, driver);
-        // Most changes of a pod (its status) leave what it adds alone.
-        if self.contributions.get(key) == new.as_ref() {
-            return;
+        // Most changes of a pod (its status) leave what it adds alone; the
+        // contribution then stands for the new spec (and lets the old one
+        // go: keeping it held a spec per pod, and the next status write
+        // would not be recognised as one).
+        match (self.contributions.get_mut(key), new.as_ref()) {
+            (Some(old), Some(new)) if *old == *new => {
+                old.spec = Arc::clone(&new.spec);
+                return;
+            }
+            (None, None) => return,
+            _ => {}
         }
         if let Some(old) = self.contributions.remove(key) {
             self.apply(&old, -1);
@@ -180,5 +188,68 @@ impl UsageCache {
         for p in pods {
             self.refresh(&p, cache, assumed, driver);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ChangeOp;
+
+    fn pod(node: &str, phase: &str) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "p", "namespace": "default" },
+            "spec": {
+                "nodeName": node,
+                "containers": [{
+                    "name": "c",
+                    "image": "app:1",
+                    "resources": { "requests": { "cpu": "500m" } },
+                }],
+            },
+            "status": { "phase": phase },
+        }))
+        .expect("a pod")
+    }
+
+    fn event(cache: &mut ObjectSet, pod: Pod, op: ChangeOp) -> WatchEvent {
+        let key = pod.metadata.key();
+        let object = Arc::new(AnyObject::Pod(pod));
+        cache.put_keyed(&key, Arc::clone(&object));
+        WatchEvent {
+            kind: crate::api::Kind::Pod,
+            key,
+            op,
+            object,
+            resource_version: 1,
+        }
+    }
+
+    /// A status write with an equal spec leaves the usage as it is and the
+    /// contribution standing for the pod's current spec (not the one it
+    /// was first computed from); a new node moves the usage.
+    #[test]
+    fn a_status_write_keeps_the_usage_and_follows_the_spec() {
+        let (mut cache, mut usage) = (ObjectSet::default(), UsageCache::default());
+        let assumed = BTreeMap::new();
+        let key = ObjectKey::new("default", "p");
+        let ev = event(&mut cache, pod("n1", "Pending"), ChangeOp::Added);
+        usage.on_watch(&ev, &cache, &assumed, "d");
+        let n1 = Name::new("n1");
+        assert_eq!(usage.usage.of(n1).map(|e| e.requested.0), Some(500));
+        // Same content, a new spec allocation, a new status.
+        let ev = event(&mut cache, pod("n1", "Running"), ChangeOp::Modified);
+        usage.on_watch(&ev, &cache, &assumed, "d");
+        let AnyObject::Pod(now) = ev.object.as_ref() else {
+            unreachable!()
+        };
+        assert!(Arc::ptr_eq(&usage.contributions[&key].spec, &now.spec));
+        assert_eq!(usage.usage.of(n1).map(|e| e.requested), Some((500, 0, 1)));
+        // Moved (a new spec): counted on the new node only.
+        let ev = event(&mut cache, pod("n2", "Running"), ChangeOp::Modified);
+        usage.on_watch(&ev, &cache, &assumed, "d");
+        assert_eq!(usage.usage.of(n1).map(|e| e.requested), Some((0, 0, 0)));
+        let n2 = Name::new("n2");
+        assert_eq!(usage.usage.of(n2).map(|e| e.requested), Some((500, 0, 1)));
     }
 }
