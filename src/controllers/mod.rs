@@ -139,18 +139,29 @@ impl Api<'_> {
         namespace: &'a str,
         prefix: &'a str,
     ) -> Box<dyn Iterator<Item = crate::cluster::Shared<T>> + 'a> {
-        let Some(own) = self.own_of_kind(T::KIND) else {
+        // Own writes are few and ordered by key: only those in the range
+        // need merging, and usually there are none (then the cache's range
+        // is the answer, without a map built per call).
+        let from = ObjectKey::new(namespace, prefix);
+        let in_range = |k: &ObjectKey| k.namespace == namespace && k.name.starts_with(prefix);
+        let own: Vec<(&ObjectKey, &Option<Arc<crate::api::AnyObject>>)> = self
+            .own_of_kind(T::KIND)
+            .map(|own| {
+                own.range(from..)
+                    .take_while(|(k, _)| in_range(k))
+                    .map(|(k, (_, o))| (k, o))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if own.is_empty() {
             return Box::new(self.cache.list_prefixed_shared(namespace, prefix));
-        };
+        }
         let mut all: BTreeMap<ObjectKey, Arc<crate::api::AnyObject>> = self
             .cache
             .list_prefixed_shared::<T>(namespace, prefix)
             .map(|s| (s.meta().key(), s.into_shared()))
             .collect();
-        for (k, (_, o)) in own {
-            if k.namespace != namespace || !k.name.starts_with(prefix) {
-                continue;
-            }
+        for (k, o) in own {
             match o {
                 Some(o) => all.insert(k.clone(), o.clone()),
                 None => all.remove(k),
