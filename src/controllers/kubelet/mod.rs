@@ -150,6 +150,54 @@ enum Purpose {
     },
 }
 
+/// The CSI calls in flight, by ID; with the (pod, mount) pairs that have a
+/// NodePublish or NodeUnpublish in flight, so that asking whether one does
+/// is a lookup, not a walk of every call of every node (thousands while a
+/// fleet starts).
+#[derive(Default)]
+struct Calls {
+    by_id: BTreeMap<CallId, Purpose>,
+    /// (pod, mount index, true for publish / false for unpublish): how
+    /// many such calls are in flight.
+    mounts: FxHashMap<(ObjectKey, usize, bool), u32>,
+}
+
+impl Calls {
+    fn mount_key(p: &Purpose) -> Option<(ObjectKey, usize, bool)> {
+        match p {
+            Purpose::Publish(k, i) => Some((k.clone(), *i, true)),
+            Purpose::Unpublish(k, i) => Some((k.clone(), *i, false)),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, id: CallId, p: Purpose) {
+        if let Some(m) = Self::mount_key(&p) {
+            *self.mounts.entry(m).or_insert(0) += 1;
+        }
+        self.by_id.insert(id, p);
+    }
+
+    fn remove(&mut self, id: &CallId) -> Option<Purpose> {
+        let p = self.by_id.remove(id)?;
+        if let Some(m) = Self::mount_key(&p)
+            && let Some(n) = self.mounts.get_mut(&m)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.mounts.remove(&m);
+            }
+        }
+        Some(p)
+    }
+
+    /// Whether a NodePublish (`publish`) or NodeUnpublish of mount `i` of
+    /// pod `key` is in flight.
+    fn mounting(&self, key: &ObjectKey, i: usize, publish: bool) -> bool {
+        self.mounts.contains_key(&(key.clone(), i, publish))
+    }
+}
+
 /// All kubelets.
 pub struct Kubelet {
     images: BTreeMap<String, ImageBehaviour>,
@@ -159,7 +207,7 @@ pub struct Kubelet {
     /// `status_due` and `by_node` are only looked up, never walked in an
     /// order that reaches output: hashed.
     stages: FxHashMap<(String, String), Stage>,
-    calls: BTreeMap<CallId, Purpose>,
+    calls: Calls,
     /// Images already on each node.
     present: FxHashSet<(String, String)>,
     /// Pods on a node whose claims are not all bound yet.
@@ -215,7 +263,7 @@ impl Kubelet {
             queue: WorkQueue::default(),
             pods: FxHashMap::default(),
             stages: FxHashMap::default(),
-            calls: BTreeMap::new(),
+            calls: Calls::default(),
             present: FxHashSet::default(),
             blocked: BTreeSet::new(),
         }
@@ -447,11 +495,7 @@ impl Kubelet {
                     self.calls.insert(id, Purpose::Stage(pair.0, pair.1));
                 }
                 Some(Stage::Staged) => {
-                    if !self
-                        .calls
-                        .values()
-                        .any(|p| matches!(p, Purpose::Publish(k, j) if *k == key && *j == i))
-                    {
+                    if !self.calls.mounting(&key, i, true) {
                         let id = cx.call(
                             Request::NodePublish {
                                 volume_id: m.handle.clone(),
@@ -732,11 +776,7 @@ impl Kubelet {
         for (i, m) in st.mounts.iter().enumerate() {
             if m.published {
                 busy = true;
-                if !self
-                    .calls
-                    .values()
-                    .any(|p| matches!(p, Purpose::Unpublish(k, j) if k == key && *j == i))
-                {
+                if !self.calls.mounting(key, i, false) {
                     let id = cx.call(
                         Request::NodeUnpublish {
                             volume_id: m.handle.clone(),
@@ -1133,5 +1173,34 @@ impl Controller for Kubelet {
                 _ => None,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mount counts as being published while any of its NodePublish
+    /// calls is in flight, and only its own kind of call counts.
+    #[test]
+    fn calls_know_which_mounts_are_in_flight() {
+        let mut calls = Calls::default();
+        let (a, b) = (ObjectKey::new("default", "a"), ObjectKey::new("default", "b"));
+        calls.insert(1, Purpose::Publish(a.clone(), 0));
+        calls.insert(2, Purpose::Publish(a.clone(), 0));
+        calls.insert(3, Purpose::Unpublish(b.clone(), 1));
+        calls.insert(4, Purpose::Stage("pv".into(), "node".into()));
+        assert!(calls.mounting(&a, 0, true));
+        assert!(!calls.mounting(&a, 0, false));
+        assert!(!calls.mounting(&a, 1, true));
+        assert!(calls.mounting(&b, 1, false));
+        assert!(matches!(calls.remove(&1), Some(Purpose::Publish(..))));
+        assert!(calls.mounting(&a, 0, true), "call 2 is still in flight");
+        calls.remove(&2);
+        assert!(!calls.mounting(&a, 0, true));
+        calls.remove(&3);
+        calls.remove(&4);
+        assert!(calls.mounts.is_empty() && calls.by_id.is_empty());
+        assert!(calls.remove(&4).is_none());
     }
 }
