@@ -81,7 +81,7 @@ fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
 pub struct StatefulSetController {
     queue: WorkQueue<ObjectKey>,
     /// Templates by revision name, per set (the ControllerRevision history).
-    revisions: BTreeMap<ObjectKey, BTreeMap<String, PodTemplate>>,
+    revisions: FxHashMap<ObjectKey, BTreeMap<String, PodTemplate>>,
     /// Whether MaxUnavailableStatefulSet is on.
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.

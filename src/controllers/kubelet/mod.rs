@@ -1185,7 +1185,10 @@ mod tests {
     #[test]
     fn calls_know_which_mounts_are_in_flight() {
         let mut calls = Calls::default();
-        let (a, b) = (ObjectKey::new("default", "a"), ObjectKey::new("default", "b"));
+        let (a, b) = (
+            ObjectKey::new("default", "a"),
+            ObjectKey::new("default", "b"),
+        );
         calls.insert(1, Purpose::Publish(a.clone(), 0));
         calls.insert(2, Purpose::Publish(a.clone(), 0));
         calls.insert(3, Purpose::Unpublish(b.clone(), 1));
