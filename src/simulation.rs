@@ -750,7 +750,7 @@ impl Sim<'_> {
                 Ok(())
             }
             ActionKind::Scale(r, n) => modify_set(&mut self.store, r, |s| {
-                s.spec.replicas = *n;
+                std::sync::Arc::make_mut(&mut s.spec).replicas = *n;
                 Ok(())
             }),
             ActionKind::SetImage {
@@ -758,8 +758,10 @@ impl Sim<'_> {
                 container,
                 image,
             } => modify_set(&mut self.store, set, |s| {
-                let containers =
-                    &mut std::sync::Arc::make_mut(&mut s.spec.template.spec).containers;
+                let containers = &mut std::sync::Arc::make_mut(
+                    &mut std::sync::Arc::make_mut(&mut s.spec).template.spec,
+                )
+                .containers;
                 let only = containers.len() == 1;
                 let c = containers
                     .iter_mut()

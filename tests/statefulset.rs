@@ -106,12 +106,12 @@ impl Invariants {
         for set in store.list::<StatefulSet>() {
             let name = set.metadata.name.to_string();
             if let Some(last) = self.last_spec.get(&name)
-                && *last != set.spec
+                && *last != *set.spec
             {
                 self.previous_spec
                     .insert(name.clone(), (store.now(), last.clone()));
             }
-            self.last_spec.insert(name, set.spec.clone());
+            self.last_spec.insert(name, (*set.spec).clone());
             self.check_set(store, set, &deleted);
         }
         for p in store.list::<Pod>() {

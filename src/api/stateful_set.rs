@@ -220,8 +220,9 @@ pub struct StatefulSetStatus {
 pub struct StatefulSet {
     /// Metadata.
     pub metadata: ObjectMeta,
-    /// Spec.
-    pub spec: StatefulSetSpec,
+    /// Spec, shared between the set's versions: a status write (the
+    /// controller's, on most syncs) copies a pointer, not the template.
+    pub spec: std::sync::Arc<StatefulSetSpec>,
     /// Status.
     pub status: StatefulSetStatus,
 }

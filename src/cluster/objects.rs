@@ -644,7 +644,7 @@ mod tests {
         .expect("a spec");
         StatefulSet {
             metadata: meta(ns, name, &[]),
-            spec,
+            spec: spec.into(),
             status: Default::default(),
         }
         .into()

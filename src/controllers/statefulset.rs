@@ -853,13 +853,15 @@ mod tests {
             }))
             .expect("a set");
             for t in templates {
-                set.spec.volume_claim_templates.push(ClaimTemplate {
-                    metadata: TemplateMeta {
-                        name: t.to_string(),
-                        ..Default::default()
-                    },
-                    spec: Default::default(),
-                });
+                std::sync::Arc::make_mut(&mut set.spec)
+                    .volume_claim_templates
+                    .push(ClaimTemplate {
+                        metadata: TemplateMeta {
+                            name: t.to_string(),
+                            ..Default::default()
+                        },
+                        spec: Default::default(),
+                    });
             }
             set
         };

@@ -1427,7 +1427,7 @@ fn build_object(
             };
             crate::api::StatefulSet {
                 metadata,
-                spec,
+                spec: spec.into(),
                 status,
             }
             .into()

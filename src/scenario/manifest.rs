@@ -782,7 +782,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                 cx.out.objects.push(
                     StatefulSet {
                         metadata: meta,
-                        spec,
+                        spec: spec.into(),
                         status: StatefulSetStatus::default(),
                     }
                     .into(),
