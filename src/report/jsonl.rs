@@ -64,7 +64,7 @@ pub fn render(r: &Report<'_>) -> String {
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-/// The whole JSON Lines output, written to `out` line by line.
+/// The whole JSON Lines output, written to `out` in pieces of about 64 KiB.
 pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
     let mut lines = Lines::new(out);
     lines.push(json!({
@@ -255,7 +255,7 @@ impl<'a> OperationLine<'a> {
             call: o.call,
             caller: o.caller,
             detail: o.result.as_ref().map(|r| match r {
-                Ok(s) | Err(s) => &**s,
+                Ok(s) | Err(s) => s.as_str(),
             }),
             operation: o.op.csi_name(),
             phase: o.phase.as_str(),

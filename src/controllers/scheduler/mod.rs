@@ -346,11 +346,9 @@ impl Scheduler {
     fn seed_tree(&mut self, cache: &ObjectSet) {
         if !self.tree_seeded {
             self.tree_seeded = true;
-            for (key, n) in cache.list_keyed::<Node>() {
-                self.tree.add(n);
-                if let Some(shared) = cache.get_shared(Kind::Node, key) {
-                    self.facts.put(shared);
-                }
+            for n in cache.list_prefixed_shared::<Node>("", "") {
+                self.tree.add(&n);
+                self.facts.put(n);
             }
         }
     }
@@ -537,23 +535,21 @@ impl Scheduler {
             }
             Kind::Node => {
                 self.seed_tree(cx.store.cache());
-                match cx.store.get::<Node>(&ev.key) {
-                    Some(n) if ev.op == ChangeOp::Added => self.tree.add(n),
-                    Some(n) => self.tree.update(n),
-                    None => self.tree.remove(&ev.key.name),
-                }
-                match cx.store.cache().get_shared(Kind::Node, &ev.key) {
-                    Some(n) => self.facts.put(n),
-                    None => self.facts.remove(ev.key.name),
-                }
-                // Node Add / UpdateNodeLabel / UpdateNodeTaint (and what the
-                // resource fit watches): not status bookkeeping such as
-                // volumesInUse or volumesAttached.
+                // The node as the cache now has it, looked up once.
                 let seen = cx
                     .store
                     .cache()
                     .get_shared(Kind::Node, &ev.key)
                     .and_then(Shared::<Node>::new);
+                match &seen {
+                    Some(n) if ev.op == ChangeOp::Added => self.tree.add(n),
+                    Some(n) => self.tree.update(n),
+                    None => self.tree.remove(&ev.key.name),
+                }
+                match &seen {
+                    Some(n) => self.facts.put(n.clone()),
+                    None => self.facts.remove(ev.key.name),
+                }
                 let before = match &seen {
                     Some(n) => self.nodes_seen.insert(ev.key.name, n.clone()),
                     None => self.nodes_seen.remove(&ev.key.name),

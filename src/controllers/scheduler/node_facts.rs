@@ -15,14 +15,13 @@
 //! at about 1,500, and two hash probes each were most of its time).
 
 use super::filters::{NodeEntry, NodeUsage};
+use crate::api::Node;
 use crate::api::meta::{Name, SelectorOperator};
 use crate::api::node::{NodeSelector, Taint};
-use crate::api::{AnyObject, Node};
 use crate::cluster::objects::Shared;
 use rustc_hash::FxHashMap;
 use slab::Slab;
 use std::cell::Cell;
-use std::sync::Arc;
 
 /// One node's facts.
 pub struct NodeFacts {
@@ -111,13 +110,9 @@ pub struct NodeFactsCache {
 }
 
 impl NodeFactsCache {
-    /// A node was added or changed (`node` is a stored Node).
-    pub fn put(&mut self, node: Arc<AnyObject>) {
-        let Some(shared) = Shared::<Node>::new(node) else {
-            debug_assert!(false, "node facts of a Node only");
-            return;
-        };
-        let mut facts = NodeFacts::of(shared);
+    /// A node was added or changed.
+    pub fn put(&mut self, node: Shared<Node>) {
+        let mut facts = NodeFacts::of(node);
         match self.by_name.get(&facts.name) {
             Some(&slot) => {
                 let old = &mut self.slots[slot];
@@ -246,7 +241,7 @@ mod tests {
     }
 
     fn stored(node: Node) -> Shared<Node> {
-        Shared::new(Arc::new(AnyObject::Node(node))).expect("a node")
+        Shared::new(std::sync::Arc::new(crate::api::AnyObject::Node(node))).expect("a node")
     }
 
     fn op(i: u8) -> SelectorOperator {
@@ -304,8 +299,8 @@ mod tests {
         let mut cache = NodeFactsCache::default();
         let mut usage = NodeUsage::default();
         let (a, b) = (Name::new("node-a"), Name::new("node-b"));
-        cache.put(stored(node("node-a", &BTreeMap::new())).into_shared());
-        cache.put(stored(node("node-b", &BTreeMap::new())).into_shared());
+        cache.put(stored(node("node-a", &BTreeMap::new())));
+        cache.put(stored(node("node-b", &BTreeMap::new())));
         assert!(cache.get(a).unwrap().usage(&usage).is_none());
         usage.entry(b).requested.2 = 7;
         usage.entry(a).requested.2 = 1;
@@ -313,7 +308,7 @@ mod tests {
         // The node changes: its new facts keep the slot.
         let mut labels = BTreeMap::new();
         labels.insert("k".to_string(), "v".to_string());
-        cache.put(stored(node("node-a", &labels)).into_shared());
+        cache.put(stored(node("node-a", &labels)));
         usage.entry(a).requested.2 = 3;
         assert_eq!(cache.get(a).unwrap().usage(&usage).unwrap().requested.2, 3);
         assert_eq!(cache.get(b).unwrap().usage(&usage).unwrap().requested.2, 7);
@@ -323,7 +318,7 @@ mod tests {
     fn ranks_follow_names_as_nodes_come_and_go() {
         let mut cache = NodeFactsCache::default();
         for name in ["node-b", "node-a", "node-c"] {
-            cache.put(stored(node(name, &BTreeMap::new())).into_shared());
+            cache.put(stored(node(name, &BTreeMap::new())));
         }
         cache.rank();
         let rank = |c: &NodeFactsCache, n: &str| c.get(Name::new(n)).map(|f| f.rank);

@@ -194,7 +194,6 @@ impl UsageCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::ChangeOp;
 
     fn pod(node: &str, phase: &str) -> Pod {
         serde_json::from_value(serde_json::json!({
