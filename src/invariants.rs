@@ -374,10 +374,7 @@ impl Checker {
                         format!(
                             "running on {} (zone {}) outside the volume's node affinity",
                             node.metadata.name,
-                            node.metadata
-                                .labels
-                                .get(LABEL_ZONE)
-                                .map_or("-", String::as_str)
+                            node.metadata.labels.get_str(LABEL_ZONE).unwrap_or("-")
                         ),
                     );
                 }
@@ -461,7 +458,7 @@ impl Checker {
                 let Some(n) = ordinal(&s.metadata.name, &p.metadata.name) else {
                     continue;
                 };
-                let rev = p.metadata.labels.get("controller-revision-hash");
+                let rev = p.metadata.labels.get_str("controller-revision-hash");
                 if n < partition
                     && rev == Some(upd)
                     && p.metadata

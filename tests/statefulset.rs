@@ -222,7 +222,11 @@ impl Invariants {
                 let msg = format!("{name}-{ord} created while {name}-{bad} is not healthy");
                 self.fail(store, msg);
             }
-            let revision = pod.metadata.labels.get(LABEL_REVISION).cloned();
+            let revision = pod
+                .metadata
+                .labels
+                .get(LABEL_REVISION)
+                .map(|r| r.to_string());
             let want = if rolling && ord < partition {
                 &set.status.current_revision
             } else {
@@ -281,7 +285,7 @@ fn settled_status_matches(r: &RunResult) -> Vec<String> {
         let live = |rev: &str| {
             pods.values()
                 .filter(|p| p.metadata.deletion_timestamp.is_none())
-                .filter(|p| p.metadata.labels.get(LABEL_REVISION).map(String::as_str) == Some(rev))
+                .filter(|p| p.metadata.labels.get_str(LABEL_REVISION) == Some(rev))
                 .count() as u32
         };
         let want = (

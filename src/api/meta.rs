@@ -1,9 +1,9 @@
 //! Object metadata, object keys and references shared by every kind.
 
+use super::labels::Labels;
 use crate::cluster::diff::Diff;
 use crate::engine::SimTime;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 use ustr::Ustr;
 
@@ -448,11 +448,11 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<SimTime>,
     /// Labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub annotations: Labels,
     /// Finalizers that hold the object after deletion is requested.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finalizers: Vec<String>,
@@ -477,7 +477,7 @@ impl ObjectMeta {
 
     /// The value of annotation `key`, if set.
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations.get(key).map(String::as_str)
+        self.annotations.get_str(key)
     }
 }
 
@@ -486,8 +486,8 @@ impl ObjectMeta {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LabelSelector {
     /// All of these labels must be present with these values.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub match_labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub match_labels: Labels,
     /// All of these expressions must hold.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub match_expressions: Vec<LabelSelectorRequirement>,
@@ -526,11 +526,11 @@ pub enum SelectorOperator {
 impl SelectorOperator {
     /// Evaluates the requirement `key op values` against `labels`
     /// (k8s.io/apimachinery labels.Requirement.Matches).
-    pub fn matches(self, labels: &BTreeMap<String, String>, key: &str, values: &[String]) -> bool {
-        let v = labels.get(key);
+    pub fn matches(self, labels: &Labels, key: &str, values: &[String]) -> bool {
+        let v = labels.get_str(key);
         match self {
-            SelectorOperator::In => v.is_some_and(|v| values.contains(v)),
-            SelectorOperator::NotIn => v.is_none_or(|v| !values.contains(v)),
+            SelectorOperator::In => v.is_some_and(|v| values.iter().any(|x| x == v)),
+            SelectorOperator::NotIn => v.is_none_or(|v| values.iter().all(|x| x != v)),
             SelectorOperator::Exists => v.is_some(),
             SelectorOperator::DoesNotExist => v.is_none(),
             SelectorOperator::Gt | SelectorOperator::Lt => match (v, values.first()) {
@@ -553,10 +553,8 @@ impl SelectorOperator {
 
 impl LabelSelector {
     /// True if `labels` satisfy every requirement. An empty selector matches all.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.match_labels
-            .iter()
-            .all(|(k, v)| labels.get(k) == Some(v))
+    pub fn matches(&self, labels: &Labels) -> bool {
+        labels.contains_all(&self.match_labels)
             && self
                 .match_expressions
                 .iter()

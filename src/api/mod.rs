@@ -1,6 +1,7 @@
 //! The API objects storsim models, with Kubernetes field names (camelCase in
 //! files), the API server's defaults, and what `kubectl get` shows of each.
 
+pub mod labels;
 pub mod meta;
 pub mod node;
 pub mod persistent_volume;
@@ -12,6 +13,7 @@ pub mod storage_class;
 pub mod volume_attachment;
 pub mod volume_snapshot;
 
+pub use labels::Labels;
 pub use meta::{Kind, LabelSelector, Name, ObjectKey, ObjectMeta, ObjectRef};
 pub use node::Node;
 pub use persistent_volume::{AccessMode, PersistentVolume, VolumeMode, VolumePhase};
@@ -419,7 +421,7 @@ impl Resource for Pod {
                 self.metadata
                     .labels
                     .get("controller-revision-hash")
-                    .cloned()
+                    .map(Name::to_string)
                     .unwrap_or_default(),
             ),
         ];

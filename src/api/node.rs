@@ -112,7 +112,7 @@ pub struct NodeSelectorRequirement {
 impl NodeSelector {
     /// True if any term matches `labels` (an empty term matches nothing, as in
     /// Kubernetes' nodeaffinity helpers).
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &crate::api::Labels) -> bool {
         self.node_selector_terms.iter().any(|t| {
             !t.match_expressions.is_empty()
                 && t.match_expressions
@@ -144,6 +144,6 @@ pub struct TopologySelectorLabelRequirement {
 impl Node {
     /// The node's zone label, if any.
     pub fn zone(&self) -> Option<&str> {
-        self.metadata.labels.get(LABEL_ZONE).map(String::as_str)
+        self.metadata.labels.get_str(LABEL_ZONE)
     }
 }

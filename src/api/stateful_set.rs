@@ -2,12 +2,12 @@
 //! The controller that acts on it arrives with the StatefulSet issue; the
 //! object and its API defaults live here so the store can hold it.
 
+use super::labels::Labels;
 use super::meta::{LabelSelector, ObjectMeta};
 use super::persistent_volume_claim::PersistentVolumeClaimSpec;
 use super::pod::PodSpec;
 use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Metadata allowed in a template.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Diff)]
@@ -17,11 +17,11 @@ pub struct TemplateMeta {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
     /// Labels.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
     /// Annotations.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub annotations: Labels,
 }
 
 /// Pod template.

@@ -144,12 +144,10 @@ pub struct ObjectSet {
     set_selector_of: BTreeMap<ObjectKey, Option<LabelKey>>,
 }
 
-type LabelKey = (Name, String, String);
+type LabelKey = (Name, Name, Name);
 
 fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> + '_ {
-    meta.labels
-        .iter()
-        .map(|(k, v)| (meta.namespace, k.clone(), v.clone()))
+    meta.labels.iter().map(|(k, v)| (meta.namespace, *k, *v))
 }
 
 /// Volumes by what makes them a candidate for a claim: Available ones by
@@ -421,11 +419,11 @@ impl ObjectSet {
                     .match_labels
                     .iter()
                     .next()
-                    .map(|(k, v)| (key.namespace, k.clone(), v.clone()));
+                    .map(|(k, v)| (key.namespace, *k, *v));
                 if self.set_selector_of.get(key) != Some(&first) {
                     self.unindex_set(&o.metadata);
                     self.set_selectors
-                        .entry(first.clone())
+                        .entry(first)
                         .or_default()
                         .insert(key.clone());
                     self.set_selector_of.insert(key.clone(), first);
@@ -479,7 +477,7 @@ impl ObjectSet {
     pub fn sets_that_may_select<'a>(
         &'a self,
         namespace: &str,
-        labels: &BTreeMap<String, String>,
+        labels: &crate::api::Labels,
     ) -> Box<dyn Iterator<Item = &'a StatefulSet> + 'a> {
         if !self.indexed {
             let ns = namespace.to_string();
@@ -490,7 +488,7 @@ impl ObjectSet {
         }
         let mut keys: BTreeSet<&'a ObjectKey> = BTreeSet::new();
         for (k, v) in labels {
-            let l = Some((Name::new(namespace), k.clone(), v.clone()));
+            let l = Some((Name::new(namespace), *k, *v));
             keys.extend(self.set_selectors.get(&l).into_iter().flatten());
         }
         keys.extend(
@@ -513,11 +511,11 @@ impl ObjectSet {
         if !self.indexed {
             let (ns, key, value) = (namespace.to_string(), key.to_string(), value.to_string());
             return Box::new(self.list::<Pod>().filter(move |p| {
-                p.metadata.namespace == ns && p.metadata.labels.get(&key) == Some(&value)
+                p.metadata.namespace == ns && p.metadata.labels.get_str(&key) == Some(&*value)
             }));
         }
         let ns = Name::new(namespace);
-        let l = (ns, key.to_string(), value.to_string());
+        let l = (ns, Name::new(key), Name::new(value));
         Box::new(
             self.pod_labels
                 .get(&l)
@@ -713,7 +711,7 @@ mod tests {
                 "{k}={v}"
             );
         }
-        let labels: BTreeMap<String, String> = [("app".to_string(), "web".to_string())].into();
+        let labels: crate::api::Labels = [("app", "web")].into();
         let sets = |s: &ObjectSet| -> Vec<String> {
             s.sets_that_may_select("a", &labels)
                 .filter(|s| s.spec.selector.matches(&labels))

@@ -403,7 +403,7 @@ impl Store {
         let meta = obj.meta();
         let lists = &mut self.lists;
         let conditions = interned(lists, obj.true_conditions().iter().map(String::as_str));
-        let annotations = interned(lists, meta.annotations.keys().map(String::as_str));
+        let annotations = lists.names(&meta.annotations.keys().copied().collect::<Vec<_>>());
         let changed = interned(lists, changed.iter().map(String::as_str));
         let columns: Vec<(&'static str, Name)> = obj
             .columns()

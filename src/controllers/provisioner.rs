@@ -126,7 +126,7 @@ impl Provisioner {
         let mut zones: Vec<String> = cx
             .store
             .list::<Node>()
-            .filter_map(|n| n.metadata.labels.get(key).cloned())
+            .filter_map(|n| n.metadata.labels.get(key).map(crate::api::Name::to_string))
             .collect();
         zones.sort();
         zones.dedup();
@@ -187,7 +187,12 @@ impl Provisioner {
                     .cloned()
                     .unwrap_or_default();
                 let node = cx.store.get::<Node>(&ObjectKey::cluster(node_name));
-                match node.and_then(|n| n.metadata.labels.get(&topo_key).cloned()) {
+                match node.and_then(|n| {
+                    n.metadata
+                        .labels
+                        .get(&topo_key)
+                        .map(crate::api::Name::to_string)
+                }) {
                     Some(z) => z,
                     None => {
                         // The selected node is gone or has no topology: reschedule.
@@ -448,8 +453,8 @@ fn provisioned_volume(
     cx: &Ctx<'_>,
 ) -> PersistentVolume {
     let driver = cx.profile.driver.name.clone();
-    let mut annotations = BTreeMap::new();
-    annotations.insert(ANN_DYNAMICALLY_PROVISIONED.to_string(), driver.clone());
+    let mut annotations = crate::api::Labels::new();
+    annotations.insert(ANN_DYNAMICALLY_PROVISIONED, driver.as_str());
     let mut capacity = BTreeMap::new();
     capacity.insert("storage".to_string(), Quantity::from_bytes(size_bytes));
     let fs_type = sc

@@ -524,8 +524,7 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
         if !pre_bound {
             v.metadata
                 .annotations
-                .entry(ANN_BOUND_BY_CONTROLLER.into())
-                .or_insert_with(|| "yes".into());
+                .insert_if_absent(ANN_BOUND_BY_CONTROLLER, "yes");
         }
     });
     update_volume_phase(store, &pv_key, VolumePhase::Bound, "");
@@ -535,13 +534,11 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
         if chosen_by_controller {
             c.metadata
                 .annotations
-                .entry(ANN_BOUND_BY_CONTROLLER.into())
-                .or_insert_with(|| "yes".into());
+                .insert_if_absent(ANN_BOUND_BY_CONTROLLER, "yes");
         }
         c.metadata
             .annotations
-            .entry(ANN_BIND_COMPLETED.into())
-            .or_insert_with(|| "yes".into());
+            .insert_if_absent(ANN_BIND_COMPLETED, "yes");
     });
     let pv_now = store.get::<PersistentVolume>(&pv_key).cloned();
     update_claim_status(store, &claim_key, ClaimPhase::Bound, pv_now.as_ref());
@@ -719,10 +716,10 @@ fn provision_claim(store: &mut Api<'_>, claim: &PersistentVolumeClaim, class: &s
     let _ = store.modify::<PersistentVolumeClaim>(&claim.metadata.key(), |c| {
         c.metadata
             .annotations
-            .insert(ANN_BETA_STORAGE_PROVISIONER.into(), p.clone());
+            .insert(ANN_BETA_STORAGE_PROVISIONER, p.as_str());
         c.metadata
             .annotations
-            .insert(ANN_STORAGE_PROVISIONER.into(), p.clone());
+            .insert(ANN_STORAGE_PROVISIONER, p.as_str());
     });
     let msg = format!(
         "Waiting for a volume to be created either by the external provisioner '{p}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered."

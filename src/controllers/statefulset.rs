@@ -232,9 +232,9 @@ impl StatefulSetController {
             .unwrap_or_else(|| set.spec.template.clone());
         let name = format!("{}-{ord}", set.metadata.name);
         let mut labels = template.metadata.labels.clone();
-        labels.insert(LABEL_POD_NAME.into(), name.clone());
-        labels.insert(LABEL_POD_INDEX.into(), ord.to_string());
-        labels.insert(LABEL_REVISION.into(), revision.clone());
+        labels.insert(LABEL_POD_NAME, name.as_str());
+        labels.insert(LABEL_POD_INDEX, ord.to_string());
+        labels.insert(LABEL_REVISION, revision.as_str());
         let mut spec = crate::api::pod::PodSpec::clone(&template.spec);
         spec.hostname = name.clone();
         spec.subdomain = set.spec.service_name.clone();
@@ -319,7 +319,7 @@ impl StatefulSetController {
                 continue;
             }
             let mut labels = t.metadata.labels.clone();
-            labels.extend(set.spec.selector.match_labels.clone());
+            labels.extend(set.spec.selector.match_labels.iter().map(|(k, v)| (*k, *v)));
             let mut claim = PersistentVolumeClaim {
                 metadata: ObjectMeta {
                     name: key.name,
@@ -608,7 +608,7 @@ impl StatefulSetController {
         let rolling = set.spec.update_strategy.rolling_update.as_ref();
         let partition = rolling.map_or(0, |r| r.partition) as usize;
         let outdated = |p: &Pod| {
-            p.metadata.labels.get(LABEL_REVISION) != Some(&s.update)
+            p.metadata.labels.get_str(LABEL_REVISION) != Some(s.update.as_str())
                 && p.metadata.deletion_timestamp.is_none()
         };
         if self.max_unavailable_gate {
@@ -666,12 +666,7 @@ impl StatefulSetController {
                 }
             }
             if pod.metadata.deletion_timestamp.is_none() {
-                let r = pod
-                    .metadata
-                    .labels
-                    .get(LABEL_REVISION)
-                    .map(String::as_str)
-                    .unwrap_or("");
+                let r = pod.metadata.labels.get_str(LABEL_REVISION).unwrap_or("");
                 if r == s.current {
                     current += 1;
                 }
@@ -832,7 +827,7 @@ mod tests {
     fn revision_names_follow_the_template() {
         let t = PodTemplate::default();
         let mut t2 = PodTemplate::default();
-        t2.metadata.labels.insert("a".into(), "b".into());
+        t2.metadata.labels.insert("a", "b");
         let (a, b) = (revision_name("web", &t), revision_name("web", &t2));
         assert!(a.starts_with("web-") && a.len() == 14);
         assert_ne!(a, b);

@@ -117,7 +117,7 @@ fn title(header: &str) -> String {
     }
 }
 
-fn map_lines(out: &mut String, label: &str, map: &BTreeMap<String, String>) {
+fn map_lines(out: &mut String, label: &str, map: &crate::api::Labels) {
     if map.is_empty() {
         let _ = writeln!(out, "{label:<14}<none>");
         return;

@@ -398,14 +398,14 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
             Some(p) => *p.get_ref(),
             None => ReclaimPolicy::Delete,
         };
-        let mut annotations = d.annotations.clone();
+        let mut annotations: crate::api::Labels = d.annotations.iter().collect();
         if d.is_default {
-            annotations.insert(ANN_DEFAULT_CLASS.into(), "true".into());
+            annotations.insert(ANN_DEFAULT_CLASS, "true");
         }
         classes.push(StorageClass {
             metadata: ObjectMeta {
                 name: name.into(),
-                labels: d.labels.clone(),
+                labels: d.labels.iter().collect(),
                 annotations,
                 ..Default::default()
             },
@@ -423,11 +423,11 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
     let mut snapshot_classes = Vec::new();
     for d in &raw.snapshot_class {
         let name = declare_class(cx, &mut known, Kind::VolumeSnapshotClass, &d.name, text);
-        let mut annotations = BTreeMap::new();
+        let mut annotations = crate::api::Labels::new();
         if d.is_default {
             annotations.insert(
-                crate::api::volume_snapshot::ANN_DEFAULT_SNAPSHOT_CLASS.to_string(),
-                "true".to_string(),
+                crate::api::volume_snapshot::ANN_DEFAULT_SNAPSHOT_CLASS,
+                "true",
             );
         }
         snapshot_classes.push(crate::api::VolumeSnapshotClass {
@@ -1201,16 +1201,16 @@ fn make_node(
     extra: &BTreeMap<String, String>,
     taints: &[crate::api::node::Taint],
 ) -> Node {
-    let mut labels = BTreeMap::new();
-    labels.insert(LABEL_HOSTNAME.to_string(), name.to_string());
-    labels.insert(LABEL_OS.to_string(), "linux".to_string());
+    let mut labels = crate::api::Labels::new();
+    labels.insert(LABEL_HOSTNAME, name);
+    labels.insert(LABEL_OS, "linux");
     if let Some(z) = zone {
-        labels.insert(LABEL_ZONE.to_string(), z.to_string());
+        labels.insert(LABEL_ZONE, z);
     }
     if let Some(r) = region {
-        labels.insert(LABEL_REGION.to_string(), r.to_string());
+        labels.insert(LABEL_REGION, r);
     }
-    labels.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels.extend(extra);
     let mut allocatable = BTreeMap::new();
     allocatable.insert("cpu".to_string(), cpu.clone());
     allocatable.insert("memory".to_string(), memory.clone());
@@ -1358,8 +1358,8 @@ fn build_object(
     let metadata = ObjectMeta {
         name: def.name.get_ref().clone().into(),
         namespace: namespace.into(),
-        labels: def.labels.clone(),
-        annotations: def.annotations.clone(),
+        labels: def.labels.iter().collect(),
+        annotations: def.annotations.iter().collect(),
         ..Default::default()
     };
     let mut spec_path = path.to_vec();

@@ -511,13 +511,17 @@ fn metadata(
         doc,
         &join(&prefix, "labels"),
         m.and_then(|m| m.get("labels")),
-    );
+    )
+    .iter()
+    .collect();
     meta.annotations = string_map(
         cx,
         doc,
         &join(&prefix, "annotations"),
         m.and_then(|m| m.get("annotations")),
-    );
+    )
+    .iter()
+    .collect();
     for k in m.into_iter().flat_map(|m| m.keys()) {
         if !["name", "namespace", "labels", "annotations"].contains(&k.as_str()) {
             cx.warn(
@@ -725,11 +729,9 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
                 let mut meta = meta;
                 let name = meta.name;
                 meta.labels
-                    .entry(crate::api::node::LABEL_HOSTNAME.into())
-                    .or_insert(name.to_string());
+                    .insert_if_absent(crate::api::node::LABEL_HOSTNAME, name);
                 meta.labels
-                    .entry(crate::api::node::LABEL_OS.into())
-                    .or_insert_with(|| "linux".into());
+                    .insert_if_absent(crate::api::node::LABEL_OS, "linux");
                 cx.out.nodes.push(crate::api::Node {
                     metadata: meta,
                     spec,

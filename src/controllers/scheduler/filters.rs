@@ -166,7 +166,7 @@ pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
         .spec
         .node_selector
         .iter()
-        .all(|(k, v)| labels.get(k) == Some(v));
+        .all(|(k, v)| labels.get(k).is_some_and(|x| *x == *v));
     let affinity_ok = pod
         .spec
         .affinity

@@ -202,14 +202,14 @@ impl Scheduler {
                                 });
                                 v.metadata
                                     .annotations
-                                    .insert(ANN_BOUND_BY_CONTROLLER.into(), "yes".into());
+                                    .insert(ANN_BOUND_BY_CONTROLLER, "yes");
                             });
                     }
                 }
                 Decision::Provision => {
                     let n = node.clone();
                     let _ = cx.store.modify::<PersistentVolumeClaim>(claim_key, |c| {
-                        c.metadata.annotations.insert(ANN_SELECTED_NODE.into(), n);
+                        c.metadata.annotations.insert(ANN_SELECTED_NODE, n);
                     });
                     provisioned.push(claim_key.clone());
                 }

@@ -287,7 +287,7 @@ mod tests {
             let facts = NodeFacts::of(stored(node("n", &labels)));
             prop_assert_eq!(
                 InternedSelector::new(&sel).matches(&facts),
-                sel.matches(&labels)
+                sel.matches(&labels.iter().collect())
             );
         }
     }

@@ -112,8 +112,8 @@ impl NodeTree {
 fn zone_key(node: &Node) -> String {
     let labels = &node.metadata.labels;
     let region = labels
-        .get("topology.kubernetes.io/region")
-        .map_or("", String::as_str);
+        .get_str("topology.kubernetes.io/region")
+        .unwrap_or("");
     let zone = node.zone().unwrap_or("");
     if region.is_empty() && zone.is_empty() {
         return String::new();

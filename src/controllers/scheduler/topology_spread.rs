@@ -97,7 +97,7 @@ fn constraints_of(pod: &Pod, cache: &ObjectSet) -> Vec<Constraint> {
             // matchLabelKeys: the pod's own values join the selector.
             for k in &c.match_label_keys {
                 if let Some(v) = pod.metadata.labels.get(k) {
-                    selector.match_labels.insert(k.clone(), v.clone());
+                    selector.match_labels.insert(k.as_str(), *v);
                 }
             }
             // A constraint without a selector matches no pod.
@@ -183,8 +183,8 @@ impl Spread {
                     .iter()
                     .all(|c| n.metadata.labels.contains_key(&c.key))
         };
-        let add = |domain: &mut FxHashMap<Name, i64>, value: &String, count: i64| {
-            *domain.entry(Name::new(value)).or_default() += count;
+        let add = |domain: &mut FxHashMap<Name, i64>, value: Name, count: i64| {
+            *domain.entry(value).or_default() += count;
         };
         // Filtering takes the minimum over every domain, empty ones
         // included: a hard constraint's domains come from every eligible
@@ -193,7 +193,7 @@ impl Spread {
             for (key, n) in cache.list_keyed::<Node>().filter(|(_, n)| eligible(n)) {
                 for (i, c) in constraints.iter().enumerate().filter(|(_, c)| c.hard) {
                     let count = per_node[i].get(&key.name).copied().unwrap_or(0);
-                    add(&mut domains[i], &n.metadata.labels[&c.key], count);
+                    add(&mut domains[i], n.metadata.labels[c.key.as_str()], count);
                 }
             }
         }
@@ -212,7 +212,7 @@ impl Spread {
                 if let Some(n) = cache.get::<Node>(&key)
                     && eligible(n)
                 {
-                    add(&mut domains[i], &n.metadata.labels[&c.key], *count);
+                    add(&mut domains[i], n.metadata.labels[c.key.as_str()], *count);
                 }
             }
         }

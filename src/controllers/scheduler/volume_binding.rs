@@ -237,9 +237,11 @@ fn can_provision_on(sc: &StorageClass, facts: &NodeFacts) -> bool {
     sc.allowed_topologies.is_empty() || {
         let labels = &facts.node().metadata.labels;
         sc.allowed_topologies.iter().any(|t| {
-            t.match_label_expressions
-                .iter()
-                .all(|r| labels.get(&r.key).is_some_and(|v| r.values.contains(v)))
+            t.match_label_expressions.iter().all(|r| {
+                labels
+                    .get(&r.key)
+                    .is_some_and(|v| r.values.iter().any(|x| *v == *x))
+            })
         })
     }
 }

@@ -1,0 +1,241 @@
+//! Labels and annotations: small maps of interned strings.
+//!
+//! An object carries a handful of each, every write copies them, and
+//! controllers read them on every sync (a pod's revision label, a node's
+//! zone). As a sorted vector of interned pairs ([`litemap`]), a copy is one
+//! allocation of sixteen bytes per entry instead of a B-tree node and two
+//! strings per entry, a lookup reads one contiguous block, and a value is
+//! compared with another name by pointer.
+
+use super::meta::Name;
+use crate::cluster::diff::{Diff, field, key_into};
+use litemap::LiteMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+
+/// Labels or annotations: keys in the byte order of their strings (as a
+/// `BTreeMap<String, String>` orders them), each at most once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Labels(LiteMap<Name, Name>);
+
+impl Labels {
+    /// No entries.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Name> {
+        self.0.get_by(|k| k.as_str().cmp(key))
+    }
+
+    /// The value of `key` as a string.
+    pub fn get_str(&self, key: &str) -> Option<&'static str> {
+        self.get(key).map(Name::as_str)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`; the previous value, if any.
+    pub fn insert(&mut self, key: impl Into<Name>, value: impl Into<Name>) -> Option<Name> {
+        self.0.insert(key.into(), value.into())
+    }
+
+    /// Sets `key` to `value` unless it is present.
+    pub fn insert_if_absent(&mut self, key: impl Into<Name>, value: impl Into<Name>) {
+        let key = key.into();
+        if !self.contains_key(&key) {
+            self.0.insert(key, value.into());
+        }
+    }
+
+    /// Removes `key`; its value, if it was present.
+    pub fn remove(&mut self, key: &str) -> Option<Name> {
+        let i = self
+            .0
+            .as_slice()
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()?;
+        let (k, _) = self.0.get_indexed(i)?;
+        let k = *k;
+        self.0.remove(&k)
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &Name)> + '_ {
+        self.0.as_slice().iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys in order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + '_ {
+        self.0.as_slice().iter().map(|(k, _)| k)
+    }
+
+    /// How many entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether every entry of `wanted` is here with the same value
+    /// (`matchLabels`, `nodeSelector`).
+    pub fn contains_all(&self, wanted: &Labels) -> bool {
+        wanted.iter().all(|(k, v)| self.get(k) == Some(v))
+    }
+
+    /// As an ordered map of strings (for a JSON rendering or a test).
+    pub fn to_string_map(&self) -> BTreeMap<String, String> {
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+impl<K: Into<Name>, V: Into<Name>> FromIterator<(K, V)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut out = Labels::new();
+        out.extend(iter);
+        out
+    }
+}
+
+impl<K: Into<Name>, V: Into<Name>> Extend<(K, V)> for Labels {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: Into<Name>, V: Into<Name>, const N: usize> From<[(K, V); N]> for Labels {
+    fn from(entries: [(K, V); N]) -> Self {
+        entries.into_iter().collect()
+    }
+}
+
+impl std::ops::Index<&str> for Labels {
+    type Output = Name;
+    fn index(&self, key: &str) -> &Name {
+        self.get(key).expect("no such label")
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = (&'a Name, &'a Name);
+    type IntoIter = Box<dyn DoubleEndedIterator<Item = (&'a Name, &'a Name)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Written as a map of strings, in key order.
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+}
+
+/// Read as a map of strings, so a scenario's mistakes are reported as they
+/// were for a `BTreeMap<String, String>`.
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<String, String>::deserialize(d)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// An object whose keys are walked in order, as for a map of strings.
+impl Diff for Labels {
+    fn is_object(&self) -> bool {
+        true
+    }
+    fn same(&self, other: &Self) -> bool {
+        self == other
+    }
+    fn diff_into(&self, other: &Self, path: &str, out: &mut Vec<String>) {
+        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
+        loop {
+            let (k, x, y) = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(&(ka, _)), Some(&(kb, _))) if ka == kb => {
+                    (ka, a.next().map(|e| e.1), b.next().map(|e| e.1))
+                }
+                (Some(&(ka, _)), Some(&(kb, _))) if ka < kb => (ka, a.next().map(|e| e.1), None),
+                (Some(&(ka, _)), None) => (ka, a.next().map(|e| e.1), None),
+                (_, Some(&(kb, _))) => (kb, None, b.next().map(|e| e.1)),
+            };
+            match (x, y) {
+                (Some(x), Some(y)) => field(path, k, (x, true), (y, true), out),
+                (Some(x), None) => field(path, k, (x, true), (x, false), out),
+                (None, Some(y)) => field(path, k, (y, false), (y, true), out),
+                (None, None) => {}
+            }
+        }
+    }
+    fn keys_into(&self, path: &str, out: &mut Vec<String>) {
+        for (k, v) in self.iter() {
+            key_into(path, k, v, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The same entries, order, lookups, removals and JSON as the map
+        /// of strings they replace, for any keys and values.
+        #[test]
+        fn behaves_as_a_map_of_strings(
+            entries in proptest::collection::vec(("[a-c./-]{0,3}", "[x-z0-9]{0,2}"), 0..8),
+            gone in "[a-c./-]{0,3}",
+        ) {
+            let mut want: BTreeMap<String, String> = BTreeMap::new();
+            let mut got = Labels::new();
+            for (k, v) in &entries {
+                prop_assert_eq!(
+                    got.insert(k.as_str(), v.as_str()).map(|n| n.to_string()),
+                    want.insert(k.clone(), v.clone())
+                );
+            }
+            prop_assert_eq!(got.to_string_map(), want.clone());
+            prop_assert_eq!(
+                serde_json::to_string(&got).expect("json"),
+                serde_json::to_string(&want).expect("json")
+            );
+            for (k, v) in &want {
+                prop_assert_eq!(got.get(k).map(|n| n.as_str()), Some(v.as_str()));
+            }
+            prop_assert_eq!(got.remove(&gone).map(|n| n.to_string()), want.remove(&gone));
+            prop_assert!(!got.contains_key(&gone));
+            prop_assert_eq!(got.to_string_map(), want);
+        }
+    }
+
+    #[test]
+    fn changed_paths_are_those_of_a_map_of_strings() {
+        let a: Labels = [("app", "web"), ("tier", "db")].into();
+        let b: Labels = [("app", "web"), ("zone", "a")].into();
+        let mut out = Vec::new();
+        a.diff_into(&b, "metadata.labels", &mut out);
+        assert_eq!(out, ["metadata.labels.tier", "metadata.labels.zone"]);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_reported_as_before() {
+        let err = serde_json::from_str::<Labels>(r#"{"app": 1}"#).expect_err("not a string");
+        let old = serde_json::from_str::<BTreeMap<String, String>>(r#"{"app": 1}"#)
+            .expect_err("not a string");
+        assert_eq!(err.to_string(), old.to_string());
+    }
+}
