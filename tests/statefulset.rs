@@ -234,7 +234,7 @@ impl Invariants {
             };
             // The sync that creates a pod writes the status naming both
             // revisions in the same step.
-            if !want.is_empty() && revision.as_ref() != Some(want) {
+            if !want.is_empty() && revision.as_deref() != Some(want.as_str()) {
                 let msg = format!(
                     "{name}-{ord} created at revision {revision:?}, expected {want} (partition {partition})"
                 );

@@ -455,7 +455,7 @@ pub struct ObjectMeta {
     pub annotations: Labels,
     /// Finalizers that hold the object after deletion is requested.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub finalizers: Vec<String>,
+    pub finalizers: Vec<Name>,
     /// Owners.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owner_references: Vec<OwnerReference>,

@@ -202,7 +202,7 @@ pub fn columns_text(columns: &[(&'static str, impl AsRef<str>)]) -> String {
 /// Adds `finalizer` unless present (what protection admission plugins do).
 fn add_finalizer(meta: &mut ObjectMeta, finalizer: &str) {
     if !meta.finalizers.iter().any(|f| f == finalizer) {
-        meta.finalizers.push(finalizer.to_string());
+        meta.finalizers.push(finalizer.into());
     }
 }
 
@@ -392,7 +392,7 @@ impl Resource for Pod {
             return Some("Terminating".into());
         }
         if !self.status.reason.is_empty() {
-            return Some(self.status.reason.clone());
+            return Some(self.status.reason.to_string());
         }
         Some(self.status.phase.to_string())
     }
@@ -450,7 +450,7 @@ impl Resource for StatefulSet {
         // The rollout as `kubectl rollout status` tells it: how many pods
         // run the update revision, and current → update while they differ.
         let revision = if st.current_revision == st.update_revision {
-            st.current_revision.clone()
+            st.current_revision.to_string()
         } else {
             format!("{}→{}", st.current_revision, st.update_revision)
         };

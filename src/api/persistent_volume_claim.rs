@@ -96,12 +96,12 @@ pub const CONDITION_FS_RESIZE_PENDING: &str = "FileSystemResizePending";
 pub struct ClaimCondition {
     /// Condition type.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Name,
     /// "True", "False" or "Unknown".
-    pub status: String,
+    pub status: Name,
     /// Message.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub message: Name,
 }
 
 /// PVC status.
@@ -161,9 +161,9 @@ impl PersistentVolumeClaim {
     pub fn set_condition(&mut self, kind: &str, message: &str) {
         self.status.conditions.retain(|c| c.kind != kind);
         self.status.conditions.push(ClaimCondition {
-            kind: kind.to_string(),
-            status: "True".to_string(),
-            message: message.to_string(),
+            kind: kind.into(),
+            status: "True".into(),
+            message: message.into(),
         });
     }
 

@@ -308,15 +308,15 @@ impl fmt::Display for PodPhase {
 pub struct PodCondition {
     /// Condition type.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Name,
     /// "True", "False" or "Unknown".
-    pub status: String,
+    pub status: Name,
     /// Machine-readable reason.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub reason: Name,
     /// Message.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub message: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub message: Name,
     /// When the status last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_transition_time: Option<crate::engine::SimTime>,
@@ -333,8 +333,8 @@ pub struct PodStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PodCondition>,
     /// The short reason `kubectl get pods` shows in STATUS (ContainerCreating…).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub reason: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub reason: Name,
     /// Container restarts (the sum of the containers' `restartCount`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub restart_count: u32,

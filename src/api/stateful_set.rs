@@ -3,7 +3,7 @@
 //! object and its API defaults live here so the store can hold it.
 
 use super::labels::Labels;
-use super::meta::{LabelSelector, ObjectMeta};
+use super::meta::{LabelSelector, Name, ObjectMeta};
 use super::persistent_volume_claim::PersistentVolumeClaimSpec;
 use super::pod::PodSpec;
 use crate::cluster::diff::Diff;
@@ -207,11 +207,11 @@ pub struct StatefulSetStatus {
     #[serde(default)]
     pub updated_replicas: u32,
     /// The revision pods below the partition (or not yet updated) run.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub current_revision: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub current_revision: Name,
     /// The revision of the current template.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub update_revision: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub update_revision: Name,
 }
 
 /// A StatefulSet.

@@ -91,9 +91,7 @@ impl CsiSnapshotter {
             .any(|f| f == FINALIZER_CONTENT_BOUND)
         {
             let _ = cx.store.modify::<VolumeSnapshotContent>(&key, |c| {
-                c.metadata
-                    .finalizers
-                    .push(FINALIZER_CONTENT_BOUND.to_string())
+                c.metadata.finalizers.push(FINALIZER_CONTENT_BOUND.into())
             });
         }
         let id = cx.call(

@@ -5,7 +5,7 @@
 
 use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Controller, Ctx};
-use crate::api::{Kind, ObjectKey, PersistentVolume, VolumeAttachment};
+use crate::api::{Kind, Name, ObjectKey, PersistentVolume, VolumeAttachment};
 use crate::backend::{CallId, Reply, Request};
 use crate::cluster::{Store, WatchEvent};
 use crate::engine::SimTime;
@@ -16,8 +16,8 @@ pub const SOURCE: &str = "external-attacher";
 
 /// The finalizer the attacher puts on VolumeAttachments: `external-attacher/`
 /// plus the driver name with dots as dashes.
-pub fn finalizer(driver: &str) -> String {
-    format!("external-attacher/{}", driver.replace('.', "-"))
+pub fn finalizer(driver: &str) -> Name {
+    format!("external-attacher/{}", driver.replace('.', "-")).into()
 }
 
 /// The controller.
@@ -63,10 +63,9 @@ impl ExternalAttacher {
         let Some(csi) = &pv.spec.csi else { return };
         let (volume_id, node) = (csi.volume_handle.clone(), va.spec.node_name.clone());
         if !deleting && !va.metadata.finalizers.contains(&fin) {
-            let f = fin.clone();
             let _ = cx
                 .store
-                .modify::<VolumeAttachment>(&key, |v| v.metadata.finalizers.push(f));
+                .modify::<VolumeAttachment>(&key, |v| v.metadata.finalizers.push(fin));
         }
         let timeout = cx.profile.sidecars.attacher.timeout;
         let request = if deleting {

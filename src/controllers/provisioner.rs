@@ -466,7 +466,7 @@ fn provisioned_volume(
         metadata: ObjectMeta {
             name: format!("pvc-{}", claim.metadata.uid).into(),
             annotations,
-            finalizers: vec![FINALIZER.to_string()],
+            finalizers: vec![FINALIZER.into()],
             ..Default::default()
         },
         spec: PersistentVolumeSpec {

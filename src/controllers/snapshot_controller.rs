@@ -147,15 +147,13 @@ impl SnapshotController {
                 .iter()
                 .any(|f| f == FINALIZER_PVC_AS_SOURCE)
             {
-                c.metadata
-                    .finalizers
-                    .push(FINALIZER_PVC_AS_SOURCE.to_string());
+                c.metadata.finalizers.push(FINALIZER_PVC_AS_SOURCE.into());
             }
         });
         let _ = cx.store.modify::<VolumeSnapshot>(&key, |s| {
             for f in [FINALIZER_SNAPSHOT_AS_SOURCE, FINALIZER_SNAPSHOT_BOUND] {
                 if !s.metadata.finalizers.iter().any(|x| x == f) {
-                    s.metadata.finalizers.push(f.to_string());
+                    s.metadata.finalizers.push(f.into());
                 }
             }
         });

@@ -12,7 +12,7 @@ use crate::api::persistent_volume_claim::PersistentVolumeClaimStatus;
 use crate::api::pod::{ClaimVolumeSource, PodStatus, Volume};
 use crate::api::stateful_set::PodTemplate;
 use crate::api::{
-    AnyObject, Kind, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
+    AnyObject, Kind, Name, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
     StatefulSet,
 };
 use crate::cluster::{EventType, Shared, Store, WatchEvent};
@@ -81,7 +81,7 @@ fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
 pub struct StatefulSetController {
     queue: WorkQueue<ObjectKey>,
     /// Templates by revision name, per set (the ControllerRevision history).
-    revisions: FxHashMap<ObjectKey, BTreeMap<String, PodTemplate>>,
+    revisions: FxHashMap<ObjectKey, BTreeMap<Name, PodTemplate>>,
     /// Whether MaxUnavailableStatefulSet is on.
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
@@ -103,8 +103,8 @@ struct ClaimKeys {
 struct Sync<'a> {
     set: &'a StatefulSet,
     key: ObjectKey,
-    current: String,
-    update: String,
+    current: Name,
+    update: Name,
     /// Pods deleted for the update in this sync (`status.CurrentReplicas--`).
     update_deletions: std::cell::Cell<u32>,
     /// The owner references the retention policy wants on the claims of a
@@ -436,18 +436,18 @@ impl StatefulSetController {
         // A template seen before has its name in the history (equal values
         // write out alike, so hash alike): no hash of the template per sync.
         let update = match history.iter().find(|(_, t)| **t == set.spec.template) {
-            Some((name, _)) => name.clone(),
-            None => revision_name(&set.metadata.name, &set.spec.template),
+            Some((name, _)) => *name,
+            None => Name::from(revision_name(&set.metadata.name, &set.spec.template)),
         };
         history
-            .entry(update.clone())
+            .entry(update)
             .or_insert_with(|| set.spec.template.clone());
         let current = if set.status.current_revision.is_empty()
             || !history.contains_key(&set.status.current_revision)
         {
-            update.clone()
+            update
         } else {
-            set.status.current_revision.clone()
+            set.status.current_revision
         };
         let s = Sync {
             set: &set,
@@ -680,15 +680,15 @@ impl StatefulSetController {
         st.available_replicas = available;
         st.current_replicas = current - s.update_deletions.get().min(current);
         st.updated_replicas = updated;
-        st.current_revision = s.current.clone();
-        st.update_revision = s.update.clone();
+        st.current_revision = s.current;
+        st.update_revision = s.update;
         // completeRollingUpdate.
         if set.spec.update_strategy.kind == "RollingUpdate"
             && updated == replicas
             && ready == replicas
         {
             st.current_replicas = updated;
-            st.current_revision = s.update.clone();
+            st.current_revision = s.update;
         }
         if st != set.status {
             let _ = cx.store.modify::<StatefulSet>(&s.key, |x| x.status = st);
@@ -865,8 +865,8 @@ mod tests {
             let s = Sync {
                 set,
                 key: ObjectKey::new("db", "web"),
-                current: String::new(),
-                update: String::new(),
+                current: Name::default(),
+                update: Name::default(),
                 update_deletions: std::cell::Cell::new(0),
                 kept_owners: Vec::new(),
             };

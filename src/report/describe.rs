@@ -41,7 +41,16 @@ pub fn describe(store: &Store, target: &ObjectRef, now: SimTime) -> Result<Strin
     map_lines(&mut out, "Labels:", &meta.labels);
     map_lines(&mut out, "Annotations:", &meta.annotations);
     if !meta.finalizers.is_empty() {
-        let _ = writeln!(out, "{:<14}[{}]", "Finalizers:", meta.finalizers.join(" "));
+        let _ = writeln!(
+            out,
+            "{:<14}[{}]",
+            "Finalizers:",
+            meta.finalizers
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
     if let Some(owner) = meta.owner_references.first() {
         let _ = writeln!(out, "{:<14}{}/{}", "Controlled By:", owner.kind, owner.name);

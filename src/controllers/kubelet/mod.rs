@@ -618,7 +618,7 @@ impl Kubelet {
         let restarts = self.pods[&key].restarts;
         let _ = cx.store.modify::<Pod>(&key, |p| {
             p.status.phase = PodPhase::Running;
-            p.status.reason.clear();
+            p.status.reason = Name::default();
             p.status.restart_count = restarts;
             set_condition(p, "Initialized", "True", "", "", now);
             if probe.is_some() {

@@ -756,7 +756,7 @@ impl Controller for Scheduler {
                     .conditions
                     .iter()
                     .find(|c| c.kind == "PodScheduled")
-                    .map(|c| c.message.clone())
+                    .map(|c| c.message)
                     .unwrap_or_default();
                 out.push(format!("Pod/{} is unschedulable: {why}", key.name));
             }
