@@ -1,11 +1,12 @@
-//! Labels and annotations: small maps of interned strings.
+//! Labels, annotations and resource lists: small maps keyed by interned
+//! strings.
 //!
 //! An object carries a handful of each, every write copies them, and
 //! controllers read them on every sync (a pod's revision label, a node's
-//! zone). As a sorted vector of interned pairs ([`litemap`]), a copy is one
-//! allocation of sixteen bytes per entry instead of a B-tree node and two
-//! strings per entry, a lookup reads one contiguous block, and a value is
-//! compared with another name by pointer.
+//! zone, a claim's requested size). As a sorted vector of interned keys and
+//! their values ([`litemap`]), a copy is one allocation instead of a B-tree
+//! node and a string or two per entry, a lookup reads one contiguous block,
+//! and a label value is compared with another name by pointer.
 
 use super::meta::Name;
 use crate::cluster::diff::{Diff, field, key_into};
@@ -13,35 +14,27 @@ use litemap::LiteMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
-/// Labels or annotations: keys in the byte order of their strings (as a
-/// `BTreeMap<String, String>` orders them), each at most once.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Labels(LiteMap<Name, Name>);
+/// A map keyed by strings, in the byte order of the keys (as a
+/// `BTreeMap<String, V>` orders them), each key at most once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameMap<V>(LiteMap<Name, V>);
+
+/// Labels or annotations.
+pub type Labels = NameMap<Name>;
+
+/// A resource list (`capacity`, `requests`, `allocatable`).
+pub type Resources = NameMap<super::quantity::Quantity>;
+
+impl<V> Default for NameMap<V> {
+    fn default() -> Self {
+        NameMap(LiteMap::new_vec())
+    }
+}
 
 impl Labels {
-    /// No entries.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Name> {
-        self.0.get_by(|k| k.as_str().cmp(key))
-    }
-
     /// The value of `key` as a string.
     pub fn get_str(&self, key: &str) -> Option<&'static str> {
         self.get(key).map(Name::as_str)
-    }
-
-    /// Whether `key` is present.
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    /// Sets `key` to `value`; the previous value, if any.
-    pub fn insert(&mut self, key: impl Into<Name>, value: impl Into<Name>) -> Option<Name> {
-        self.0.insert(key.into(), value.into())
     }
 
     /// Sets `key` to `value` unless it is present.
@@ -52,8 +45,43 @@ impl Labels {
         }
     }
 
+    /// Whether every entry of `wanted` is here with the same value
+    /// (`matchLabels`, `nodeSelector`).
+    pub fn contains_all(&self, wanted: &Labels) -> bool {
+        wanted.iter().all(|(k, v)| self.get(k) == Some(v))
+    }
+
+    /// As an ordered map of strings (for a JSON rendering or a test).
+    pub fn to_string_map(&self) -> BTreeMap<String, String> {
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+impl<V> NameMap<V> {
+    /// No entries.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0.get_by(|k| k.as_str().cmp(key))
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`; the previous value, if any.
+    pub fn insert(&mut self, key: impl Into<Name>, value: impl Into<V>) -> Option<V> {
+        self.0.insert(key.into(), value.into())
+    }
+
     /// Removes `key`; its value, if it was present.
-    pub fn remove(&mut self, key: &str) -> Option<Name> {
+    pub fn remove(&mut self, key: &str) -> Option<V> {
         let i = self
             .0
             .as_slice()
@@ -65,7 +93,7 @@ impl Labels {
     }
 
     /// The entries in key order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &Name)> + '_ {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &V)> + '_ {
         self.0.as_slice().iter().map(|(k, v)| (k, v))
     }
 
@@ -83,82 +111,74 @@ impl Labels {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// Whether every entry of `wanted` is here with the same value
-    /// (`matchLabels`, `nodeSelector`).
-    pub fn contains_all(&self, wanted: &Labels) -> bool {
-        wanted.iter().all(|(k, v)| self.get(k) == Some(v))
-    }
-
-    /// As an ordered map of strings (for a JSON rendering or a test).
-    pub fn to_string_map(&self) -> BTreeMap<String, String> {
-        self.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 }
 
-impl<K: Into<Name>, V: Into<Name>> FromIterator<(K, V)> for Labels {
-    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut out = Labels::new();
+impl<K: Into<Name>, V, W: Into<V>> FromIterator<(K, W)> for NameMap<V> {
+    fn from_iter<I: IntoIterator<Item = (K, W)>>(iter: I) -> Self {
+        let mut out = NameMap::new();
         out.extend(iter);
         out
     }
 }
 
-impl<K: Into<Name>, V: Into<Name>> Extend<(K, V)> for Labels {
-    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+impl<K: Into<Name>, V, W: Into<V>> Extend<(K, W)> for NameMap<V> {
+    fn extend<I: IntoIterator<Item = (K, W)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);
         }
     }
 }
 
-impl<K: Into<Name>, V: Into<Name>, const N: usize> From<[(K, V); N]> for Labels {
-    fn from(entries: [(K, V); N]) -> Self {
+impl<K: Into<Name>, V, W: Into<V>, const N: usize> From<[(K, W); N]> for NameMap<V> {
+    fn from(entries: [(K, W); N]) -> Self {
         entries.into_iter().collect()
     }
 }
 
-impl std::ops::Index<&str> for Labels {
-    type Output = Name;
-    fn index(&self, key: &str) -> &Name {
-        self.get(key).expect("no such label")
+impl<V> std::ops::Index<&str> for NameMap<V> {
+    type Output = V;
+    fn index(&self, key: &str) -> &V {
+        self.get(key).expect("no such key")
     }
 }
 
-impl<'a> IntoIterator for &'a Labels {
-    type Item = (&'a Name, &'a Name);
-    type IntoIter = Box<dyn DoubleEndedIterator<Item = (&'a Name, &'a Name)> + 'a>;
+impl<'a, V> IntoIterator for &'a NameMap<V> {
+    type Item = (&'a Name, &'a V);
+    type IntoIter = Box<dyn DoubleEndedIterator<Item = (&'a Name, &'a V)> + 'a>;
     fn into_iter(self) -> Self::IntoIter {
         Box::new(self.iter())
     }
 }
 
-/// Written as a map of strings, in key order.
-impl Serialize for Labels {
+/// Written as a map, in key order.
+impl<V: Serialize> Serialize for NameMap<V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        s.collect_map(self.iter().map(|(k, v)| (k.as_str(), v)))
     }
 }
 
-/// Read as a map of strings, so a scenario's mistakes are reported as they
-/// were for a `BTreeMap<String, String>`.
-impl<'de> Deserialize<'de> for Labels {
+/// Read as a map with string keys, so a scenario's mistakes are reported
+/// as they were for a `BTreeMap<String, V>`.
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(BTreeMap::<String, String>::deserialize(d)?
-            .into_iter()
-            .collect())
+        let map = BTreeMap::<String, V>::deserialize(d)?;
+        Ok(NameMap(
+            map.into_iter().map(|(k, v)| (Name::new(&k), v)).collect(),
+        ))
     }
 }
 
 /// An object whose keys are walked in order, as for a map of strings.
-impl Diff for Labels {
+impl<V: Diff> Diff for NameMap<V> {
     fn is_object(&self) -> bool {
         true
     }
     fn same(&self, other: &Self) -> bool {
-        self == other
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((ka, a), (kb, b))| ka == kb && a.same(b))
     }
     fn diff_into(&self, other: &Self, path: &str, out: &mut Vec<String>) {
         let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());

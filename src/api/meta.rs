@@ -133,9 +133,17 @@ pub struct ObjectKey {
 /// A name in a key: interned, so a key is copied without allocating and
 /// compared for equality by pointer. It reads, prints and serialises as the
 /// string it stands for (`{:?}` too: messages quote names with it).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Diff)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Diff)]
 #[serde(transparent)]
 pub struct Name(Ustr);
+
+/// Read as a `String` is (so a mistake in a scenario is reported as for a
+/// string field: "expected a string"), then interned.
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| Name::new(&s))
+    }
+}
 
 impl Name {
     /// The interned copy of `s`.

@@ -1,11 +1,11 @@
 //! Node, and the node-selector types shared by PV node affinity, pod
 //! affinity and StorageClass allowed topologies.
 
+use super::labels::Resources;
 use super::meta::{Name, ObjectMeta, SelectorOperator};
-use super::quantity::Quantity;
+
 use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Well-known zone label.
 pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
@@ -50,8 +50,8 @@ pub struct NodeSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeStatus {
     /// Resources that pods may request (`cpu`, `memory`, `pods`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub allocatable: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub allocatable: Resources,
     /// True while the kubelet reports Ready.
     #[serde(default = "yes")]
     pub ready: bool,

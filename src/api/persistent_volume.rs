@@ -1,5 +1,6 @@
 //! PersistentVolume: a piece of storage in the cluster.
 
+use super::labels::Resources;
 use super::meta::ObjectMeta;
 use super::node::NodeSelector;
 use super::quantity::Quantity;
@@ -151,7 +152,7 @@ pub struct NfsSource {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentVolumeSpec {
     /// `storage` capacity.
-    pub capacity: BTreeMap<String, Quantity>,
+    pub capacity: Resources,
     /// Access modes.
     pub access_modes: Vec<AccessMode>,
     /// Reclaim policy; API default Retain for PVs created by hand.

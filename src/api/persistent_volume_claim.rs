@@ -1,11 +1,11 @@
 //! PersistentVolumeClaim: a request for storage.
 
+use super::labels::{Labels, Resources};
 use super::meta::{LabelSelector, Name, ObjectMeta};
 use super::persistent_volume::{ANN_BETA_STORAGE_CLASS, AccessMode, VolumeMode};
 use super::quantity::Quantity;
 use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Set by the scheduler on a WaitForFirstConsumer claim: the chosen node.
@@ -23,10 +23,10 @@ pub const FINALIZER_PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
 pub struct ResourceRequirements {
     /// Requested resources (`storage`).
     #[serde(default)]
-    pub requests: BTreeMap<String, Quantity>,
+    pub requests: Resources,
     /// Limits.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub limits: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub limits: Resources,
 }
 
 /// PVC spec.
@@ -115,20 +115,20 @@ pub struct PersistentVolumeClaimStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_modes: Vec<AccessMode>,
     /// Capacity of the bound volume.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub capacity: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub capacity: Resources,
     /// Conditions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<ClaimCondition>,
     /// The size the resizer is growing the volume to
     /// (RecoverVolumeExpansionFailure, beta and on in 1.33).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub allocated_resources: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub allocated_resources: Resources,
     /// Where a resize stands: ControllerResizeInProgress,
     /// ControllerResizeInfeasible, NodeResizePending, NodeResizeInProgress,
     /// NodeResizeInfeasible.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub allocated_resource_statuses: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub allocated_resource_statuses: Labels,
 }
 
 /// A PersistentVolumeClaim.

@@ -1,15 +1,20 @@
 //! Kubernetes resource quantities (`100Gi`, `500m`, `1.5G`, `2e3`), held as
 //! an exact integer number of milli-units so comparisons never round.
 
+use super::meta::Name;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 
 /// A quantity as written (kept for display, like `kubectl` shows it) and its
 /// exact value in thousandths of the base unit (bytes, cores).
-#[derive(Clone, Debug)]
+///
+/// The text is interned: a run writes the same few sizes millions of times
+/// (every copy of a claim or volume copies its capacity), so a quantity
+/// copies as two words and holds no allocation of its own.
+#[derive(Clone, Copy, Debug)]
 pub struct Quantity {
-    text: String,
+    text: Name,
     milli: i128,
 }
 
@@ -92,7 +97,7 @@ impl Quantity {
             (value + p - 1) / p
         };
         Ok(Quantity {
-            text: s.to_string(),
+            text: Name::new(s),
             milli,
         })
     }
@@ -113,7 +118,7 @@ impl Quantity {
             .map(|(u, shift)| format!("{}{u}", bytes >> shift))
             .unwrap_or_else(|| bytes.to_string());
         Quantity {
-            text,
+            text: text.into(),
             milli: bytes * 1000,
         }
     }
@@ -129,8 +134,8 @@ impl Quantity {
     }
 
     /// The text as written.
-    pub fn as_str(&self) -> &str {
-        &self.text
+    pub fn as_str(&self) -> &'static str {
+        self.text.as_str()
     }
 }
 

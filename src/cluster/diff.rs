@@ -369,7 +369,7 @@ mod tests {
         // change; beside another change, named as the JSON shows it.
         let before = new.clone();
         new.spec.resources.requests.insert(
-            "storage".into(),
+            "storage",
             crate::api::quantity::Quantity::parse("1024Mi").expect("a quantity"),
         );
         assert_eq!(both_ways(&before, &new), (None, None));

@@ -114,12 +114,10 @@ impl ExternalResizer {
             return;
         };
         let _ = cx.store.modify::<PersistentVolumeClaim>(key, |c| {
-            c.status
-                .allocated_resources
-                .insert("storage".into(), new_size.clone());
+            c.status.allocated_resources.insert("storage", new_size);
             c.status
                 .allocated_resource_statuses
-                .insert("storage".into(), CONTROLLER_RESIZE_IN_PROGRESS.to_string());
+                .insert("storage", CONTROLLER_RESIZE_IN_PROGRESS.to_string());
             if !c
                 .status
                 .conditions
@@ -174,7 +172,7 @@ impl ExternalResizer {
         let size = Quantity::from_bytes(size_bytes);
         let pv = ObjectKey::cluster_named(claim.spec.volume_name);
         let _ = cx.store.modify::<PersistentVolume>(&pv, |v| {
-            v.spec.capacity.insert("storage".into(), size.clone());
+            v.spec.capacity.insert("storage", size);
         });
         self.forget(key);
         if cx.profile.driver.node_expansion {
@@ -184,7 +182,7 @@ impl ExternalResizer {
                 c.set_condition(CONDITION_FS_RESIZE_PENDING, FS_RESIZE_PENDING_MESSAGE);
                 c.status
                     .allocated_resource_statuses
-                    .insert("storage".into(), NODE_RESIZE_PENDING.to_string());
+                    .insert("storage", NODE_RESIZE_PENDING.to_string());
             });
             Self::event(
                 cx,
@@ -196,7 +194,7 @@ impl ExternalResizer {
         } else {
             // markControllerExpansionFinished.
             let _ = cx.store.modify::<PersistentVolumeClaim>(key, |c| {
-                c.status.capacity.insert("storage".into(), size.clone());
+                c.status.capacity.insert("storage", size);
                 c.status.conditions.retain(|x| {
                     x.kind != CONDITION_RESIZING && x.kind != CONDITION_FS_RESIZE_PENDING
                 });
@@ -292,7 +290,7 @@ impl Controller for ExternalResizer {
                     let _ = cx.store.modify::<PersistentVolumeClaim>(&key, |c| {
                         c.status
                             .allocated_resource_statuses
-                            .insert("storage".into(), CONTROLLER_RESIZE_INFEASIBLE.to_string());
+                            .insert("storage", CONTROLLER_RESIZE_INFEASIBLE.to_string());
                     });
                 }
                 let at = self

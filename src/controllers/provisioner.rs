@@ -455,8 +455,8 @@ fn provisioned_volume(
     let driver = cx.profile.driver.name.clone();
     let mut annotations = crate::api::Labels::new();
     annotations.insert(ANN_DYNAMICALLY_PROVISIONED, driver.as_str());
-    let mut capacity = BTreeMap::new();
-    capacity.insert("storage".to_string(), Quantity::from_bytes(size_bytes));
+    let mut capacity = crate::api::labels::Resources::new();
+    capacity.insert("storage", Quantity::from_bytes(size_bytes));
     let fs_type = sc
         .parameters
         .get("csi.storage.k8s.io/fstype")

@@ -558,14 +558,14 @@ fn update_claim_status(
         match pv {
             None => {
                 c.status.access_modes.clear();
-                c.status.capacity.clear();
+                c.status.capacity = Default::default();
             }
             Some(pv) => {
                 c.status.access_modes = pv.spec.access_modes.clone();
                 // Only when the claim becomes Bound: a grown volume whose
                 // filesystem is not grown yet is a discrepancy on purpose.
                 if becoming && let Some(cap) = pv.capacity() {
-                    c.status.capacity.insert("storage".into(), cap.clone());
+                    c.status.capacity.insert("storage", *cap);
                 }
             }
         }

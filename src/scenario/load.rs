@@ -1211,13 +1211,10 @@ fn make_node(
         labels.insert(LABEL_REGION, r);
     }
     labels.extend(extra);
-    let mut allocatable = BTreeMap::new();
-    allocatable.insert("cpu".to_string(), cpu.clone());
-    allocatable.insert("memory".to_string(), memory.clone());
-    allocatable.insert(
-        "pods".to_string(),
-        Quantity::parse(&pods.to_string()).expect("integer"),
-    );
+    let mut allocatable = crate::api::labels::Resources::new();
+    allocatable.insert("cpu", *cpu);
+    allocatable.insert("memory", *memory);
+    allocatable.insert("pods", Quantity::parse(&pods.to_string()).expect("integer"));
     Node {
         metadata: ObjectMeta {
             name: name.to_string().into(),

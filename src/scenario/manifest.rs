@@ -709,7 +709,7 @@ fn object(cx: &mut FileCx<'_>, doc: &Doc, base: &str, v: &Value) {
             if let Some(spec) = typed::<crate::api::node::NodeSpec>(cx, doc, &sp, &mut spec) {
                 // A node reports what it can hold; the defaults are those of
                 // a [cluster] node group.
-                let mut allocatable: BTreeMap<String, crate::api::Quantity> = BTreeMap::new();
+                let mut allocatable = crate::api::labels::Resources::new();
                 for (k, d) in [("cpu", "4"), ("memory", "16Gi"), ("pods", "110")] {
                     let given = obj
                         .get("status")

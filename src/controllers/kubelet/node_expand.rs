@@ -69,7 +69,7 @@ impl Kubelet {
         let _ = cx.store.modify::<PersistentVolumeClaim>(&claim, |c| {
             c.status
                 .allocated_resource_statuses
-                .insert("storage".into(), NODE_RESIZE_IN_PROGRESS.to_string());
+                .insert("storage", NODE_RESIZE_IN_PROGRESS.to_string());
         });
         let id = cx.call(
             Request::NodeExpand {
@@ -218,7 +218,7 @@ impl Kubelet {
                 // MarkFSResizeFinished.
                 let size = Quantity::from_bytes(*size_bytes);
                 let _ = cx.store.modify::<PersistentVolumeClaim>(claim, |c| {
-                    c.status.capacity.insert("storage".into(), size);
+                    c.status.capacity.insert("storage", size);
                     c.status
                         .conditions
                         .retain(|x| x.kind != CONDITION_FS_RESIZE_PENDING);
@@ -238,7 +238,7 @@ impl Kubelet {
                 let _ = cx.store.modify::<PersistentVolumeClaim>(claim, |c| {
                     c.status
                         .allocated_resource_statuses
-                        .insert("storage".into(), NODE_RESIZE_PENDING.to_string());
+                        .insert("storage", NODE_RESIZE_PENDING.to_string());
                 });
                 // Tried again at the next sync (online) or the next mount;
                 // a failed resize does not keep the volume from mounting.
