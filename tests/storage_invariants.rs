@@ -100,7 +100,7 @@ impl storsim::controllers::Controller for DoubleAttacher {
             name: format!("{}-bogus", va.metadata.name).into(),
             ..Default::default()
         };
-        copy.spec.node_name = node;
+        copy.spec.node_name = node.into();
         self.done = cx.store.create(copy).is_ok();
     }
     fn on_wake(&mut self, _cx: &mut storsim::controllers::Ctx<'_>) {}

@@ -488,9 +488,9 @@ impl Resource for VolumeAttachment {
     }
     fn columns(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("ATTACHER", self.spec.attacher.clone()),
-            ("PV", self.spec.persistent_volume_name.clone()),
-            ("NODE", self.spec.node_name.clone()),
+            ("ATTACHER", self.spec.attacher.to_string()),
+            ("PV", self.spec.persistent_volume_name.to_string()),
+            ("NODE", self.spec.node_name.to_string()),
             ("ATTACHED", self.status.attached.to_string()),
         ]
     }

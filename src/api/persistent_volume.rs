@@ -1,13 +1,12 @@
 //! PersistentVolume: a piece of storage in the cluster.
 
-use super::labels::Resources;
-use super::meta::ObjectMeta;
+use super::labels::{Labels, Resources};
+use super::meta::{Name, ObjectMeta};
 use super::node::NodeSelector;
 use super::quantity::Quantity;
 use super::storage_class::ReclaimPolicy;
 use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// Set on a PV or PVC when the PV controller (not the user) bound it.
@@ -87,16 +86,16 @@ pub enum VolumeMode {
 pub struct ClaimRef {
     /// Claim namespace (default `default`).
     #[serde(default = "default_ns")]
-    pub namespace: String,
+    pub namespace: Name,
     /// Claim name.
-    pub name: String,
+    pub name: Name,
     /// Claim UID; empty while the PV is only reserved (pre-bound by name).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub uid: String,
+    #[serde(default, skip_serializing_if = "Name::is_empty")]
+    pub uid: Name,
 }
 
-fn default_ns() -> String {
-    "default".to_string()
+fn default_ns() -> Name {
+    Name::new("default")
 }
 
 /// PV node affinity.
@@ -112,15 +111,15 @@ pub struct VolumeNodeAffinity {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CsiVolumeSource {
     /// CSI driver name.
-    pub driver: String,
+    pub driver: Name,
     /// Backend volume ID.
-    pub volume_handle: String,
+    pub volume_handle: Name,
     /// Filesystem type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<Name>,
     /// Driver attributes.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub volume_attributes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub volume_attributes: Labels,
 }
 
 /// A path on the node (hostPath or local volumes).

@@ -1,7 +1,7 @@
 //! VolumeAttachment: the attach/detach controller's request that a CSI volume
 //! be attached to a node, answered by the external-attacher.
 
-use super::meta::ObjectMeta;
+use super::meta::{Name, ObjectMeta};
 use crate::cluster::diff::Diff;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeAttachmentSpec {
     /// CSI driver that attaches.
-    pub attacher: String,
+    pub attacher: Name,
     /// Target node.
-    pub node_name: String,
+    pub node_name: Name,
     /// The PV to attach.
-    pub persistent_volume_name: String,
+    pub persistent_volume_name: Name,
 }
 
 /// VolumeAttachment status.

@@ -622,7 +622,7 @@ mod tests {
                 claim_ref: claim.map(|(ns, n)| ClaimRef {
                     namespace: ns.into(),
                     name: n.into(),
-                    uid: String::new(),
+                    uid: Name::default(),
                 }),
                 ..Default::default()
             },

@@ -40,18 +40,18 @@ pub fn unique_volume_name(driver: &str, handle: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct CsiVolume {
     /// PV name.
-    pub pv: String,
+    pub pv: Name,
     /// Driver.
-    pub driver: String,
+    pub driver: Name,
     /// Volume handle.
-    pub handle: String,
+    pub handle: Name,
     /// May be attached to several nodes (RWX or ROX).
     pub multi: bool,
 }
 
 /// What the controller wants attached where: (PV, node) → the volume and the
 /// pods that need it there.
-type Desired = BTreeMap<(String, String), (CsiVolume, Vec<ObjectKey>)>;
+type Desired = BTreeMap<(Name, Name), (CsiVolume, Vec<ObjectKey>)>;
 
 /// The CSI volumes a pod uses (bound claims only).
 pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
@@ -75,9 +75,9 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet) -> Vec<CsiVolume> {
             .iter()
             .any(|m| matches!(m, AccessMode::ReadWriteMany | AccessMode::ReadOnlyMany));
         out.push(CsiVolume {
-            pv: pv.metadata.name.to_string(),
-            driver: csi.driver.clone(),
-            handle: csi.volume_handle.clone(),
+            pv: pv.metadata.name,
+            driver: csi.driver,
+            handle: csi.volume_handle,
             multi,
         });
     }
@@ -91,7 +91,7 @@ pub struct AttachDetachController {
     /// Volumes something changed for since the last reconcile: only these
     /// are reconciled (every other one is as the last reconcile left it),
     /// so a reconcile costs what changed, not the cluster's size.
-    dirty: BTreeSet<String>,
+    dirty: BTreeSet<Name>,
     /// Indexes of the informer cache, from watch events and own writes.
     /// Supersets: each use checks the cache.
     ///
@@ -100,15 +100,15 @@ pub struct AttachDetachController {
     /// walked only to collect due volumes into the ordered `dirty` set).
     index: Index,
     /// (PV, node) pairs whose Multi-Attach error was reported (once each).
-    multi_attach_reported: FxHashSet<(String, String)>,
+    multi_attach_reported: FxHashSet<(Name, Name)>,
     /// (PV, node) pairs whose success was reported.
-    attached_reported: FxHashSet<(String, String)>,
+    attached_reported: FxHashSet<(Name, Name)>,
     /// Last attach error reported per VolumeAttachment.
-    errors_reported: FxHashMap<String, String>,
+    errors_reported: FxHashMap<Name, String>,
     /// VolumeAttachment names by (handle, node): a SHA-256 each, so kept.
-    names: FxHashMap<(String, String), String>,
+    names: FxHashMap<(Name, Name), Name>,
     /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
-    detach_requested: FxHashMap<(String, String), SimTime>,
+    detach_requested: FxHashMap<(Name, Name), SimTime>,
 }
 
 /// A node's volumes in use, readiness and taints.
@@ -120,14 +120,14 @@ struct Index {
     /// Pods by claim, claims by volume.
     claims: super::claim_index::ClaimIndex,
     /// Volume → its VolumeAttachments' names.
-    volume_attachments: FxHashMap<String, BTreeSet<String>>,
+    volume_attachments: FxHashMap<Name, BTreeSet<Name>>,
     /// Node → volumes with a VolumeAttachment there.
-    node_volumes: FxHashMap<String, BTreeSet<String>>,
+    node_volumes: FxHashMap<Name, BTreeSet<Name>>,
     /// What detach decisions read of each node, as last seen.
     nodes_seen: FxHashMap<Name, NodeSeen>,
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
-    deadlines: FxHashMap<(String, String), SimTime>,
+    deadlines: FxHashMap<(Name, Name), SimTime>,
     /// What the desired state reads of each pod, as last seen: its node and
     /// whether it has finished (a status change that alters neither, such
     /// as readiness, concerns no volume).
@@ -138,17 +138,17 @@ impl Index {
     fn attachment(&mut self, va: &VolumeAttachment) {
         let pv = &va.spec.persistent_volume_name;
         self.volume_attachments
-            .entry(pv.clone())
+            .entry(*pv)
             .or_default()
-            .insert(va.metadata.name.to_string());
+            .insert(va.metadata.name);
         self.node_volumes
-            .entry(va.spec.node_name.clone())
+            .entry(va.spec.node_name)
             .or_default()
-            .insert(pv.clone());
+            .insert(*pv);
     }
 
     /// Records a change and returns the volumes it may concern.
-    fn update(&mut self, ev: &WatchEvent) -> Vec<String> {
+    fn update(&mut self, ev: &WatchEvent) -> Vec<Name> {
         let gone = ev.op == crate::cluster::ChangeOp::Deleted;
         let before = self.claims.observe(ev);
         match ev.object.as_ref() {
@@ -171,13 +171,13 @@ impl Index {
             }
             AnyObject::PersistentVolumeClaim(c) => before
                 .into_iter()
-                .chain(Some(c.spec.volume_name.to_string()))
+                .chain(Some(c.spec.volume_name))
                 .filter(|v| !v.is_empty())
                 .collect(),
-            AnyObject::PersistentVolume(_) => vec![ev.key.name.to_string()],
+            AnyObject::PersistentVolume(_) => vec![ev.key.name],
             AnyObject::VolumeAttachment(va) => {
                 self.attachment(va);
-                vec![va.spec.persistent_volume_name.clone()]
+                vec![va.spec.persistent_volume_name]
             }
             AnyObject::Node(n) => {
                 // Only what detach decisions read: volumes in use, Ready,
@@ -197,7 +197,7 @@ impl Index {
                     return Vec::new();
                 }
                 self.node_volumes
-                    .get(ev.key.name.as_str())
+                    .get(&ev.key.name)
                     .map(|v| v.iter().cloned().collect())
                     .unwrap_or_default()
             }
@@ -219,7 +219,7 @@ impl AttachDetachController {
 
     /// The desired state of the world for `volumes`: (PV, node) → pods that
     /// need it there (in pod key order, as a scan of every pod gives it).
-    fn desired(&self, cache: &ObjectSet, volumes: &BTreeSet<String>) -> Desired {
+    fn desired(&self, cache: &ObjectSet, volumes: &BTreeSet<Name>) -> Desired {
         let pods: BTreeSet<&ObjectKey> = volumes
             .iter()
             .flat_map(|pv| self.index.claims.pods_of_volume(pv))
@@ -237,7 +237,7 @@ impl AttachDetachController {
                     continue;
                 }
                 let e = d
-                    .entry((v.pv.clone(), pod.spec.node_name.to_string()))
+                    .entry((v.pv, pod.spec.node_name))
                     .or_insert((v, Vec::new()));
                 e.1.push(pod.metadata.key());
             }
@@ -249,12 +249,12 @@ impl AttachDetachController {
     /// changed for (every other one is as the last reconcile left it).
     fn reconcile(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now;
-        let due: Vec<(String, String)> = self
+        let due: Vec<(Name, Name)> = self
             .index
             .deadlines
             .iter()
             .filter(|(_, t)| now > **t)
-            .map(|(pair, _)| pair.clone())
+            .map(|(pair, _)| *pair)
             .collect();
         for pair in due {
             self.index.deadlines.remove(&pair);
@@ -265,7 +265,7 @@ impl AttachDetachController {
             return;
         }
         let desired = self.desired(cx.store.cache(), &volumes);
-        let names: BTreeSet<&String> = volumes
+        let names: BTreeSet<&Name> = volumes
             .iter()
             .filter_map(|pv| self.index.volume_attachments.get(pv))
             .flatten()
@@ -295,10 +295,7 @@ impl AttachDetachController {
         }
         // Detach what no pod on its node needs, once the node stopped using it.
         for va in &attachments {
-            let pair = (
-                va.spec.persistent_volume_name.clone(),
-                va.spec.node_name.clone(),
-            );
+            let pair = (va.spec.persistent_volume_name, va.spec.node_name);
             // Set again below while the wait for this pair goes on.
             self.index.deadlines.remove(&pair);
             if desired.contains_key(&pair) {
@@ -308,7 +305,7 @@ impl AttachDetachController {
             if va.metadata.deletion_timestamp.is_some() {
                 continue;
             }
-            let requested = *self.detach_requested.entry(pair.clone()).or_insert(cx.now);
+            let requested = *self.detach_requested.entry(pair).or_insert(cx.now);
             let node = cx
                 .store
                 .get::<Node>(&ObjectKey::cluster(&va.spec.node_name));
@@ -334,7 +331,7 @@ impl AttachDetachController {
             let deadline = requested.plus(MAX_WAIT_FOR_UNMOUNT);
             if in_use && !out_of_service && !(unhealthy && cx.now > deadline) {
                 if unhealthy {
-                    self.index.deadlines.insert(pair.clone(), deadline);
+                    self.index.deadlines.insert(pair, deadline);
                     // Look again when the wait is over.
                     self.queue.add(
                         (),
@@ -360,16 +357,15 @@ impl AttachDetachController {
         // Attach what pods need.
         for ((pv, node), (vol, pods)) in &desired {
             let (driver, handle, multi) = (&vol.driver, &vol.handle, vol.multi);
-            let name = self
+            let name = *self
                 .names
-                .entry((handle.clone(), node.clone()))
-                .or_insert_with(|| attachment_name(handle, driver, node))
-                .clone();
+                .entry((*handle, *node))
+                .or_insert_with(|| attachment_name(handle, driver, node).into());
             if let Some(va) = by_name.get(name.as_str()) {
                 if va.metadata.deletion_timestamp.is_some() {
                     continue; // still detaching; attach again afterwards
                 }
-                let pair = (pv.clone(), node.clone());
+                let pair = (*pv, *node);
                 if va.status.attached {
                     if self.attached_reported.insert(pair) {
                         let unique = unique_volume_name(driver, handle);
@@ -393,7 +389,7 @@ impl AttachDetachController {
                 } else if let Some(err) = &va.status.attach_error
                     && self.errors_reported.get(&name) != Some(err)
                 {
-                    self.errors_reported.insert(name.clone(), err.clone());
+                    self.errors_reported.insert(name, err.clone());
                     for p in pods {
                         let msg = format!("AttachVolume.Attach failed for volume {pv:?} : {err}");
                         Self::pod_event(cx, p, EventType::Warning, "FailedAttachVolume", msg);
@@ -406,11 +402,8 @@ impl AttachDetachController {
                 .get(pv.as_str())
                 .is_some_and(|vas| vas.iter().any(|v| v.spec.node_name != *node));
             if !multi && elsewhere {
-                if self
-                    .multi_attach_reported
-                    .insert((pv.clone(), node.clone()))
-                {
-                    let msg = multi_attach_message(pv, node, pods, &desired);
+                if self.multi_attach_reported.insert((*pv, *node)) {
+                    let msg = multi_attach_message(*pv, *node, pods, &desired);
                     for p in pods {
                         Self::pod_event(
                             cx,
@@ -425,13 +418,13 @@ impl AttachDetachController {
             }
             let va = VolumeAttachment {
                 metadata: ObjectMeta {
-                    name: name.into(),
+                    name,
                     ..Default::default()
                 },
                 spec: VolumeAttachmentSpec {
-                    attacher: driver.clone(),
-                    node_name: node.clone(),
-                    persistent_volume_name: pv.clone(),
+                    attacher: *driver,
+                    node_name: *node,
+                    persistent_volume_name: *pv,
                 },
                 status: VolumeAttachmentStatus::default(),
             };
@@ -443,16 +436,16 @@ impl AttachDetachController {
 
 /// `reportMultiAttachError`'s texts: the pods (same namespace) that use the
 /// volume on other nodes, or that it is exclusively attached elsewhere.
-fn multi_attach_message(pv: &str, node: &str, pods: &[ObjectKey], desired: &Desired) -> String {
+fn multi_attach_message(pv: Name, node: Name, pods: &[ObjectKey], desired: &Desired) -> String {
     let ns = pods.first().map(|p| p.namespace).unwrap_or_default();
     let mut same_ns = Vec::new();
     let mut other_ns = 0usize;
     // The map is ordered by (volume, node): this volume's pairs are one run.
     let pairs = desired
-        .range((pv.to_string(), String::new())..)
-        .take_while(|((v, _), _)| v == pv);
+        .range((pv, Name::default())..)
+        .take_while(|((v, _), _)| *v == pv);
     for ((_, n), (_, users)) in pairs {
-        if n == node {
+        if *n == node {
             continue;
         }
         for u in users {
@@ -506,11 +499,8 @@ impl Controller for AttachDetachController {
             // detaches: of its volumes, only those waiting to be detached
             // there can come out differently. (Every other one is wanted
             // there, or detached at its own change without waiting.)
-            let node = ev.key.name.to_string();
-            touched.retain(|pv| {
-                self.detach_requested
-                    .contains_key(&(pv.clone(), node.clone()))
-            });
+            let node = ev.key.name;
+            touched.retain(|pv| self.detach_requested.contains_key(&(*pv, node)));
         }
         self.dirty.extend(touched);
         // The informer handlers update the desired state at once; the
@@ -599,7 +589,7 @@ mod tests {
                 desired.insert(("pv-1".into(), "node2".into()), (volume(), others));
             }
             assert_eq!(
-                multi_attach_message("pv-1", "node1", &wanted, &desired),
+                multi_attach_message("pv-1".into(), "node1".into(), &wanted, &desired),
                 format!("Multi-Attach error for volume \"pv-1\" {tail}")
             );
         }

@@ -3,7 +3,7 @@
 //! controller and the scheduler cache follow to find what a change of a
 //! pod, a claim or a volume concerns, instead of scanning every object.
 
-use crate::api::{AnyObject, ObjectKey};
+use crate::api::{AnyObject, Name, ObjectKey};
 use crate::cluster::{ChangeOp, WatchEvent};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
@@ -15,15 +15,15 @@ pub struct ClaimIndex {
     /// walked, so a hash's order cannot reach output; the sets are ordered.)
     claim_pods: FxHashMap<ObjectKey, BTreeSet<ObjectKey>>,
     /// Claim → the volume it is bound to, as last seen.
-    claim_volume: FxHashMap<ObjectKey, String>,
+    claim_volume: FxHashMap<ObjectKey, Name>,
     /// Volume → claims bound to it.
-    volume_claims: FxHashMap<String, BTreeSet<ObjectKey>>,
+    volume_claims: FxHashMap<Name, BTreeSet<ObjectKey>>,
 }
 
 impl ClaimIndex {
     /// Records a pod or claim change. For a claim, returns the volume it
     /// was bound to before (a change of volume concerns both).
-    pub fn observe(&mut self, ev: &WatchEvent) -> Option<String> {
+    pub fn observe(&mut self, ev: &WatchEvent) -> Option<Name> {
         let gone = ev.op == ChangeOp::Deleted;
         match ev.object.as_ref() {
             AnyObject::Pod(p) => {
@@ -50,9 +50,9 @@ impl ClaimIndex {
                 }
                 let new = &c.spec.volume_name;
                 if !gone && !new.is_empty() {
-                    self.claim_volume.insert(ev.key.clone(), new.to_string());
+                    self.claim_volume.insert(ev.key.clone(), *new);
                     self.volume_claims
-                        .entry(new.to_string())
+                        .entry(*new)
                         .or_default()
                         .insert(ev.key.clone());
                 }
@@ -63,7 +63,7 @@ impl ClaimIndex {
     }
 
     /// The volume `claim` is bound to.
-    pub fn volume_of(&self, claim: &ObjectKey) -> Option<&String> {
+    pub fn volume_of(&self, claim: &ObjectKey) -> Option<&Name> {
         self.claim_volume.get(claim)
     }
 
@@ -73,7 +73,7 @@ impl ClaimIndex {
     }
 
     /// The pods that use a claim bound to `volume`.
-    pub fn pods_of_volume<'a>(&'a self, volume: &str) -> impl Iterator<Item = &'a ObjectKey> {
+    pub fn pods_of_volume<'a>(&'a self, volume: &Name) -> impl Iterator<Item = &'a ObjectKey> {
         self.volume_claims
             .get(volume)
             .into_iter()

@@ -61,7 +61,7 @@ impl ExternalAttacher {
             return;
         };
         let Some(csi) = &pv.spec.csi else { return };
-        let (volume_id, node) = (csi.volume_handle.clone(), va.spec.node_name.clone());
+        let (volume_id, node) = (csi.volume_handle.to_string(), va.spec.node_name.to_string());
         if !deleting && !va.metadata.finalizers.contains(&fin) {
             let _ = cx
                 .store

@@ -152,7 +152,7 @@ impl ExternalResizer {
         let size_bytes = (want + g - 1) / g * g;
         let id = cx.call(
             Request::ControllerExpand {
-                volume_id: csi.volume_handle.clone(),
+                volume_id: csi.volume_handle.to_string(),
                 size_bytes,
             },
             Some(cx.profile.sidecars.resizer.timeout),

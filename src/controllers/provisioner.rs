@@ -372,7 +372,7 @@ impl Provisioner {
         let timeout = cx.profile.sidecars.provisioner.timeout;
         let id = cx.call(
             Request::DeleteVolume {
-                volume_id: csi.volume_handle.clone(),
+                volume_id: csi.volume_handle.to_string(),
             },
             Some(timeout),
         );
@@ -476,9 +476,9 @@ fn provisioned_volume(
             storage_class_name: sc.metadata.name.to_string(),
             volume_mode: claim.spec.volume_mode,
             claim_ref: Some(ClaimRef {
-                namespace: claim.metadata.namespace.to_string(),
-                name: claim.metadata.name.to_string(),
-                uid: claim.metadata.uid.to_string(),
+                namespace: claim.metadata.namespace,
+                name: claim.metadata.name,
+                uid: claim.metadata.uid,
             }),
             node_affinity: (!zone.is_empty()).then(|| VolumeNodeAffinity {
                 required: NodeSelector {
@@ -493,10 +493,10 @@ fn provisioned_volume(
             }),
             mount_options: sc.mount_options.clone(),
             csi: Some(CsiVolumeSource {
-                driver,
-                volume_handle: volume_id.to_string(),
-                fs_type: Some(fs_type),
-                volume_attributes: BTreeMap::new(),
+                driver: driver.into(),
+                volume_handle: volume_id.into(),
+                fs_type: Some(fs_type.into()),
+                volume_attributes: Default::default(),
             }),
             ..Default::default()
         },

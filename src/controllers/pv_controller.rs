@@ -514,9 +514,9 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
     let pre_bound = is_volume_bound_to_claim(&pv, &claim);
     let _ = store.modify::<PersistentVolume>(&pv_key, |v| {
         let want = ClaimRef {
-            namespace: claim.metadata.namespace.to_string(),
-            name: claim.metadata.name.to_string(),
-            uid: claim.metadata.uid.to_string(),
+            namespace: claim.metadata.namespace,
+            name: claim.metadata.name,
+            uid: claim.metadata.uid,
         };
         if v.spec.claim_ref.as_ref() != Some(&want) {
             v.spec.claim_ref = Some(want);
@@ -635,7 +635,7 @@ fn unbind_volume(store: &mut Api<'_>, key: &ObjectKey) {
         {
             v.spec.claim_ref = None;
         } else if let Some(r) = v.spec.claim_ref.as_mut() {
-            r.uid.clear();
+            r.uid = Default::default();
         }
     });
     update_volume_phase(store, key, VolumePhase::Available, "");

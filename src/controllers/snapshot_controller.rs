@@ -131,7 +131,7 @@ impl SnapshotController {
             .store
             .get::<PersistentVolume>(&ObjectKey::cluster_named(pvc.spec.volume_name))
             .and_then(|pv| pv.spec.csi.as_ref())
-            .map(|c| c.volume_handle.clone());
+            .map(|c| c.volume_handle);
         let Some(handle) = handle.filter(|_| pvc.status.phase == ClaimPhase::Bound) else {
             let msg = format!(
                 "Failed to create snapshot content with error snapshot controller failed to update {}/{} on API server: the PVC {pvc_name} is not yet bound to a PV, will not attempt to take a snapshot",
@@ -170,7 +170,7 @@ impl SnapshotController {
                     uid: snap.metadata.uid.to_string(),
                 },
                 source: ContentSource {
-                    volume_handle: Some(handle),
+                    volume_handle: Some(handle.to_string()),
                     snapshot_handle: None,
                 },
                 driver: class.driver.clone(),

@@ -321,7 +321,7 @@ impl Kubelet {
                 out.push(Mount {
                     claim: c.to_string(),
                     pv: pv.metadata.name.to_string(),
-                    handle: csi.volume_handle.clone(),
+                    handle: csi.volume_handle.to_string(),
                     published: false,
                 });
             }

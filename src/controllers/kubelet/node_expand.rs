@@ -62,7 +62,7 @@ impl Kubelet {
             .store
             .get::<PersistentVolume>(&ObjectKey::cluster(pv))
             .and_then(|v| v.spec.csi.as_ref())
-            .map(|c| c.volume_handle.clone())
+            .map(|c| c.volume_handle)
         else {
             return;
         };
@@ -73,7 +73,7 @@ impl Kubelet {
         });
         let id = cx.call(
             Request::NodeExpand {
-                volume_id: handle,
+                volume_id: handle.to_string(),
                 node: node.to_string(),
                 size_bytes,
             },

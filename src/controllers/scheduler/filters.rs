@@ -324,7 +324,7 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String
             && let Some(csi) = &pv.spec.csi
             && csi.driver == driver
         {
-            out.push(csi.volume_handle.clone());
+            out.push(csi.volume_handle.to_string());
         }
     }
     out

@@ -196,9 +196,9 @@ impl Scheduler {
                             .store
                             .modify::<PersistentVolume>(&ObjectKey::cluster(pv), |v| {
                                 v.spec.claim_ref = Some(ClaimRef {
-                                    namespace: c.metadata.namespace.to_string(),
-                                    name: c.metadata.name.to_string(),
-                                    uid: c.metadata.uid.to_string(),
+                                    namespace: c.metadata.namespace,
+                                    name: c.metadata.name,
+                                    uid: c.metadata.uid,
                                 });
                                 v.metadata
                                     .annotations
