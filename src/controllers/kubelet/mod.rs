@@ -110,9 +110,9 @@ enum Step {
 #[derive(Clone, Debug)]
 struct Mount {
     /// The claim's name (in the pod's namespace).
-    claim: String,
-    pv: String,
-    handle: String,
+    claim: Name,
+    pv: Name,
+    handle: Name,
     published: bool,
 }
 
@@ -122,7 +122,7 @@ struct PodState {
     uid: Name,
     /// A node status update has reported its volumes in use since it came.
     reported: bool,
-    node: String,
+    node: Name,
     phase: Phase,
     mounts: Vec<Mount>,
     started_at: Option<SimTime>,
@@ -135,15 +135,15 @@ struct PodState {
 /// What an in-flight call was for.
 #[derive(Clone, Debug)]
 enum Purpose {
-    Stage(String, String),
-    Unstage(String, String),
+    Stage(Name, Name),
+    Unstage(Name, Name),
     Publish(ObjectKey, usize),
     Unpublish(ObjectKey, usize),
     /// NodeExpandVolume of (PV, node) for a claim, seen through a pod;
     /// `online` while mounted, else right after NodeStage.
     Expand {
-        pv: String,
-        node: String,
+        pv: Name,
+        node: Name,
         claim: ObjectKey,
         pod: ObjectKey,
         online: bool,
@@ -206,29 +206,29 @@ pub struct Kubelet {
     /// Per (volume, node): how far staging went. This map, `present`,
     /// `status_due` and `by_node` are only looked up, never walked in an
     /// order that reaches output: hashed.
-    stages: FxHashMap<(String, String), Stage>,
+    stages: FxHashMap<(Name, Name), Stage>,
     calls: Calls,
     /// Images already on each node.
-    present: FxHashSet<(String, String)>,
+    present: FxHashSet<(Name, String)>,
     /// Pods on a node whose claims are not all bound yet.
     blocked: BTreeSet<ObjectKey>,
     /// Nodes whose `volumesInUse` must change, and the status update that
     /// will write it.
-    status_due: FxHashMap<String, SimTime>,
+    status_due: FxHashMap<Name, SimTime>,
     /// `status_due` by time, to find what is due without a scan.
-    status_by_time: BTreeSet<(SimTime, String)>,
+    status_by_time: BTreeSet<(SimTime, Name)>,
     /// Nodes whose status update fell while their machine was down.
-    stalled: BTreeSet<String>,
+    stalled: BTreeSet<Name>,
     /// VerifyControllerAttachedVolume retries per (pod, volume): when the
     /// next attempt is allowed, and the backoff after it.
     verify: BTreeMap<(ObjectKey, usize), (SimTime, SimDuration)>,
     /// Online expansions waiting for the pod's next sync: (PV, node) →
     /// when, and through which pod.
-    resize_due: BTreeMap<(String, String), (SimTime, ObjectKey)>,
+    resize_due: BTreeMap<(Name, Name), (SimTime, ObjectKey)>,
     /// Restart back-off per (pod UID, container).
     backoff: BTreeMap<(Name, String), crash_loop::Backoff>,
     /// The pods of each node (keys of `pods`): a node's pods without a scan.
-    by_node: FxHashMap<String, BTreeSet<ObjectKey>>,
+    by_node: FxHashMap<Name, BTreeSet<ObjectKey>>,
     seed: u64,
 }
 
@@ -284,9 +284,9 @@ impl Kubelet {
     }
 
     /// The pods kubelet runs on `node`, by key.
-    fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = (&'a ObjectKey, &'a PodState)> {
+    fn pods_on(&self, node: Name) -> impl Iterator<Item = (&ObjectKey, &PodState)> {
         self.by_node
-            .get(node)
+            .get(&node)
             .into_iter()
             .flatten()
             .filter_map(|k| self.pods.get(k).map(|s| (k, s)))
@@ -297,7 +297,7 @@ impl Kubelet {
     }
 
     /// Wakes every pod of `node` at `at` (a volume there changed state).
-    fn wake_node(&mut self, node: &str, at: SimTime) {
+    fn wake_node(&mut self, node: Name, at: SimTime) {
         let users: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
         for k in users {
             self.wake_at(&k, at);
@@ -319,9 +319,9 @@ impl Kubelet {
                 .get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))?;
             if let Some(csi) = &pv.spec.csi {
                 out.push(Mount {
-                    claim: c.to_string(),
-                    pv: pv.metadata.name.to_string(),
-                    handle: csi.volume_handle.to_string(),
+                    claim: c.into(),
+                    pv: pv.metadata.name,
+                    handle: csi.volume_handle,
                     published: false,
                 });
             }
@@ -375,22 +375,19 @@ impl Kubelet {
             let state = PodState {
                 uid: pod.metadata.uid,
                 reported: false,
-                node: pod.spec.node_name.to_string(),
+                node: pod.spec.node_name,
                 phase: Phase::Volumes,
                 mounts,
                 started_at: None,
                 crash_at: None,
                 restarts: 0,
             };
-            let node = state.node.clone();
+            let node = state.node;
             let has_volumes = !state.mounts.is_empty();
-            self.by_node
-                .entry(node.clone())
-                .or_default()
-                .insert(key.clone());
+            self.by_node.entry(node).or_default().insert(key.clone());
             self.pods.insert(key.clone(), state);
             if has_volumes {
-                self.request_status_update(&node, cx.now);
+                self.request_status_update(node, cx.now);
             }
         }
         if pod.metadata.deletion_timestamp.is_some() {
@@ -429,7 +426,7 @@ impl Kubelet {
                 continue;
             }
             all = false;
-            let pair = (m.pv.clone(), st.node.clone());
+            let pair = (m.pv, st.node);
             // VerifyControllerAttachedVolume (until the volume is staged on
             // the node): a node status update has reported it in use and the
             // attach/detach controller lists it in node.status.volumesAttached;
@@ -451,7 +448,7 @@ impl Kubelet {
             let attachable = cx.profile.driver.attach_required;
             let attached = attached || !attachable;
             if !attachable && !cx.profile.driver.stage_unstage {
-                self.stages.entry(pair.clone()).or_insert(Stage::Staged);
+                self.stages.entry(pair).or_insert(Stage::Staged);
             }
             if attachable && !self.stages.contains_key(&pair) {
                 let vkey = (key.clone(), i);
@@ -480,15 +477,15 @@ impl Kubelet {
             match self.stages.get(&pair) {
                 // No STAGE_UNSTAGE_VOLUME: nothing to stage.
                 None if !cx.profile.driver.stage_unstage => {
-                    self.stages.insert(pair.clone(), Stage::Staged);
+                    self.stages.insert(pair, Stage::Staged);
                     self.wake_at(&key, cx.now);
                 }
                 None => {
-                    self.stages.insert(pair.clone(), Stage::Staging);
+                    self.stages.insert(pair, Stage::Staging);
                     let id = cx.call(
                         Request::NodeStage {
-                            volume_id: m.handle.clone(),
-                            node: st.node.clone(),
+                            volume_id: m.handle.to_string(),
+                            node: st.node.to_string(),
                         },
                         None,
                     );
@@ -498,8 +495,8 @@ impl Kubelet {
                     if !self.calls.mounting(&key, i, true) {
                         let id = cx.call(
                             Request::NodePublish {
-                                volume_id: m.handle.clone(),
-                                node: st.node.clone(),
+                                volume_id: m.handle.to_string(),
+                                node: st.node.to_string(),
                                 pod: key.to_string(),
                             },
                             None,
@@ -519,13 +516,12 @@ impl Kubelet {
     /// time, as with the default serialized pulls).
     fn begin_containers(&mut self, pod: &Pod, cx: &mut Ctx<'_>) {
         let key = pod.metadata.key();
-        let node = self.pods[&key].node.clone();
+        let node = self.pods[&key].node;
         let mut t = cx.now;
         let mut steps = Vec::new();
         for (i, c) in pod.spec.containers.iter().enumerate() {
             let img = self.image(&c.image);
-            if img.pull.as_millis() > 0 && !self.present.contains(&(node.clone(), c.image.clone()))
-            {
+            if img.pull.as_millis() > 0 && !self.present.contains(&(node, c.image.clone())) {
                 steps.push((t, Step::Pulling(i)));
                 t = t.plus(img.pull);
                 steps.push((t, Step::Pulled(i)));
@@ -543,7 +539,7 @@ impl Kubelet {
 
     fn start(&mut self, pod: &Pod, mut steps: Vec<(SimTime, Step)>, cx: &mut Ctx<'_>) {
         let key = pod.metadata.key();
-        let node = self.pods[&key].node.clone();
+        let node = self.pods[&key].node;
         while let Some((at, step)) = steps.first().cloned() {
             if at > cx.now {
                 break;
@@ -562,7 +558,7 @@ impl Kubelet {
                 }
                 Step::Pulled(i) => {
                     let img = self.image(&c(i).image);
-                    self.present.insert((node.clone(), c(i).image.clone()));
+                    self.present.insert((node, c(i).image.clone()));
                     let size = img.size.as_ref().map(|q| q.value()).unwrap_or(0);
                     let msg = format!(
                         "Successfully pulled image {:?} in {} ({} including waiting). Image size: {size} bytes.",
@@ -779,8 +775,8 @@ impl Kubelet {
                 if !self.calls.mounting(key, i, false) {
                     let id = cx.call(
                         Request::NodeUnpublish {
-                            volume_id: m.handle.clone(),
-                            node: st.node.clone(),
+                            volume_id: m.handle.to_string(),
+                            node: st.node.to_string(),
                             pod: key.to_string(),
                         },
                         None,
@@ -793,20 +789,20 @@ impl Kubelet {
             return;
         }
         for m in &st.mounts {
-            let pair = (m.pv.clone(), st.node.clone());
+            let pair = (m.pv, st.node);
             let others = self
-                .pods_on(&st.node)
+                .pods_on(st.node)
                 .any(|(k, s)| k != key && s.mounts.iter().any(|o| o.pv == m.pv));
             match self.stages.get(&pair) {
                 Some(Stage::Staged) if !others && !cx.profile.driver.stage_unstage => {
                     self.stages.remove(&pair);
                 }
                 Some(Stage::Staged) if !others => {
-                    self.stages.insert(pair.clone(), Stage::Unstaging);
+                    self.stages.insert(pair, Stage::Unstaging);
                     let id = cx.call(
                         Request::NodeUnstage {
-                            volume_id: m.handle.clone(),
-                            node: st.node.clone(),
+                            volume_id: m.handle.to_string(),
+                            node: st.node.to_string(),
                         },
                         None,
                     );
@@ -822,10 +818,10 @@ impl Kubelet {
         }
         // Volumes cleaned up: no longer in use on the node; the final DELETE.
         let driver = cx.profile.driver.name.clone();
-        let still_used: BTreeSet<String> = self
-            .pods_on(&st.node)
+        let still_used: BTreeSet<Name> = self
+            .pods_on(st.node)
             .filter(|(k, _)| *k != key)
-            .flat_map(|(_, s)| s.mounts.iter().map(|m| m.pv.clone()))
+            .flat_map(|(_, s)| s.mounts.iter().map(|m| m.pv))
             .collect();
         let gone: Vec<String> = st
             .mounts
@@ -834,7 +830,7 @@ impl Kubelet {
             .map(|m| unique_volume_name(&driver, &m.handle))
             .collect();
         if !gone.is_empty() {
-            self.request_status_update(&st.node, cx.now);
+            self.request_status_update(st.node, cx.now);
         }
         let uid = st.uid;
         self.pods.remove(key);
@@ -902,11 +898,11 @@ impl Kubelet {
     }
 
     /// `volumesInUse` of `node` must change: at its next status update.
-    fn request_status_update(&mut self, node: &str, now: SimTime) {
-        let at = self.next_status_update(node, now);
-        if !self.status_due.contains_key(node) {
-            self.status_due.insert(node.to_string(), at);
-            self.status_by_time.insert((at, node.to_string()));
+    fn request_status_update(&mut self, node: Name, now: SimTime) {
+        let at = self.next_status_update(&node, now);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.status_due.entry(node) {
+            e.insert(at);
+            self.status_by_time.insert((at, node));
         }
     }
 
@@ -916,16 +912,16 @@ impl Kubelet {
     fn update_node_status(&mut self, cx: &mut Ctx<'_>) {
         let driver = cx.profile.driver.name.clone();
         // Due nodes, handled in name order.
-        let mut due: Vec<String> = self
+        let mut due: Vec<Name> = self
             .status_by_time
             .iter()
             .take_while(|(t, _)| *t <= cx.now)
-            .map(|(_, n)| n.clone())
+            .map(|(_, n)| *n)
             .collect();
         due.sort();
         for node in due {
             if let Some(t) = self.status_due.remove(&node) {
-                self.status_by_time.remove(&(t, node.clone()));
+                self.status_by_time.remove(&(t, node));
             }
             if cx.machines.is_down(&node) {
                 // Written once the machine is back (on_machines).
@@ -933,7 +929,7 @@ impl Kubelet {
                 continue;
             }
             let mut used = BTreeSet::new();
-            let on_node: Vec<ObjectKey> = self.pods_on(&node).map(|(k, _)| k.clone()).collect();
+            let on_node: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
             for k in &on_node {
                 let Some(st) = self.pods.get_mut(k) else {
                     continue;
@@ -977,7 +973,7 @@ impl Controller for Kubelet {
             // A node's volumesAttached changed: its waiting pods may go on.
             Kind::Node => {
                 let waiting: Vec<ObjectKey> = self
-                    .pods_on(&ev.key.name)
+                    .pods_on(ev.key.name)
                     .filter(|(_, st)| st.phase == Phase::Volumes)
                     .map(|(k, _)| k.clone())
                     .collect();
@@ -991,7 +987,7 @@ impl Controller for Kubelet {
                 if let crate::api::AnyObject::VolumeAttachment(va) = ev.object.as_ref() {
                     let (pv, node) = (&va.spec.persistent_volume_name, &va.spec.node_name);
                     let waiting: Vec<ObjectKey> = self
-                        .pods_on(node)
+                        .pods_on(*node)
                         .filter(|(_, s)| {
                             s.phase == Phase::Volumes && s.mounts.iter().any(|m| &m.pv == pv)
                         })
@@ -1024,13 +1020,13 @@ impl Controller for Kubelet {
     fn on_machines(&mut self, cx: &mut Ctx<'_>) {
         // Machines that are back: their kubelet posts its status at its next
         // update and picks up every pod bound there.
-        let nodes: BTreeSet<String> = cx
+        let nodes: BTreeSet<Name> = cx
             .store
             .list::<Node>()
-            .map(|n| n.metadata.name.to_string())
+            .map(|n| n.metadata.name)
             .filter(|n| !cx.machines.is_down(n))
             .collect();
-        let stalled: Vec<String> = self
+        let stalled: Vec<Name> = self
             .stalled
             .iter()
             .filter(|n| nodes.contains(*n))
@@ -1038,21 +1034,21 @@ impl Controller for Kubelet {
             .collect();
         for n in stalled {
             self.stalled.remove(&n);
-            self.request_status_update(&n, cx.now);
+            self.request_status_update(n, cx.now);
         }
-        let unready: Vec<String> = cx
+        let unready: Vec<Name> = cx
             .store
             .list::<Node>()
-            .filter(|n| !n.status.ready && nodes.contains(n.metadata.name.as_str()))
-            .map(|n| n.metadata.name.to_string())
+            .filter(|n| !n.status.ready && nodes.contains(&n.metadata.name))
+            .map(|n| n.metadata.name)
             .collect();
         for n in unready {
-            self.request_status_update(&n, cx.now);
+            self.request_status_update(n, cx.now);
         }
         let pods: Vec<ObjectKey> = cx
             .store
             .list::<Pod>()
-            .filter(|p| nodes.contains(p.spec.node_name.as_str()))
+            .filter(|p| nodes.contains(&p.spec.node_name))
             .map(|p| p.metadata.key())
             .collect();
         let now = cx.now;
@@ -1086,17 +1082,16 @@ impl Controller for Kubelet {
         match purpose {
             Purpose::Stage(pv, node) => {
                 if let Some(err) = &failed {
-                    self.stages.remove(&(pv.clone(), node.clone()));
-                    for (k, s) in self.pods_on(&node) {
+                    self.stages.remove(&(pv, node));
+                    for (k, s) in self.pods_on(node) {
                         if s.mounts.iter().any(|m| m.pv == pv) {
                             let msg =
                                 format!("MountVolume.MountDevice failed for volume {pv:?} : {err}");
                             Self::event(cx, k, EventType::Warning, "FailedMount", msg);
                         }
                     }
-                } else if !self.expand_after_stage(&pv, &node, cx) {
-                    self.stages
-                        .insert((pv.clone(), node.clone()), Stage::Staged);
+                } else if !self.expand_after_stage(pv, node, cx) {
+                    self.stages.insert((pv, node), Stage::Staged);
                 }
                 // Retried by the volume manager (nestedpendingoperations backoff, first 500 ms).
                 let at = if failed.is_some() {
@@ -1104,11 +1099,11 @@ impl Controller for Kubelet {
                 } else {
                     cx.now
                 };
-                self.wake_node(&node, at);
+                self.wake_node(node, at);
             }
             Purpose::Unstage(pv, node) => {
-                self.stages.remove(&(pv, node.clone()));
-                self.wake_node(&node, cx.now);
+                self.stages.remove(&(pv, node));
+                self.wake_node(node, cx.now);
             }
             Purpose::Publish(key, i) => match &failed {
                 None => {
@@ -1121,7 +1116,7 @@ impl Controller for Kubelet {
                     let pv = self
                         .pods
                         .get(&key)
-                        .map(|s| s.mounts[i].pv.clone())
+                        .map(|s| s.mounts[i].pv)
                         .unwrap_or_default();
                     let msg = format!("MountVolume.SetUp failed for volume {pv:?} : {err}");
                     Self::event(cx, &key, EventType::Warning, "FailedMount", msg);
@@ -1140,7 +1135,7 @@ impl Controller for Kubelet {
                 claim,
                 pod,
                 online,
-            } => self.expand_done(reply, &pv, &node, &claim, &pod, online, cx),
+            } => self.expand_done(reply, pv, node, &claim, &pod, online, cx),
         }
     }
 

@@ -9,7 +9,9 @@
 
 use super::{Kubelet, Purpose, Stage};
 use crate::api::persistent_volume_claim::CONDITION_FS_RESIZE_PENDING;
-use crate::api::{Kind, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Quantity};
+use crate::api::{
+    Kind, Name, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Quantity,
+};
 use crate::backend::profile::Expansion;
 use crate::backend::{Reply, Request, Response};
 use crate::cluster::EventType;
@@ -39,10 +41,16 @@ impl Kubelet {
     }
 
     /// A pod of this node using `pv`, and its claim.
-    fn user_of(&self, pv: &str, node: &str) -> Option<(ObjectKey, ObjectKey)> {
+    fn user_of(&self, pv: Name, node: Name) -> Option<(ObjectKey, ObjectKey)> {
         self.pods_on(node).find_map(|(k, s)| {
             let m = s.mounts.iter().find(|m| m.pv == pv)?;
-            Some((k.clone(), ObjectKey::new(&k.namespace, &m.claim)))
+            Some((
+                k.clone(),
+                ObjectKey {
+                    namespace: k.namespace,
+                    name: m.claim,
+                },
+            ))
         })
     }
 
@@ -50,8 +58,8 @@ impl Kubelet {
     #[allow(clippy::too_many_arguments)]
     fn call_expand(
         &mut self,
-        pv: &str,
-        node: &str,
+        pv: Name,
+        node: Name,
         claim: ObjectKey,
         pod: ObjectKey,
         size_bytes: i128,
@@ -60,7 +68,7 @@ impl Kubelet {
     ) {
         let Some(handle) = cx
             .store
-            .get::<PersistentVolume>(&ObjectKey::cluster(pv))
+            .get::<PersistentVolume>(&ObjectKey::cluster_named(pv))
             .and_then(|v| v.spec.csi.as_ref())
             .map(|c| c.volume_handle)
         else {
@@ -82,8 +90,8 @@ impl Kubelet {
         self.calls.insert(
             id,
             Purpose::Expand {
-                pv: pv.to_string(),
-                node: node.to_string(),
+                pv,
+                node,
                 claim,
                 pod,
                 online,
@@ -93,7 +101,7 @@ impl Kubelet {
 
     /// NodeStage of `pv` on `node` succeeded: grow the filesystem first if
     /// the claim waits for it. True if an expansion started.
-    pub(super) fn expand_after_stage(&mut self, pv: &str, node: &str, cx: &mut Ctx<'_>) -> bool {
+    pub(super) fn expand_after_stage(&mut self, pv: Name, node: Name, cx: &mut Ctx<'_>) -> bool {
         let Some((pod, claim_key)) = self.user_of(pv, node) else {
             return false;
         };
@@ -103,8 +111,7 @@ impl Kubelet {
         let Some(size) = Self::node_resize_target(&claim, cx) else {
             return false;
         };
-        self.stages
-            .insert((pv.to_string(), node.to_string()), Stage::Expanding);
+        self.stages.insert((pv, node), Stage::Expanding);
         self.call_expand(pv, node, claim_key, pod, size, false, cx);
         true
     }
@@ -127,7 +134,7 @@ impl Kubelet {
             return;
         }
         let key = claim.metadata.key();
-        let users: Vec<(ObjectKey, String, String, String)> = self
+        let users: Vec<(ObjectKey, String, Name, Name)> = self
             .pods
             .iter()
             .filter(|(k, _)| k.namespace == key.namespace)
@@ -136,13 +143,11 @@ impl Kubelet {
                     .mounts
                     .iter()
                     .find(|m| m.claim == key.name && m.published)?;
-                Some((k.clone(), s.uid.to_string(), m.pv.clone(), s.node.clone()))
+                Some((k.clone(), s.uid.to_string(), m.pv, s.node))
             })
             .collect();
         for (pod, uid, pv, node) in users {
-            if cx.machines.is_down(&node)
-                || self.resize_due.contains_key(&(pv.clone(), node.clone()))
-            {
+            if cx.machines.is_down(&node) || self.resize_due.contains_key(&(pv, node)) {
                 continue;
             }
             let tick = StreamKey {
@@ -158,19 +163,17 @@ impl Kubelet {
 
     /// Online expansions whose pod sync has come.
     pub(super) fn online_expansions(&mut self, cx: &mut Ctx<'_>) {
-        let due: Vec<(String, String)> = self
+        let due: Vec<(Name, Name)> = self
             .resize_due
             .iter()
             .filter(|(_, (t, _))| *t <= cx.now)
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
             .collect();
         for (pv, node) in due {
-            let Some((_, pod)) = self.resize_due.remove(&(pv.clone(), node.clone())) else {
+            let Some((_, pod)) = self.resize_due.remove(&(pv, node)) else {
                 continue;
             };
-            if cx.machines.is_down(&node)
-                || self.stages.get(&(pv.clone(), node.clone())) != Some(&Stage::Staged)
-            {
+            if cx.machines.is_down(&node) || self.stages.get(&(pv, node)) != Some(&Stage::Staged) {
                 continue;
             }
             let Some(claim_key) = self
@@ -185,7 +188,7 @@ impl Kubelet {
                 continue;
             };
             if let Some(size) = Self::node_resize_target(&claim, cx) {
-                self.call_expand(&pv, &node, claim_key, pod, size, true, cx);
+                self.call_expand(pv, node, claim_key, pod, size, true, cx);
             }
         }
     }
@@ -195,8 +198,8 @@ impl Kubelet {
     pub(super) fn expand_done(
         &mut self,
         reply: &Reply,
-        pv: &str,
-        node: &str,
+        pv: Name,
+        node: Name,
         claim: &ObjectKey,
         pod: &ObjectKey,
         online: bool,
@@ -248,8 +251,7 @@ impl Kubelet {
             }
         }
         if !online {
-            self.stages
-                .insert((pv.to_string(), node.to_string()), Stage::Staged);
+            self.stages.insert((pv, node), Stage::Staged);
             self.wake_node(node, cx.now);
         }
     }
