@@ -151,6 +151,17 @@ impl Name {
         Name(Ustr::from(s))
     }
 
+    /// `s` interned, reusing `prev` when it already stands for `s` (a
+    /// status write that keeps a condition's words interns nothing), and
+    /// the shared empty name for "".
+    pub fn reusing(prev: Option<Name>, s: &str) -> Self {
+        match prev {
+            Some(p) if p == s => p,
+            _ if s.is_empty() => Name::default(),
+            _ => Name::new(s),
+        }
+    }
+
     /// The string.
     pub fn as_str(&self) -> &'static str {
         self.0.as_str()
@@ -597,6 +608,15 @@ mod tests {
             // in the order they did when keyed by `String`s.
             prop_assert_eq!(x.name.cmp(&y.name), sa.1.cmp(sb.1));
         }
+    }
+
+    #[test]
+    fn reusing_keeps_the_name_that_already_says_it() {
+        let prev = Name::new("ContainersReady");
+        assert_eq!(Name::reusing(Some(prev), "ContainersReady"), prev);
+        assert_eq!(Name::reusing(Some(prev), "Ready"), Name::new("Ready"));
+        assert_eq!(Name::reusing(None, "Ready"), Name::new("Ready"));
+        assert!(Name::reusing(Some(prev), "").is_empty());
     }
 
     #[test]

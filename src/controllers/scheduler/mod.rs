@@ -641,15 +641,16 @@ pub fn set_condition(
     message: &str,
     now: SimTime,
 ) {
-    let since = match p.status.conditions.iter().find(|x| x.kind == kind) {
+    let old = p.status.conditions.iter().find(|x| x.kind == kind);
+    let since = match old {
         Some(x) if x.status == status => x.last_transition_time.or(Some(now)),
         _ => Some(now),
     };
     let c = PodCondition {
-        kind: kind.into(),
-        status: status.into(),
-        reason: reason.into(),
-        message: message.into(),
+        kind: Name::reusing(old.map(|x| x.kind), kind),
+        status: Name::reusing(old.map(|x| x.status), status),
+        reason: Name::reusing(old.map(|x| x.reason), reason),
+        message: Name::reusing(old.map(|x| x.message), message),
         last_transition_time: since,
     };
     match p.status.conditions.iter_mut().find(|x| x.kind == kind) {
