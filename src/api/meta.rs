@@ -271,6 +271,12 @@ impl PartialEq<Name> for &str {
 }
 
 impl ObjectKey {
+    /// Whether `key` falls under this key taken as a prefix: the same
+    /// namespace, and a name that starts with this name.
+    pub fn contains(&self, key: &ObjectKey) -> bool {
+        key.namespace == self.namespace && key.name.starts_with(self.name.as_str())
+    }
+
     /// A key for a namespaced object.
     pub fn new(namespace: &str, name: &str) -> Self {
         ObjectKey {

@@ -322,24 +322,24 @@ impl ObjectSet {
             .filter_map(|(k, &i)| T::downcast(&table.slots[i]).map(|o| (k, o)))
     }
 
-    /// The objects of kind `T` in `namespace` whose names start with
-    /// `prefix`, by name: a range of the ordered table, not a scan.
+    /// The objects of kind `T` in `prefix.namespace` whose names start with
+    /// `prefix.name`, by name: a range of the ordered table, not a scan.
+    /// The prefix is a key (interned) so that a caller asking again and
+    /// again, as a controller's sync does, interns nothing.
     pub fn list_prefixed<'a, T: Stored>(
         &'a self,
-        namespace: &'a str,
-        prefix: &'a str,
+        prefix: &'a ObjectKey,
     ) -> impl Iterator<Item = &'a T> + 'a {
-        Self::prefixed::<T>(self, namespace, prefix).filter_map(|v| T::downcast(v))
+        Self::prefixed::<T>(self, prefix).filter_map(|v| T::downcast(v))
     }
 
     fn prefixed<'a, T: Stored>(
         &'a self,
-        namespace: &'a str,
-        prefix: &'a str,
+        prefix: &'a ObjectKey,
     ) -> impl Iterator<Item = &'a Arc<AnyObject>> + 'a {
         T::table(self)
-            .range_from(ObjectKey::new(namespace, prefix))
-            .take_while(move |(k, _)| k.namespace == namespace && k.name.starts_with(prefix))
+            .range_from(prefix.clone())
+            .take_while(move |(k, _)| prefix.contains(k))
             .map(|(_, v)| v)
     }
 
@@ -347,10 +347,9 @@ impl ObjectSet {
     /// borrowing the set.
     pub fn list_prefixed_shared<'a, T: Stored>(
         &'a self,
-        namespace: &'a str,
-        prefix: &'a str,
+        prefix: &'a ObjectKey,
     ) -> impl Iterator<Item = Shared<T>> + 'a {
-        Self::prefixed::<T>(self, namespace, prefix).filter_map(|v| Shared::new(v.clone()))
+        Self::prefixed::<T>(self, prefix).filter_map(|v| Shared::new(v.clone()))
     }
 
     /// How many objects of kind `T` there are.
@@ -504,18 +503,17 @@ impl ObjectSet {
     /// Pods in `namespace` that carry label `key` = `value`, by name.
     pub fn pods_labelled<'a>(
         &'a self,
-        namespace: &str,
-        key: &str,
-        value: &str,
+        namespace: Name,
+        key: Name,
+        value: Name,
     ) -> Box<dyn Iterator<Item = &'a Pod> + 'a> {
         if !self.indexed {
-            let (ns, key, value) = (namespace.to_string(), key.to_string(), value.to_string());
             return Box::new(self.list::<Pod>().filter(move |p| {
-                p.metadata.namespace == ns && p.metadata.labels.get_str(&key) == Some(&*value)
+                p.metadata.namespace == namespace && p.metadata.labels.get(&key) == Some(&value)
             }));
         }
-        let ns = Name::new(namespace);
-        let l = (ns, Name::new(key), Name::new(value));
+        let ns = namespace;
+        let l = (ns, key, value);
         Box::new(
             self.pod_labels
                 .get(&l)
@@ -701,13 +699,13 @@ mod tests {
             it.map(|p| p.metadata.name.to_string()).collect()
         };
         assert_eq!(
-            names(with.pods_labelled("a", "app", "web")),
+            names(with.pods_labelled("a".into(), "app".into(), "web".into())),
             ["db-0", "web-0", "web-1"]
         );
         for (k, v) in [("app", "web"), ("app", "db"), ("tier", "x"), ("no", "ne")] {
             assert_eq!(
-                names(with.pods_labelled("a", k, v)),
-                names(without.pods_labelled("a", k, v)),
+                names(with.pods_labelled("a".into(), k.into(), v.into())),
+                names(without.pods_labelled("a".into(), k.into(), v.into())),
                 "{k}={v}"
             );
         }

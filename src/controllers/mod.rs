@@ -136,29 +136,26 @@ impl Api<'_> {
     /// `prefix`, by name, as shared handles to keep while writing.
     pub fn list_prefixed_shared<'a, T: Stored>(
         &'a self,
-        namespace: &'a str,
-        prefix: &'a str,
+        prefix: &'a ObjectKey,
     ) -> Box<dyn Iterator<Item = crate::cluster::Shared<T>> + 'a> {
         // Own writes are few and ordered by key: only those in the range
         // need merging, and usually there are none (then the cache's range
         // is the answer, without a map built per call).
-        let from = ObjectKey::new(namespace, prefix);
-        let in_range = |k: &ObjectKey| k.namespace == namespace && k.name.starts_with(prefix);
         let own: Vec<(&ObjectKey, &Option<Arc<crate::api::AnyObject>>)> = self
             .own_of_kind(T::KIND)
             .map(|own| {
-                own.range(from..)
-                    .take_while(|(k, _)| in_range(k))
+                own.range(prefix..)
+                    .take_while(|(k, _)| prefix.contains(k))
                     .map(|(k, (_, o))| (k, o))
                     .collect()
             })
             .unwrap_or_default();
         if own.is_empty() {
-            return Box::new(self.cache.list_prefixed_shared(namespace, prefix));
+            return Box::new(self.cache.list_prefixed_shared(prefix));
         }
         let mut all: BTreeMap<ObjectKey, Arc<crate::api::AnyObject>> = self
             .cache
-            .list_prefixed_shared::<T>(namespace, prefix)
+            .list_prefixed_shared::<T>(prefix)
             .map(|s| (s.meta().key(), s.into_shared()))
             .collect();
         for (k, o) in own {
@@ -465,7 +462,8 @@ mod tests {
             assert!(api.get::<Pod>(&key).is_some(), "the writer knows at once");
             assert_eq!(names(api), ["web-0"]);
             assert_eq!(
-                api.list_prefixed_shared::<Pod>("default", "web-").count(),
+                api.list_prefixed_shared::<Pod>(&ObjectKey::new("default", "web-"))
+                    .count(),
                 1
             );
         });

@@ -86,6 +86,9 @@ pub struct StatefulSetController {
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
     claim_keys: RefCell<FxHashMap<ObjectKey, ClaimKeys>>,
+    /// Per set, `<set>-` in its namespace: the range of names its pods can
+    /// have, kept so that listing them on every sync interns nothing.
+    pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
 }
 
 /// A set's claim keys, `<template>-<set>-<ordinal>`, by ordinal and
@@ -163,12 +166,17 @@ impl StatefulSetController {
     }
 
     /// The set's pods, by ordinal (owned by this set's UID).
-    fn pods_of(set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Shared<Pod>> {
+    fn pods_of(&mut self, set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Shared<Pod>> {
         // Only `<set>-<ordinal>` names can be the set's: a range of the
         // cache ordered by name, not every pod.
-        let prefix = format!("{}-", set.metadata.name);
+        let prefix = self
+            .pod_prefixes
+            .entry(set.metadata.key())
+            .or_insert_with(|| {
+                ObjectKey::new(&set.metadata.namespace, &format!("{}-", set.metadata.name))
+            });
         cx.store
-            .list_prefixed_shared::<Pod>(&set.metadata.namespace, &prefix)
+            .list_prefixed_shared::<Pod>(prefix)
             .filter(|p| {
                 p.metadata
                     .owner_references
@@ -427,6 +435,7 @@ impl StatefulSetController {
         let Some(set) = cx.store.get_shared::<StatefulSet>(key) else {
             self.revisions.remove(key);
             self.claim_keys.get_mut().remove(key);
+            self.pod_prefixes.remove(key);
             return;
         };
         if set.metadata.deletion_timestamp.is_some() {
@@ -460,7 +469,7 @@ impl StatefulSetController {
         // The status counts the pods as this sync found them, as the real
         // controller counts its in-memory list: a pod created now is not
         // counted yet, a pod deleted now still is.
-        let pods = Self::pods_of(&set, cx);
+        let pods = self.pods_of(&set, cx);
         self.act(&s, &pods, cx);
         self.write_status(&s, &pods, cx);
     }

@@ -346,7 +346,7 @@ impl Scheduler {
     fn seed_tree(&mut self, cache: &ObjectSet) {
         if !self.tree_seeded {
             self.tree_seeded = true;
-            for n in cache.list_prefixed_shared::<Node>("", "") {
+            for n in cache.list_prefixed_shared::<Node>(&ObjectKey::cluster("")) {
                 self.tree.add(&n);
                 self.facts.put(n);
             }

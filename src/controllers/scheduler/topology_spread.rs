@@ -139,18 +139,22 @@ impl Spread {
         // Only pods carrying the first label of some constraint's selector
         // can be counted (all pods of the namespace when a selector has no
         // matchLabels); counting is a sum, so the order does not matter.
-        let ns = &pod.metadata.namespace;
+        let ns = pod.metadata.namespace;
+        let all_of_ns = ObjectKey {
+            namespace: ns,
+            name: Name::default(),
+        };
         let mut candidates: BTreeMap<&str, &Pod> = BTreeMap::new();
         for sel in constraints.iter().flat_map(|c| c.selectors.iter()) {
             match sel.match_labels.iter().next() {
                 Some((k, v)) => candidates.extend(
                     cache
-                        .pods_labelled(ns, k, v)
+                        .pods_labelled(ns, *k, *v)
                         .map(|p| (p.metadata.name.as_str(), p)),
                 ),
                 None => candidates.extend(
                     cache
-                        .list_prefixed::<Pod>(ns, "")
+                        .list_prefixed::<Pod>(&all_of_ns)
                         .map(|p| (p.metadata.name.as_str(), p)),
                 ),
             }
