@@ -9,7 +9,7 @@
 //! and a label value is compared with another name by pointer.
 
 use super::meta::Name;
-use crate::cluster::diff::{Diff, field, key_into};
+use crate::cluster::diff::{Diff, diff_sorted, key_into, same_sorted};
 use litemap::LiteMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -93,8 +93,8 @@ impl<V> NameMap<V> {
     }
 
     /// The entries in key order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Name, &V)> + '_ {
-        self.0.as_slice().iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> <&Self as IntoIterator>::IntoIter {
+        self.into_iter()
     }
 
     /// The keys in order.
@@ -142,11 +142,14 @@ impl<V> std::ops::Index<&str> for NameMap<V> {
     }
 }
 
+/// A slice entry as the pair of references a map's iterator yields.
+type Entry<'a, V> = fn(&'a (Name, V)) -> (&'a Name, &'a V);
+
 impl<'a, V> IntoIterator for &'a NameMap<V> {
     type Item = (&'a Name, &'a V);
-    type IntoIter = Box<dyn DoubleEndedIterator<Item = (&'a Name, &'a V)> + 'a>;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (Name, V)>, Entry<'a, V>>;
     fn into_iter(self) -> Self::IntoIter {
-        Box::new(self.iter())
+        self.0.as_slice().iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -174,31 +177,10 @@ impl<V: Diff> Diff for NameMap<V> {
         true
     }
     fn same(&self, other: &Self) -> bool {
-        self.len() == other.len()
-            && self
-                .iter()
-                .zip(other.iter())
-                .all(|((ka, a), (kb, b))| ka == kb && a.same(b))
+        same_sorted(self.iter(), other.iter())
     }
     fn diff_into(&self, other: &Self, path: &str, out: &mut Vec<String>) {
-        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
-        loop {
-            let (k, x, y) = match (a.peek(), b.peek()) {
-                (None, None) => break,
-                (Some(&(ka, _)), Some(&(kb, _))) if ka == kb => {
-                    (ka, a.next().map(|e| e.1), b.next().map(|e| e.1))
-                }
-                (Some(&(ka, _)), Some(&(kb, _))) if ka < kb => (ka, a.next().map(|e| e.1), None),
-                (Some(&(ka, _)), None) => (ka, a.next().map(|e| e.1), None),
-                (_, Some(&(kb, _))) => (kb, None, b.next().map(|e| e.1)),
-            };
-            match (x, y) {
-                (Some(x), Some(y)) => field(path, k, (x, true), (y, true), out),
-                (Some(x), None) => field(path, k, (x, true), (x, false), out),
-                (None, Some(y)) => field(path, k, (y, false), (y, true), out),
-                (None, None) => {}
-            }
-        }
+        diff_sorted(self.iter(), other.iter(), path, out);
     }
     fn keys_into(&self, path: &str, out: &mut Vec<String>) {
         for (k, v) in self.iter() {

@@ -239,38 +239,52 @@ impl<T: Diff> Diff for std::sync::Arc<T> {
     }
 }
 
+/// Whether two maps ordered by key hold the same keys with values alike.
+pub fn same_sorted<'a, K: PartialEq + 'a, V: Diff + 'a>(
+    a: impl ExactSizeIterator<Item = (&'a K, &'a V)>,
+    b: impl ExactSizeIterator<Item = (&'a K, &'a V)>,
+) -> bool {
+    a.len() == b.len() && a.zip(b).all(|((ka, x), (kb, y))| ka == kb && x.same(y))
+}
+
+/// [`Diff::diff_into`] for two maps ordered by key: the keys of both are
+/// walked together in order, each one a field.
+pub fn diff_sorted<'a, K: AsRef<str> + Ord + 'a, V: Diff + 'a>(
+    a: impl Iterator<Item = (&'a K, &'a V)>,
+    b: impl Iterator<Item = (&'a K, &'a V)>,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let (mut a, mut b) = (a.peekable(), b.peekable());
+    loop {
+        let (k, x, y) = match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(&(ka, _)), Some(&(kb, _))) if ka == kb => {
+                (ka, a.next().map(|e| e.1), b.next().map(|e| e.1))
+            }
+            (Some(&(ka, _)), Some(&(kb, _))) if ka < kb => (ka, a.next().map(|e| e.1), None),
+            (Some(&(ka, _)), None) => (ka, a.next().map(|e| e.1), None),
+            (_, Some(&(kb, _))) => (kb, None, b.next().map(|e| e.1)),
+        };
+        match (x, y) {
+            (Some(x), Some(y)) => field(path, k.as_ref(), (x, true), (y, true), out),
+            (Some(x), None) => field(path, k.as_ref(), (x, true), (x, false), out),
+            (None, Some(y)) => field(path, k.as_ref(), (y, false), (y, true), out),
+            (None, None) => {}
+        }
+    }
+}
+
 /// A map with string keys is an object; its keys are walked in order.
 impl<K: AsRef<str> + Ord, V: Diff> Diff for BTreeMap<K, V> {
     fn is_object(&self) -> bool {
         true
     }
     fn same(&self, other: &Self) -> bool {
-        self.len() == other.len()
-            && self
-                .iter()
-                .zip(other)
-                .all(|((ka, a), (kb, b))| ka == kb && a.same(b))
+        same_sorted(self.iter(), other.iter())
     }
     fn diff_into(&self, other: &Self, path: &str, out: &mut Vec<String>) {
-        let (mut a, mut b) = (self.iter().peekable(), other.iter().peekable());
-        loop {
-            let (k, x, y) = match (a.peek(), b.peek()) {
-                (None, None) => break,
-                (Some(&(ka, _)), Some(&(kb, _))) if ka == kb => {
-                    let (x, y) = (a.next().map(|e| e.1), b.next().map(|e| e.1));
-                    (ka, x, y)
-                }
-                (Some(&(ka, _)), Some(&(kb, _))) if ka < kb => (ka, a.next().map(|e| e.1), None),
-                (Some(&(ka, _)), None) => (ka, a.next().map(|e| e.1), None),
-                (_, Some(&(kb, _))) => (kb, None, b.next().map(|e| e.1)),
-            };
-            match (x, y) {
-                (Some(x), Some(y)) => field(path, k.as_ref(), (x, true), (y, true), out),
-                (Some(x), None) => field(path, k.as_ref(), (x, true), (x, false), out),
-                (None, Some(y)) => field(path, k.as_ref(), (y, false), (y, true), out),
-                (None, None) => {}
-            }
-        }
+        diff_sorted(self.iter(), other.iter(), path, out);
     }
     fn keys_into(&self, path: &str, out: &mut Vec<String>) {
         for (k, v) in self {
