@@ -863,12 +863,17 @@ impl Sim<'_> {
             }
         }
         let log = self.store.log();
-        while self.log_cursor < log.len() {
-            let rec = &log[self.log_cursor];
-            self.log_cursor += 1;
+        // Waiting triggers read each new record once; with none (a fleet),
+        // nothing is decoded.
+        let new = log.len() - self.log_cursor;
+        self.log_cursor = log.len();
+        if self.triggers.is_empty() {
+            return self.rewake_touched(touched, now);
+        }
+        for rec in log.since(self.log_cursor - new) {
             let mut fired = Vec::new();
             self.triggers.retain_mut(|(i, tracker)| {
-                if tracker.observe(rec) {
+                if tracker.observe(&rec) {
                     fired.push(*i);
                     false
                 } else {
@@ -882,8 +887,13 @@ impl Sim<'_> {
                 }
             }
         }
-        // A controller's next wake follows from its own state alone, which
-        // only its own handlers change.
+        self.rewake_touched(touched, now);
+    }
+
+    /// Recomputes the next wake of the controllers `touched` may have
+    /// changed: a controller's next wake follows from its own state alone,
+    /// which only its own handlers change.
+    fn rewake_touched(&mut self, touched: Touched, now: SimTime) {
         match touched {
             Touched::All => (0..self.controllers.len()).for_each(|c| self.rewake(c, now)),
             Touched::One(c) => self.rewake(c, now),

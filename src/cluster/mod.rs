@@ -3,6 +3,7 @@
 //! log of every observable change that the report is built from.
 
 pub mod admission;
+pub mod codec;
 pub mod diff;
 pub mod informer;
 pub mod log;

@@ -2,9 +2,8 @@
 //! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
 //! simulation to deliver to the controllers that watch its kind.
 
-use super::log::{
-    ActionRecord, ChangeOp, ChangeRecord, EventRecord, EventType, Lists, Log, Record,
-};
+use super::codec::NewChange;
+use super::log::{ActionRecord, ChangeOp, EventRecord, EventType, Log, Pos, Record};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
@@ -62,8 +61,8 @@ struct EventSeries {
     /// The involved object's UID: a recreated pod of the same name starts
     /// its own counts, as the event correlator keys on the UID.
     uid: Name,
-    /// Where in the log the series' latest record is.
-    latest: usize,
+    /// Where in the log the series' latest record is, and its index.
+    latest: (Pos, usize),
     /// How many Events the series has had (the Event's `count`).
     count: u32,
     /// When its first Event was recorded (`firstTimestamp`).
@@ -77,10 +76,7 @@ pub struct Store {
     resource_version: u64,
     objects: ObjectSet,
     incarnations: BTreeMap<(Kind, ObjectKey), u32>,
-    next_seq: u64,
     log: Log,
-    /// The change records' lists, each stored once.
-    lists: Lists,
     watch_outbox: Vec<WatchEvent>,
     /// Counts by event, only looked up (never walked), so hashed.
     events: hashbrown::HashTable<EventSeries>,
@@ -313,34 +309,19 @@ impl Store {
             h.finish()
         };
         let now = self.now;
-        let latest = self.log.len();
+        let seq = self.take_seq();
         let log = &self.log;
         let alike = |s: &EventSeries| {
             s.uid == uid
-                && matches!(&log[s.latest], Record::Event(e)
+                && matches!(log.at(s.latest.0, s.latest.1), Record::Event(e)
                     if e.object == object && e.kind == kind && e.reason == reason
                         && *e.message == *message && e.source == source)
         };
-        let (count, first_seen) = match self.events.find_mut(hash, alike) {
-            Some(series) => {
-                series.count += 1;
-                series.latest = latest;
-                (series.count, series.first_seen)
-            }
-            None => {
-                let series = EventSeries {
-                    hash,
-                    uid,
-                    latest,
-                    count: 1,
-                    first_seen: now,
-                };
-                self.events.insert_unique(hash, series, |s| s.hash);
-                (1, now)
-            }
-        };
-        let seq = self.take_seq();
-        self.log.push(Record::Event(EventRecord {
+        let series = self.events.find_mut(hash, alike);
+        let (count, first_seen) = series
+            .as_ref()
+            .map_or((1, now), |s| (s.count + 1, s.first_seen));
+        let pos = self.log.push(Record::Event(EventRecord {
             t: now,
             seq,
             object,
@@ -351,6 +332,23 @@ impl Store {
             first_seen,
             source,
         }));
+        let latest = (pos, seq as usize);
+        match series {
+            Some(series) => {
+                series.count = count;
+                series.latest = latest;
+            }
+            None => {
+                let series = EventSeries {
+                    hash,
+                    uid,
+                    latest,
+                    count,
+                    first_seen,
+                };
+                self.events.insert_unique(hash, series, |s| s.hash);
+            }
+        }
     }
 
     /// Records a step of a backend call in the log.
@@ -392,44 +390,35 @@ impl Store {
         std::mem::take(&mut self.watch_outbox)
     }
 
-    fn take_seq(&mut self) -> u64 {
-        let s = self.next_seq;
-        self.next_seq += 1;
-        s
+    /// The next record's place in the global order: its index in the log.
+    fn take_seq(&self) -> u64 {
+        self.log.len() as u64
     }
 
     fn log_change<T: Stored>(&mut self, obj: &T, op: ChangeOp, changed: Vec<String>) {
-        let seq = self.take_seq();
         let meta = obj.meta();
-        let lists = &mut self.lists;
-        let conditions = interned(lists, obj.true_conditions().iter().map(String::as_str));
-        let annotations = lists.names(&meta.annotations.keys().copied().collect::<Vec<_>>());
-        let changed = interned(lists, changed.iter().map(String::as_str));
+        let names = |words: &[String]| words.iter().map(|w| Name::new(w)).collect::<Vec<_>>();
         let columns: Vec<(&'static str, Name)> = obj
             .columns()
             .into_iter()
             .map(|(k, v)| (k, Name::new(&v)))
             .collect();
-        let columns = lists.columns(&columns);
-        self.log.push(Record::Change(ChangeRecord {
-            t: self.now,
-            seq,
-            object: ObjectRef::new(T::KIND, meta.key()),
-            resource_version: self.resource_version,
-            op,
-            phase: obj.phase().map(|p| Name::new(&p)),
-            conditions,
-            annotations,
-            columns,
-            changed,
-            deleting: meta.deletion_timestamp.is_some(),
-        }));
+        let annotations: Vec<Name> = meta.annotations.keys().copied().collect();
+        self.log.push_change(
+            self.now,
+            &NewChange {
+                object: ObjectRef::new(T::KIND, meta.key()),
+                resource_version: self.resource_version,
+                op,
+                phase: obj.phase().map(|p| Name::new(&p)),
+                conditions: &names(&obj.true_conditions()),
+                annotations: &annotations,
+                columns: &columns,
+                changed: &names(&changed),
+                deleting: meta.deletion_timestamp.is_some(),
+            },
+        );
     }
-}
-
-/// The shared list of `words`, interned.
-fn interned<'a>(lists: &mut Lists, words: impl Iterator<Item = &'a str>) -> super::log::List<Name> {
-    lists.names(&words.map(Name::new).collect::<Vec<_>>())
 }
 
 /// A UUID-shaped UID from the object's identity (kind, namespace, name, and

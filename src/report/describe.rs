@@ -411,10 +411,10 @@ fn events(out: &mut String, store: &Store, target: &ObjectRef) {
                     source,
                     message.to_string(),
                 ))
-                .or_insert((*first_seen, *t, *count, *seq));
-            row.1 = *t;
-            row.2 = *count;
-            row.3 = *seq;
+                .or_insert((first_seen, t, count, seq));
+            row.1 = t;
+            row.2 = count;
+            row.3 = seq;
         }
     }
     if rows.is_empty() {

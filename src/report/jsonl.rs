@@ -77,11 +77,11 @@ pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::i
         "profile": r.run.profile,
     }));
     for rec in r.run.store.log() {
-        match rec {
+        match &rec {
             Record::Change(c) => lines.push(ChangeLine::of(c)),
             Record::Event(e) => lines.push(EventLine::of(e)),
             Record::Operation(o) => lines.push(OperationLine::of(o)),
-            _ => lines.push(record(rec)),
+            _ => lines.push(record(&rec)),
         }
     }
     for row in r.reference_rows() {
@@ -375,7 +375,7 @@ mod tests {
             let scenario = crate::scenario::load_file(&path).expect("a shipped scenario loads");
             let (run, _) = crate::execute(&scenario, &RunOptions::default());
             for rec in run.store.log() {
-                let typed = match rec {
+                let typed = match &rec {
                     Record::Change(c) => serde_json::to_string(&ChangeLine::of(c)),
                     Record::Event(e) => serde_json::to_string(&EventLine::of(e)),
                     Record::Operation(o) => serde_json::to_string(&OperationLine::of(o)),
@@ -388,7 +388,7 @@ mod tests {
                     _ => 2,
                 };
                 seen[i] += 1;
-                assert_eq!(typed, tree(rec).to_string(), "{file}");
+                assert_eq!(typed, tree(&rec).to_string(), "{file}");
             }
         }
         assert!(

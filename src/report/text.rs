@@ -2,6 +2,7 @@
 
 use super::{Report, STORSIM_VERSION};
 use crate::api::Kind;
+use crate::cluster::log::Text;
 use crate::cluster::{CallPhase, ChangeOp, EventRecord, Log, Record};
 use crate::engine::SimTime;
 use crate::simulation::EndReason;
@@ -151,7 +152,7 @@ pub fn render(r: &Report<'_>) -> String {
 
 /// One line per observable change, Event and action, in order. The cluster
 /// set-up at T+0 (nodes, storage classes) is summarised in the header.
-pub fn timeline<'a>(log: impl IntoIterator<Item = &'a Record>) -> String {
+pub fn timeline(log: impl IntoIterator<Item = Record>) -> String {
     let mut out = String::new();
     // What each object's last printed line showed: a write that changes
     // nothing visible (node volumesInUse, a finalizer) is not printed; the
@@ -257,7 +258,7 @@ pub fn timeline<'a>(log: impl IntoIterator<Item = &'a Record>) -> String {
 /// `kubectl get events`-style table: one row per Event with its count, first
 /// and last time, ordered by last time.
 pub fn events_table(log: &Log) -> String {
-    let mut last: BTreeMap<(String, &str, &str, &str), &EventRecord> = BTreeMap::new();
+    let mut last: BTreeMap<(String, &str, &str, Text), EventRecord> = BTreeMap::new();
     for rec in log {
         if let Record::Event(e) = rec {
             last.insert(
@@ -265,7 +266,7 @@ pub fn events_table(log: &Log) -> String {
                     e.object.to_string(),
                     e.kind.as_str(),
                     e.reason.as_str(),
-                    &*e.message,
+                    e.message.clone(),
                 ),
                 e,
             );
@@ -274,7 +275,7 @@ pub fn events_table(log: &Log) -> String {
     if last.is_empty() {
         return "(no events)\n".into();
     }
-    let mut rows: Vec<&EventRecord> = last.into_values().collect();
+    let mut rows: Vec<EventRecord> = last.into_values().collect();
     rows.sort_by_key(|e| (e.t, e.seq));
     let mut out = format!(
         "{:<11} {:<11} {:<6} {:<8} {:<22} {:<40} {:<28} {}\n",
@@ -300,13 +301,8 @@ pub fn events_table(log: &Log) -> String {
 /// `kubectl get -w` for one kind, or one object: only the lines of its
 /// writes, as the timeline prints them.
 pub fn watch(log: &Log, kind: Kind, object: Option<&crate::api::ObjectRef>) -> String {
-    let picked: Vec<Record> = log
-        .iter()
-        .filter(|r| match r {
-            Record::Change(c) => c.object.kind == kind && object.is_none_or(|o| *o == c.object),
-            _ => false,
-        })
-        .cloned()
-        .collect();
-    timeline(&picked)
+    timeline(log.iter().filter(|r| match r {
+        Record::Change(c) => c.object.kind == kind && object.is_none_or(|o| *o == c.object),
+        _ => false,
+    }))
 }
