@@ -53,20 +53,28 @@ impl StoreError {
 
 /// One series of alike Events (same object and UID, type, reason, message
 /// and source), counted as the client-go event correlator counts them. The
-/// rest of what makes them alike is read from the series' latest record in
-/// the log, so no message is kept twice (a fleet records millions).
+/// rest of what makes them alike is read from the series' first record in
+/// the log, so no message is kept twice. A run keeps every series (a
+/// 100 k-pod fleet has millions), so it is kept in 32 bytes.
 struct EventSeries {
-    /// The hash of what makes the events alike (kept to grow the table).
-    hash: u64,
+    /// The hash of what makes the events alike, folded to 32 bits (kept to
+    /// grow the table; see [`spread`]).
+    hash: u32,
+    /// How many Events the series has had (the Event's `count`).
+    count: u32,
     /// The involved object's UID: a recreated pod of the same name starts
     /// its own counts, as the event correlator keys on the UID.
     uid: Name,
-    /// Where in the log the series' latest record is, and its index.
-    latest: (Pos, usize),
-    /// How many Events the series has had (the Event's `count`).
-    count: u32,
+    /// Where in the log the series' first record is.
+    first: Pos,
     /// When its first Event was recorded (`firstTimestamp`).
     first_seen: SimTime,
+}
+
+/// The table's hash of a series from its folded 32 bits: multiplied out
+/// to 64, so the top bits the table probes with depend on all of them.
+fn spread(hash: u32) -> u64 {
+    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The API server's state.
@@ -306,21 +314,26 @@ impl Store {
         let hash = {
             let mut h = rustc_hash::FxHasher::default();
             (&object, uid, kind, reason, message.as_str(), source).hash(&mut h);
-            h.finish()
+            let h = h.finish();
+            (h >> 32) as u32 ^ h as u32
         };
         let now = self.now;
         let seq = self.take_seq();
         let log = &self.log;
         let alike = |s: &EventSeries| {
+            // The record's index is not needed (nor kept) to compare it.
             s.uid == uid
-                && matches!(log.at(s.latest.0, s.latest.1), Record::Event(e)
+                && matches!(log.at(s.first, 0), Record::Event(e)
                     if e.object == object && e.kind == kind && e.reason == reason
                         && *e.message == *message && e.source == source)
         };
-        let series = self.events.find_mut(hash, alike);
+        let series = self.events.find_mut(spread(hash), alike);
         let (count, first_seen) = series
             .as_ref()
             .map_or((1, now), |s| (s.count + 1, s.first_seen));
+        if let Some(series) = series {
+            series.count = count;
+        }
         let pos = self.log.push(Record::Event(EventRecord {
             t: now,
             seq,
@@ -332,22 +345,16 @@ impl Store {
             first_seen,
             source,
         }));
-        let latest = (pos, seq as usize);
-        match series {
-            Some(series) => {
-                series.count = count;
-                series.latest = latest;
-            }
-            None => {
-                let series = EventSeries {
-                    hash,
-                    uid,
-                    latest,
-                    count,
-                    first_seen,
-                };
-                self.events.insert_unique(hash, series, |s| s.hash);
-            }
+        if count == 1 {
+            let series = EventSeries {
+                hash,
+                count,
+                uid,
+                first: pos,
+                first_seen,
+            };
+            self.events
+                .insert_unique(spread(hash), series, |s| spread(s.hash));
         }
     }
 
@@ -444,6 +451,12 @@ pub fn derive_uid(kind: Kind, key: &ObjectKey, incarnation: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 100 k-pod fleet keeps millions of series.
+    #[test]
+    fn an_event_series_takes_32_bytes() {
+        assert_eq!(std::mem::size_of::<EventSeries>(), 32);
+    }
     use crate::api::persistent_volume_claim::{
         FINALIZER_PVC_PROTECTION, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
     };
