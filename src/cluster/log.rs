@@ -553,7 +553,7 @@ mod tests {
 
     /// Record `i` of a mixed log: every kind of record, with and without
     /// their optional parts, texts of many lengths (some longer than a
-    /// varint's first byte counts).
+    /// varint's first byte counts) and odd spacing.
     fn record(i: usize) -> Record {
         let t = SimTime(1_000 * i as u64 / 3);
         let seq = i as u64;
@@ -585,7 +585,8 @@ mod tests {
                     EventType::Warning
                 },
                 reason: word("Reason"),
-                message: Text::from("m".repeat(i % 300)),
+                // Spaces leading, doubled and trailing read back exactly.
+                message: Text::from(format!(" {}  said {} ", "m".repeat(i % 300), i % 7)),
                 count: (i % 9) as u32 + 1,
                 first_seen: SimTime(t.0 / 2),
                 source: "kubelet",
@@ -614,7 +615,8 @@ mod tests {
             _ => Record::Action(ActionRecord {
                 t,
                 seq,
-                description: format!("scale StatefulSet/web to {i}"),
+                // Kept inline: long ones make the log span chunks.
+                description: format!("scale StatefulSet/web to {i}{}", "x".repeat(i % 400)),
                 label: (i % 3 == 0).then(|| format!("step-{i}")),
             }),
         }
