@@ -127,7 +127,9 @@ fn processes(controllers: &[Box<dyn Controller>]) -> Vec<Process> {
 
 enum SimEvent {
     Action(usize),
-    Deliver(usize, WatchEvent),
+    /// A watch event reaches a process (one copy shared by every process
+    /// it goes to: a queue entry stays two words wide).
+    Deliver(usize, std::rc::Rc<WatchEvent>),
     Wake(usize),
     /// A backend call completes (its effect applies even if its caller gave up).
     CallDone(Box<(Call, Option<RpcError>, u32)>),
@@ -831,6 +833,7 @@ impl Sim<'_> {
     fn after_handler(&mut self, touched: Touched) {
         let now = self.store.now();
         for w in self.store.drain_watch_events() {
+            let w = std::rc::Rc::new(w);
             // The object's part of each controller's stream key, once.
             let mut object = String::new();
             for (p, process) in self.processes.iter().enumerate() {
@@ -859,7 +862,8 @@ impl Sim<'_> {
                     .or_insert(SimTime::ZERO);
                 let at = now.plus(delay).max(*stream);
                 *stream = at;
-                self.queue.schedule(at, SimEvent::Deliver(p, w.clone()));
+                self.queue
+                    .schedule(at, SimEvent::Deliver(p, std::rc::Rc::clone(&w)));
             }
         }
         let log = self.store.log();

@@ -9,6 +9,7 @@ pub mod informer;
 pub mod log;
 pub mod objects;
 pub mod patch;
+pub mod small_set;
 pub mod store;
 
 pub use informer::{Informer, OwnWrites};
@@ -17,4 +18,5 @@ pub use log::{
     OperationRecord, Record,
 };
 pub use objects::{ObjectSet, Shared, Stored};
+pub use small_set::SmallSet;
 pub use store::{Store, StoreError, WatchEvent};

@@ -157,17 +157,14 @@ fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> +
 #[derive(Default, Clone)]
 struct PvIndex {
     available: BTreeMap<String, BTreeSet<Name>>,
-    claimed: BTreeMap<(Name, Name), BTreeSet<Name>>,
+    /// Only looked up (never walked), so hashed.
+    claimed: FxHashMap<(Name, Name), super::SmallSet<Name>>,
 }
 
 impl PvIndex {
     fn entries(pv: &PersistentVolume) -> (Option<String>, Option<(Name, Name)>) {
         let available = (pv.status.phase == VolumePhase::Available).then(|| pv.class().to_string());
-        let claimed = pv
-            .spec
-            .claim_ref
-            .as_ref()
-            .map(|r| (Name::new(&r.namespace), Name::new(&r.name)));
+        let claimed = pv.spec.claim_ref.as_ref().map(|r| (r.namespace, r.name));
         (available, claimed)
     }
 

@@ -120,7 +120,7 @@ struct Index {
     /// Pods by claim, claims by volume.
     claims: super::claim_index::ClaimIndex,
     /// Volume → its VolumeAttachments' names.
-    volume_attachments: FxHashMap<Name, BTreeSet<Name>>,
+    volume_attachments: FxHashMap<Name, crate::cluster::SmallSet<Name>>,
     /// Node → volumes with a VolumeAttachment there.
     node_volumes: FxHashMap<Name, BTreeSet<Name>>,
     /// What detach decisions read of each node, as last seen.

@@ -4,20 +4,19 @@
 //! pod, a claim or a volume concerns, instead of scanning every object.
 
 use crate::api::{AnyObject, Name, ObjectKey};
-use crate::cluster::{ChangeOp, WatchEvent};
+use crate::cluster::{ChangeOp, SmallSet, WatchEvent};
 use rustc_hash::FxHashMap;
-use std::collections::BTreeSet;
 
 /// The links.
 #[derive(Default)]
 pub struct ClaimIndex {
     /// Claim → pods that use it. (The outer maps are only looked up, never
     /// walked, so a hash's order cannot reach output; the sets are ordered.)
-    claim_pods: FxHashMap<ObjectKey, BTreeSet<ObjectKey>>,
+    claim_pods: FxHashMap<ObjectKey, SmallSet<ObjectKey>>,
     /// Claim → the volume it is bound to, as last seen.
     claim_volume: FxHashMap<ObjectKey, Name>,
     /// Volume → claims bound to it.
-    volume_claims: FxHashMap<Name, BTreeSet<ObjectKey>>,
+    volume_claims: FxHashMap<Name, SmallSet<ObjectKey>>,
 }
 
 impl ClaimIndex {
