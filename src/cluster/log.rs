@@ -310,31 +310,34 @@ impl<T> std::borrow::Borrow<[T]> for List<T> {
     }
 }
 
-/// How many bytes one chunk of a [`Log`] holds before the next is begun.
+/// How many bytes of records one chunk of a [`Log`] holds before it is
+/// sealed (compressed) and the next begun.
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// Every how many records the log notes where a record starts, so a
 /// record found by its index is at most that many decodes away.
 const BLOCK: usize = 16;
 
-/// Where a record's bytes start.
+/// Where a record's bytes start: its chunk, and its offset in the chunk's
+/// bytes as written (before sealing compressed them).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct Pos {
+struct Pos {
     chunk: u32,
     offset: u32,
 }
 
 /// Every record of a run, in order, kept in their byte form (see
-/// [`codec`](super::codec)): a 100,000-pod fleet's nine million records
-/// take a few hundred megabytes this way where their structs took a
-/// gigabyte. Reading decodes: [`iter`](Log::iter) gives records by value,
-/// forwards or backwards. The bytes are kept in chunks of fixed capacity,
-/// so appending never moves what is already recorded.
+/// [`codec`](super::codec)) and, once a chunk of them is full, compressed
+/// (LZ4, `lz4_flex`): a record is a few bytes where its struct took a
+/// hundred, and runs of records compress well (the same templates around
+/// the same names). Reading decodes: [`iter`](Log::iter) gives records by
+/// value, forwards or backwards, unpacking one chunk at a time.
 #[derive(Clone, Default)]
 pub struct Log {
-    /// Every chunk but the last is full (or ended early to keep a record
-    /// whole: a record never spans two chunks).
-    chunks: Vec<Vec<u8>>,
+    /// The sealed chunks: each one's bytes, compressed (size prepended).
+    sealed: Vec<Box<[u8]>>,
+    /// The chunk being written (its buffer is reused once it is sealed).
+    open: Vec<u8>,
     /// Where records `0, BLOCK, 2 × BLOCK, …` start.
     blocks: Vec<Pos>,
     len: usize,
@@ -346,63 +349,48 @@ impl std::fmt::Debug for Log {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Log")
             .field("records", &self.len)
-            .field("chunks", &self.chunks.len())
+            .field("sealed_chunks", &self.sealed.len())
             .finish()
     }
 }
 
 impl Log {
     /// Appends `rec` (its `seq` must be its index: the log gives records
-    /// back with their index as `seq`); returns where it was written.
-    pub fn push(&mut self, rec: Record) -> Pos {
+    /// back with their index as `seq`).
+    pub fn push(&mut self, rec: Record) {
         debug_assert_eq!(rec.seq(), self.len as u64, "a record's seq is its index");
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         codec::encode(&mut scratch, &mut self.dict, &rec);
-        let pos = self.append(&scratch);
+        self.append(&scratch);
         self.scratch = scratch;
-        pos
     }
 
     /// Appends the change record `c`, made at `t` (the store's own way in:
     /// its lists are borrowed, since the log keeps each distinct one once).
-    pub fn push_change(&mut self, t: SimTime, c: &NewChange<'_>) -> Pos {
+    pub fn push_change(&mut self, t: SimTime, c: &NewChange<'_>) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         codec::encode_change(&mut scratch, &mut self.dict, t, c);
-        let pos = self.append(&scratch);
+        self.append(&scratch);
         self.scratch = scratch;
-        pos
     }
 
-    fn append(&mut self, bytes: &[u8]) -> Pos {
-        let n = bytes.len();
-        match self.chunks.last() {
-            Some(c) if c.len() + n <= c.capacity() => {}
-            // The first chunk grows as a vector does, so a small run stays
-            // small; later ones are full-sized from the start.
-            Some(c) if self.chunks.len() == 1 && c.len() + n <= CHUNK_BYTES => {}
-            _ => {
-                let cap = if self.chunks.is_empty() {
-                    0
-                } else {
-                    CHUNK_BYTES.max(n)
-                };
-                self.chunks.push(Vec::with_capacity(cap));
-            }
+    fn append(&mut self, bytes: &[u8]) {
+        if !self.open.is_empty() && self.open.len() + bytes.len() > CHUNK_BYTES {
+            self.sealed
+                .push(lz4_flex::compress_prepend_size(&self.open).into_boxed_slice());
+            self.open.clear();
         }
-        let chunk = self.chunks.len() - 1;
-        let c = &mut self.chunks[chunk];
         let pos = Pos {
-            chunk: chunk as u32,
-            offset: c.len() as u32,
+            chunk: self.sealed.len() as u32,
+            offset: self.open.len() as u32,
         };
-        c.extend_from_slice(bytes);
+        self.open.extend_from_slice(bytes);
         if self.len % BLOCK == 0 {
             self.blocks.push(pos);
         }
         self.len += 1;
-        pos
     }
 
     /// How many records there are.
@@ -430,13 +418,15 @@ impl Log {
                 offset: 0,
             },
             end: self.len,
+            front: Unpacked::default(),
             back: std::collections::VecDeque::new(),
+            back_chunk: Unpacked::default(),
         };
         if it.next < it.end {
             let block = it.next / BLOCK;
             it.pos = self.blocks[block];
             for seq in block * BLOCK..it.next {
-                it.pos = self.decode_at(it.pos, seq).1;
+                it.pos = self.decode_at(&mut it.front, it.pos, seq).1;
             }
         }
         it
@@ -447,18 +437,13 @@ impl Log {
         self.since(i).next()
     }
 
-    /// The record written at `pos` (see [`push`](Log::push)), which is
-    /// the `seq`-th.
-    pub fn at(&self, pos: Pos, seq: usize) -> Record {
-        self.decode_at(pos, seq).0
-    }
-
-    /// The record at `pos`, and where the next one starts.
-    fn decode_at(&self, pos: Pos, seq: usize) -> (Record, Pos) {
-        let chunk = &self.chunks[pos.chunk as usize];
-        let (rec, n) = codec::decode(&chunk[pos.offset as usize..], &self.dict, seq as u64);
+    /// The record at `pos` (the `seq`-th), and where the next one starts;
+    /// `chunk` holds the unpacked bytes of the sealed chunk last read.
+    fn decode_at(&self, chunk: &mut Unpacked, pos: Pos, seq: usize) -> (Record, Pos) {
+        let bytes = chunk.bytes(self, pos.chunk as usize);
+        let (rec, n) = codec::decode(&bytes[pos.offset as usize..], &self.dict, seq as u64);
         let offset = pos.offset as usize + n;
-        let next = if offset < chunk.len() {
+        let next = if offset < bytes.len() {
             Pos {
                 chunk: pos.chunk,
                 offset: offset as u32,
@@ -473,6 +458,28 @@ impl Log {
     }
 }
 
+/// The bytes of the sealed chunk a reader is in, unpacked.
+#[derive(Default)]
+struct Unpacked {
+    chunk: Option<usize>,
+    bytes: Vec<u8>,
+}
+
+impl Unpacked {
+    /// The bytes of chunk `i` of `log` as written.
+    fn bytes<'b>(&'b mut self, log: &'b Log, i: usize) -> &'b [u8] {
+        if i == log.sealed.len() {
+            return &log.open;
+        }
+        if self.chunk != Some(i) {
+            self.bytes = lz4_flex::decompress_size_prepended(&log.sealed[i])
+                .expect("a chunk the log compressed");
+            self.chunk = Some(i);
+        }
+        &self.bytes
+    }
+}
+
 /// The records of a [`Log`], decoded as they are read. Backwards, it
 /// decodes a block of records at a time (the bytes read forwards only).
 pub struct Iter<'a> {
@@ -483,8 +490,12 @@ pub struct Iter<'a> {
     pos: Pos,
     /// Records from `end` on were read from the back or are in `back`.
     end: usize,
+    /// The chunk the front reads in.
+    front: Unpacked,
     /// Records `end..end + back.len()`, decoded for reading backwards.
     back: std::collections::VecDeque<Record>,
+    /// The chunk the back reads in.
+    back_chunk: Unpacked,
 }
 
 impl Iterator for Iter<'_> {
@@ -492,7 +503,7 @@ impl Iterator for Iter<'_> {
 
     fn next(&mut self) -> Option<Record> {
         if self.next < self.end {
-            let (rec, pos) = self.log.decode_at(self.pos, self.next);
+            let (rec, pos) = self.log.decode_at(&mut self.front, self.pos, self.next);
             self.next += 1;
             self.pos = pos;
             Some(rec)
@@ -519,7 +530,7 @@ impl DoubleEndedIterator for Iter<'_> {
                 self.log.blocks[start / BLOCK]
             };
             for seq in start..self.end {
-                let (rec, next) = self.log.decode_at(pos, seq);
+                let (rec, next) = self.log.decode_at(&mut self.back_chunk, pos, seq);
                 self.back.push_back(rec);
                 pos = next;
             }
@@ -635,11 +646,10 @@ mod tests {
         assert!(log.is_empty());
         assert_eq!(log.since(0).count(), 0);
         assert_eq!(log.iter().next_back().map(|r| shown(&r)), None);
-        let mut at = Vec::new();
         for i in 0..N {
-            at.push(log.push(record(i)));
+            log.push(record(i));
         }
-        assert!(log.chunks.len() > 2, "the test spans chunks");
+        assert!(log.sealed.len() > 2, "the test spans chunks");
         assert_eq!(log.len(), N);
         let want: Vec<String> = (0..N).map(|i| shown(&record(i))).collect();
         let forwards: Vec<String> = log.iter().map(|r| shown(&r)).collect();
@@ -651,7 +661,6 @@ mod tests {
             let from: Vec<String> = log.since(i).map(|r| shown(&r)).collect();
             assert_eq!(from, want[i..], "since {i}");
             assert_eq!(log.get(i).map(|r| shown(&r)), Some(want[i].clone()));
-            assert_eq!(shown(&log.at(at[i], i)), want[i]);
         }
         assert_eq!(log.since(N).count(), 0);
         assert!(log.get(N).is_none());
@@ -724,7 +733,7 @@ mod tests {
                 },
             );
         }
-        let bytes: usize = log.chunks.iter().map(Vec::len).sum();
+        let bytes = log.open.len();
         assert!(bytes <= 1000 * 30, "{bytes} bytes for 1000 change records");
     }
 

@@ -3,13 +3,12 @@
 //! simulation to deliver to the controllers that watch its kind.
 
 use super::codec::NewChange;
-use super::log::{ActionRecord, ChangeOp, EventRecord, EventType, Log, Pos, Record};
+use super::log::{ActionRecord, ChangeOp, EventRecord, EventType, Log, Record};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// A change a controller may be told about.
@@ -52,29 +51,48 @@ impl StoreError {
 }
 
 /// One series of alike Events (same object and UID, type, reason, message
-/// and source), counted as the client-go event correlator counts them. The
-/// rest of what makes them alike is read from the series' first record in
-/// the log, so no message is kept twice. A run keeps every series (a
-/// 100 k-pod fleet has millions), so it is kept in 32 bytes.
+/// and source), counted as the client-go event correlator counts them.
+/// What makes them alike is kept as a fingerprint, not read back from the
+/// log (whose chunks are compressed), and a run keeps every series (a
+/// 100 k-pod fleet has millions), so a series is 32 bytes.
 struct EventSeries {
-    /// The hash of what makes the events alike, folded to 32 bits (kept to
-    /// grow the table; see [`spread`]).
-    hash: u32,
+    /// The first 128 bits of the SHA-256 of what makes the events alike:
+    /// equal fingerprints are alike events (the odds of two of a run's
+    /// series colliding are below 2^-80).
+    fingerprint: [u64; 2],
     /// How many Events the series has had (the Event's `count`).
     count: u32,
-    /// The involved object's UID: a recreated pod of the same name starts
-    /// its own counts, as the event correlator keys on the UID.
-    uid: Name,
-    /// Where in the log the series' first record is.
-    first: Pos,
     /// When its first Event was recorded (`firstTimestamp`).
     first_seen: SimTime,
 }
 
-/// The table's hash of a series from its folded 32 bits: multiplied out
-/// to 64, so the top bits the table probes with depend on all of them.
-fn spread(hash: u32) -> u64 {
-    u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+/// The fingerprint of an Event series: every field length-prefixed, so
+/// no two different events hash the same bytes.
+fn fingerprint(
+    object: &ObjectRef,
+    uid: Name,
+    kind: EventType,
+    reason: &str,
+    message: &str,
+    source: &str,
+) -> [u64; 2] {
+    let mut h = Sha256::new();
+    for field in [
+        object.kind.as_str(),
+        object.key.namespace.as_str(),
+        object.key.name.as_str(),
+        uid.as_str(),
+        kind.as_str(),
+        reason,
+        message,
+        source,
+    ] {
+        h.update((field.len() as u64).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    let d = h.finalize();
+    let word = |i: usize| u64::from_le_bytes(d[i..i + 8].try_into().expect("8 bytes"));
+    [word(0), word(8)]
 }
 
 /// The API server's state.
@@ -311,30 +329,26 @@ impl Store {
             .get_shared(object.kind, &object.key)
             .map(|o| o.meta().uid)
             .unwrap_or_default();
-        let hash = {
-            let mut h = rustc_hash::FxHasher::default();
-            (&object, uid, kind, reason, message.as_str(), source).hash(&mut h);
-            let h = h.finish();
-            (h >> 32) as u32 ^ h as u32
-        };
+        let fp = fingerprint(&object, uid, kind, reason, &message, source);
         let now = self.now;
-        let seq = self.take_seq();
-        let log = &self.log;
-        let alike = |s: &EventSeries| {
-            // The record's index is not needed (nor kept) to compare it.
-            s.uid == uid
-                && matches!(log.at(s.first, 0), Record::Event(e)
-                    if e.object == object && e.kind == kind && e.reason == reason
-                        && *e.message == *message && e.source == source)
+        let (count, first_seen) = match self.events.find_mut(fp[0], |s| s.fingerprint == fp) {
+            Some(series) => {
+                series.count += 1;
+                (series.count, series.first_seen)
+            }
+            None => {
+                let series = EventSeries {
+                    fingerprint: fp,
+                    count: 1,
+                    first_seen: now,
+                };
+                self.events
+                    .insert_unique(fp[0], series, |s| s.fingerprint[0]);
+                (1, now)
+            }
         };
-        let series = self.events.find_mut(spread(hash), alike);
-        let (count, first_seen) = series
-            .as_ref()
-            .map_or((1, now), |s| (s.count + 1, s.first_seen));
-        if let Some(series) = series {
-            series.count = count;
-        }
-        let pos = self.log.push(Record::Event(EventRecord {
+        let seq = self.take_seq();
+        self.log.push(Record::Event(EventRecord {
             t: now,
             seq,
             object,
@@ -345,17 +359,6 @@ impl Store {
             first_seen,
             source,
         }));
-        if count == 1 {
-            let series = EventSeries {
-                hash,
-                count,
-                uid,
-                first: pos,
-                first_seen,
-            };
-            self.events
-                .insert_unique(spread(hash), series, |s| spread(s.hash));
-        }
     }
 
     /// Records a step of a backend call in the log.
