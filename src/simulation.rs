@@ -408,11 +408,11 @@ fn node_zones(scenario: &Scenario) -> BTreeMap<String, String> {
 /// Creates any object in the store.
 fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
     match obj {
-        AnyObject::Node(o) => store.create(o),
-        AnyObject::StorageClass(o) => store.create(o),
-        AnyObject::PersistentVolume(o) => store.create(o),
+        AnyObject::Node(o) => store.create(*o),
+        AnyObject::StorageClass(o) => store.create(*o),
+        AnyObject::PersistentVolume(o) => store.create(*o),
         AnyObject::PersistentVolumeClaim(o) => {
-            let mut o = o;
+            let mut o = *o;
             // DefaultStorageClass admission: a claim with no class at all gets
             // the default class at creation.
             if o.has_no_class_at_all()
@@ -422,28 +422,28 @@ fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
             }
             store.create(o)
         }
-        AnyObject::Pod(o) => store.create(o),
-        AnyObject::StatefulSet(o) => store.create(o),
-        AnyObject::VolumeAttachment(o) => store.create(o),
-        AnyObject::VolumeSnapshotClass(o) => store.create(o),
-        AnyObject::VolumeSnapshot(o) => store.create(o),
-        AnyObject::VolumeSnapshotContent(o) => store.create(o),
+        AnyObject::Pod(o) => store.create(*o),
+        AnyObject::StatefulSet(o) => store.create(*o),
+        AnyObject::VolumeAttachment(o) => store.create(*o),
+        AnyObject::VolumeSnapshotClass(o) => store.create(*o),
+        AnyObject::VolumeSnapshot(o) => store.create(*o),
+        AnyObject::VolumeSnapshotContent(o) => store.create(*o),
     }
 }
 
 /// Replaces any object in the store (after a patch).
 fn update_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
     match obj {
-        AnyObject::Node(o) => store.update(o),
-        AnyObject::StorageClass(o) => store.update(o),
-        AnyObject::PersistentVolume(o) => store.update(o),
-        AnyObject::PersistentVolumeClaim(o) => store.update(o),
-        AnyObject::Pod(o) => store.update(o),
-        AnyObject::StatefulSet(o) => store.update(o),
-        AnyObject::VolumeAttachment(o) => store.update(o),
-        AnyObject::VolumeSnapshotClass(o) => store.update(o),
-        AnyObject::VolumeSnapshot(o) => store.update(o),
-        AnyObject::VolumeSnapshotContent(o) => store.update(o),
+        AnyObject::Node(o) => store.update(*o),
+        AnyObject::StorageClass(o) => store.update(*o),
+        AnyObject::PersistentVolume(o) => store.update(*o),
+        AnyObject::PersistentVolumeClaim(o) => store.update(*o),
+        AnyObject::Pod(o) => store.update(*o),
+        AnyObject::StatefulSet(o) => store.update(*o),
+        AnyObject::VolumeAttachment(o) => store.update(*o),
+        AnyObject::VolumeSnapshotClass(o) => store.update(*o),
+        AnyObject::VolumeSnapshot(o) => store.update(*o),
+        AnyObject::VolumeSnapshotContent(o) => store.update(*o),
     }
 }
 

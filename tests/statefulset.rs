@@ -389,7 +389,7 @@ fn the_checker_catches_a_pod_created_out_of_order() {
         .iter()
         .find(|o| o.kind() == storsim::api::Kind::StatefulSet)
     {
-        Some(storsim::api::AnyObject::StatefulSet(set)) => set.clone(),
+        Some(storsim::api::AnyObject::StatefulSet(set)) => (**set).clone(),
         _ => unreachable!("the scenario has the set"),
     };
     store.create(set).unwrap();

@@ -95,7 +95,7 @@ impl storsim::controllers::Controller for DoubleAttacher {
             .map(|n| n.metadata.name.to_string())
             .find(|n| *n != va.spec.node_name);
         let Some(node) = other else { return };
-        let mut copy: VolumeAttachment = va.clone();
+        let mut copy: VolumeAttachment = (**va).clone();
         copy.metadata = ObjectMeta {
             name: format!("{}-bogus", va.metadata.name).into(),
             ..Default::default()

@@ -633,7 +633,7 @@ fn build(cx: &mut Cx, root: &Spanned<DeTable<'_>>, raw: ScenarioFile, text: &str
         for o in objs {
             feasibility::claim_uses(root, None, o, &span, &mut claim_uses);
             if let AnyObject::StorageClass(c) = o {
-                all_classes.push(c.clone());
+                all_classes.push((**c).clone());
             }
         }
     }

@@ -241,7 +241,7 @@ mod tests {
     }
 
     fn stored(node: Node) -> Shared<Node> {
-        Shared::new(std::sync::Arc::new(crate::api::AnyObject::Node(node))).expect("a node")
+        Shared::new(std::sync::Arc::new(crate::api::AnyObject::from(node))).expect("a node")
     }
 
     fn op(i: u8) -> SelectorOperator {

@@ -213,7 +213,7 @@ mod tests {
 
     fn event(cache: &mut ObjectSet, pod: Pod, op: ChangeOp) -> WatchEvent {
         let key = pod.metadata.key();
-        let object = Arc::new(AnyObject::Pod(pod));
+        let object = Arc::new(AnyObject::from(pod));
         cache.put_keyed(&key, Arc::clone(&object));
         WatchEvent {
             kind: crate::api::Kind::Pod,
