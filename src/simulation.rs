@@ -869,12 +869,13 @@ impl Sim<'_> {
         let log = self.store.log();
         // Waiting triggers read each new record once; with none (a fleet),
         // nothing is decoded.
-        let new = log.len() - self.log_cursor;
-        self.log_cursor = log.len();
-        if self.triggers.is_empty() {
-            return self.rewake_touched(touched, now);
-        }
-        for rec in log.since(self.log_cursor - new) {
+        let from = std::mem::replace(&mut self.log_cursor, log.len());
+        let new = if self.triggers.is_empty() {
+            log.since(log.len())
+        } else {
+            log.since(from)
+        };
+        for rec in new {
             let mut fired = Vec::new();
             self.triggers.retain_mut(|(i, tracker)| {
                 if tracker.observe(&rec) {
@@ -891,13 +892,8 @@ impl Sim<'_> {
                 }
             }
         }
-        self.rewake_touched(touched, now);
-    }
-
-    /// Recomputes the next wake of the controllers `touched` may have
-    /// changed: a controller's next wake follows from its own state alone,
-    /// which only its own handlers change.
-    fn rewake_touched(&mut self, touched: Touched, now: SimTime) {
+        // A controller's next wake follows from its own state alone, which
+        // only its own handlers change.
         match touched {
             Touched::All => (0..self.controllers.len()).for_each(|c| self.rewake(c, now)),
             Touched::One(c) => self.rewake(c, now),

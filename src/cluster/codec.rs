@@ -4,9 +4,9 @@
 //! a record is kept as a few bytes rather than a struct the size of the
 //! largest kind: integers as LEB128 varints (`integer-encoding`), words
 //! (names, phases, reasons, column values) and lists of them as indices
-//! into a [`Dict`] of the run, texts (messages, targets) inline. A change
-//! record takes about 25 bytes where its struct took 104 and its column
-//! row another allocation.
+//! into a [`Dict`] of the run, texts (messages, targets) inline. A typical
+//! change record takes under 30 bytes (a test holds it there) where its
+//! struct took 104 and its column row another allocation.
 //!
 //! The layout of one record: a tag byte (the kind of record in its low
 //! three bits, flags above), the time, then the kind's fields in a fixed

@@ -454,16 +454,16 @@ pub fn derive_uid(kind: Kind, key: &ObjectKey, incarnation: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::persistent_volume_claim::{
+        FINALIZER_PVC_PROTECTION, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
+    };
+    use crate::api::{ClaimPhase, ObjectMeta, PersistentVolumeClaim};
 
     /// A 100 k-pod fleet keeps millions of series.
     #[test]
     fn an_event_series_takes_32_bytes() {
         assert_eq!(std::mem::size_of::<EventSeries>(), 32);
     }
-    use crate::api::persistent_volume_claim::{
-        FINALIZER_PVC_PROTECTION, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
-    };
-    use crate::api::{ClaimPhase, ObjectMeta, PersistentVolumeClaim};
 
     fn claim(name: &str) -> PersistentVolumeClaim {
         PersistentVolumeClaim {
