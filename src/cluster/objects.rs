@@ -26,10 +26,20 @@ use std::sync::Arc;
 pub struct Table {
     slots: Slab<Arc<AnyObject>>,
     by_key: FxHashMap<ObjectKey, usize>,
-    order: BTreeMap<ObjectKey, usize>,
+    /// The ordered index, built at the table's first listing and kept from
+    /// then on. Most informer caches never list some of their kinds (they
+    /// only look objects up): those never pay for a B-tree insert per new
+    /// object, whose key comparisons read the names' strings.
+    order: std::cell::OnceCell<BTreeMap<ObjectKey, usize>>,
 }
 
 impl Table {
+    /// The ordered index (built from the hash index, sorted, on first use).
+    fn order(&self) -> &BTreeMap<ObjectKey, usize> {
+        self.order
+            .get_or_init(|| self.by_key.iter().map(|(k, &i)| (k.clone(), i)).collect())
+    }
+
     fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
         self.by_key.get(key).map(|&i| &self.slots[i])
     }
@@ -50,7 +60,9 @@ impl Table {
             None => {
                 let i = self.slots.insert(obj);
                 self.by_key.insert(key.clone(), i);
-                self.order.insert(key.clone(), i);
+                if let Some(order) = self.order.get_mut() {
+                    order.insert(key.clone(), i);
+                }
                 None
             }
         }
@@ -58,18 +70,22 @@ impl Table {
 
     fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
         let i = self.by_key.remove(key)?;
-        self.order.remove(key);
+        if let Some(order) = self.order.get_mut() {
+            order.remove(key);
+        }
         Some(self.slots.remove(i))
     }
 
     /// The objects in key order.
     fn values(&self) -> impl Iterator<Item = &Arc<AnyObject>> {
-        self.order.values().map(|&i| &self.slots[i])
+        self.order().values().map(|&i| &self.slots[i])
     }
 
     /// The objects from `from` on, in key order.
     fn range_from(&self, from: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Arc<AnyObject>)> {
-        self.order.range(from..).map(|(k, &i)| (k, &self.slots[i]))
+        self.order()
+            .range(from..)
+            .map(|(k, &i)| (k, &self.slots[i]))
     }
 }
 
@@ -135,13 +151,15 @@ pub struct ObjectSet {
     indexed: bool,
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
-    /// Pod names by (namespace, label key, label value).
-    pod_labels: BTreeMap<LabelKey, BTreeSet<Name>>,
+    /// Pod names by (namespace, label key, label value). The maps of this
+    /// index are looked up, never walked (hashed: a B-tree search compares
+    /// the keys' strings); the sets they hold keep name order.
+    pod_labels: FxHashMap<LabelKey, BTreeSet<Name>>,
     /// StatefulSets by the first `matchLabels` pair of their selector
     /// (a pod without that label cannot be selected); `None` for selectors
     /// of expressions only.
-    set_selectors: BTreeMap<Option<LabelKey>, BTreeSet<ObjectKey>>,
-    set_selector_of: BTreeMap<ObjectKey, Option<LabelKey>>,
+    set_selectors: FxHashMap<Option<LabelKey>, BTreeSet<ObjectKey>>,
+    set_selector_of: FxHashMap<ObjectKey, Option<LabelKey>>,
 }
 
 type LabelKey = (Name, Name, Name);
@@ -314,7 +332,7 @@ impl ObjectSet {
     pub fn list_keyed<T: Stored>(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
         let table = T::table(self);
         table
-            .order
+            .order()
             .iter()
             .filter_map(|(k, &i)| T::downcast(&table.slots[i]).map(|o| (k, o)))
     }
@@ -730,5 +748,51 @@ mod tests {
         };
         assert_eq!(pvs(&with), ["pv-a", "pv-b", "pv-d", "pv-e"]);
         assert_eq!(pvs(&with), pvs(&without));
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The ordered index is built at the first listing and kept from
+        /// then on: whenever a table is listed, before or after that, by
+        /// walk or by range, it lists what a B-tree of the live keys holds.
+        #[test]
+        fn listings_follow_key_order_however_writes_and_listings_interleave(
+            ops in proptest::collection::vec((0u8..3, 0u8..40), 0..80)
+        ) {
+            let mut set = ObjectSet::default();
+            let mut model = BTreeSet::new();
+            for (op, n) in ops {
+                let name = format!("web-{n}");
+                match op {
+                    0 => {
+                        set.put(pod("a", &name, &[]));
+                        model.insert(name);
+                    }
+                    1 => {
+                        set.remove(Kind::Pod, &ObjectKey::new("a", &name));
+                        model.remove(&name);
+                    }
+                    _ => {
+                        let listed: Vec<String> =
+                            set.list::<Pod>().map(|p| p.metadata.name.to_string()).collect();
+                        prop_assert_eq!(&listed, &model.iter().cloned().collect::<Vec<_>>());
+                        let prefix = ObjectKey::new("a", &format!("web-{}", n % 4));
+                        let ranged: Vec<String> = set
+                            .list_prefixed::<Pod>(&prefix)
+                            .map(|p| p.metadata.name.to_string())
+                            .collect();
+                        let expected: Vec<String> = model
+                            .iter()
+                            .filter(|m| m.starts_with(prefix.name.as_str()))
+                            .cloned()
+                            .collect();
+                        prop_assert_eq!(ranged, expected);
+                    }
+                }
+            }
+            let keyed: Vec<String> = set.list_keyed::<Pod>().map(|(k, _)| k.name.to_string()).collect();
+            prop_assert_eq!(keyed, model.into_iter().collect::<Vec<_>>());
+        }
     }
 }

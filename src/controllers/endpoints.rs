@@ -7,7 +7,7 @@ use super::{Controller, Ctx};
 use crate::api::{AnyObject, Kind, ObjectKey, Pod};
 use crate::cluster::{ChangeOp, Store, WatchEvent};
 use crate::engine::SimTime;
-use std::collections::BTreeSet;
+use rustc_hash::FxHashSet;
 
 /// Event source.
 pub const SOURCE: &str = "endpoint-controller";
@@ -15,7 +15,8 @@ pub const SOURCE: &str = "endpoint-controller";
 /// The controller.
 #[derive(Default)]
 pub struct Endpoints {
-    published: BTreeSet<ObjectKey>,
+    /// Pods whose DNS record is published: only asked about, so hashed.
+    published: FxHashSet<ObjectKey>,
 }
 
 /// The DNS name of a pod with a hostname and subdomain.

@@ -19,8 +19,9 @@ pub struct GarbageCollector {
     queue: WorkQueue<(Kind, ObjectKey)>,
     /// Dependents by owner UID, as the watch showed them (the real
     /// collector's dependency graph): an owner's deletion looks here, not
-    /// at every object. A superset; each use checks the cache.
-    dependents: std::collections::BTreeMap<Name, std::collections::BTreeSet<(Kind, ObjectKey)>>,
+    /// at every object. A superset; each use checks the cache. Looked up
+    /// by UID, never walked, so hashed; each owner's dependents keep order.
+    dependents: rustc_hash::FxHashMap<Name, std::collections::BTreeSet<(Kind, ObjectKey)>>,
 }
 
 impl GarbageCollector {

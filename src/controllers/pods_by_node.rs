@@ -3,13 +3,15 @@
 
 use crate::api::{AnyObject, Name, ObjectKey};
 use crate::cluster::{ChangeOp, WatchEvent};
-use std::collections::{BTreeMap, BTreeSet};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeSet;
 
-/// The index.
+/// The index. Its maps are looked up, never walked, so hashed; each node's
+/// pods keep name order.
 #[derive(Default)]
 pub struct PodsByNode {
-    by_node: BTreeMap<Name, BTreeSet<ObjectKey>>,
-    node_of: BTreeMap<ObjectKey, Name>,
+    by_node: FxHashMap<Name, BTreeSet<ObjectKey>>,
+    node_of: FxHashMap<ObjectKey, Name>,
 }
 
 impl PodsByNode {
