@@ -130,6 +130,12 @@ struct PodState {
     crash_at: Option<SimTime>,
     /// Container restarts so far (`restartCount`).
     restarts: u32,
+    /// The last sync found the pod Running with nothing due (no probe, no
+    /// crash) and nothing it reads has changed since: a sync now would do
+    /// nothing. Cleared by a watch event of the pod, by machines going or
+    /// coming, and by every sync that does its work. Most syncs of a large
+    /// cluster are such (a volume staged on a node wakes its every pod).
+    settled: bool,
 }
 
 /// What an in-flight call was for.
@@ -330,6 +336,11 @@ impl Kubelet {
     }
 
     fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
+        match self.pods.get_mut(key) {
+            Some(st) if st.settled => return,
+            Some(st) => st.settled = false,
+            None => {}
+        }
         let pod = cx.store.get_shared::<Pod>(key);
         // Gone from the API without kubelet's final delete (a forced
         // delete), perhaps already replaced by a pod of the same name: the
@@ -381,6 +392,7 @@ impl Kubelet {
                 started_at: None,
                 crash_at: None,
                 restarts: 0,
+                settled: false,
             };
             let node = state.node;
             let has_volumes = !state.mounts.is_empty();
@@ -404,6 +416,18 @@ impl Kubelet {
             } => {
                 if !self.crash_if_due(&pod, cx) {
                     self.probe(&pod, next_probe, successes, cx);
+                }
+                if let Some(st) = self.pods.get_mut(key)
+                    && matches!(
+                        st.phase,
+                        Phase::Running {
+                            next_probe: None,
+                            ..
+                        }
+                    )
+                    && st.crash_at.is_none()
+                {
+                    st.settled = true;
                 }
             }
             Phase::Exited {
@@ -969,7 +993,12 @@ impl Controller for Kubelet {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         match ev.kind {
-            Kind::Pod => self.wake_at(&ev.key, cx.now),
+            Kind::Pod => {
+                if let Some(st) = self.pods.get_mut(&ev.key) {
+                    st.settled = false;
+                }
+                self.wake_at(&ev.key, cx.now)
+            }
             // A node's volumesAttached changed: its waiting pods may go on.
             Kind::Node => {
                 let waiting: Vec<ObjectKey> = self
@@ -1018,6 +1047,9 @@ impl Controller for Kubelet {
     }
 
     fn on_machines(&mut self, cx: &mut Ctx<'_>) {
+        for st in self.pods.values_mut() {
+            st.settled = false;
+        }
         // Machines that are back: their kubelet posts its status at its next
         // update and picks up every pod bound there.
         let nodes: BTreeSet<Name> = cx
