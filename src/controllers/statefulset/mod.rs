@@ -5,6 +5,8 @@
 //! maxUnavailable behind its feature gate), OnDelete, and the PVC retention
 //! policy through owner references.
 
+mod pod_facts;
+
 use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::meta::OwnerReference;
@@ -15,8 +17,9 @@ use crate::api::{
     AnyObject, Kind, Name, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
     StatefulSet,
 };
-use crate::cluster::{EventType, Shared, Store, WatchEvent};
+use crate::cluster::{ChangeOp, EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
+use pod_facts::{PodFactsCache, SyncPod};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,6 +92,8 @@ pub struct StatefulSetController {
     /// Per set, `<set>-` in its namespace: the range of names its pods can
     /// have, kept so that listing them on every sync interns nothing.
     pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
+    /// What syncs read of each pod, as of its last version read.
+    pod_facts: PodFactsCache,
 }
 
 /// A set's claim keys, `<template>-<set>-<ordinal>`, by ordinal and
@@ -166,7 +171,7 @@ impl StatefulSetController {
     }
 
     /// The set's pods, by ordinal (owned by this set's UID).
-    fn pods_of(&mut self, set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, Shared<Pod>> {
+    fn pods_of(&mut self, set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, SyncPod> {
         // Only `<set>-<ordinal>` names can be the set's: a range of the
         // cache ordered by name, not every pod.
         let prefix = self
@@ -175,15 +180,10 @@ impl StatefulSetController {
             .or_insert_with(|| {
                 ObjectKey::new(&set.metadata.namespace, &format!("{}-", set.metadata.name))
             });
+        let facts = &mut self.pod_facts;
         cx.store
             .list_prefixed_shared::<Pod>(prefix)
-            .filter(|p| {
-                p.metadata
-                    .owner_references
-                    .iter()
-                    .any(|o| o.controller && o.uid == set.metadata.uid)
-            })
-            .filter_map(|p| ordinal_of(&set.metadata.name, &p.metadata.name).map(|o| (o, p)))
+            .filter_map(|p| facts.of_set(p, set.metadata.name, set.metadata.uid))
             .collect()
     }
 
@@ -423,7 +423,7 @@ impl StatefulSetController {
         }
     }
 
-    fn available(pod: &Pod, min_ready: u32, now: SimTime) -> bool {
+    fn available(pod: &SyncPod, min_ready: u32, now: SimTime) -> bool {
         pod.running_and_ready()
             && pod
                 .ready_since()
@@ -480,7 +480,7 @@ impl StatefulSetController {
         &self,
         s: &Sync<'_>,
         ord: u32,
-        pod: Option<&Pod>,
+        pod: Option<&SyncPod>,
         monotonic: bool,
         cx: &mut Ctx<'_>,
     ) -> Result<bool, ()> {
@@ -517,7 +517,7 @@ impl StatefulSetController {
     fn process_condemned(
         &self,
         s: &Sync<'_>,
-        pod: &Pod,
+        pod: &SyncPod,
         first_unhealthy: bool,
         monotonic: bool,
         cx: &mut Ctx<'_>,
@@ -558,19 +558,18 @@ impl StatefulSetController {
     /// The pods of one sync (`pods`, as the sync listed them): replicas (in
     /// range, by ordinal) and condemned (beyond it, highest ordinal first),
     /// then scaling, then the update strategy.
-    fn act(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, Shared<Pod>>, cx: &mut Ctx<'_>) {
+    fn act(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, SyncPod>, cx: &mut Ctx<'_>) {
         let set = s.set;
         let monotonic = set.spec.pod_management_policy != "Parallel";
         let start = start_ordinal(set);
         let end = start + set.spec.replicas;
-        let replicas: Vec<(u32, Option<&Pod>)> = (start..end)
-            .map(|o| (o, pods.get(&o).map(|p| &**p)))
-            .collect();
-        let condemned: Vec<(u32, &Pod)> = pods
+        let replicas: Vec<(u32, Option<&SyncPod>)> =
+            (start..end).map(|o| (o, pods.get(&o))).collect();
+        let condemned: Vec<(u32, &SyncPod)> = pods
             .iter()
             .rev()
             .filter(|(o, _)| !(start..end).contains(*o))
-            .map(|(o, p)| (*o, &**p))
+            .map(|(o, p)| (*o, p))
             .collect();
 
         // The first unhealthy pod: replicas ascending (a missing one
@@ -612,13 +611,13 @@ impl StatefulSetController {
     }
 
     /// RollingUpdate: from the highest ordinal down to the partition.
-    fn rolling_update(&self, s: &Sync<'_>, replicas: &[(u32, Option<&Pod>)], cx: &mut Ctx<'_>) {
+    fn rolling_update(&self, s: &Sync<'_>, replicas: &[(u32, Option<&SyncPod>)], cx: &mut Ctx<'_>) {
         let set = s.set;
         let rolling = set.spec.update_strategy.rolling_update.as_ref();
         let partition = rolling.map_or(0, |r| r.partition) as usize;
-        let outdated = |p: &Pod| {
-            p.metadata.labels.get_str(LABEL_REVISION) != Some(s.update.as_str())
-                && p.metadata.deletion_timestamp.is_none()
+        // Without the label a pod is outdated (`getPodRevision` is "").
+        let outdated = |p: &SyncPod| {
+            p.revision() != s.update.as_str() && p.metadata.deletion_timestamp.is_none()
         };
         if self.max_unavailable_gate {
             // updateStatefulSetAfterInvariantEstablished: unhealthy pods
@@ -661,7 +660,7 @@ impl StatefulSetController {
     }
 
     /// The status as the real controller counts it, and completeRollingUpdate.
-    fn write_status(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, Shared<Pod>>, cx: &mut Ctx<'_>) {
+    fn write_status(&mut self, s: &Sync<'_>, pods: &BTreeMap<u32, SyncPod>, cx: &mut Ctx<'_>) {
         let set = s.set;
         let now = cx.now;
         let mut st = set.status.clone();
@@ -675,7 +674,7 @@ impl StatefulSetController {
                 }
             }
             if pod.metadata.deletion_timestamp.is_none() {
-                let r = pod.metadata.labels.get_str(LABEL_REVISION).unwrap_or("");
+                let r = pod.revision();
                 if r == s.current {
                     current += 1;
                 }
@@ -745,7 +744,12 @@ impl Controller for StatefulSetController {
         };
         let key = match (ev.kind, ev.object.as_ref()) {
             (Kind::StatefulSet, _) => Some(ev.key.clone()),
-            (Kind::Pod, AnyObject::Pod(p)) => owner_set(&p.metadata),
+            (Kind::Pod, AnyObject::Pod(p)) => {
+                if ev.op == ChangeOp::Deleted {
+                    self.pod_facts.forget(&ev.key);
+                }
+                owner_set(&p.metadata)
+            }
             // A claim going away may unblock an ordinal waiting on a stale claim.
             (Kind::PersistentVolumeClaim, AnyObject::PersistentVolumeClaim(c)) => {
                 // Sets whose name appears between two dashes of the claim's
