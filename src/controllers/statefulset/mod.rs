@@ -89,6 +89,12 @@ pub struct StatefulSetController {
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
     claim_keys: RefCell<FxHashMap<ObjectKey, ClaimKeys>>,
+    /// Claims whose owner references were found as wanted (or the claim
+    /// being deleted), with the references wanted then. Every sync checks
+    /// every ready replica's claims, and a claim changes only through a
+    /// watch event (which drops it here) or this controller's own write:
+    /// while it stays, the claim needs no read.
+    claim_owners_checked: RefCell<FxHashMap<ObjectKey, Vec<OwnerReference>>>,
     /// Per set, `<set>-` in its namespace: the range of names its pods can
     /// have, kept so that listing them on every sync interns nothing.
     pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
@@ -408,14 +414,20 @@ impl StatefulSetController {
         } else {
             &s.kept_owners
         };
+        let mut checked = self.claim_owners_checked.borrow_mut();
         for t in 0..s.set.spec.volume_claim_templates.len() {
             let key = self.claim_key(s, t, ord);
+            if checked.get(&key) == Some(wanted) {
+                continue;
+            }
             let Some(c) = cx.store.get::<PersistentVolumeClaim>(&key) else {
                 continue;
             };
             if c.metadata.deletion_timestamp.is_some() || c.metadata.owner_references == *wanted {
+                checked.insert(key, wanted.clone());
                 continue;
             }
+            checked.remove(&key);
             let w = wanted.clone();
             let _ = cx
                 .store
@@ -752,6 +764,7 @@ impl Controller for StatefulSetController {
             }
             // A claim going away may unblock an ordinal waiting on a stale claim.
             (Kind::PersistentVolumeClaim, AnyObject::PersistentVolumeClaim(c)) => {
+                self.claim_owners_checked.get_mut().remove(&ev.key);
                 // Sets whose name appears between two dashes of the claim's
                 // name (`<template>-<set>-<ordinal>`): looked up, not scanned.
                 let name = &c.metadata.name;
