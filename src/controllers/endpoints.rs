@@ -19,9 +19,14 @@ pub struct Endpoints {
     published: FxHashSet<ObjectKey>,
 }
 
+/// Whether the pod has a DNS name (a hostname and a subdomain).
+fn has_dns_name(pod: &Pod) -> bool {
+    !pod.spec.hostname.is_empty() && !pod.spec.subdomain.is_empty()
+}
+
 /// The DNS name of a pod with a hostname and subdomain.
 pub fn dns_name(pod: &Pod) -> Option<String> {
-    (!pod.spec.hostname.is_empty() && !pod.spec.subdomain.is_empty()).then(|| {
+    has_dns_name(pod).then(|| {
         format!(
             "{}.{}.{}.svc.cluster.local",
             pod.spec.hostname, pod.spec.subdomain, pod.metadata.namespace
@@ -46,13 +51,19 @@ impl Controller for Endpoints {
         let AnyObject::Pod(pod) = ev.object.as_ref() else {
             return;
         };
-        let Some(name) = dns_name(pod) else { return };
+        if !has_dns_name(pod) {
+            return;
+        }
+        // The name is written out only when the record changes, not on
+        // every status update of every pod.
         let ready = ev.op != ChangeOp::Deleted && pod.healthy();
-        let key = ev.key.clone();
-        if ready && self.published.insert(key.clone()) {
-            cx.store.record_dns(name, true);
-        } else if !ready && self.published.remove(&key) {
-            cx.store.record_dns(name, false);
+        let changed = if ready {
+            self.published.insert(ev.key.clone())
+        } else {
+            self.published.remove(&ev.key)
+        };
+        if changed && let Some(name) = dns_name(pod) {
+            cx.store.record_dns(name, ready);
         }
     }
 
