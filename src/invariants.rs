@@ -414,7 +414,7 @@ impl Checker {
                 for lower in 0..n {
                     let name = format!("{}-{lower}", s.metadata.name);
                     let ready = store
-                        .get::<Pod>(&ObjectKey::new(&p.metadata.namespace, &name))
+                        .get::<Pod>(&ObjectKey::new(p.metadata.namespace, &name))
                         .is_some_and(|q| {
                             q.status.phase == PodPhase::Running
                                 && q.status

@@ -380,8 +380,8 @@ fn no_volume_is_ever_attached_outside_its_zone() {
                         .unwrap()
                 };
                 let (pv, node) = (col("PV"), col("NODE"));
-                let node = r.store.get::<Node>(&ObjectKey::cluster(&node)).unwrap();
-                let pv = r.store.get::<PersistentVolume>(&ObjectKey::cluster(&pv));
+                let node = r.store.get::<Node>(&ObjectKey::cluster(node)).unwrap();
+                let pv = r.store.get::<PersistentVolume>(&ObjectKey::cluster(pv));
                 if let Some(pv) = pv {
                     assert!(
                         pv.spec
@@ -426,7 +426,7 @@ fn a_pod_forced_onto_another_zone_gets_failed_attach_and_never_attaches() {
     let handle = pv.spec.csi.unwrap().volume_handle;
     let va = r
         .store
-        .get::<VolumeAttachment>(&ObjectKey::cluster(&attachment_name(
+        .get::<VolumeAttachment>(&ObjectKey::cluster(attachment_name(
             &handle,
             "ebs.csi.aws.com",
             "node-us-east-1b-0",
@@ -644,7 +644,7 @@ fn zone_capacity_counts_disks_in_flight_and_refuses_with_resource_exhausted() {
         .iter()
         .filter(|p| {
             r.store
-                .get::<Pod>(&ObjectKey::new("default", p))
+                .get::<Pod>(&ObjectKey::new("default", **p))
                 .is_some_and(|p| p.status.phase == storsim::api::PodPhase::Running)
         })
         .count();
@@ -757,7 +757,7 @@ fn an_nfs_share_serves_read_write_many_to_pods_in_every_zone_without_attach_or_s
     for z in ["a", "b", "c"] {
         let p = r
             .store
-            .get::<Pod>(&ObjectKey::new("default", &format!("p-{z}")))
+            .get::<Pod>(&ObjectKey::new("default", format!("p-{z}")))
             .unwrap();
         assert_eq!(p.status.phase, storsim::api::PodPhase::Running, "p-{z}");
     }

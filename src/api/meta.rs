@@ -207,6 +207,13 @@ impl From<&String> for Name {
     }
 }
 
+/// An interned name is taken as it is.
+impl From<&Name> for Name {
+    fn from(n: &Name) -> Self {
+        *n
+    }
+}
+
 /// The empty name (a cluster-scoped key's namespace), interned once.
 impl Default for Name {
     fn default() -> Self {
@@ -277,11 +284,13 @@ impl ObjectKey {
         key.namespace == self.namespace && key.name.starts_with(self.name.as_str())
     }
 
-    /// A key for a namespaced object.
-    pub fn new(namespace: &str, name: &str) -> Self {
+    /// A key for a namespaced object. Names already interned are taken as
+    /// they are (a `&Name` is copied, not looked up in the interner again:
+    /// controllers make keys from their objects' names on every event).
+    pub fn new(namespace: impl Into<Name>, name: impl Into<Name>) -> Self {
         ObjectKey {
-            namespace: Name::new(namespace),
-            name: Name::new(name),
+            namespace: namespace.into(),
+            name: name.into(),
         }
     }
 
@@ -293,11 +302,12 @@ impl ObjectKey {
         }
     }
 
-    /// A key for a cluster-scoped object.
-    pub fn cluster(name: &str) -> Self {
+    /// A key for a cluster-scoped object (as [`ObjectKey::new`] takes
+    /// names).
+    pub fn cluster(name: impl Into<Name>) -> Self {
         ObjectKey {
             namespace: Name::default(),
-            name: Name::new(name),
+            name: name.into(),
         }
     }
 }

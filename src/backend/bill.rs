@@ -81,7 +81,7 @@ impl Bill {
                 .claim_ref
                 .as_ref()
                 .filter(|_| pv.status.phase.to_string() == "Bound")
-                .map(|c| ObjectKey::new(&c.namespace, &c.name));
+                .map(|c| ObjectKey::new(c.namespace, c.name));
             let usage = match &claim {
                 None => Use::Unclaimed,
                 Some(k) if in_use.contains(k) => Use::InUse,

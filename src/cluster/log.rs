@@ -558,7 +558,7 @@ mod tests {
     fn object(i: usize) -> ObjectRef {
         ObjectRef::new(
             Kind::ALL[i % Kind::ALL.len()],
-            ObjectKey::new("default", &format!("web-{}", i % 97)),
+            ObjectKey::new("default", format!("web-{}", i % 97)),
         )
     }
 

@@ -777,7 +777,7 @@ mod tests {
                         let listed: Vec<String> =
                             set.list::<Pod>().map(|p| p.metadata.name.to_string()).collect();
                         prop_assert_eq!(&listed, &model.iter().cloned().collect::<Vec<_>>());
-                        let prefix = ObjectKey::new("a", &format!("web-{}", n % 4));
+                        let prefix = ObjectKey::new("a", format!("web-{}", n % 4));
                         let ranged: Vec<String> = set
                             .list_prefixed::<Pod>(&prefix)
                             .map(|p| p.metadata.name.to_string())

@@ -275,7 +275,7 @@ impl AttachDetachController {
             .iter()
             .filter_map(|n| {
                 cx.store
-                    .get_shared::<VolumeAttachment>(&ObjectKey::cluster(n))
+                    .get_shared::<VolumeAttachment>(&ObjectKey::cluster(*n))
             })
             .filter(|va| volumes.contains(&va.spec.persistent_volume_name))
             .collect();
@@ -306,12 +306,10 @@ impl AttachDetachController {
                 continue;
             }
             let requested = *self.detach_requested.entry(pair).or_insert(cx.now);
-            let node = cx
-                .store
-                .get::<Node>(&ObjectKey::cluster(&va.spec.node_name));
+            let node = cx.store.get::<Node>(&ObjectKey::cluster(va.spec.node_name));
             let unique = cx
                 .store
-                .get::<PersistentVolume>(&ObjectKey::cluster(&pair.0))
+                .get::<PersistentVolume>(&ObjectKey::cluster(pair.0))
                 .and_then(|pv| {
                     pv.spec
                         .csi
@@ -346,7 +344,7 @@ impl AttachDetachController {
             if let Some(u) = &unique {
                 let _ = cx
                     .store
-                    .modify::<Node>(&ObjectKey::cluster(&va.spec.node_name), |n| {
+                    .modify::<Node>(&ObjectKey::cluster(va.spec.node_name), |n| {
                         n.status.volumes_attached.retain(|v| v != u);
                     });
             }

@@ -56,7 +56,7 @@ impl ExternalAttacher {
         }
         let Some(pv) = cx
             .store
-            .get::<PersistentVolume>(&ObjectKey::cluster(&va.spec.persistent_volume_name))
+            .get::<PersistentVolume>(&ObjectKey::cluster(va.spec.persistent_volume_name))
         else {
             return;
         };
@@ -157,7 +157,7 @@ impl Controller for ExternalAttacher {
             .failing()
             .filter(|(n, _)| {
                 store
-                    .get::<VolumeAttachment>(&ObjectKey::cluster(n))
+                    .get::<VolumeAttachment>(&ObjectKey::cluster(n.as_str()))
                     .is_some()
             })
             .map(|(n, k)| format!("VolumeAttachment/{n}: {k} failed attempt(s), retrying"))

@@ -30,7 +30,7 @@ impl GarbageCollector {
         fn uid_is<T: Stored>(key: &ObjectKey, uid: &str, cx: &Ctx<'_>) -> bool {
             cx.store.live::<T>(key).is_some_and(|o| o.meta().uid == uid)
         }
-        let key = ObjectKey::new(namespace, &owner.name);
+        let key = ObjectKey::new(namespace, owner.name);
         match owner.kind.as_str() {
             "Pod" => uid_is::<Pod>(&key, &owner.uid, cx),
             "StatefulSet" => uid_is::<StatefulSet>(&key, &owner.uid, cx),

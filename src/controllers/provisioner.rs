@@ -600,7 +600,7 @@ fn snapshot_source(
     let name = &ds.name;
     let Some(snap) = cx
         .store
-        .get::<VolumeSnapshot>(&ObjectKey::new(&claim.metadata.namespace, name))
+        .get::<VolumeSnapshot>(&ObjectKey::new(claim.metadata.namespace, name))
     else {
         return Err(format!(
             "error getting snapshot {name} from api server: volumesnapshots.snapshot.storage.k8s.io {name:?} not found"

@@ -229,7 +229,7 @@ impl PvController {
             update_volume_phase(store, key, VolumePhase::Available, "");
             return;
         }
-        let claim_key = ObjectKey::new(&cref.namespace, &cref.name);
+        let claim_key = ObjectKey::new(cref.namespace, cref.name);
         let claim = store
             .get::<PersistentVolumeClaim>(&claim_key)
             .filter(|c| c.metadata.uid == cref.uid)
@@ -318,7 +318,7 @@ impl Controller for PvController {
                     && let Some(r) = &pv.spec.claim_ref
                 {
                     self.queue
-                        .add(SyncKey::Claim(ObjectKey::new(&r.namespace, &r.name)), now);
+                        .add(SyncKey::Claim(ObjectKey::new(r.namespace, r.name)), now);
                 }
             }
             (Kind::PersistentVolume, _) => self.queue.add(SyncKey::Volume(ev.key.clone()), now),
@@ -735,7 +735,7 @@ fn is_volume_released(store: &Api<'_>, pv: &PersistentVolume) -> bool {
     if r.uid.is_empty() {
         return false;
     }
-    match store.get::<PersistentVolumeClaim>(&ObjectKey::new(&r.namespace, &r.name)) {
+    match store.get::<PersistentVolumeClaim>(&ObjectKey::new(r.namespace, r.name)) {
         Some(c) if c.metadata.uid == r.uid => {
             !c.spec.volume_name.is_empty() && c.spec.volume_name != pv.metadata.name
         }

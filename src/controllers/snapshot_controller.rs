@@ -119,7 +119,7 @@ impl SnapshotController {
         let Some(pvc_name) = snap.spec.source.persistent_volume_claim_name.clone() else {
             return;
         };
-        let pvc_key = ObjectKey::new(&key.namespace, &pvc_name);
+        let pvc_key = ObjectKey::new(key.namespace, &pvc_name);
         let Some(pvc) = cx.store.get::<PersistentVolumeClaim>(&pvc_key).cloned() else {
             let msg = format!(
                 "PVC source for snapshot {}/{} is missing",
@@ -235,7 +235,7 @@ impl SnapshotController {
             // Taken: the claim may go now.
             if let Some(pvc) = &snap.spec.source.persistent_volume_claim_name {
                 let _ = cx.store.remove_finalizer::<PersistentVolumeClaim>(
-                    &ObjectKey::new(&key.namespace, pvc),
+                    &ObjectKey::new(key.namespace, pvc),
                     FINALIZER_PVC_AS_SOURCE,
                 );
             }
@@ -279,7 +279,7 @@ impl SnapshotController {
         }
         if let Some(pvc) = &snap.spec.source.persistent_volume_claim_name {
             let _ = cx.store.remove_finalizer::<PersistentVolumeClaim>(
-                &ObjectKey::new(&key.namespace, pvc),
+                &ObjectKey::new(key.namespace, pvc),
                 FINALIZER_PVC_AS_SOURCE,
             );
         }
@@ -318,7 +318,7 @@ impl Controller for SnapshotController {
                     && d.kind == "VolumeSnapshot"
                 {
                     self.queue
-                        .add(ObjectKey::new(&c.metadata.namespace, &d.name), cx.now);
+                        .add(ObjectKey::new(c.metadata.namespace, &d.name), cx.now);
                 }
             }
             _ => {}

@@ -290,13 +290,13 @@ fn related(store: &Store, obj: &AnyObject) -> Vec<String> {
             if let Some(ds) = &c.spec.data_source
                 && ds.kind == "VolumeSnapshot"
             {
-                let k = ObjectKey::new(&c.metadata.namespace, &ds.name);
+                let k = ObjectKey::new(c.metadata.namespace, &ds.name);
                 out.push(brief(store, &ObjectRef::new(Kind::VolumeSnapshot, k)));
             }
         }
         AnyObject::PersistentVolume(pv) => {
             if let Some(cr) = &pv.spec.claim_ref {
-                let k = ObjectKey::new(&cr.namespace, &cr.name);
+                let k = ObjectKey::new(cr.namespace, cr.name);
                 out.push(brief(
                     store,
                     &ObjectRef::new(Kind::PersistentVolumeClaim, k),
@@ -354,14 +354,14 @@ fn related(store: &Store, obj: &AnyObject) -> Vec<String> {
             }
         }
         AnyObject::VolumeAttachment(va) => {
-            let pv = ObjectKey::cluster(&va.spec.persistent_volume_name);
+            let pv = ObjectKey::cluster(va.spec.persistent_volume_name);
             out.push(brief(store, &ObjectRef::new(Kind::PersistentVolume, pv)));
-            let n = ObjectKey::cluster(&va.spec.node_name);
+            let n = ObjectKey::cluster(va.spec.node_name);
             out.push(brief(store, &ObjectRef::new(Kind::Node, n)));
         }
         AnyObject::VolumeSnapshot(s) => {
             if let Some(c) = &s.spec.source.persistent_volume_claim_name {
-                let k = ObjectKey::new(&s.metadata.namespace, c);
+                let k = ObjectKey::new(s.metadata.namespace, c);
                 out.push(brief(
                     store,
                     &ObjectRef::new(Kind::PersistentVolumeClaim, k),

@@ -1757,7 +1757,7 @@ fn check_references(
                 let Some(src) = &v.persistent_volume_claim else {
                     continue;
                 };
-                let key = ObjectKey::new(&p.metadata.namespace, &src.claim_name);
+                let key = ObjectKey::new(p.metadata.namespace, src.claim_name);
                 if !known.can_exist(&ObjectRef::new(Kind::PersistentVolumeClaim, key)) {
                     let span = field_span(&[
                         Seg::Key("volumes"),

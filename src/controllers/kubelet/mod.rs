@@ -316,7 +316,7 @@ impl Kubelet {
         for c in pod.claim_names() {
             let claim = cx
                 .store
-                .get::<PersistentVolumeClaim>(&ObjectKey::new(&pod.metadata.namespace, c))?;
+                .get::<PersistentVolumeClaim>(&ObjectKey::new(pod.metadata.namespace, c))?;
             if claim.spec.volume_name.is_empty() {
                 return None;
             }
@@ -460,7 +460,7 @@ impl Kubelet {
             let unique = unique_volume_name(&driver, &m.handle);
             let listed = cx
                 .store
-                .get::<Node>(&ObjectKey::cluster(&st.node))
+                .get::<Node>(&ObjectKey::cluster(st.node))
                 .is_some_and(|n| n.status.volumes_attached.iter().any(|v| *v == unique));
             let attached = listed
                 && cx
@@ -968,7 +968,7 @@ impl Kubelet {
             let used: Vec<Name> = used.iter().map(|u| Name::new(u)).collect();
             // The status update also says the node is Ready again after an
             // outage.
-            let _ = cx.store.modify::<Node>(&ObjectKey::cluster(&node), |n| {
+            let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
                 n.status.volumes_in_use = used;
                 n.status.ready = true;
             });

@@ -180,7 +180,7 @@ impl Kubelet {
                 .pods
                 .get(&pod)
                 .and_then(|s| s.mounts.iter().find(|m| m.pv == pv))
-                .map(|m| ObjectKey::new(&pod.namespace, &m.claim))
+                .map(|m| ObjectKey::new(pod.namespace, m.claim))
             else {
                 continue;
             };

@@ -93,7 +93,7 @@ impl NodeTree {
             let row = self
                 .zones
                 .iter()
-                .filter_map(|(_, n)| n.get(i).map(|name| ObjectKey::cluster(name)));
+                .filter_map(|(_, n)| n.get(i).map(ObjectKey::cluster));
             self.list.extend(row);
         }
         true

@@ -42,7 +42,7 @@ fn claims<'a>(
     pod.claim_names().map(move |n| {
         (
             n,
-            cache.get::<PersistentVolumeClaim>(&ObjectKey::new(&pod.metadata.namespace, n)),
+            cache.get::<PersistentVolumeClaim>(&ObjectKey::new(pod.metadata.namespace, n)),
         )
     })
 }

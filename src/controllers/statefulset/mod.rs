@@ -184,7 +184,7 @@ impl StatefulSetController {
             .pod_prefixes
             .entry(set.metadata.key())
             .or_insert_with(|| {
-                ObjectKey::new(&set.metadata.namespace, &format!("{}-", set.metadata.name))
+                ObjectKey::new(set.metadata.namespace, format!("{}-", set.metadata.name))
             });
         let facts = &mut self.pod_facts;
         cx.store
@@ -215,7 +215,7 @@ impl StatefulSetController {
                 .iter()
                 .map(|t| {
                     let name = format!("{}-{}-{ord}", t.metadata.name, set.metadata.name);
-                    ObjectKey::new(&set.metadata.namespace, &name)
+                    ObjectKey::new(set.metadata.namespace, &name)
                 })
                 .collect()
         })[t]
@@ -752,7 +752,7 @@ impl Controller for StatefulSetController {
             meta.owner_references
                 .iter()
                 .find(|o| o.controller && o.kind == "StatefulSet")
-                .map(|o| ObjectKey::new(&meta.namespace, &o.name))
+                .map(|o| ObjectKey::new(meta.namespace, o.name))
         };
         let key = match (ev.kind, ev.object.as_ref()) {
             (Kind::StatefulSet, _) => Some(ev.key.clone()),
@@ -772,7 +772,7 @@ impl Controller for StatefulSetController {
                 let mut sets: BTreeSet<ObjectKey> = BTreeSet::new();
                 for (n, &i) in dashes.iter().enumerate() {
                     for &j in &dashes[n + 1..] {
-                        let key = ObjectKey::new(&c.metadata.namespace, &name[i + 1..j]);
+                        let key = ObjectKey::new(c.metadata.namespace, &name[i + 1..j]);
                         if j > i + 1 && cx.store.get::<StatefulSet>(&key).is_some() {
                             sets.insert(key);
                         }
