@@ -133,8 +133,9 @@ struct PodState {
     /// The last sync found the pod Running with nothing due (no probe, no
     /// crash) and nothing it reads has changed since: a sync now would do
     /// nothing. Cleared by a watch event of the pod, by machines going or
-    /// coming, and by every sync that does its work. Most syncs of a large
-    /// cluster are such (a volume staged on a node wakes its every pod).
+    /// coming, and by every sync that does its work. About half of the
+    /// syncs in a fleet are such (a volume staged on a node wakes its every
+    /// pod).
     settled: bool,
 }
 

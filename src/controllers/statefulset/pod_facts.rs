@@ -23,8 +23,8 @@ pub(super) struct PodFacts {
     set_name: Name,
     /// `<set>-<ordinal>`'s ordinal, if the name has that form.
     ordinal: Option<u32>,
-    /// UIDs of the controller owner references: the one there is (the API
-    /// server allows one), `None` with none; more than one reads the pod.
+    /// The controller owner reference's UID (the API server allows one);
+    /// with several, the pod itself is asked.
     controller: Controller,
     /// The `controller-revision-hash` label.
     revision: Option<Name>,
