@@ -17,9 +17,9 @@ use crate::api::{
     AnyObject, Kind, Name, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
     StatefulSet,
 };
-use crate::cluster::{ChangeOp, EventType, Store, WatchEvent};
+use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
-use pod_facts::{PodFactsCache, SyncPod};
+use pod_facts::{SetPods, SyncPod};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,8 +98,10 @@ pub struct StatefulSetController {
     /// Per set, `<set>-` in its namespace: the range of names its pods can
     /// have, kept so that listing them on every sync interns nothing.
     pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
-    /// What syncs read of each pod, as of its last version read.
-    pod_facts: PodFactsCache,
+    /// Each set's pods as its last sync listed them; syncs read again only
+    /// the pods that changed since (see [`SetPods`]). A `RefCell` for the
+    /// `&self` helpers that write pods.
+    set_pods: RefCell<SetPods>,
 }
 
 /// A set's claim keys, `<template>-<set>-<ordinal>`, by ordinal and
@@ -176,21 +178,24 @@ impl StatefulSetController {
         }
     }
 
-    /// The set's pods, by ordinal (owned by this set's UID).
+    /// The set's pods, by ordinal (owned by this set's UID): listed once,
+    /// then kept and read again where they changed ([`SetPods`]).
     fn pods_of(&mut self, set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, SyncPod> {
-        // Only `<set>-<ordinal>` names can be the set's: a range of the
-        // cache ordered by name, not every pod.
+        // Only `<set>-<ordinal>` names can be the set's: the first listing
+        // is a range of the cache ordered by name, not every pod.
         let prefix = self
             .pod_prefixes
             .entry(set.metadata.key())
             .or_insert_with(|| {
                 ObjectKey::new(set.metadata.namespace, format!("{}-", set.metadata.name))
             });
-        let facts = &mut self.pod_facts;
-        cx.store
-            .list_prefixed_shared::<Pod>(prefix)
-            .filter_map(|p| facts.of_set(p, set.metadata.name, set.metadata.uid))
-            .collect()
+        let store = &cx.store;
+        self.set_pods.get_mut().of_set(
+            &set.metadata.key(),
+            &set.metadata,
+            || store.list_prefixed_shared::<Pod>(prefix),
+            |k| store.get_shared::<Pod>(k),
+        )
     }
 
     /// The claim the set's `t`-th template gives ordinal `ord`:
@@ -383,6 +388,9 @@ impl StatefulSetController {
             "create Pod {} in StatefulSet {}",
             pod.metadata.name, s.set.metadata.name
         );
+        self.set_pods
+            .borrow_mut()
+            .wrote(&s.key, &pod.metadata.key());
         let result = cx.store.create(pod);
         let ok = ("SuccessfulCreate", format!("{what} successful"));
         Self::report(cx, &s.key, result, ok, ("FailedCreate", what))
@@ -393,6 +401,9 @@ impl StatefulSetController {
             "delete Pod {} in StatefulSet {}",
             pod.metadata.name, s.set.metadata.name
         );
+        self.set_pods
+            .borrow_mut()
+            .wrote(&s.key, &pod.metadata.key());
         let result = cx.store.delete::<Pod>(&pod.metadata.key());
         let ok = ("SuccessfulDelete", format!("{what} successful"));
         Self::report(cx, &s.key, result, ok, ("FailedDelete", what))
@@ -448,6 +459,7 @@ impl StatefulSetController {
             self.revisions.remove(key);
             self.claim_keys.get_mut().remove(key);
             self.pod_prefixes.remove(key);
+            self.set_pods.get_mut().forget_set(key);
             return;
         };
         if set.metadata.deletion_timestamp.is_some() {
@@ -757,9 +769,7 @@ impl Controller for StatefulSetController {
         let key = match (ev.kind, ev.object.as_ref()) {
             (Kind::StatefulSet, _) => Some(ev.key.clone()),
             (Kind::Pod, AnyObject::Pod(p)) => {
-                if ev.op == ChangeOp::Deleted {
-                    self.pod_facts.forget(&ev.key);
-                }
+                self.set_pods.get_mut().pod_changed(p);
                 owner_set(&p.metadata)
             }
             // A claim going away may unblock an ordinal waiting on a stale claim.

@@ -1,24 +1,25 @@
-//! What a StatefulSet sync reads of each of the set's pods, kept per pod.
+//! What a StatefulSet sync reads of each of the set's pods, kept per set.
 //!
 //! Every sync of a set walks all its pods: whose they are, their ordinal,
 //! revision label and readiness. In a large cluster those pods are long out
 //! of the processor's caches, and each read is a chase through the pod's
-//! labels, owner references and conditions. The answers change only when
-//! the pod does, so they are kept here, small and together, for the
-//! version they were read from (its resourceVersion), and read again only
-//! from a newer one.
+//! labels, owner references and conditions, after a walk of the cache's
+//! range of names. The answers change only when a pod does, and the
+//! controller hears of every such change, so each set's listing is kept
+//! with the answers, small and together, and only the pods that changed are
+//! read again ([`SetPods`]).
 
 use crate::api::meta::ObjectMeta;
 use crate::api::{Name, ObjectKey, Pod, PodPhase};
 use crate::cluster::Shared;
 use crate::engine::SimTime;
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use std::collections::BTreeMap;
 
 /// One version of a pod, as a sync reads it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct PodFacts {
-    /// The version read.
-    resource_version: u64,
     /// The set name the ordinal was read against.
     set_name: Name,
     /// `<set>-<ordinal>`'s ordinal, if the name has that form.
@@ -55,7 +56,6 @@ impl PodFacts {
             _ => Controller::Several,
         };
         PodFacts {
-            resource_version: pod.metadata.resource_version,
             set_name,
             ordinal: super::ordinal_of(&set_name, &pod.metadata.name),
             controller,
@@ -80,6 +80,7 @@ impl PodFacts {
 
 /// A pod as one sync sees it: the object, and what every sync reads of it.
 /// It reads as the [`Pod`]; the methods below answer from the facts.
+#[derive(Clone)]
 pub(super) struct SyncPod {
     pod: Shared<Pod>,
     facts: PodFacts,
@@ -115,41 +116,168 @@ impl SyncPod {
     }
 }
 
-/// The facts of every pod the controller has synced, by pod.
+/// Each synced set's pods, as its last sync listed them.
+///
+/// Every sync of a set lists its pods: a walk of the cache's `<set>-` range
+/// and a read of each pod. A set's listing changes only when one of those
+/// pods, or a pod that names the set as its controller, changes in the
+/// controller's view: through a watch event (the informer delivers it, and
+/// the controller is told) or the controller's own write. So a listing is
+/// kept, and a sync reads again only the pods marked since; the result is
+/// the listing the walk would give.
 #[derive(Default)]
-pub(super) struct PodFactsCache {
-    by_pod: FxHashMap<ObjectKey, PodFacts>,
+pub(super) struct SetPods {
+    sets: FxHashMap<ObjectKey, Listing>,
+    /// The sets whose listings hold each pod (a pod with two controller
+    /// references, which the API server refuses, could be in two).
+    sets_of_pod: FxHashMap<ObjectKey, SmallVec<[ObjectKey; 1]>>,
+    /// Each listed set by UID: a pod that names it as controller may join.
+    set_of_uid: FxHashMap<Name, ObjectKey>,
 }
 
-impl PodFactsCache {
-    /// `pod` with its facts (read again if the pod changed since), if a
-    /// controller owner reference names `set_uid` and its name has an
-    /// ordinal of `set_name`.
-    pub(super) fn of_set(
+/// One set's pods, by pod key (the walk's order).
+struct Listing {
+    /// The set's name and UID when listed (a set made again under its
+    /// name is another set).
+    name: Name,
+    uid: Name,
+    pods: BTreeMap<ObjectKey, (u32, SyncPod)>,
+    /// Pods to read again at the next sync.
+    stale: Vec<ObjectKey>,
+}
+
+/// `pod` as a pod of the set `set_name` with UID `set_uid`, if it is one:
+/// a controller owner reference names the UID and its name has an ordinal
+/// of the set.
+fn read(pod: Shared<Pod>, set_name: Name, set_uid: Name) -> Option<(u32, SyncPod)> {
+    let facts = PodFacts::read(&pod, set_name);
+    if !facts.owned_by(set_uid, &pod.metadata) {
+        return None;
+    }
+    Some((facts.ordinal?, SyncPod { pod, facts }))
+}
+
+impl SetPods {
+    /// The pods of the set `key` (name and UID in `set`) by ordinal: the
+    /// first time (or for a set made again) all that `list` gives (the
+    /// cache's `<set>-` range, in key order); afterwards the kept listing,
+    /// with the pods marked since read again through `get`.
+    pub(super) fn of_set<I: Iterator<Item = Shared<Pod>>>(
         &mut self,
-        pod: Shared<Pod>,
-        set_name: Name,
-        set_uid: Name,
-    ) -> Option<(u32, SyncPod)> {
-        let key = pod.metadata.key();
-        let rv = pod.metadata.resource_version;
-        let facts = match self.by_pod.get(&key) {
-            Some(f) if f.resource_version == rv && f.set_name == set_name => *f,
-            _ => {
-                let f = PodFacts::read(&pod, set_name);
-                self.by_pod.insert(key, f);
-                f
+        key: &ObjectKey,
+        set: &ObjectMeta,
+        list: impl FnOnce() -> I,
+        get: impl Fn(&ObjectKey) -> Option<Shared<Pod>>,
+    ) -> BTreeMap<u32, SyncPod> {
+        let (name, uid) = (set.name, set.uid);
+        let kept = self
+            .sets
+            .get(key)
+            .is_some_and(|l| l.name == name && l.uid == uid);
+        if !kept {
+            self.forget_set(key);
+            let mut pods = BTreeMap::new();
+            for pod in list() {
+                let pod_key = pod.metadata.key();
+                if let Some(entry) = read(pod, name, uid) {
+                    self.join(&pod_key, key);
+                    pods.insert(pod_key, entry);
+                }
             }
-        };
-        if !facts.owned_by(set_uid, &pod.metadata) {
-            return None;
+            self.set_of_uid.insert(uid, key.clone());
+            let stale = Vec::new();
+            self.sets.insert(
+                key.clone(),
+                Listing {
+                    name,
+                    uid,
+                    pods,
+                    stale,
+                },
+            );
+        } else {
+            let stale = std::mem::take(&mut self.sets.get_mut(key).expect("kept").stale);
+            for pod_key in stale {
+                let entry = get(&pod_key).and_then(|p| read(p, name, uid));
+                let listing = self.sets.get_mut(key).expect("kept");
+                listing.pods.remove(&pod_key);
+                match entry {
+                    Some(entry) => {
+                        listing.pods.insert(pod_key.clone(), entry);
+                        self.join(&pod_key, key);
+                    }
+                    None => self.leave(&pod_key, key),
+                }
+            }
         }
-        Some((facts.ordinal?, SyncPod { pod, facts }))
+        self.sets[key]
+            .pods
+            .values()
+            .map(|(ord, pod)| (*ord, pod.clone()))
+            .collect()
     }
 
-    /// The pod is gone.
-    pub(super) fn forget(&mut self, pod: &ObjectKey) {
-        self.by_pod.remove(pod);
+    fn join(&mut self, pod: &ObjectKey, set: &ObjectKey) {
+        let sets = self.sets_of_pod.entry(pod.clone()).or_default();
+        if !sets.contains(set) {
+            sets.push(set.clone());
+        }
+    }
+
+    fn leave(&mut self, pod: &ObjectKey, set: &ObjectKey) {
+        if let Some(sets) = self.sets_of_pod.get_mut(pod) {
+            sets.retain(|s| s != set);
+            if sets.is_empty() {
+                self.sets_of_pod.remove(pod);
+            }
+        }
+    }
+
+    fn mark(&mut self, set: &ObjectKey, pod: &ObjectKey) {
+        if let Some(listing) = self.sets.get_mut(set) {
+            listing.stale.push(pod.clone());
+        }
+    }
+
+    /// A watch event of `pod` (any change, deletion included): the sets
+    /// that list it, and the set it names as controller, read it again.
+    pub(super) fn pod_changed(&mut self, pod: &Pod) {
+        let key = pod.metadata.key();
+        let mut sets: SmallVec<[ObjectKey; 2]> = self
+            .sets_of_pod
+            .get(&key)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        for o in pod
+            .metadata
+            .owner_references
+            .iter()
+            .filter(|o| o.controller)
+        {
+            if let Some(set) = self.set_of_uid.get(&o.uid) {
+                sets.push(set.clone());
+            }
+        }
+        for set in &sets {
+            self.mark(set, &key);
+        }
+    }
+
+    /// The controller wrote pod `pod` of set `set` (created or deleted it).
+    pub(super) fn wrote(&mut self, set: &ObjectKey, pod: &ObjectKey) {
+        self.mark(set, pod);
+    }
+
+    /// The set is gone (or made again): its listing goes.
+    pub(super) fn forget_set(&mut self, key: &ObjectKey) {
+        if let Some(listing) = self.sets.remove(key) {
+            if self.set_of_uid.get(&listing.uid) == Some(key) {
+                self.set_of_uid.remove(&listing.uid);
+            }
+            for pod in listing.pods.keys() {
+                self.leave(pod, key);
+            }
+        }
     }
 }
 
@@ -198,42 +326,88 @@ mod tests {
         Shared::new(obj).expect("a pod")
     }
 
-    /// The facts answer as the pod would, and follow the pod's versions.
+    /// The facts answer as the pod would.
     #[test]
-    fn facts_answer_as_the_pod_and_follow_its_versions() {
-        let mut cache = PodFactsCache::default();
+    fn facts_answer_as_the_pod_does() {
         let (web, uid) = (Name::new("web"), Name::new("u1"));
         let p = pod(5, "web-3", &[("u1", true)], None);
-        let (ord, sp) = cache.of_set(p.clone(), web, uid).expect("owned");
+        let (ord, sp) = read(p.clone(), web, uid).expect("owned");
         assert_eq!(ord, 3);
         assert_eq!(sp.running_and_ready(), p.running_and_ready());
         assert!(!sp.healthy());
         assert_eq!(sp.revision(), "web-r5");
-        // A newer version is read again: now Ready since t=7.
         let p = pod(6, "web-3", &[("u1", true)], Some(7));
-        let (_, sp) = cache.of_set(p.clone(), web, uid).expect("owned");
+        let (_, sp) = read(p.clone(), web, uid).expect("owned");
         assert_eq!(sp.revision(), "web-r6");
         assert!(sp.running_and_ready() && p.running_and_ready() && sp.healthy());
         assert_eq!(sp.ready_since(), Some(SimTime(7)));
         // Not this set's: another controller's, none, or not `<set>-<n>`.
-        assert!(
-            cache
-                .of_set(pod(7, "web-3", &[("u2", true)], None), web, uid)
-                .is_none()
-        );
-        assert!(
-            cache
-                .of_set(pod(8, "web-3", &[("u1", false)], None), web, uid)
-                .is_none()
-        );
-        assert!(
-            cache
-                .of_set(pod(9, "web-x", &[("u1", true)], None), web, uid)
-                .is_none()
-        );
+        assert!(read(pod(7, "web-3", &[("u2", true)], None), web, uid).is_none());
+        assert!(read(pod(8, "web-3", &[("u1", false)], None), web, uid).is_none());
+        assert!(read(pod(9, "web-x", &[("u1", true)], None), web, uid).is_none());
         // Two controller references (the API server refuses them): the pod
         // itself is asked.
         let two = pod(10, "web-1", &[("u2", true), ("u1", true)], None);
-        assert_eq!(cache.of_set(two, web, uid).map(|(o, _)| o), Some(1));
+        assert_eq!(read(two, web, uid).map(|(o, _)| o), Some(1));
+    }
+
+    /// What a sync sees of a set: (ordinal, pod name, resourceVersion).
+    fn seen(pods: &BTreeMap<u32, SyncPod>) -> Vec<(u32, String, u64)> {
+        pods.iter()
+            .map(|(o, p)| (*o, p.metadata.name.to_string(), p.metadata.resource_version))
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// Through any sequence of pod changes (owners gained, lost and
+        /// swapped between two sets whose names overlap, pods deleted),
+        /// each told as the watch tells it, the kept listings are what a
+        /// fresh walk of the cache gives.
+        #[test]
+        fn kept_listings_are_fresh_listings(
+            steps in proptest::collection::vec((0usize..6, 0usize..5, proptest::bool::ANY), 1..60)
+        ) {
+            let names = ["web-0", "web-1", "web-2", "web-1-0", "web-1-1", "web-x"];
+            let owners: [&[(&str, bool)]; 5] =
+                [&[], &[("u1", true)], &[("u2", true)], &[("u1", false)], &[("u2", true), ("u1", true)]];
+            let sets = [("web", "u1"), ("web-1", "u2")];
+            let set_meta = |(name, uid): (&str, &str)| ObjectMeta {
+                namespace: "db".into(),
+                name: name.into(),
+                uid: uid.into(),
+                ..Default::default()
+            };
+            let mut cache = crate::cluster::ObjectSet::default();
+            let mut kept = SetPods::default();
+            for (rv, (n, o, delete)) in steps.into_iter().enumerate() {
+                let p = pod(rv as u64 + 1, names[n], owners[o], Some(rv as u64));
+                let key = p.metadata.key();
+                if delete {
+                    let Some(old) = cache.get_shared(crate::api::Kind::Pod, &key) else {
+                        continue;
+                    };
+                    cache.remove(crate::api::Kind::Pod, &key);
+                    kept.pod_changed(&Shared::<Pod>::new(old).expect("a pod"));
+                } else {
+                    cache.put_shared(p.clone().into_shared());
+                    kept.pod_changed(&p);
+                }
+                for set in sets {
+                    let meta = set_meta(set);
+                    let prefix = ObjectKey::new(meta.namespace, format!("{}-", set.0));
+                    let fresh: BTreeMap<u32, SyncPod> = cache
+                        .list_prefixed_shared::<Pod>(&prefix)
+                        .filter_map(|p| read(p, meta.name, meta.uid))
+                        .collect();
+                    let listed = kept.of_set(
+                        &meta.key(),
+                        &meta,
+                        || cache.list_prefixed_shared::<Pod>(&prefix),
+                        |k| cache.get_shared(crate::api::Kind::Pod, k).and_then(Shared::new),
+                    );
+                    proptest::prop_assert_eq!(seen(&listed), seen(&fresh));
+                }
+            }
+        }
     }
 }
