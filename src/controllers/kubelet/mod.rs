@@ -22,6 +22,7 @@ use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -443,36 +444,48 @@ impl Kubelet {
     /// NodePublish (per pod); when every volume is published, containers.
     fn mount(&mut self, pod: &Pod, cx: &mut Ctx<'_>) {
         let key = pod.metadata.key();
-        let st = self.pods[&key].clone();
-        let driver = cx.profile.driver.name.clone();
-        let mut all = true;
-        for (i, m) in st.mounts.iter().enumerate() {
-            if m.published {
-                continue;
-            }
-            all = false;
-            let pair = (m.pv, st.node);
+        let profile = cx.profile;
+        let driver = profile.driver.name.as_str();
+        let (node, reported) = {
+            let st = &self.pods[&key];
+            (st.node, st.reported)
+        };
+        // The volumes not published yet: (index, PV, handle). Most syncs of
+        // a pod in this phase find its checks not due yet (another volume
+        // of its node changed), so nothing is read before that is known.
+        let waiting: SmallVec<[(usize, Name, Name); 4]> = self.pods[&key]
+            .mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !m.published)
+            .map(|(i, m)| (i, m.pv, m.handle))
+            .collect();
+        let all = waiting.is_empty();
+        for (i, pv, handle) in waiting {
+            let pair = (pv, node);
             // VerifyControllerAttachedVolume (until the volume is staged on
             // the node): a node status update has reported it in use and the
             // attach/detach controller lists it in node.status.volumesAttached;
             // WaitForAttach then checks the VolumeAttachment. A failed check
             // is retried with the operation backoff, not on the next event.
-            let va = attachment_name(&m.handle, &driver, &st.node);
-            let unique = unique_volume_name(&driver, &m.handle);
-            let listed = cx
-                .store
-                .get::<Node>(&ObjectKey::cluster(st.node))
-                .is_some_and(|n| n.status.volumes_attached.iter().any(|v| *v == unique));
-            let attached = listed
-                && cx
+            let attached = || {
+                let unique = unique_volume_name(driver, &handle);
+                let listed = cx
                     .store
-                    .get::<VolumeAttachment>(&ObjectKey::cluster(&va))
-                    .is_some_and(|v| v.status.attached);
+                    .get::<Node>(&ObjectKey::cluster(node))
+                    .is_some_and(|n| n.status.volumes_attached.iter().any(|v| *v == unique));
+                listed
+                    && cx
+                        .store
+                        .get::<VolumeAttachment>(&ObjectKey::cluster(attachment_name(
+                            &handle, driver, &node,
+                        )))
+                        .is_some_and(|v| v.status.attached)
+            };
             // Not attachable (attachRequired: false): assumed attached at
             // once, no wait for node status.
-            let attachable = cx.profile.driver.attach_required;
-            let attached = attached || !attachable;
-            if !attachable && !cx.profile.driver.stage_unstage {
+            let attachable = profile.driver.attach_required;
+            if !attachable && !profile.driver.stage_unstage {
                 self.stages.entry(pair).or_insert(Stage::Staged);
             }
             if attachable && !self.stages.contains_key(&pair) {
@@ -486,7 +499,7 @@ impl Kubelet {
                     self.wake_at(&key, next_try);
                     continue;
                 }
-                if !(attached && st.reported) {
+                if !(reported && attached()) {
                     let next = cx.now.plus(backoff);
                     let doubled = SimDuration::from_millis(
                         (backoff.as_millis() * 2).min(OPERATION_BACKOFF_MAX.as_millis()),
@@ -496,7 +509,7 @@ impl Kubelet {
                     continue;
                 }
                 self.verify.remove(&vkey);
-            } else if !attached {
+            } else if attachable && !attached() {
                 continue;
             }
             match self.stages.get(&pair) {
@@ -509,8 +522,8 @@ impl Kubelet {
                     self.stages.insert(pair, Stage::Staging);
                     let id = cx.call(
                         Request::NodeStage {
-                            volume_id: m.handle.to_string(),
-                            node: st.node.to_string(),
+                            volume_id: handle.to_string(),
+                            node: node.to_string(),
                         },
                         None,
                     );
@@ -520,8 +533,8 @@ impl Kubelet {
                     if !self.calls.mounting(&key, i, true) {
                         let id = cx.call(
                             Request::NodePublish {
-                                volume_id: m.handle.to_string(),
-                                node: st.node.to_string(),
+                                volume_id: handle.to_string(),
+                                node: node.to_string(),
                                 pod: key.to_string(),
                             },
                             None,
