@@ -490,19 +490,18 @@ impl ObjectSet {
     /// carries, and those selecting by expressions only. Callers still match.
     pub fn sets_that_may_select<'a>(
         &'a self,
-        namespace: &str,
+        namespace: Name,
         labels: &crate::api::Labels,
     ) -> Box<dyn Iterator<Item = &'a StatefulSet> + 'a> {
         if !self.indexed {
-            let ns = namespace.to_string();
             return Box::new(
                 self.list::<StatefulSet>()
-                    .filter(move |s| s.metadata.namespace == ns),
+                    .filter(move |s| s.metadata.namespace == namespace),
             );
         }
         let mut keys: BTreeSet<&'a ObjectKey> = BTreeSet::new();
         for (k, v) in labels {
-            let l = Some((Name::new(namespace), *k, *v));
+            let l = Some((namespace, *k, *v));
             keys.extend(self.set_selectors.get(&l).into_iter().flatten());
         }
         keys.extend(
@@ -726,7 +725,7 @@ mod tests {
         }
         let labels: crate::api::Labels = [("app", "web")].into();
         let sets = |s: &ObjectSet| -> Vec<String> {
-            s.sets_that_may_select("a", &labels)
+            s.sets_that_may_select(Name::new("a"), &labels)
                 .filter(|s| s.spec.selector.matches(&labels))
                 .map(|s| s.metadata.name.to_string())
                 .collect()

@@ -62,7 +62,7 @@ pub struct Spread {
 /// `DefaultSelector`: the selectors of the StatefulSets that select the pod.
 fn default_selectors(pod: &Pod, cache: &ObjectSet) -> Vec<LabelSelector> {
     cache
-        .sets_that_may_select(&pod.metadata.namespace, &pod.metadata.labels)
+        .sets_that_may_select(pod.metadata.namespace, &pod.metadata.labels)
         .map(|s| s.spec.selector.clone())
         .filter(|sel| {
             !(sel.match_labels.is_empty() && sel.match_expressions.is_empty())
@@ -172,7 +172,7 @@ impl Spread {
                     None => continue,
                 }
             } else {
-                Name::new(&p.spec.node_name)
+                p.spec.node_name
             };
             for (i, c) in constraints.iter().enumerate() {
                 if c.selects(p) {
