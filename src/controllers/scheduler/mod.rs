@@ -348,6 +348,12 @@ impl Scheduler {
             self.tree_seeded = true;
             for n in cache.list_prefixed_shared::<Node>(&ObjectKey::cluster("")) {
                 self.tree.add(&n);
+                // The node's usage entry is made with its facts, empty (as no
+                // entry reads), so the entries lie in the facts' order: a
+                // cycle's walk reads both arrays alike, not the entries in
+                // the order pods first landed, which missed the cache on
+                // nearly every node.
+                self.usage.usage.entry(n.metadata.name);
                 self.facts.put(n);
             }
         }
@@ -547,7 +553,10 @@ impl Scheduler {
                     None => self.tree.remove(&ev.key.name),
                 }
                 match &seen {
-                    Some(n) => self.facts.put(n.clone()),
+                    Some(n) => {
+                        self.usage.usage.entry(n.metadata.name);
+                        self.facts.put(n.clone());
+                    }
                     None => self.facts.remove(ev.key.name),
                 }
                 let before = match &seen {
