@@ -21,6 +21,7 @@ use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
 use pod_facts::{SetPods, SyncPod};
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,12 +90,10 @@ pub struct StatefulSetController {
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
     claim_keys: RefCell<FxHashMap<ObjectKey, ClaimKeys>>,
-    /// Claims whose owner references were found as wanted (or the claim
-    /// being deleted), with the references wanted then. Every sync checks
-    /// every ready replica's claims, and a claim changes only through a
-    /// watch event (which drops it here) or this controller's own write:
-    /// while it stays, the claim needs no read.
-    claim_owners_checked: RefCell<FxHashMap<ObjectKey, Vec<OwnerReference>>>,
+    /// The sets and ordinals whose claim slots hold each claim (a claim
+    /// name can come from two sets: `a-b` + `c` and `a` + `b-c`), to drop
+    /// the slots' checks when the claim changes.
+    claim_slots_of: RefCell<FxHashMap<ObjectKey, SlotsOf>>,
     /// Per set, `<set>-` in its namespace: the range of names its pods can
     /// have, kept so that listing them on every sync interns nothing.
     pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
@@ -104,15 +103,28 @@ pub struct StatefulSetController {
     set_pods: RefCell<SetPods>,
 }
 
-/// A set's claim keys, `<template>-<set>-<ordinal>`, by ordinal and
-/// template: every sync visits every ordinal's claims, and making a key
-/// is a `format!` and an interning each time.
+/// A set's claims, `<template>-<set>-<ordinal>`, by ordinal and template:
+/// every sync visits every ordinal's claims, and making a key is a
+/// `format!` and an interning each time.
 #[derive(Default)]
 struct ClaimKeys {
     /// The template names the keys were made for (a set deleted and made
     /// again under its name may have others).
     templates: Vec<String>,
-    by_ordinal: FxHashMap<u32, Box<[ObjectKey]>>,
+    by_ordinal: FxHashMap<u32, Box<[ClaimSlot]>>,
+}
+
+/// The (set, ordinal) pairs whose claim slots hold one claim.
+type SlotsOf = SmallVec<[(ObjectKey, u32); 1]>;
+
+/// One claim of an ordinal.
+struct ClaimSlot {
+    key: ObjectKey,
+    /// The owner references the claim was found with, as wanted then (or
+    /// being deleted). Every sync checks every ready replica's claims, and
+    /// a claim changes only through a watch event or this controller's own
+    /// write, which both drop this: while it stays, the claim needs no read.
+    checked: Option<Vec<OwnerReference>>,
 }
 
 /// What one sync decided, for the status.
@@ -198,9 +210,9 @@ impl StatefulSetController {
         )
     }
 
-    /// The claim the set's `t`-th template gives ordinal `ord`:
-    /// `<template>-<set>-<ord>`.
-    fn claim_key(&self, s: &Sync<'_>, t: usize, ord: u32) -> ObjectKey {
+    /// Runs `f` on ordinal `ord`'s claims, one per template in order (made
+    /// on first use).
+    fn with_claims<R>(&self, s: &Sync<'_>, ord: u32, f: impl FnOnce(&mut [ClaimSlot]) -> R) -> R {
         let set = s.set;
         let templates = &set.spec.volume_claim_templates;
         let mut all = self.claim_keys.borrow_mut();
@@ -215,16 +227,44 @@ impl StatefulSetController {
                 by_ordinal: FxHashMap::default(),
             };
         }
-        keys.by_ordinal.entry(ord).or_insert_with(|| {
+        let slots = keys.by_ordinal.entry(ord).or_insert_with(|| {
+            let mut slots_of = self.claim_slots_of.borrow_mut();
             templates
                 .iter()
                 .map(|t| {
                     let name = format!("{}-{}-{ord}", t.metadata.name, set.metadata.name);
-                    ObjectKey::new(set.metadata.namespace, &name)
+                    let key = ObjectKey::new(set.metadata.namespace, &name);
+                    let sets = slots_of.entry(key.clone()).or_default();
+                    if !sets.iter().any(|(k, o)| *k == s.key && *o == ord) {
+                        sets.push((s.key.clone(), ord));
+                    }
+                    ClaimSlot { key, checked: None }
                 })
                 .collect()
-        })[t]
-            .clone()
+        });
+        f(slots)
+    }
+
+    /// The claim the set's `t`-th template gives ordinal `ord`:
+    /// `<template>-<set>-<ord>`.
+    fn claim_key(&self, s: &Sync<'_>, t: usize, ord: u32) -> ObjectKey {
+        self.with_claims(s, ord, |c| c[t].key.clone())
+    }
+
+    /// Drops every check of claim `claim` (it changed, or is about to).
+    fn unchecked(&self, claim: &ObjectKey) {
+        let slots_of = self.claim_slots_of.borrow();
+        let Some(sets) = slots_of.get(claim) else {
+            return;
+        };
+        let mut all = self.claim_keys.borrow_mut();
+        for (set, ord) in sets {
+            if let Some(slots) = all.get_mut(set).and_then(|k| k.by_ordinal.get_mut(ord)) {
+                for slot in slots.iter_mut().filter(|c| c.key == *claim) {
+                    slot.checked = None;
+                }
+            }
+        }
     }
 
     /// `newVersionedStatefulSetPod`: the current revision below the
@@ -425,20 +465,21 @@ impl StatefulSetController {
         } else {
             &s.kept_owners
         };
-        let mut checked = self.claim_owners_checked.borrow_mut();
         for t in 0..s.set.spec.volume_claim_templates.len() {
-            let key = self.claim_key(s, t, ord);
-            if checked.get(&key) == Some(wanted) {
+            let (key, done) = self.with_claims(s, ord, |c| {
+                (c[t].key.clone(), c[t].checked.as_ref() == Some(wanted))
+            });
+            if done {
                 continue;
             }
             let Some(c) = cx.store.get::<PersistentVolumeClaim>(&key) else {
                 continue;
             };
             if c.metadata.deletion_timestamp.is_some() || c.metadata.owner_references == *wanted {
-                checked.insert(key, wanted.clone());
+                self.with_claims(s, ord, |c| c[t].checked = Some(wanted.clone()));
                 continue;
             }
-            checked.remove(&key);
+            self.unchecked(&key);
             let w = wanted.clone();
             let _ = cx
                 .store
@@ -774,7 +815,7 @@ impl Controller for StatefulSetController {
             }
             // A claim going away may unblock an ordinal waiting on a stale claim.
             (Kind::PersistentVolumeClaim, AnyObject::PersistentVolumeClaim(c)) => {
-                self.claim_owners_checked.get_mut().remove(&ev.key);
+                self.unchecked(&ev.key);
                 // Sets whose name appears between two dashes of the claim's
                 // name (`<template>-<set>-<ordinal>`): looked up, not scanned.
                 let name = &c.metadata.name;
