@@ -20,8 +20,6 @@ use std::collections::BTreeMap;
 /// One version of a pod, as a sync reads it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct PodFacts {
-    /// The set name the ordinal was read against.
-    set_name: Name,
     /// `<set>-<ordinal>`'s ordinal, if the name has that form.
     ordinal: Option<u32>,
     /// The controller owner reference's UID (the API server allows one);
@@ -56,7 +54,6 @@ impl PodFacts {
             _ => Controller::Several,
         };
         PodFacts {
-            set_name,
             ordinal: super::ordinal_of(&set_name, &pod.metadata.name),
             controller,
             revision: pod.metadata.labels.get(super::LABEL_REVISION).copied(),
