@@ -262,12 +262,12 @@ pub struct CloudSnapshot {
     pub size_bytes: i128,
 }
 
-/// The cloud's state. Only the disks and snapshots are ever walked (in ID
-/// order, for the bill and the reports); the rest is only looked up, so
-/// it is hashed.
+/// The cloud's state. Disks are looked up by ID on every call, so they
+/// are hashed too (a B-tree of tens of thousands of IDs that share their
+/// prefix compared strings at each level); a walk sorts them by ID.
 #[derive(Default)]
 pub struct Cloud {
-    volumes: BTreeMap<String, CloudVolume>,
+    volumes: FxHashMap<String, CloudVolume>,
     by_name: FxHashMap<String, String>,
     /// `by_name` the other way: volume ID → the name it was created under.
     name_of: FxHashMap<String, String>,
@@ -388,9 +388,11 @@ impl Cloud {
         self.volumes.get(id)
     }
 
-    /// Every disk, by ID.
+    /// Every disk, in ID order.
     pub fn volumes(&self) -> impl Iterator<Item = &CloudVolume> {
-        self.volumes.values()
+        let mut all: Vec<&CloudVolume> = self.volumes.values().collect();
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all.into_iter()
     }
 
     /// Decides how `call` goes: its latency (from the profile, or the wait

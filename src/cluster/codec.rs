@@ -33,8 +33,12 @@ const ACTION: u8 = 4;
 const FLAG: u8 = 1 << 3;
 
 /// A change record as the store writes it: its lists borrowed, since the
-/// log keeps each distinct list once and the record only its index.
-pub struct NewChange<'a> {
+/// log keeps each distinct list once and the record only its index. Its
+/// words (phase, conditions, column values, changed paths) come as the
+/// text the object reported (`W` is `String` from the store, `Name` when a
+/// decoded record is written back): the dictionary finds a word it has seen
+/// by its text, so a change interns only words new to the run.
+pub struct NewChange<'a, W: AsRef<str> = String> {
     /// Which object.
     pub object: ObjectRef,
     /// resourceVersion after the write.
@@ -42,15 +46,15 @@ pub struct NewChange<'a> {
     /// Kind of write.
     pub op: ChangeOp,
     /// Phase / status word after the write.
-    pub phase: Option<Name>,
+    pub phase: Option<&'a str>,
     /// Conditions that are True after the write.
-    pub conditions: &'a [Name],
+    pub conditions: &'a [W],
     /// Annotation keys present after the write.
     pub annotations: &'a [Name],
     /// `kubectl get` columns after the write.
-    pub columns: &'a [(&'static str, Name)],
+    pub columns: &'a [(&'static str, W)],
     /// Dotted paths of the fields this write changed.
-    pub changed: &'a [Name],
+    pub changed: &'a [W],
     /// True once deletion was requested.
     pub deleting: bool,
 }
@@ -69,6 +73,28 @@ pub struct Dict {
     /// that decode alike).
     statics: Vec<&'static str>,
     static_ids: FxHashMap<(usize, usize), u32>,
+    /// `name_ids` found by the word's text rather than its interned form
+    /// (interning a column value looks it up in the process-wide table of
+    /// every name, most changes repeat words the run has seen).
+    words: FxHashMap<Word, u32>,
+    /// `list_ids` found by the words' ids, for the same reason.
+    word_lists: FxHashMap<Box<[u32]>, u32>,
+}
+
+/// A dictionary word hashed and compared by its text, so a `&str` finds it.
+#[derive(Clone, PartialEq, Eq)]
+struct Word(Name);
+
+impl std::hash::Hash for Word {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_str().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for Word {
+    fn borrow(&self) -> &str {
+        self.0.as_str()
+    }
 }
 
 impl Dict {
@@ -79,6 +105,32 @@ impl Dict {
             self.names.push(n);
         }
         u64::from(id)
+    }
+
+    /// [`Dict::name`] of the word `text`, interned only when new to the run
+    /// (so the id is the one `name` gives it: the bytes do not depend on
+    /// which way a word came in).
+    fn word(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.words.get(text) {
+            return id;
+        }
+        let name = Name::new(text);
+        let id = self.name(name) as u32;
+        self.words.insert(Word(name), id);
+        id
+    }
+
+    /// [`Dict::list`] of the words `items`, found by their ids.
+    fn word_list<W: AsRef<str>>(&mut self, items: &[W]) -> u64 {
+        let ids: smallvec::SmallVec<[u32; 8]> =
+            items.iter().map(|w| self.word(w.as_ref())).collect();
+        if let Some(&id) = self.word_lists.get(&ids[..]) {
+            return u64::from(id);
+        }
+        let names: Vec<Name> = ids.iter().map(|&i| self.names[i as usize]).collect();
+        let id = self.list(&names);
+        self.word_lists.insert(ids.as_slice().into(), id as u32);
+        id
     }
 
     fn list(&mut self, items: &[Name]) -> u64 {
@@ -106,7 +158,12 @@ impl Dict {
 }
 
 /// Appends the change record `c` made at `t`.
-pub fn encode_change(out: &mut Vec<u8>, dict: &mut Dict, t: SimTime, c: &NewChange<'_>) {
+pub fn encode_change<W: AsRef<str>>(
+    out: &mut Vec<u8>,
+    dict: &mut Dict,
+    t: SimTime,
+    c: &NewChange<'_, W>,
+) {
     let op = match c.op {
         ChangeOp::Added => 0,
         ChangeOp::Modified => 1,
@@ -118,15 +175,15 @@ pub fn encode_change(out: &mut Vec<u8>, dict: &mut Dict, t: SimTime, c: &NewChan
     put_object(out, dict, &c.object);
     put(out, c.resource_version);
     if let Some(p) = c.phase {
-        put(out, dict.name(p));
+        put(out, u64::from(dict.word(p)));
     }
-    put(out, dict.list(c.conditions));
+    put(out, dict.word_list(c.conditions));
     put(out, dict.list(c.annotations));
-    put(out, dict.list(c.changed));
+    put(out, dict.word_list(c.changed));
     put(out, c.columns.len() as u64);
     for (header, value) in c.columns {
         put(out, dict.static_str(header));
-        put(out, dict.name(*value));
+        put(out, u64::from(dict.word(value.as_ref())));
     }
 }
 
@@ -142,7 +199,7 @@ pub fn encode(out: &mut Vec<u8>, dict: &mut Dict, rec: &Record) {
                 object: c.object.clone(),
                 resource_version: c.resource_version,
                 op: c.op,
-                phase: c.phase,
+                phase: c.phase.as_deref(),
                 conditions: &c.conditions,
                 annotations: &c.annotations,
                 columns: &c.columns,

@@ -707,15 +707,14 @@ mod tests {
     #[test]
     fn a_change_record_takes_a_few_dozen_bytes() {
         let mut log = Log::default();
-        let names = |w: &[&str]| w.iter().map(|s| Name::new(s)).collect::<Vec<_>>();
         let (conditions, changed) = (
-            names(&["Ready", "PodScheduled"]),
-            names(&["status.phase", "status.conditions"]),
+            ["Ready", "PodScheduled"].map(String::from),
+            ["status.phase", "status.conditions"].map(String::from),
         );
         let columns = [
-            ("READY", Name::new("1/1")),
-            ("NODE", Name::new("node-123")),
-            ("AGE", Name::new("4m")),
+            ("READY", "1/1".to_string()),
+            ("NODE", "node-123".to_string()),
+            ("AGE", "4m".to_string()),
         ];
         for i in 0..1000 {
             log.push_change(
@@ -724,7 +723,7 @@ mod tests {
                     object: ObjectRef::new(Kind::Pod, ObjectKey::new("default", "web-4711")),
                     resource_version: 9_000_000 + i,
                     op: ChangeOp::Modified,
-                    phase: Some(Name::new("Running")),
+                    phase: Some("Running"),
                     conditions: &conditions,
                     annotations: &[],
                     columns: &columns,

@@ -407,12 +407,6 @@ impl Store {
 
     fn log_change<T: Stored>(&mut self, obj: &T, op: ChangeOp, changed: Vec<String>) {
         let meta = obj.meta();
-        let names = |words: &[String]| words.iter().map(|w| Name::new(w)).collect::<Vec<_>>();
-        let columns: Vec<(&'static str, Name)> = obj
-            .columns()
-            .into_iter()
-            .map(|(k, v)| (k, Name::new(&v)))
-            .collect();
         let annotations: Vec<Name> = meta.annotations.keys().copied().collect();
         self.log.push_change(
             self.now,
@@ -420,11 +414,11 @@ impl Store {
                 object: ObjectRef::new(T::KIND, meta.key()),
                 resource_version: self.resource_version,
                 op,
-                phase: obj.phase().map(|p| Name::new(&p)),
-                conditions: &names(&obj.true_conditions()),
+                phase: obj.phase().as_deref(),
+                conditions: &obj.true_conditions(),
                 annotations: &annotations,
-                columns: &columns,
-                changed: &names(&changed),
+                columns: &obj.columns(),
+                changed: &changed,
                 deleting: meta.deletion_timestamp.is_some(),
             },
         );
