@@ -269,7 +269,6 @@ impl Scheduler {
         let usage = &self.usage.usage;
         let rwop = filters::rwop_conflict(pod, cache, &self.assumed);
         let spread = topology_spread::Spread::prepare(pod, cache, &self.assumed);
-        let mut refusals = filters::Refusals::default();
         let csi_volumes = filters::pod_csi_volumes(pod, cache, driver);
         let claims = volume_binding::PodClaims::of(pod, cache);
         let cycle = filters::Cycle {
@@ -286,44 +285,67 @@ impl Scheduler {
         );
         let facts = &self.facts;
         let order = &self.walk;
-        let mut feasible: Vec<&NodeFacts> = Vec::new();
-        let mut look = |f: &'_ NodeFacts| match filters::filter(pod, f, usage, &cycle) {
-            None => true,
-            Some(s) => {
-                refusals.add(s);
-                false
-            }
-        };
-        if to_find >= node_count || order.is_empty() {
-            // Every node is filtered: the order cannot change the outcome.
-            for (key, _) in cache.list_keyed::<Node>() {
-                match facts.get(key.name) {
-                    Some(f) => {
-                        if look(f) {
-                            feasible.push(f);
+        // A node whose bound volumes require another zone is infeasible
+        // whatever turns it down first; when some node fits, which filter
+        // turned the others down is never told, only how many there were.
+        // So a first pass counts such nodes without filtering them, and
+        // only a cycle that finds no node at all runs every filter again
+        // for the FailedScheduling message (the same nodes, same order).
+        let mut quick = claims.any_affinity();
+        let (feasible, refusals) = loop {
+            let mut refusals = filters::Refusals::default();
+            let mut feasible: Vec<&NodeFacts> = Vec::new();
+            let mut skipped = false;
+            let mut look = |f: &'_ NodeFacts| {
+                if quick && claims.node_conflict(f) {
+                    refusals.nodes += 1;
+                    skipped = true;
+                    return false;
+                }
+                match filters::filter(pod, f, usage, &cycle) {
+                    None => true,
+                    Some(s) => {
+                        refusals.add(s);
+                        false
+                    }
+                }
+            };
+            if to_find >= node_count || order.is_empty() {
+                // Every node is filtered: the order cannot change the outcome.
+                for (key, _) in cache.list_keyed::<Node>() {
+                    match facts.get(key.name) {
+                        Some(f) => {
+                            if look(f) {
+                                feasible.push(f);
+                            }
+                        }
+                        None => debug_assert!(false, "node {key} has no facts"),
+                    }
+                }
+            } else {
+                // From where the last cycle stopped, in the tree's zone-by-zone
+                // order, until enough feasible nodes are found. (The real
+                // scheduler filters 16 nodes at a time, so it may look at a few
+                // more; one at a time, the sample is the same in every run.)
+                for i in 0..order.len() {
+                    let f = facts.at(order[(self.next_start + i) % order.len()]);
+                    if look(f) {
+                        feasible.push(f);
+                        if feasible.len() == to_find {
+                            break;
                         }
                     }
-                    None => debug_assert!(false, "node {key} has no facts"),
                 }
+                // Ties are broken over the feasible nodes in name order, as
+                // when every node is filtered.
+                feasible.sort_by_key(|f| f.rank);
             }
-        } else {
-            // From where the last cycle stopped, in the tree's zone-by-zone
-            // order, until enough feasible nodes are found. (The real
-            // scheduler filters 16 nodes at a time, so it may look at a few
-            // more; one at a time, the sample is the same in every run.)
-            for i in 0..order.len() {
-                let f = facts.at(order[(self.next_start + i) % order.len()]);
-                if look(f) {
-                    feasible.push(f);
-                    if feasible.len() == to_find {
-                        break;
-                    }
-                }
+            if feasible.is_empty() && skipped {
+                quick = false;
+                continue;
             }
-            // Ties are broken over the feasible nodes in name order, as
-            // when every node is filtered.
-            feasible.sort_by_key(|f| f.rank);
-        }
+            break (feasible, refusals);
+        };
         if !order.is_empty() {
             let processed = feasible.len() + refusals.nodes;
             self.next_start = (self.next_start + processed) % order.len();

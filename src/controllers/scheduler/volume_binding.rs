@@ -145,6 +145,20 @@ impl<'a> PodClaims<'a> {
             .collect();
         PodClaims { bound, unbound }
     }
+
+    /// Whether a bound volume requires nodes other than the one of `facts`
+    /// (the NodeConflict check), read from the node's facts alone. Such a
+    /// node is infeasible whichever filter turns it down first.
+    pub fn node_conflict(&self, facts: &NodeFacts) -> bool {
+        self.bound
+            .iter()
+            .any(|pv| matches!(pv, Some(Some(a)) if !a.matches(facts)))
+    }
+
+    /// Whether any bound volume has a node affinity to check.
+    pub fn any_affinity(&self) -> bool {
+        self.bound.iter().any(|pv| matches!(pv, Some(Some(_))))
+    }
 }
 
 /// Filter on one node: the reasons it fails, in the plugin's order
