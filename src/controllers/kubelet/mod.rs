@@ -114,6 +114,9 @@ struct Mount {
     claim: Name,
     pv: Name,
     handle: Name,
+    /// `kubernetes.io/csi/<driver>^<handle>`, as node status names it
+    /// (made once: status updates and attach checks compare it often).
+    unique: Name,
     published: bool,
 }
 
@@ -237,6 +240,11 @@ pub struct Kubelet {
     backoff: BTreeMap<(Name, String), crash_loop::Backoff>,
     /// The pods of each node (keys of `pods`): a node's pods without a scan.
     by_node: FxHashMap<Name, BTreeSet<ObjectKey>>,
+    /// Of `by_node`, the pods that may still wait for their volumes: every
+    /// pod in phase Volumes is here (a pod enters that phase only when it
+    /// is first seen); one that moved on is dropped when next looked at. A
+    /// node's volume change then reads its few waiting pods, not all.
+    mounting: FxHashMap<Name, BTreeSet<ObjectKey>>,
     seed: u64,
 }
 
@@ -266,6 +274,7 @@ impl Kubelet {
             resize_due: BTreeMap::new(),
             backoff: BTreeMap::new(),
             by_node: FxHashMap::default(),
+            mounting: FxHashMap::default(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -300,6 +309,26 @@ impl Kubelet {
             .filter_map(|k| self.pods.get(k).map(|s| (k, s)))
     }
 
+    /// The pods of `node` waiting for their volumes that `wanted` picks,
+    /// in key order (as [`Kubelet::pods_on`] gives them).
+    fn waiting_on(&mut self, node: Name, wanted: impl Fn(&PodState) -> bool) -> Vec<ObjectKey> {
+        let Some(set) = self.mounting.get_mut(&node) else {
+            return Vec::new();
+        };
+        let pods = &self.pods;
+        let mut out = Vec::new();
+        set.retain(|k| match pods.get(k) {
+            Some(st) if st.phase == Phase::Volumes && st.node == node => {
+                if wanted(st) {
+                    out.push(k.clone());
+                }
+                true
+            }
+            _ => false,
+        });
+        out
+    }
+
     fn wake_at(&mut self, key: &ObjectKey, at: SimTime) {
         self.queue.add(key.clone(), at);
     }
@@ -330,6 +359,10 @@ impl Kubelet {
                     claim: c.into(),
                     pv: pv.metadata.name,
                     handle: csi.volume_handle,
+                    unique: Name::new(&unique_volume_name(
+                        &cx.profile.driver.name,
+                        &csi.volume_handle,
+                    )),
                     published: false,
                 });
             }
@@ -399,6 +432,7 @@ impl Kubelet {
             let node = state.node;
             let has_volumes = !state.mounts.is_empty();
             self.by_node.entry(node).or_default().insert(key.clone());
+            self.mounting.entry(node).or_default().insert(key.clone());
             self.pods.insert(key.clone(), state);
             if has_volumes {
                 self.request_status_update(node, cx.now);
@@ -453,15 +487,15 @@ impl Kubelet {
         // The volumes not published yet: (index, PV, handle). Most syncs of
         // a pod in this phase find its checks not due yet (another volume
         // of its node changed), so nothing is read before that is known.
-        let waiting: SmallVec<[(usize, Name, Name); 4]> = self.pods[&key]
+        let waiting: SmallVec<[(usize, Name, Name, Name); 4]> = self.pods[&key]
             .mounts
             .iter()
             .enumerate()
             .filter(|(_, m)| !m.published)
-            .map(|(i, m)| (i, m.pv, m.handle))
+            .map(|(i, m)| (i, m.pv, m.handle, m.unique))
             .collect();
         let all = waiting.is_empty();
-        for (i, pv, handle) in waiting {
+        for (i, pv, handle, unique) in waiting {
             let pair = (pv, node);
             // VerifyControllerAttachedVolume (until the volume is staged on
             // the node): a node status update has reported it in use and the
@@ -469,11 +503,10 @@ impl Kubelet {
             // WaitForAttach then checks the VolumeAttachment. A failed check
             // is retried with the operation backoff, not on the next event.
             let attached = || {
-                let unique = unique_volume_name(driver, &handle);
                 let listed = cx
                     .store
                     .get::<Node>(&ObjectKey::cluster(node))
-                    .is_some_and(|n| n.status.volumes_attached.iter().any(|v| *v == unique));
+                    .is_some_and(|n| n.status.volumes_attached.contains(&unique));
                 listed
                     && cx
                         .store
@@ -855,19 +888,12 @@ impl Kubelet {
             return;
         }
         // Volumes cleaned up: no longer in use on the node; the final DELETE.
-        let driver = cx.profile.driver.name.clone();
         let still_used: BTreeSet<Name> = self
             .pods_on(st.node)
             .filter(|(k, _)| *k != key)
             .flat_map(|(_, s)| s.mounts.iter().map(|m| m.pv))
             .collect();
-        let gone: Vec<String> = st
-            .mounts
-            .iter()
-            .filter(|m| !still_used.contains(&m.pv))
-            .map(|m| unique_volume_name(&driver, &m.handle))
-            .collect();
-        if !gone.is_empty() {
+        if st.mounts.iter().any(|m| !still_used.contains(&m.pv)) {
             self.request_status_update(st.node, cx.now);
         }
         let uid = st.uid;
@@ -948,7 +974,6 @@ impl Kubelet {
     /// volumes of the pods kubelet has on the node (those being torn down
     /// included), and those pods' volumes count as reported in use.
     fn update_node_status(&mut self, cx: &mut Ctx<'_>) {
-        let driver = cx.profile.driver.name.clone();
         // Due nodes, handled in name order.
         let mut due: Vec<Name> = self
             .status_by_time
@@ -973,13 +998,10 @@ impl Kubelet {
                     continue;
                 };
                 st.reported = true;
-                used.extend(
-                    st.mounts
-                        .iter()
-                        .map(|m| unique_volume_name(&driver, &m.handle)),
-                );
+                used.extend(st.mounts.iter().map(|m| m.unique));
             }
-            let used: Vec<Name> = used.iter().map(|u| Name::new(u)).collect();
+            // Names order as their strings do: the list is as sorted as before.
+            let used: Vec<Name> = used.into_iter().collect();
             // The status update also says the node is Ready again after an
             // outage.
             let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
@@ -1015,12 +1037,7 @@ impl Controller for Kubelet {
             }
             // A node's volumesAttached changed: its waiting pods may go on.
             Kind::Node => {
-                let waiting: Vec<ObjectKey> = self
-                    .pods_on(ev.key.name)
-                    .filter(|(_, st)| st.phase == Phase::Volumes)
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                for k in waiting {
+                for k in self.waiting_on(ev.key.name, |_| true) {
                     self.wake_at(&k, cx.now);
                 }
             }
@@ -1029,14 +1046,7 @@ impl Controller for Kubelet {
             Kind::VolumeAttachment => {
                 if let crate::api::AnyObject::VolumeAttachment(va) = ev.object.as_ref() {
                     let (pv, node) = (&va.spec.persistent_volume_name, &va.spec.node_name);
-                    let waiting: Vec<ObjectKey> = self
-                        .pods_on(*node)
-                        .filter(|(_, s)| {
-                            s.phase == Phase::Volumes && s.mounts.iter().any(|m| &m.pv == pv)
-                        })
-                        .map(|(k, _)| k.clone())
-                        .collect();
-                    for k in waiting {
+                    for k in self.waiting_on(*node, |s| s.mounts.iter().any(|m| &m.pv == pv)) {
                         self.wake_at(&k, cx.now);
                     }
                 }
