@@ -7,14 +7,14 @@
 //! maximum). A content deleted with policy Delete gets DeleteSnapshot
 //! before its finalizer goes.
 
+use super::in_flight::InFlight;
 use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Controller, Ctx};
 use crate::api::volume_snapshot::{DeletionPolicy, FINALIZER_CONTENT_BOUND, SnapshotError};
 use crate::api::{Kind, ObjectKey, ObjectRef, VolumeSnapshotContent};
-use crate::backend::{CallId, Reply, Request, Response};
+use crate::backend::{Reply, Request, Response};
 use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::SimTime;
-use std::collections::BTreeMap;
 
 /// Event source.
 pub const SOURCE: &str = "csi-snapshotter";
@@ -23,7 +23,7 @@ pub const SOURCE: &str = "csi-snapshotter";
 #[derive(Default)]
 pub struct CsiSnapshotter {
     queue: WorkQueue<String>,
-    in_flight: BTreeMap<CallId, String>,
+    in_flight: InFlight<String>,
     retries: RateLimiter<String>,
 }
 
@@ -35,7 +35,7 @@ fn snapshot_name(c: &VolumeSnapshotContent) -> String {
 
 impl CsiSnapshotter {
     fn sync(&mut self, name: &str, cx: &mut Ctx<'_>) {
-        if self.in_flight.values().any(|n| n == name) {
+        if self.in_flight.contains(name) {
             return;
         }
         let key = ObjectKey::cluster(name);
@@ -68,7 +68,7 @@ impl CsiSnapshotter {
                         },
                         timeout,
                     );
-                    self.in_flight.insert(id, name.to_string());
+                    self.in_flight.insert(name.to_string(), id);
                 }
                 _ => {
                     let _ = cx
@@ -101,7 +101,7 @@ impl CsiSnapshotter {
             },
             timeout,
         );
-        self.in_flight.insert(id, name.to_string());
+        self.in_flight.insert(name.to_string(), id);
     }
 }
 
@@ -127,7 +127,7 @@ impl Controller for CsiSnapshotter {
     }
 
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
-        let Some(name) = self.in_flight.remove(&reply.id) else {
+        let Some(name) = self.in_flight.take(reply.id) else {
             return;
         };
         let key = ObjectKey::cluster(&name);

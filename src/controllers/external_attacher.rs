@@ -3,13 +3,13 @@
 //! and, when they are deleted, ControllerUnpublishVolume; failures go to the
 //! VolumeAttachment's status and are retried with exponential backoff.
 
+use super::in_flight::InFlight;
 use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Controller, Ctx};
 use crate::api::{Kind, Name, ObjectKey, PersistentVolume, VolumeAttachment};
-use crate::backend::{CallId, Reply, Request};
+use crate::backend::{Reply, Request};
 use crate::cluster::{Store, WatchEvent};
 use crate::engine::SimTime;
-use std::collections::BTreeMap;
 
 /// Event source (the sidecar records no events of its own here).
 pub const SOURCE: &str = "external-attacher";
@@ -24,13 +24,13 @@ pub fn finalizer(driver: &str) -> Name {
 #[derive(Default)]
 pub struct ExternalAttacher {
     queue: WorkQueue<String>,
-    in_flight: BTreeMap<String, CallId>,
+    in_flight: InFlight<String>,
     retries: RateLimiter<String>,
 }
 
 impl ExternalAttacher {
     fn sync(&mut self, name: &str, cx: &mut Ctx<'_>) {
-        if self.in_flight.contains_key(name) {
+        if self.in_flight.contains(name) {
             return;
         }
         let key = ObjectKey::cluster(name);
@@ -78,7 +78,7 @@ impl ExternalAttacher {
     }
 
     fn forget(&mut self, name: &str) {
-        self.in_flight.remove(name);
+        self.in_flight.forget(name);
         self.retries.forget(&name.to_string());
     }
 }
@@ -107,15 +107,9 @@ impl Controller for ExternalAttacher {
     }
 
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
-        let Some(name) = self
-            .in_flight
-            .iter()
-            .find(|(_, id)| **id == reply.id)
-            .map(|(n, _)| n.clone())
-        else {
+        let Some(name) = self.in_flight.take(reply.id) else {
             return;
         };
-        self.in_flight.remove(&name);
         let key = ObjectKey::cluster(&name);
         let detaching = matches!(reply.request, Request::Detach { .. });
         match &reply.result {

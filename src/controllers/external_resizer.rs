@@ -9,6 +9,7 @@
 //! retried with the sidecar's backoff; a driver that expands offline only
 //! is not asked again while a pod uses the claim.
 
+use super::in_flight::InFlight;
 use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Controller, Ctx};
 use crate::api::persistent_volume_claim::{CONDITION_FS_RESIZE_PENDING, CONDITION_RESIZING};
@@ -17,10 +18,10 @@ use crate::api::{
 };
 use crate::backend::operations::GrpcCode;
 use crate::backend::profile::Expansion;
-use crate::backend::{CallId, Reply, Request, Response};
+use crate::backend::{Reply, Request, Response};
 use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::SimTime;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Event source: `external-resizer <driver>`.
 pub const SOURCE: &str = "external-resizer";
@@ -42,7 +43,7 @@ pub const FS_RESIZE_PENDING_MESSAGE: &str =
 #[derive(Default)]
 pub struct ExternalResizer {
     queue: WorkQueue<ObjectKey>,
-    in_flight: BTreeMap<CallId, ObjectKey>,
+    in_flight: InFlight<ObjectKey>,
     retries: RateLimiter<ObjectKey>,
     /// Claims whose last expansion failed because the volume was in use
     /// (`usedPVCs.hasInUseErrors`).
@@ -77,7 +78,7 @@ impl ExternalResizer {
     }
 
     fn sync(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
-        if self.in_flight.values().any(|k| k == key) {
+        if self.in_flight.contains(key) {
             return;
         }
         let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(key) else {
@@ -157,7 +158,7 @@ impl ExternalResizer {
             },
             Some(cx.profile.sidecars.resizer.timeout),
         );
-        self.in_flight.insert(id, key.clone());
+        self.in_flight.insert(key.clone(), id);
     }
 
     fn forget(&mut self, key: &ObjectKey) {
@@ -265,7 +266,7 @@ impl Controller for ExternalResizer {
     }
 
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
-        let Some(key) = self.in_flight.remove(&reply.id) else {
+        let Some(key) = self.in_flight.take(reply.id) else {
             return;
         };
         match &reply.result {

@@ -11,6 +11,7 @@ pub mod expand_controller;
 pub mod external_attacher;
 pub mod external_resizer;
 pub mod garbage_collector;
+pub mod in_flight;
 pub mod kubelet;
 pub mod node_lifecycle;
 pub mod pod_gc;

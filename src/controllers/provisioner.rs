@@ -3,6 +3,7 @@
 //! controller handed to its driver, creates their PVs, and deletes released
 //! volumes it provisioned.
 
+use super::in_flight::InFlight;
 use super::workqueue::{RateLimiter, WorkQueue};
 use super::{Api, Controller, Ctx};
 use crate::api::node::{NodeSelector, NodeSelectorRequirement, NodeSelectorTerm};
@@ -17,10 +18,9 @@ use crate::api::{
     Kind, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume, PersistentVolumeClaim,
     Quantity, ReclaimPolicy, StorageClass, VolumeBindingMode, VolumePhase,
 };
-use crate::backend::{CallId, GrpcCode, Reply, Request, Response, RpcError};
+use crate::backend::{GrpcCode, Reply, Request, Response, RpcError};
 use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::SimTime;
-use std::collections::BTreeMap;
 
 /// Event source of the provisioner's events: the driver name plus the
 /// sidecar's identity, as `kubectl describe` shows it.
@@ -41,7 +41,7 @@ enum Item {
 pub struct Provisioner {
     queue: WorkQueue<Item>,
     /// CreateVolume / DeleteVolume calls in flight, per item.
-    in_flight: BTreeMap<Item, CallId>,
+    in_flight: InFlight<Item>,
     /// The per-item exponential rate limiter of retries.
     retries: RateLimiter<Item>,
 }
@@ -152,7 +152,7 @@ impl Provisioner {
     /// `provisionClaimOperation`.
     fn sync_claim(&mut self, key: &ObjectKey, cx: &mut Ctx<'_>) {
         let item = Item::Claim(key.clone());
-        if self.in_flight.contains_key(&item) {
+        if self.in_flight.contains(&item) {
             return;
         }
         let Some(claim) = cx.store.get::<PersistentVolumeClaim>(key).cloned() else {
@@ -345,7 +345,7 @@ impl Provisioner {
     /// `shouldDelete` + `deleteVolumeOperation`.
     fn sync_volume(&mut self, name: &str, cx: &mut Ctx<'_>) {
         let item = Item::Volume(name.to_string());
-        if self.in_flight.contains_key(&item) {
+        if self.in_flight.contains(&item) {
             return;
         }
         let Some(pv) = cx
@@ -413,7 +413,7 @@ impl Provisioner {
     }
 
     fn forget(&mut self, item: &Item) {
-        self.in_flight.remove(item);
+        self.in_flight.forget(item);
         self.retries.forget(item);
     }
 }
@@ -540,15 +540,9 @@ impl Controller for Provisioner {
     }
 
     fn on_reply(&mut self, reply: &Reply, cx: &mut Ctx<'_>) {
-        let Some((item, _)) = self
-            .in_flight
-            .iter()
-            .find(|(_, id)| **id == reply.id)
-            .map(|(i, id)| (i.clone(), *id))
-        else {
+        let Some(item) = self.in_flight.take(reply.id) else {
             return;
         };
-        self.in_flight.remove(&item);
         match item {
             Item::Claim(k) => self.created(&k, &reply.result, cx),
             Item::Volume(n) => self.deleted(&n, &reply.result, cx),
