@@ -20,8 +20,10 @@ use super::log::{
 use crate::api::{Kind, Name, ObjectKey, ObjectRef};
 use crate::backend::Operation;
 use crate::engine::SimTime;
+use hashbrown::HashTable;
 use integer_encoding::VarInt;
 use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 const CHANGE: u8 = 0;
@@ -75,26 +77,16 @@ pub struct Dict {
     static_ids: FxHashMap<(usize, usize), u32>,
     /// `name_ids` found by the word's text rather than its interned form
     /// (interning a column value looks it up in the process-wide table of
-    /// every name, most changes repeat words the run has seen).
-    words: FxHashMap<Word, u32>,
+    /// every name; most changes repeat words the run has seen). Only the
+    /// ids are kept, hashed by their words' text: four bytes a word.
+    words: HashTable<u32>,
     /// `list_ids` found by the words' ids, for the same reason.
     word_lists: FxHashMap<Box<[u32]>, u32>,
 }
 
-/// A dictionary word hashed and compared by its text, so a `&str` finds it.
-#[derive(Clone, PartialEq, Eq)]
-struct Word(Name);
-
-impl std::hash::Hash for Word {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.as_str().hash(state);
-    }
-}
-
-impl std::borrow::Borrow<str> for Word {
-    fn borrow(&self) -> &str {
-        self.0.as_str()
-    }
+/// The hash of a word's text, as `words` keeps it.
+fn text_hash(text: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(text)
 }
 
 impl Dict {
@@ -111,12 +103,15 @@ impl Dict {
     /// (so the id is the one `name` gives it: the bytes do not depend on
     /// which way a word came in).
     fn word(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.words.get(text) {
+        let hash = text_hash(text);
+        let names = &self.names;
+        if let Some(&id) = self.words.find(hash, |&id| names[id as usize] == text) {
             return id;
         }
-        let name = Name::new(text);
-        let id = self.name(name) as u32;
-        self.words.insert(Word(name), id);
+        let id = self.name(Name::new(text)) as u32;
+        let names = &self.names;
+        self.words
+            .insert_unique(hash, id, |&id| text_hash(&names[id as usize]));
         id
     }
 
