@@ -222,6 +222,17 @@ impl Default for Name {
     }
 }
 
+impl Name {
+    /// The interned string's address: equal names have equal addresses, so
+    /// a lookup-only map may hash it without reading the string (hashing a
+    /// name reads its interned header, which a walk over thousands of
+    /// names misses in cache). It differs run to run: never order, walk or
+    /// print anything by it.
+    pub fn addr(self) -> usize {
+        self.0.as_char_ptr() as usize
+    }
+}
+
 impl std::ops::Deref for Name {
     type Target = str;
     fn deref(&self) -> &str {

@@ -278,6 +278,20 @@ impl Spread {
                 (i, ((size + 2) as f64).ln())
             })
             .collect();
+        // A hostname constraint's counts (a few nodes' worth) found by the
+        // node name's address, not its hash: hashing reads each feasible
+        // node's name, a cache miss per node in a large cluster.
+        let by_addr: Vec<FxHashMap<usize, i64>> = self
+            .per_node
+            .iter()
+            .zip(&self.constraints)
+            .map(|(counts, c)| {
+                if c.hard || c.key != LABEL_HOSTNAME {
+                    return FxHashMap::default();
+                }
+                counts.iter().map(|(n, k)| (n.addr(), *k)).collect()
+            })
+            .collect();
         let raw: Vec<i64> = feasible
             .iter()
             .map(|n| {
@@ -288,7 +302,7 @@ impl Spread {
                         continue;
                     };
                     let count = if c.key == LABEL_HOSTNAME {
-                        self.per_node[i].get(&n.name).copied().unwrap_or(0)
+                        by_addr[i].get(&n.name.addr()).copied().unwrap_or(0)
                     } else {
                         self.domains[i].get(&v).copied().unwrap_or(0)
                     };
