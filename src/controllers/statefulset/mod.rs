@@ -192,7 +192,11 @@ impl StatefulSetController {
 
     /// The set's pods, by ordinal (owned by this set's UID): listed once,
     /// then kept and read again where they changed ([`SetPods`]).
-    fn pods_of(&mut self, set: &StatefulSet, cx: &Ctx<'_>) -> BTreeMap<u32, SyncPod> {
+    fn pods_of(
+        &mut self,
+        set: &StatefulSet,
+        cx: &Ctx<'_>,
+    ) -> std::sync::Arc<BTreeMap<u32, SyncPod>> {
         // Only `<set>-<ordinal>` names can be the set's: the first listing
         // is a range of the cache ordered by name, not every pod.
         let prefix = self
