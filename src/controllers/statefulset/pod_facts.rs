@@ -142,9 +142,10 @@ struct Listing {
     pods: BTreeMap<ObjectKey, (u32, SyncPod)>,
     /// Pods to read again at the next sync.
     stale: Vec<ObjectKey>,
-    /// `pods` by ordinal, as the last sync got it: kept, and changed only
-    /// at the ordinals of pods read again, so a sync does not copy (and
-    /// drop) every pod's handle, each a write to a pod's reference count.
+    /// `pods` by ordinal, as the last sync got it: kept (while each ordinal
+    /// has one name) and changed only at the pods read again, so a sync
+    /// does not copy (and drop) every pod's handle, each a write to a
+    /// pod's reference count.
     ordered: Option<Arc<BTreeMap<u32, SyncPod>>>,
 }
 
@@ -200,17 +201,34 @@ impl SetPods {
             );
         }
         let stale = std::mem::take(&mut self.sets.get_mut(key).expect("listed").stale);
-        // The ordinals whose pod may have changed.
-        let mut changed: SmallVec<[u32; 4]> = SmallVec::new();
+        // The kept map by ordinal follows each pod read again: a pod's
+        // ordinal comes from its name, so a key keeps its ordinal. It is
+        // kept only while no two names give one ordinal (`web-1`,
+        // `web-01`); such a listing is collected afresh, where the last
+        // in name order wins.
+        let mut ordered = self.sets.get_mut(key).expect("listed").ordered.take();
         for pod_key in stale {
             let entry = get(&pod_key).and_then(|p| read(p, name, uid));
             let listing = self.sets.get_mut(key).expect("listed");
-            if let Some((ord, _)) = listing.pods.remove(&pod_key) {
-                changed.push(ord);
+            let old = listing.pods.remove(&pod_key);
+            if let Some(map) = ordered.as_mut() {
+                let map = Arc::make_mut(map);
+                match (&old, &entry) {
+                    (_, Some((ord, pod))) => {
+                        if old.is_none() && map.contains_key(ord) {
+                            ordered = None;
+                        } else {
+                            map.insert(*ord, pod.clone());
+                        }
+                    }
+                    (Some((ord, _)), None) => {
+                        map.remove(ord);
+                    }
+                    (None, None) => {}
+                }
             }
             match entry {
                 Some(entry) => {
-                    changed.push(entry.0);
                     listing.pods.insert(pod_key.clone(), entry);
                     self.join(&pod_key, key);
                 }
@@ -218,31 +236,19 @@ impl SetPods {
             }
         }
         let listing = self.sets.get_mut(key).expect("listed");
-        match &mut listing.ordered {
-            Some(ordered) if !changed.is_empty() => {
-                let ordered = Arc::make_mut(ordered);
-                for ord in changed {
-                    // Two names can give one ordinal (`web-1`, `web-01`):
-                    // the last in name order wins, as a listing collected
-                    // in name order gives.
-                    match listing.pods.values().rev().find(|(o, _)| *o == ord) {
-                        Some((_, pod)) => ordered.insert(ord, pod.clone()),
-                        None => ordered.remove(&ord),
-                    };
-                }
-            }
-            Some(_) => {}
-            None => {
-                listing.ordered = Some(Arc::new(
-                    listing
-                        .pods
-                        .values()
-                        .map(|(ord, pod)| (*ord, pod.clone()))
-                        .collect(),
-                ));
-            }
+        let ordered = ordered.unwrap_or_else(|| {
+            Arc::new(
+                listing
+                    .pods
+                    .values()
+                    .map(|(ord, pod)| (*ord, pod.clone()))
+                    .collect(),
+            )
+        });
+        if ordered.len() == listing.pods.len() {
+            listing.ordered = Some(Arc::clone(&ordered));
         }
-        Arc::clone(listing.ordered.as_ref().expect("made above"))
+        ordered
     }
 
     fn join(&mut self, pod: &ObjectKey, set: &ObjectKey) {
