@@ -843,7 +843,9 @@ impl Sim<'_> {
                 let latency = &self.profile.control_plane.watch_delay;
                 let delay = latency.fixed().unwrap_or_else(|| {
                     if object.is_empty() {
-                        object = format!("{}/{}", w.kind, w.key);
+                        object.push_str(w.kind.as_str());
+                        object.push('/');
+                        w.key.push_to(&mut object);
                     }
                     let mut rng = StreamKey {
                         component: "watch",

@@ -392,6 +392,19 @@ fn short_cmp(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.len().cmp(&b.len())
 }
 
+impl ObjectKey {
+    /// Appends the key as it prints (`ns/name`, or `name`), without the
+    /// formatting machinery: the watch fan-out builds a stream key from it
+    /// for every event.
+    pub fn push_to(&self, out: &mut String) {
+        if !self.namespace.is_empty() {
+            out.push_str(&self.namespace);
+            out.push('/');
+        }
+        out.push_str(&self.name);
+    }
+}
+
 impl fmt::Display for ObjectKey {
     /// `ns/name` like Kubernetes' cache keys; just `name` when cluster-scoped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -142,13 +142,13 @@ impl Request {
             }
             Request::NodeExpand {
                 volume_id, node, ..
-            } => format!("{volume_id}@{node}"),
+            } => [volume_id.as_str(), "@", node].concat(),
             Request::CreateSnapshot { name, .. } => name.clone(),
             Request::DeleteSnapshot { snapshot_id } => snapshot_id.clone(),
             Request::Attach { volume_id, node }
             | Request::Detach { volume_id, node }
             | Request::NodeStage { volume_id, node }
-            | Request::NodeUnstage { volume_id, node } => format!("{volume_id}@{node}"),
+            | Request::NodeUnstage { volume_id, node } => [volume_id.as_str(), "@", node].concat(),
             Request::NodePublish {
                 volume_id,
                 node,
@@ -158,7 +158,7 @@ impl Request {
                 volume_id,
                 node,
                 pod,
-            } => format!("{volume_id}@{node}/{pod}"),
+            } => [volume_id.as_str(), "@", node, "/", pod].concat(),
         }
     }
 }
