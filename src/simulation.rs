@@ -4,12 +4,13 @@
 
 use crate::api::{AnyObject, Kind, ObjectRef};
 use crate::backend::Profile;
+use crate::backend::latency::Sampler;
 use crate::backend::{Call, CallId, Cloud, GrpcCode, Reply, Request, Response, RpcError};
 use crate::cluster::{
     CallPhase, Informer, OperationRecord, OwnWrites, Store, StoreError, WatchEvent,
 };
 use crate::controllers::{self, Controller, Ctx};
-use crate::engine::{EventId, EventQueue, SimTime, StreamKey};
+use crate::engine::{EventId, EventQueue, SimTime, StreamPrefix};
 use crate::scenario::{ActionKind, Scenario, Tracker, When};
 use std::collections::BTreeMap;
 
@@ -834,27 +835,24 @@ impl Sim<'_> {
         let now = self.store.now();
         for w in self.store.drain_watch_events() {
             let w = std::rc::Rc::new(w);
-            // The object's part of each controller's stream key, once.
-            let mut object = String::new();
+            // The delay's parameters and the hashed seed, component and
+            // object of each process's stream key, once per event.
+            let mut shared: Option<(Sampler, StreamPrefix)> = None;
             for (p, process) in self.processes.iter().enumerate() {
                 if !process.watches.contains(&w.kind) {
                     continue;
                 }
                 let latency = &self.profile.control_plane.watch_delay;
                 let delay = latency.fixed().unwrap_or_else(|| {
-                    if object.is_empty() {
+                    let (sampler, prefix) = shared.get_or_insert_with(|| {
+                        let mut object = String::with_capacity(64);
                         object.push_str(w.kind.as_str());
                         object.push('/');
                         w.key.push_to(&mut object);
-                    }
-                    let mut rng = StreamKey {
-                        component: "watch",
-                        object: &object,
-                        operation: process.name,
-                        attempt: w.resource_version,
-                    }
-                    .stream(self.seed);
-                    latency.sample(&mut rng)
+                        let prefix = StreamPrefix::new(self.seed, "watch", &object);
+                        (latency.sampler(), prefix)
+                    });
+                    sampler.sample(&mut prefix.stream(process.name, w.resource_version))
                 });
                 // One watch stream per process and kind delivers in order:
                 // an event never overtakes an earlier one of its stream.

@@ -86,18 +86,66 @@ impl Latency {
 
     /// Draws one latency. A fixed latency ignores `rng`.
     pub fn sample(&self, rng: &mut Rng) -> SimDuration {
-        let ms = match self {
-            Latency::Fixed(d) => return *d,
-            Latency::Uniform([a, b]) => return SimDuration(rng.random_range(a.0..=b.0)),
-            Latency::Normal { mean, stddev } => {
-                mean.0 as f64 + stddev.0 as f64 * standard_normal(rng)
-            }
+        self.sampler().sample(rng)
+    }
+
+    /// The distribution ready for many draws (a log-normal's parameters
+    /// worked out once), each the same as [`Latency::sample`]'s.
+    pub fn sampler(&self) -> Sampler<'_> {
+        match self {
+            Latency::Fixed(d) => Sampler::Fixed(*d),
+            Latency::Uniform([a, b]) => Sampler::Uniform(a.0, b.0),
+            Latency::Normal { mean, stddev } => Sampler::Normal {
+                mean: mean.0 as f64,
+                stddev: stddev.0 as f64,
+            },
             Latency::Lognormal { median, p99 } => {
                 let mu = libm::log(median.0 as f64);
-                let sigma = (libm::log(p99.0 as f64) - mu) / Z_P99;
-                libm::exp(mu + sigma * standard_normal(rng))
+                Sampler::Lognormal {
+                    mu,
+                    sigma: (libm::log(p99.0 as f64) - mu) / Z_P99,
+                }
             }
-            Latency::Table(points) => {
+            Latency::Table(points) => Sampler::Table(points),
+        }
+    }
+}
+
+/// A [`Latency`] prepared for drawing: what each draw needs and nothing
+/// worked out again per draw (the watch fan-out draws once per delivery).
+#[derive(Clone, Copy, Debug)]
+pub enum Sampler<'a> {
+    /// Always this long.
+    Fixed(SimDuration),
+    /// Uniform between the two bounds in milliseconds, inclusive.
+    Uniform(u64, u64),
+    /// Normal (milliseconds), truncated at zero.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        stddev: f64,
+    },
+    /// exp(mu + sigma z) milliseconds for a standard normal z.
+    Lognormal {
+        /// The logarithm of the median.
+        mu: f64,
+        /// The spread that puts the 99th percentile where it was given.
+        sigma: f64,
+    },
+    /// (value, cumulative probability) points, linear between them.
+    Table(&'a [(SimDuration, f64)]),
+}
+
+impl Sampler<'_> {
+    /// Draws one latency. A fixed latency ignores `rng`.
+    pub fn sample(&self, rng: &mut Rng) -> SimDuration {
+        let ms = match *self {
+            Sampler::Fixed(d) => return d,
+            Sampler::Uniform(a, b) => return SimDuration(rng.random_range(a..=b)),
+            Sampler::Normal { mean, stddev } => mean + stddev * standard_normal(rng),
+            Sampler::Lognormal { mu, sigma } => libm::exp(mu + sigma * standard_normal(rng)),
+            Sampler::Table(points) => {
                 let u: f64 = unit(rng);
                 let mut prev = (points[0].0.0 as f64, 0.0);
                 let mut out = points.last().map(|p| p.0.0 as f64).unwrap_or(0.0);

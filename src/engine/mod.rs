@@ -7,5 +7,5 @@ pub mod rng;
 pub mod time;
 
 pub use queue::{EventId, EventQueue};
-pub use rng::{Rng, StreamKey, stable_hash64};
+pub use rng::{Rng, StreamKey, StreamPrefix, stable_hash64};
 pub use time::{SimDuration, SimTime, Ticks};
