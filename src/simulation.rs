@@ -82,8 +82,10 @@ enum Touched {
     All,
     /// This controller's.
     One(usize),
-    /// The controllers of this process (a watch event told them all).
-    Process(usize),
+    /// The controllers of this process that watch this kind (a watch
+    /// event ran their handlers; the process's other controllers' state,
+    /// which alone decides their next wake, did not change).
+    Watching(usize, Kind),
     /// No controller's.
     None,
 }
@@ -552,7 +554,7 @@ impl Sim<'_> {
                         self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
                     }
                 }
-                Touched::Process(p)
+                Touched::Watching(p, w.kind)
             }
             SimEvent::Wake(c) => {
                 self.wakes[c] = None;
@@ -897,9 +899,12 @@ impl Sim<'_> {
         match touched {
             Touched::All => (0..self.controllers.len()).for_each(|c| self.rewake(c, now)),
             Touched::One(c) => self.rewake(c, now),
-            Touched::Process(p) => {
+            Touched::Watching(p, kind) => {
                 for i in 0..self.processes[p].members.len() {
-                    self.rewake(self.processes[p].members[i], now);
+                    let c = self.processes[p].members[i];
+                    if self.controllers[c].watches().contains(&kind) {
+                        self.rewake(c, now);
+                    }
                 }
             }
             Touched::None => {}
