@@ -8,7 +8,6 @@ use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A change a controller may be told about.
@@ -101,7 +100,10 @@ pub struct Store {
     now: SimTime,
     resource_version: u64,
     objects: ObjectSet,
-    incarnations: BTreeMap<(Kind, ObjectKey), u32>,
+    /// How many times each name has existed (part of each UID). Only
+    /// looked up, never walked: a hash of the names' interned hashes,
+    /// where a B-tree compared the names' strings on the way down.
+    incarnations: rustc_hash::FxHashMap<(Kind, ObjectKey), u32>,
     log: Log,
     watch_outbox: Vec<WatchEvent>,
     /// Counts by event, only looked up (never walked), so hashed.
