@@ -82,10 +82,8 @@ enum Touched {
     All,
     /// This controller's.
     One(usize),
-    /// The controllers of this process that watch this kind (a watch
-    /// event ran their handlers; the process's other controllers' state,
-    /// which alone decides their next wake, did not change).
-    Watching(usize, Kind),
+    /// The controllers of this process (a watch event told them all).
+    Process(usize),
     /// No controller's.
     None,
 }
@@ -554,7 +552,7 @@ impl Sim<'_> {
                         self.with_ctx(c, |ctrl, cx| ctrl.on_watch(&w, cx));
                     }
                 }
-                Touched::Watching(p, w.kind)
+                Touched::Process(p)
             }
             SimEvent::Wake(c) => {
                 self.wakes[c] = None;
@@ -899,12 +897,9 @@ impl Sim<'_> {
         match touched {
             Touched::All => (0..self.controllers.len()).for_each(|c| self.rewake(c, now)),
             Touched::One(c) => self.rewake(c, now),
-            Touched::Watching(p, kind) => {
+            Touched::Process(p) => {
                 for i in 0..self.processes[p].members.len() {
-                    let c = self.processes[p].members[i];
-                    if self.controllers[c].watches().contains(&kind) {
-                        self.rewake(c, now);
-                    }
+                    self.rewake(self.processes[p].members[i], now);
                 }
             }
             Touched::None => {}
