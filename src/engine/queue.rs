@@ -1,12 +1,29 @@
 //! The event queue: ordered by `(time, seq)` where `seq` is a global insertion
 //! counter, so simultaneous events run in the order they were scheduled, on
-//! every machine. Both parts only grow, which is what a radix heap needs: it
-//! pops in amortised O(1) on the packed key `time << 64 | seq`.
+//! every machine.
+//!
+//! Times are whole milliseconds and the clock never goes back, so the events
+//! due within the next [`WHEEL_MS`] milliseconds sit in a timing wheel: one
+//! first-in-first-out slot per millisecond, found through a bitmap. Scheduling
+//! appends to a slot and popping takes a slot's first event, both in constant
+//! time, and a slot's events leave in their insertion order, which is their
+//! `seq` order. Events due later wait in an ordered map by `(time, seq)` and
+//! move into the wheel, in that order, as soon as the clock comes within the
+//! wheel's span of them: before anything can be scheduled into their slot, so
+//! every slot stays in `seq` order.
 
 use super::time::SimTime;
-use radix_heap::RadixHeapMap;
 use rustc_hash::FxHashSet;
-use std::cmp::Reverse;
+use std::collections::{BTreeMap, VecDeque};
+
+/// How many milliseconds ahead the wheel holds (a power of two). Watch
+/// deliveries, wake-ups and most timers fall within it; cloud calls and
+/// long timers wait in the ordered map.
+pub const WHEEL_MS: u64 = 4096;
+const SLOTS: usize = WHEEL_MS as usize;
+const WORDS: usize = SLOTS / 64;
+/// The most events' room an emptied slot keeps.
+const SLOT_KEEP: usize = 64;
 
 /// Identifies one scheduled event; used to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -14,7 +31,17 @@ pub struct EventId(pub u64);
 
 /// A min-queue of events of type `E` with lazy cancellation.
 pub struct EventQueue<E> {
-    heap: RadixHeapMap<Reverse<u128>, E>,
+    /// Slot `t % WHEEL_MS` holds the events due at `t`, for every `t` in
+    /// `[cursor, cursor + WHEEL_MS)`, as `(seq, event)` in `seq` order.
+    slots: Box<[VecDeque<(u64, E)>]>,
+    /// Bit `i` is set when slot `i` is not empty.
+    occupied: [u64; WORDS],
+    in_wheel: usize,
+    /// Events due at `cursor + WHEEL_MS` or later, by `(time, seq)`.
+    later: BTreeMap<(u64, u64), E>,
+    /// The wheel's first millisecond: the time of the last event taken out,
+    /// live or cancelled.
+    cursor: u64,
     next_seq: u64,
     now: SimTime,
     // Only membership is asked of this set, never its order.
@@ -31,7 +58,11 @@ impl<E> EventQueue<E> {
     /// An empty queue at time zero.
     pub fn new() -> Self {
         EventQueue {
-            heap: RadixHeapMap::new(),
+            slots: (0..SLOTS).map(|_| VecDeque::new()).collect(),
+            occupied: [0; WORDS],
+            in_wheel: 0,
+            later: BTreeMap::new(),
+            cursor: 0,
             next_seq: 0,
             now: SimTime::ZERO,
             cancelled: FxHashSet::default(),
@@ -46,11 +77,16 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`. An instant in the past is moved to now: the
     /// clock never runs backwards.
     pub fn schedule(&mut self, at: SimTime, event: E) -> EventId {
-        let at = at.max(self.now);
+        if self.is_empty() {
+            // Cancelled events taken out after the last live one moved the
+            // wheel past the clock; with nothing queued it starts again at
+            // the clock.
+            self.cursor = self.now.0;
+        }
+        let at = at.max(self.now).0;
         let seq = self.next_seq;
         self.next_seq += 1;
-        let key = ((at.0 as u128) << 64) | seq as u128;
-        self.heap.push(Reverse(key), event);
+        self.put(at, seq, event);
         EventId(seq)
     }
 
@@ -63,26 +99,96 @@ impl<E> EventQueue<E> {
 
     /// Pops the next live event, advancing the clock to its time.
     pub fn pop(&mut self) -> Option<(SimTime, u64, E)> {
-        while let Some((Reverse(key), event)) = self.heap.pop() {
-            let seq = key as u64;
+        loop {
+            let (at, seq, event) = if self.in_wheel > 0 {
+                let start = (self.cursor % WHEEL_MS) as usize;
+                let i = self.next_occupied(start);
+                let slot = &mut self.slots[i];
+                let (seq, event) = slot.pop_front().expect("an occupied slot has an event");
+                if slot.is_empty() {
+                    self.occupied[i / 64] &= !(1 << (i % 64));
+                    // A burst (a fleet's pods all created in one
+                    // millisecond) leaves no large buffer behind: over a run
+                    // each slot sees many milliseconds, and kept buffers
+                    // would add up to every slot's largest.
+                    if slot.capacity() > SLOT_KEEP {
+                        *slot = VecDeque::new();
+                    }
+                }
+                self.in_wheel -= 1;
+                let ahead = (i + SLOTS - start) % SLOTS;
+                (self.cursor + ahead as u64, seq, event)
+            } else {
+                let ((at, seq), event) = self.later.pop_first()?;
+                (at, seq, event)
+            };
+            if at != self.cursor {
+                self.cursor = at;
+                self.pull_in();
+            }
             if !self.cancelled.is_empty() && self.cancelled.remove(&seq) {
                 continue;
             }
-            let at = SimTime((key >> 64) as u64);
-            self.now = at;
-            return Some((at, seq, event));
+            self.now = SimTime(at);
+            return Some((self.now, seq, event));
         }
-        None
     }
 
     /// Entries still queued, cancelled ones included until they are skipped.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.in_wheel + self.later.len()
     }
 
     /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len() == 0
+    }
+
+    /// Files an event due at `at` (not before the cursor).
+    fn put(&mut self, at: u64, seq: u64, event: E) {
+        if at - self.cursor < WHEEL_MS {
+            let i = (at % WHEEL_MS) as usize;
+            self.slots[i].push_back((seq, event));
+            self.occupied[i / 64] |= 1 << (i % 64);
+            self.in_wheel += 1;
+        } else {
+            self.later.insert((at, seq), event);
+        }
+    }
+
+    /// Moves the waiting events now within the wheel's span into it, in
+    /// `(time, seq)` order. Their slots are empty: the wheel's events are due
+    /// before the cursor's previous position plus the span, theirs after.
+    fn pull_in(&mut self) {
+        let end = self.cursor.saturating_add(WHEEL_MS);
+        while let Some(entry) = self.later.first_entry() {
+            if entry.key().0 >= end {
+                break;
+            }
+            let ((at, seq), event) = entry.remove_entry();
+            self.put(at, seq, event);
+        }
+    }
+
+    /// The first occupied slot at or after `start`, going round.
+    fn next_occupied(&self, start: usize) -> usize {
+        let (w0, b0) = (start / 64, start % 64);
+        let here = self.occupied[w0] & (!0u64 << b0);
+        if here != 0 {
+            return w0 * 64 + here.trailing_zeros() as usize;
+        }
+        for k in 1..=WORDS {
+            let w = (w0 + k) % WORDS;
+            let bits = if k == WORDS {
+                self.occupied[w] & !(!0u64 << b0)
+            } else {
+                self.occupied[w]
+            };
+            if bits != 0 {
+                return w * 64 + bits.trailing_zeros() as usize;
+            }
+        }
+        unreachable!("the wheel holds an event, so some slot is occupied")
     }
 }
 
@@ -108,6 +214,76 @@ mod tests {
         q.cancel(a);
         assert_eq!(q.pop().map(|(t, _, e)| (t, e)), Some((SimTime(2), 2)));
         assert!(q.pop().is_none());
+    }
+
+    /// One step of a queue's life: schedule `delay` ms after the clock,
+    /// cancel the `n`-th event scheduled so far, or pop.
+    #[derive(Clone, Debug)]
+    enum Op {
+        Schedule(u64),
+        Cancel(usize),
+        Pop,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            // Same millisecond, within the wheel, its edge, beyond it.
+            4 => prop_oneof![
+                Just(0u64),
+                0..WHEEL_MS,
+                (WHEEL_MS - 2)..(WHEEL_MS + 2),
+                WHEEL_MS..(20 * WHEEL_MS),
+            ]
+            .prop_map(Op::Schedule),
+            1 => any::<usize>().prop_map(Op::Cancel),
+            4 => Just(Op::Pop),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The wheel pops exactly what an ordered map by `(time, seq)` pops,
+        /// cancellations and clock included.
+        #[test]
+        fn pops_in_time_then_insertion_order(ops in proptest::collection::vec(op(), 1..400)) {
+            let mut q = EventQueue::new();
+            let mut model: BTreeMap<(u64, u64), usize> = BTreeMap::new();
+            let mut cancelled = FxHashSet::default();
+            let mut now = 0u64;
+            let mut ids = Vec::new();
+            for (n, op) in ops.into_iter().chain(std::iter::repeat_n(Op::Pop, 400)).enumerate() {
+                match op {
+                    Op::Schedule(delay) => {
+                        let id = q.schedule(SimTime(now + delay), n);
+                        model.insert((now + delay, id.0), n);
+                        ids.push(id);
+                    }
+                    Op::Cancel(i) if !ids.is_empty() => {
+                        let id = ids[i % ids.len()];
+                        q.cancel(id);
+                        cancelled.insert(id.0);
+                    }
+                    Op::Cancel(_) => {}
+                    Op::Pop => {
+                        let want = loop {
+                            match model.pop_first() {
+                                Some(((_, seq), _)) if cancelled.contains(&seq) => continue,
+                                other => break other,
+                            }
+                        };
+                        if let Some(((t, _), _)) = want {
+                            now = t;
+                        }
+                        let got = q.pop().map(|(t, seq, e)| ((t.0, seq), e));
+                        proptest::prop_assert_eq!(got, want);
+                        proptest::prop_assert_eq!(q.now(), SimTime(now));
+                    }
+                }
+                // Cancelled entries count until they are skipped, in both.
+                proptest::prop_assert_eq!(q.len(), model.len());
+            }
+            proptest::prop_assert!(q.is_empty());
+        }
     }
 
     #[test]
