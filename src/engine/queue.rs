@@ -2,25 +2,25 @@
 //! counter, so simultaneous events run in the order they were scheduled, on
 //! every machine.
 //!
-//! Times are whole milliseconds and the clock never goes back, so the events
-//! due within the next [`WHEEL_MS`] milliseconds sit in a timing wheel: one
-//! first-in-first-out slot per millisecond, found through a bitmap. Scheduling
-//! appends to a slot and popping takes a slot's first event, both in constant
-//! time, and a slot's events leave in their insertion order, which is their
-//! `seq` order. Events due later wait in an ordered map by `(time, seq)` and
-//! move into the wheel, in that order, as soon as the clock comes within the
-//! wheel's span of them: before anything can be scheduled into their slot, so
-//! every slot stays in `seq` order.
+//! Times are whole milliseconds and the clock never goes back, so the queue
+//! is a timing wheel. Time is cut into blocks of [`WHEEL_MS`] milliseconds;
+//! the events of the clock's block and the next sit in the wheel, one
+//! first-in-first-out slot per millisecond, found through a bitmap.
+//! Scheduling appends to a slot and popping takes a slot's first event, both
+//! in constant time, and a slot's events leave in their insertion order,
+//! which is their `seq` order. Events of later blocks wait in a list per
+//! block, in insertion order, and move into the wheel, in that order, when
+//! the clock reaches the block before theirs: before anything can be
+//! scheduled into their slots, so every slot stays in `seq` order.
 
 use super::time::SimTime;
 use rustc_hash::FxHashSet;
 use std::collections::{BTreeMap, VecDeque};
 
-/// How many milliseconds ahead the wheel holds (a power of two). Watch
-/// deliveries, wake-ups and most timers fall within it; cloud calls and
-/// long timers wait in the ordered map.
+/// The length of a block in milliseconds (a power of two): the wheel holds
+/// two blocks. Watch deliveries, wake-ups and most timers fall within it.
 pub const WHEEL_MS: u64 = 4096;
-const SLOTS: usize = WHEEL_MS as usize;
+const SLOTS: usize = 2 * WHEEL_MS as usize;
 const WORDS: usize = SLOTS / 64;
 /// The most events' room an emptied slot keeps.
 const SLOT_KEEP: usize = 64;
@@ -31,16 +31,19 @@ pub struct EventId(pub u64);
 
 /// A min-queue of events of type `E` with lazy cancellation.
 pub struct EventQueue<E> {
-    /// Slot `t % WHEEL_MS` holds the events due at `t`, for every `t` in
-    /// `[cursor, cursor + WHEEL_MS)`, as `(seq, event)` in `seq` order.
+    /// Slot `t % SLOTS` holds the events due at `t`, for every `t` from the
+    /// cursor to the end of the block after the cursor's, as `(seq, event)`
+    /// in `seq` order.
     slots: Box<[VecDeque<(u64, E)>]>,
     /// Bit `i` is set when slot `i` is not empty.
     occupied: [u64; WORDS],
     in_wheel: usize,
-    /// Events due at `cursor + WHEEL_MS` or later, by `(time, seq)`.
-    later: BTreeMap<(u64, u64), E>,
-    /// The wheel's first millisecond: the time of the last event taken out,
-    /// live or cancelled.
+    /// Events of the blocks after those, by block, each block's events
+    /// in `seq` order.
+    later: BTreeMap<u64, Vec<(u64, u64, E)>>,
+    in_later: usize,
+    /// No event is due before it: the time of the last event taken out,
+    /// live or cancelled, or the start of the block the wheel moved to.
     cursor: u64,
     next_seq: u64,
     now: SimTime,
@@ -62,6 +65,7 @@ impl<E> EventQueue<E> {
             occupied: [0; WORDS],
             in_wheel: 0,
             later: BTreeMap::new(),
+            in_later: 0,
             cursor: 0,
             next_seq: 0,
             now: SimTime::ZERO,
@@ -86,7 +90,15 @@ impl<E> EventQueue<E> {
         let at = at.max(self.now).0;
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.put(at, seq, event);
+        if at / WHEEL_MS < self.cursor / WHEEL_MS + 2 {
+            self.put(at, seq, event);
+        } else {
+            self.later
+                .entry(at / WHEEL_MS)
+                .or_default()
+                .push((at, seq, event));
+            self.in_later += 1;
+        }
         EventId(seq)
     }
 
@@ -100,32 +112,27 @@ impl<E> EventQueue<E> {
     /// Pops the next live event, advancing the clock to its time.
     pub fn pop(&mut self) -> Option<(SimTime, u64, E)> {
         loop {
-            let (at, seq, event) = if self.in_wheel > 0 {
-                let start = (self.cursor % WHEEL_MS) as usize;
-                let i = self.next_occupied(start);
-                let slot = &mut self.slots[i];
-                let (seq, event) = slot.pop_front().expect("an occupied slot has an event");
-                if slot.is_empty() {
-                    self.occupied[i / 64] &= !(1 << (i % 64));
-                    // A burst (a fleet's pods all created in one
-                    // millisecond) leaves no large buffer behind: over a run
-                    // each slot sees many milliseconds, and kept buffers
-                    // would add up to every slot's largest.
-                    if slot.capacity() > SLOT_KEEP {
-                        *slot = VecDeque::new();
-                    }
-                }
-                self.in_wheel -= 1;
-                let ahead = (i + SLOTS - start) % SLOTS;
-                (self.cursor + ahead as u64, seq, event)
-            } else {
-                let ((at, seq), event) = self.later.pop_first()?;
-                (at, seq, event)
-            };
-            if at != self.cursor {
-                self.cursor = at;
-                self.pull_in();
+            if self.in_wheel == 0 {
+                let block = *self.later.keys().next()?;
+                self.advance(block * WHEEL_MS);
             }
+            let start = (self.cursor % SLOTS as u64) as usize;
+            let i = self.next_occupied(start);
+            let slot = &mut self.slots[i];
+            let (seq, event) = slot.pop_front().expect("an occupied slot has an event");
+            if slot.is_empty() {
+                self.occupied[i / 64] &= !(1 << (i % 64));
+                // A burst (a fleet's pods all created in one millisecond)
+                // leaves no large buffer behind: over a run each slot sees
+                // many milliseconds, and kept buffers would add up to every
+                // slot's largest.
+                if slot.capacity() > SLOT_KEEP {
+                    *slot = VecDeque::new();
+                }
+            }
+            self.in_wheel -= 1;
+            let at = self.cursor + ((i + SLOTS - start) % SLOTS) as u64;
+            self.advance(at);
             if !self.cancelled.is_empty() && self.cancelled.remove(&seq) {
                 continue;
             }
@@ -136,7 +143,7 @@ impl<E> EventQueue<E> {
 
     /// Entries still queued, cancelled ones included until they are skipped.
     pub fn len(&self) -> usize {
-        self.in_wheel + self.later.len()
+        self.in_wheel + self.in_later
     }
 
     /// True when nothing is queued.
@@ -144,30 +151,34 @@ impl<E> EventQueue<E> {
         self.len() == 0
     }
 
-    /// Files an event due at `at` (not before the cursor).
-    fn put(&mut self, at: u64, seq: u64, event: E) {
-        if at - self.cursor < WHEEL_MS {
-            let i = (at % WHEEL_MS) as usize;
-            self.slots[i].push_back((seq, event));
-            self.occupied[i / 64] |= 1 << (i % 64);
-            self.in_wheel += 1;
-        } else {
-            self.later.insert((at, seq), event);
+    /// Moves the cursor to `to` (no event is due before it) and the
+    /// waiting blocks now within the wheel's two into it, in block order.
+    /// Their slots are empty: nothing could be scheduled into them directly
+    /// before.
+    fn advance(&mut self, to: u64) {
+        let (from_block, to_block) = (self.cursor / WHEEL_MS, to / WHEEL_MS);
+        self.cursor = to;
+        if to_block == from_block {
+            return;
+        }
+        while let Some(entry) = self.later.first_entry() {
+            if *entry.key() > to_block + 1 {
+                break;
+            }
+            let events = entry.remove();
+            self.in_later -= events.len();
+            for (at, seq, event) in events {
+                self.put(at, seq, event);
+            }
         }
     }
 
-    /// Moves the waiting events now within the wheel's span into it, in
-    /// `(time, seq)` order. Their slots are empty: the wheel's events are due
-    /// before the cursor's previous position plus the span, theirs after.
-    fn pull_in(&mut self) {
-        let end = self.cursor.saturating_add(WHEEL_MS);
-        while let Some(entry) = self.later.first_entry() {
-            if entry.key().0 >= end {
-                break;
-            }
-            let ((at, seq), event) = entry.remove_entry();
-            self.put(at, seq, event);
-        }
+    /// Files an event due within the wheel's two blocks.
+    fn put(&mut self, at: u64, seq: u64, event: E) {
+        let i = (at % SLOTS as u64) as usize;
+        self.slots[i].push_back((seq, event));
+        self.occupied[i / 64] |= 1 << (i % 64);
+        self.in_wheel += 1;
     }
 
     /// The first occupied slot at or after `start`, going round.
@@ -234,6 +245,7 @@ mod tests {
                 0..WHEEL_MS,
                 (WHEEL_MS - 2)..(WHEEL_MS + 2),
                 WHEEL_MS..(20 * WHEEL_MS),
+                (2 * WHEEL_MS - 2)..(3 * WHEEL_MS + 2),
             ]
             .prop_map(Op::Schedule),
             1 => any::<usize>().prop_map(Op::Cancel),
