@@ -78,15 +78,46 @@ impl Table {
 
     /// The objects in key order.
     fn values(&self) -> impl Iterator<Item = &Arc<AnyObject>> {
-        self.order().values().map(|&i| &self.slots[i])
+        self.order().values().map(|&i| {
+            count_listed();
+            &self.slots[i]
+        })
     }
 
     /// The objects from `from` on, in key order.
     fn range_from(&self, from: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Arc<AnyObject>)> {
-        self.order()
-            .range(from..)
-            .map(|(k, &i)| (k, &self.slots[i]))
+        self.order().range(from..).map(|(k, &i)| {
+            count_listed();
+            (k, &self.slots[i])
+        })
     }
+}
+
+thread_local! {
+    static LISTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one object handed out by a listing.
+fn count_listed() {
+    LISTED.with(|n| n.set(n.get() + 1));
+}
+
+/// How many objects listings of any [`ObjectSet`] have handed out on this
+/// thread so far: what the scaling test compares across fleet sizes to
+/// find a controller that scans every object per event. A count, not a
+/// timing, so it is the same on any machine.
+pub fn listed_objects() -> u64 {
+    LISTED.with(std::cell::Cell::get)
+}
+
+/// Runs `f` without counting what it lists: for debug builds' checks,
+/// which rebuild what an index stands for by listing and are not the
+/// model's work.
+pub fn uncounted<R>(f: impl FnOnce() -> R) -> R {
+    let before = listed_objects();
+    let r = f();
+    LISTED.with(|n| n.set(before));
+    r
 }
 
 /// A stored object kept by a reader: it reads as a `&T` and costs a
@@ -331,10 +362,10 @@ impl ObjectSet {
     /// Every object of kind `T` with its key, ordered by namespace and name.
     pub fn list_keyed<T: Stored>(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
         let table = T::table(self);
-        table
-            .order()
-            .iter()
-            .filter_map(|(k, &i)| T::downcast(&table.slots[i]).map(|o| (k, o)))
+        table.order().iter().filter_map(|(k, &i)| {
+            count_listed();
+            T::downcast(&table.slots[i]).map(|o| (k, o))
+        })
     }
 
     /// The objects of kind `T` in `prefix.namespace` whose names start with

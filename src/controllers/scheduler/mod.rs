@@ -265,7 +265,9 @@ impl Scheduler {
         }
         let driver = &cx.profile.driver.name;
         #[cfg(debug_assertions)]
-        self.usage.assert_current(cache, &self.assumed, driver);
+        crate::cluster::objects::uncounted(|| {
+            self.usage.assert_current(cache, &self.assumed, driver);
+        });
         let usage = &self.usage.usage;
         let rwop = filters::rwop_conflict(pod, cache, &self.assumed);
         let spread = topology_spread::Spread::prepare(pod, cache, &self.assumed);
