@@ -8,7 +8,6 @@ use crate::api::{
     VolumeSnapshotContent,
 };
 use rustc_hash::FxHashMap;
-use slab::Slab;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -18,30 +17,31 @@ use std::sync::Arc;
 /// no copy.
 ///
 /// Reads and replacements — nearly every access — find the object by a
-/// hash of its key in constant time; listings walk the keys in order, so
-/// every listing is deterministic (the hash map is never iterated). Only
-/// adding or removing an object touches the ordered index. The objects
-/// live in slots both indexes point to, so neither holds a second handle.
+/// hash of its key in constant time, in the hash table's own bucket (no
+/// second place to load: an informer's update and a controller's read each
+/// cost one probe); listings walk the keys in order and find each object by
+/// its key, so every listing is deterministic (the hash map is never
+/// iterated) and only adding or removing an object touches the ordered
+/// index.
 #[derive(Default, Clone)]
 pub struct Table {
-    slots: Slab<Arc<AnyObject>>,
-    by_key: FxHashMap<ObjectKey, usize>,
+    by_key: FxHashMap<ObjectKey, Arc<AnyObject>>,
     /// The ordered index, built at the table's first listing and kept from
     /// then on. Most informer caches never list some of their kinds (they
     /// only look objects up): those never pay for a B-tree insert per new
     /// object, whose key comparisons read the names' strings.
-    order: std::cell::OnceCell<BTreeMap<ObjectKey, usize>>,
+    order: std::cell::OnceCell<BTreeSet<ObjectKey>>,
 }
 
 impl Table {
     /// The ordered index (built from the hash index, sorted, on first use).
-    fn order(&self) -> &BTreeMap<ObjectKey, usize> {
+    fn order(&self) -> &BTreeSet<ObjectKey> {
         self.order
-            .get_or_init(|| self.by_key.iter().map(|(k, &i)| (k.clone(), i)).collect())
+            .get_or_init(|| self.by_key.keys().cloned().collect())
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
-        self.by_key.get(key).map(|&i| &self.slots[i])
+        self.by_key.get(key)
     }
 
     /// Whether an object is stored under `key`.
@@ -55,13 +55,12 @@ impl Table {
 
     /// Stores `obj` under `key`, returning what it replaced.
     fn insert(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
-        match self.by_key.get(key) {
-            Some(&i) => Some(std::mem::replace(&mut self.slots[i], obj)),
-            None => {
-                let i = self.slots.insert(obj);
-                self.by_key.insert(key.clone(), i);
+        match self.by_key.entry(key.clone()) {
+            std::collections::hash_map::Entry::Occupied(mut e) => Some(e.insert(obj)),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(obj);
                 if let Some(order) = self.order.get_mut() {
-                    order.insert(key.clone(), i);
+                    order.insert(key.clone());
                 }
                 None
             }
@@ -69,27 +68,27 @@ impl Table {
     }
 
     fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
-        let i = self.by_key.remove(key)?;
+        let obj = self.by_key.remove(key)?;
         if let Some(order) = self.order.get_mut() {
             order.remove(key);
         }
-        Some(self.slots.remove(i))
+        Some(obj)
+    }
+
+    /// The object of a key the ordered index holds.
+    fn at(&self, key: &ObjectKey) -> &Arc<AnyObject> {
+        count_listed();
+        &self.by_key[key]
     }
 
     /// The objects in key order.
     fn values(&self) -> impl Iterator<Item = &Arc<AnyObject>> {
-        self.order().values().map(|&i| {
-            count_listed();
-            &self.slots[i]
-        })
+        self.order().iter().map(|k| self.at(k))
     }
 
     /// The objects from `from` on, in key order.
     fn range_from(&self, from: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Arc<AnyObject>)> {
-        self.order().range(from..).map(|(k, &i)| {
-            count_listed();
-            (k, &self.slots[i])
-        })
+        self.order().range(from..).map(|k| (k, self.at(k)))
     }
 }
 
@@ -362,10 +361,10 @@ impl ObjectSet {
     /// Every object of kind `T` with its key, ordered by namespace and name.
     pub fn list_keyed<T: Stored>(&self) -> impl Iterator<Item = (&ObjectKey, &T)> {
         let table = T::table(self);
-        table.order().iter().filter_map(|(k, &i)| {
-            count_listed();
-            T::downcast(&table.slots[i]).map(|o| (k, o))
-        })
+        table
+            .order()
+            .iter()
+            .filter_map(|k| T::downcast(table.at(k)).map(|o| (k, o)))
     }
 
     /// The objects of kind `T` in `prefix.namespace` whose names start with
