@@ -25,7 +25,12 @@ use std::sync::Arc;
 /// index.
 #[derive(Default, Clone)]
 pub struct Table {
-    by_key: FxHashMap<ObjectKey, Arc<AnyObject>>,
+    /// The objects with their keys, hashed by the addresses of the keys'
+    /// interned names ([`Name::addr`]): a lookup then reads neither name's
+    /// interned header before it probes. Addresses differ run to run, so
+    /// this table is never walked in its own order: the ordered index
+    /// below is built from it sorted.
+    by_key: hashbrown::HashTable<(ObjectKey, Arc<AnyObject>)>,
     /// The ordered index, built at the table's first listing and kept from
     /// then on. Most informer caches never list some of their kinds (they
     /// only look objects up): those never pay for a B-tree insert per new
@@ -33,20 +38,28 @@ pub struct Table {
     order: std::cell::OnceCell<BTreeSet<ObjectKey>>,
 }
 
+/// A key's hash in [`Table::by_key`].
+fn addr_hash(key: &ObjectKey) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((key.namespace.addr(), key.name.addr()))
+}
+
 impl Table {
     /// The ordered index (built from the hash index, sorted, on first use).
     fn order(&self) -> &BTreeSet<ObjectKey> {
         self.order
-            .get_or_init(|| self.by_key.keys().cloned().collect())
+            .get_or_init(|| self.by_key.iter().map(|(k, _)| k.clone()).collect())
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
-        self.by_key.get(key)
+        self.by_key
+            .find(addr_hash(key), |(k, _)| k == key)
+            .map(|(_, o)| o)
     }
 
     /// Whether an object is stored under `key`.
     pub fn contains_key(&self, key: &ObjectKey) -> bool {
-        self.by_key.contains_key(key)
+        self.get(key).is_some()
     }
 
     fn len(&self) -> usize {
@@ -55,10 +68,16 @@ impl Table {
 
     /// Stores `obj` under `key`, returning what it replaced.
     fn insert(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
-        match self.by_key.entry(key.clone()) {
-            std::collections::hash_map::Entry::Occupied(mut e) => Some(e.insert(obj)),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(obj);
+        let hash = addr_hash(key);
+        match self
+            .by_key
+            .entry(hash, |(k, _)| k == key, |(k, _)| addr_hash(k))
+        {
+            hashbrown::hash_table::Entry::Occupied(mut e) => {
+                Some(std::mem::replace(&mut e.get_mut().1, obj))
+            }
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert((key.clone(), obj));
                 if let Some(order) = self.order.get_mut() {
                     order.insert(key.clone());
                 }
@@ -68,7 +87,11 @@ impl Table {
     }
 
     fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
-        let obj = self.by_key.remove(key)?;
+        let entry = self
+            .by_key
+            .find_entry(addr_hash(key), |(k, _)| k == key)
+            .ok()?;
+        let ((_, obj), _) = entry.remove();
         if let Some(order) = self.order.get_mut() {
             order.remove(key);
         }
@@ -78,7 +101,8 @@ impl Table {
     /// The object of a key the ordered index holds.
     fn at(&self, key: &ObjectKey) -> &Arc<AnyObject> {
         count_listed();
-        &self.by_key[key]
+        self.get(key)
+            .expect("the ordered index holds only stored keys")
     }
 
     /// The objects in key order.
