@@ -19,10 +19,9 @@ use std::sync::Arc;
 /// Reads and replacements — nearly every access — find the object by a
 /// hash of its key in constant time, in the hash table's own bucket (no
 /// second place to load: an informer's update and a controller's read each
-/// cost one probe); listings walk the keys in order and find each object by
-/// its key, so every listing is deterministic (the hash map is never
-/// iterated) and only adding or removing an object touches the ordered
-/// index.
+/// cost one probe). Listings walk the ordered index and find each object by
+/// its key, so every listing is deterministic; only adding or removing an
+/// object touches the ordered index.
 #[derive(Default, Clone)]
 pub struct Table {
     /// The objects with their keys, hashed by the addresses of the keys'
