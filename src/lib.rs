@@ -11,6 +11,7 @@ pub mod invariants;
 pub mod report;
 pub mod scenario;
 pub mod simulation;
+pub mod timings;
 
 /// mimalloc instead of the system allocator, for every binary that links
 /// the library (the CLI, tests, benches): a run allocates and frees many

@@ -66,6 +66,10 @@ enum Command {
         /// attachment) to this .svg or .png file.
         #[arg(long)]
         plot: Option<PathBuf>,
+        /// Print to standard error where the run's wall-clock time went, per
+        /// kind of event and component (never part of the output).
+        #[arg(long)]
+        timings: bool,
     },
     /// What `kubectl describe` would have shown for an object at a simulated
     /// instant: status, related objects, Events so far.
@@ -543,6 +547,7 @@ fn main() -> ExitCode {
             watch,
             plot,
             check_invariants,
+            timings,
         } => {
             let watch = match watch.as_deref().map(watch_arg).transpose() {
                 Ok(w) => w,
@@ -572,9 +577,13 @@ fn main() -> ExitCode {
                 max_events,
                 max_time: max_time.map(|d| SimTime(d.as_millis())),
                 check_invariants,
+                timings,
                 ..Default::default()
             };
             let (run, results) = storsim::execute(&scenario, &opts);
+            if let Some(t) = &run.timings {
+                eprint!("{}", t.render());
+            }
             let report = Report {
                 scenario: &scenario,
                 run: &run,

@@ -12,6 +12,7 @@ use crate::cluster::{
 use crate::controllers::{self, Controller, Ctx};
 use crate::engine::{EventId, EventQueue, SimTime, StreamPrefix};
 use crate::scenario::{ActionKind, Scenario, Tracker, When};
+use crate::timings::Slot;
 use std::collections::BTreeMap;
 
 /// Command-line overrides of a run.
@@ -31,6 +32,9 @@ pub struct RunOptions {
     /// More controllers, after the real ones (tests use this to show the
     /// invariant checker catching a broken one).
     pub extra_controllers: Vec<fn() -> Box<dyn controllers::Controller>>,
+    /// Time every handled event by its kind and component
+    /// ([`RunResult::timings`]); wall time, never part of a result.
+    pub timings: bool,
 }
 
 /// Why a run stopped.
@@ -73,6 +77,8 @@ pub struct RunResult {
     pub driver: String,
     /// True when seed and profile are the scenario's own (timings checked).
     pub own_profile_and_seed: bool,
+    /// Where the wall-clock time went, when [`RunOptions::timings`] asked.
+    pub timings: Option<crate::timings::Timings>,
 }
 
 /// Whose state an event may have changed, so whose next wake to recompute.
@@ -301,6 +307,7 @@ pub fn run_observed(
     observe(&sim.store);
 
     let mut handled: u64 = 0;
+    let mut timings = opts.timings.then(crate::timings::Recorder::default);
     let end = loop {
         let Some((t, _, ev)) = sim.queue.pop() else {
             // Quiet before the end: simulated time still runs to `end`.
@@ -328,8 +335,17 @@ pub fn run_observed(
         }
         handled += 1;
         sim.store.set_now(t);
+        // Measured only when asked: the slot, the clock and the effect
+        // check cost a few tens of nanoseconds an event.
+        let started = timings
+            .as_ref()
+            .map(|_| (sim.slot(&ev), std::time::Instant::now(), sim.effects()));
         let touched = sim.dispatch(ev);
         sim.after_handler(touched);
+        if let (Some(rec), Some((slot, at, before))) = (timings.as_mut(), started) {
+            let nanos = u64::try_from(at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            rec.add(slot, nanos, sim.effects() != before);
+        }
         observe(&sim.store);
         if let Some(v) = checker.as_mut().and_then(|c| c.check(&sim.store)) {
             break EndReason::Invariant(v);
@@ -345,6 +361,7 @@ pub fn run_observed(
         (EndReason::ReachedEnd, Some(e)) => e,
         _ => sim.store.now(),
     };
+    let timings = timings.map(|rec| rec.finish(|slot| sim.slot_name(slot)));
     RunResult {
         store: sim.store,
         end_time,
@@ -356,6 +373,7 @@ pub fn run_observed(
         pricing: sim.profile.pricing.clone(),
         driver: sim.profile.driver.name.clone(),
         own_profile_and_seed: own,
+        timings,
     }
 }
 
@@ -529,6 +547,46 @@ fn modify_set(
 }
 
 impl Sim<'_> {
+    /// What `ev` is, for the timings table.
+    fn slot(&self, ev: &SimEvent) -> Slot {
+        match ev {
+            SimEvent::Action(_) => Slot::Action,
+            SimEvent::Deliver(p, w) => Slot::Deliver {
+                process: *p,
+                kind: w.kind,
+            },
+            SimEvent::Wake(c) => Slot::Wake(*c),
+            SimEvent::CallDone(done) => Slot::Reply(done.0.caller),
+            SimEvent::CallTimeout(id) => {
+                Slot::Timeout(self.open_calls.get(id).map_or(usize::MAX, |o| o.caller))
+            }
+        }
+    }
+
+    /// A row's name: the event's kind and whose it is.
+    fn slot_name(&self, slot: Slot) -> String {
+        let controller = |c: usize| self.controllers.get(c).map_or("?", |c| c.name());
+        match slot {
+            Slot::Action => "scenario action".to_string(),
+            Slot::Deliver { process, kind } => {
+                format!(
+                    "deliver {} to {}",
+                    kind.as_str(),
+                    self.processes[process].name
+                )
+            }
+            Slot::Wake(c) => format!("wake {}", controller(c)),
+            Slot::Reply(c) => format!("reply to {}", controller(c)),
+            Slot::Timeout(c) => format!("call timeout of {}", controller(c)),
+        }
+    }
+
+    /// What the handlers of an event can leave behind: records in the log
+    /// (writes, Events, calls) and backend calls started.
+    fn effects(&self) -> (usize, CallId) {
+        (self.store.log().len(), self.next_call)
+    }
+
     /// Handles one event; says whose state it may have changed.
     fn dispatch(&mut self, ev: SimEvent) -> Touched {
         match ev {

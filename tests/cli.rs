@@ -568,3 +568,52 @@ fn gen_fleet_writes_a_scenario_whose_fleet_ends_whole_and_updated() {
         .code(2)
         .stderr(predicate::str::contains("--zones 27 must be 1 to 26"));
 }
+
+#[test]
+fn timings_go_to_stderr_count_every_handled_event_and_change_no_output() {
+    let path = scenario_path("rolling-update");
+    let plain = storsim()
+        .args(["run", "--output", "jsonl", &path])
+        .output()
+        .unwrap();
+    let timed = storsim()
+        .args(["run", "--output", "jsonl", "--timings", &path])
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(0));
+    assert_eq!(timed.status.code(), Some(0));
+    assert_eq!(plain.stdout, timed.stdout, "--timings changed the output");
+    assert!(plain.stderr.is_empty(), "no table without the flag");
+
+    let jsonl = String::from_utf8(plain.stdout).unwrap();
+    let handled: u64 = jsonl
+        .split("\"events_handled\":")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+        })
+        .and_then(|n| n.parse().ok())
+        .expect("the summary line gives events_handled");
+    let table = String::from_utf8(timed.stderr).unwrap();
+    assert!(table.starts_with("timings (wall clock"), "{table}");
+    // Columns: share, "%", events, µs/event, idle, "%", what.
+    let count = |line: &str| -> u64 { line.split_whitespace().nth(2).unwrap().parse().unwrap() };
+    let lines: Vec<&str> = table.lines().filter(|l| l.contains(" % ")).collect();
+    let (total, rows) = lines.split_last().expect("rows and a total");
+    assert!(total.ends_with("all handled events"), "{table}");
+    assert_eq!(count(total), handled, "{table}");
+    assert_eq!(
+        rows.iter().map(|l| count(l)).sum::<u64>(),
+        handled,
+        "{table}"
+    );
+    for what in [
+        "wake statefulset-controller",
+        "deliver Pod to",
+        "wake default-scheduler",
+        "scenario action",
+    ] {
+        assert!(table.contains(what), "no {what:?} row:\n{table}");
+    }
+}
