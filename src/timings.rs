@@ -43,6 +43,8 @@ pub struct Row {
     /// How many of them wrote nothing to the API server, recorded nothing
     /// (no Event, no call) and started no backend call.
     pub idle: u64,
+    /// Of `nanos`, the time in the idle ones.
+    pub idle_nanos: u64,
 }
 
 /// The rows of a run while it goes on.
@@ -57,7 +59,10 @@ impl Recorder {
         let row = self.rows.entry(slot).or_default();
         row.events += 1;
         row.nanos += nanos;
-        row.idle += u64::from(!had_effect);
+        if !had_effect {
+            row.idle += 1;
+            row.idle_nanos += nanos;
+        }
     }
 
     /// The finished table, each slot named by `name`.
@@ -82,6 +87,7 @@ impl Timings {
             events: a.events + r.events,
             nanos: a.nanos + r.nanos,
             idle: a.idle + r.idle,
+            idle_nanos: a.idle_nanos + r.idle_nanos,
         })
     }
 
@@ -94,15 +100,16 @@ impl Timings {
         let share = |n: u64| 100.0 * n as f64 / total.nanos.max(1) as f64;
         let mut out = String::from(
             "timings (wall clock, not simulated time; in no result):\n  \
-             share     events   µs/event  idle   what\n",
+             share     events   µs/event  idle  idle time  what\n",
         );
         let mut line = |what: &str, r: &Row| {
             out.push_str(&format!(
-                "{:>6.1} % {:>10} {:>10.2} {:>4.0} %  {what}\n",
+                "{:>6.1} % {:>10} {:>10.2} {:>4.0} % {:>8.0} %  {what}\n",
                 share(r.nanos),
                 r.events,
                 r.nanos as f64 / 1e3 / r.events.max(1) as f64,
                 100.0 * r.idle as f64 / r.events.max(1) as f64,
+                100.0 * r.idle_nanos as f64 / r.nanos.max(1) as f64,
             ));
         };
         for (what, r) in rows {
@@ -111,7 +118,8 @@ impl Timings {
         line("all handled events", &total);
         out.push_str(
             "  idle: wrote nothing, recorded nothing, started no backend call \
-             (a reply always records its call's end)\n",
+             (a reply always records its call's end); idle time: the row's \
+             time spent in those\n",
         );
         out
     }
@@ -140,7 +148,8 @@ mod tests {
             Row {
                 events: 3,
                 nanos: 10_000,
-                idle: 2
+                idle: 2,
+                idle_nanos: 7_000,
             }
         );
         let text = t.render();
@@ -148,15 +157,15 @@ mod tests {
         let wake = text.find("Wake(1)").expect("a wake row");
         assert!(deliver < wake, "the row with most time first:\n{text}");
         assert!(
-            text.contains("  60.0 %          1       6.00  100 %  Deliver"),
+            text.contains("  60.0 %          1       6.00  100 %      100 %  Deliver"),
             "{text}"
         );
         assert!(
-            text.contains("  40.0 %          2       2.00   50 %  Wake(1)"),
+            text.contains("  40.0 %          2       2.00   50 %       25 %  Wake(1)"),
             "{text}"
         );
         assert!(
-            text.contains(" 100.0 %          3       3.33   67 %  all handled events"),
+            text.contains(" 100.0 %          3       3.33   67 %       70 %  all handled events"),
             "{text}"
         );
     }
