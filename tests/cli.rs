@@ -585,19 +585,15 @@ fn timings_go_to_stderr_count_every_handled_event_and_change_no_output() {
     assert_eq!(plain.stdout, timed.stdout, "--timings changed the output");
     assert!(plain.stderr.is_empty(), "no table without the flag");
 
-    let jsonl = String::from_utf8(plain.stdout).unwrap();
-    let handled: u64 = jsonl
-        .split("\"events_handled\":")
-        .nth(1)
-        .and_then(|rest| {
-            rest.split(|c: char| !c.is_ascii_digit())
-                .find(|s| !s.is_empty())
-        })
-        .and_then(|n| n.parse().ok())
+    let handled = String::from_utf8(plain.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every line is JSON"))
+        .find_map(|v| v["events_handled"].as_u64())
         .expect("the summary line gives events_handled");
     let table = String::from_utf8(timed.stderr).unwrap();
     assert!(table.starts_with("timings (wall clock"), "{table}");
-    // Columns: share, "%", events, µs/event, idle, "%", what.
+    // Columns: share, "%", events, µs/event, idle, "%", idle time, "%", what.
     let count = |line: &str| -> u64 { line.split_whitespace().nth(2).unwrap().parse().unwrap() };
     let lines: Vec<&str> = table.lines().filter(|l| l.contains(" % ")).collect();
     let (total, rows) = lines.split_last().expect("rows and a total");
