@@ -130,6 +130,14 @@ impl AnyObject {
         self.with(|r| r.2)
     }
 
+    /// Phase, True conditions and `kubectl get` columns at once, whatever
+    /// the kind (what a change record shows of the object).
+    pub fn phase_conditions_columns(
+        &self,
+    ) -> (Option<String>, Vec<String>, Vec<(&'static str, String)>) {
+        self.with(|r| r)
+    }
+
     fn with<R>(
         &self,
         f: impl FnOnce((Option<String>, Vec<String>, Vec<(&'static str, String)>)) -> R,

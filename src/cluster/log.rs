@@ -3,7 +3,7 @@
 //! the scenario's own actions.
 
 use super::codec::{self, Dict, NewChange};
-use crate::api::{Name, ObjectRef};
+use crate::api::{AnyObject, Name, ObjectRef};
 use crate::backend::Operation;
 use crate::engine::SimTime;
 use std::sync::Arc;
@@ -326,14 +326,13 @@ struct Pos {
     offset: u32,
 }
 
-/// Every record of a run, in order, kept in their byte form (see
+/// The records a [`Log`] has written, in their byte form (see
 /// [`codec`](super::codec)) and, once a chunk of them is full, compressed
 /// (LZ4, `lz4_flex`): a record is a few bytes where its struct took a
 /// hundred, and runs of records compress well (the same templates around
-/// the same names). Reading decodes: [`iter`](Log::iter) gives records by
-/// value, forwards or backwards, unpacking one chunk at a time.
+/// the same names).
 #[derive(Clone, Default)]
-pub struct Log {
+struct Book {
     /// The sealed chunks: each one's bytes, compressed (size prepended).
     sealed: Vec<Box<[u8]>>,
     /// The chunk being written (its buffer is reused once it is sealed).
@@ -343,9 +342,11 @@ pub struct Log {
     len: usize,
     dict: Dict,
     scratch: Vec<u8>,
+    /// The Event series counted so far.
+    series: super::event_series::Series,
 }
 
-impl std::fmt::Debug for Log {
+impl std::fmt::Debug for Book {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Log")
             .field("records", &self.len)
@@ -354,10 +355,10 @@ impl std::fmt::Debug for Log {
     }
 }
 
-impl Log {
+impl Book {
     /// Appends `rec` (its `seq` must be its index: the log gives records
     /// back with their index as `seq`).
-    pub fn push(&mut self, rec: Record) {
+    fn push(&mut self, rec: Record) {
         debug_assert_eq!(rec.seq(), self.len as u64, "a record's seq is its index");
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -366,14 +367,54 @@ impl Log {
         self.scratch = scratch;
     }
 
-    /// Appends the change record `c`, made at `t` (the store's own way in:
-    /// its lists are borrowed, since the log keeps each distinct one once).
-    pub fn push_change(&mut self, t: SimTime, c: &NewChange<'_>) {
+    /// Appends the change record of a write to `c.object`, made at `t`
+    /// (its lists are borrowed, since the log keeps each distinct one once).
+    fn push_change(&mut self, t: SimTime, c: &NewChange<'_>) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         codec::encode_change(&mut scratch, &mut self.dict, t, c);
         self.append(&scratch);
         self.scratch = scratch;
+    }
+
+    /// Appends what `item` records.
+    fn take(&mut self, item: Item) {
+        match item {
+            Item::Record(rec) => self.push(*rec),
+            Item::Event(e) => {
+                let (count, first_seen) = self.series.count(&e);
+                self.push(Record::Event(EventRecord {
+                    t: e.t,
+                    seq: self.len as u64,
+                    object: e.object,
+                    kind: e.kind,
+                    reason: e.reason,
+                    message: e.message.into(),
+                    count,
+                    first_seen,
+                    source: e.source,
+                }));
+            }
+            Item::Change(c) => {
+                let meta = c.object.meta();
+                let annotations: Vec<Name> = meta.annotations.keys().copied().collect();
+                let (phase, conditions, columns) = c.object.phase_conditions_columns();
+                self.push_change(
+                    c.t,
+                    &NewChange {
+                        object: ObjectRef::new(c.object.kind(), meta.key()),
+                        resource_version: c.resource_version,
+                        op: c.op,
+                        phase: phase.as_deref(),
+                        conditions: &conditions,
+                        annotations: &annotations,
+                        columns: &columns,
+                        changed: &c.changed,
+                        deleting: meta.deletion_timestamp.is_some(),
+                    },
+                );
+            }
+        }
     }
 
     fn append(&mut self, bytes: &[u8]) {
@@ -393,23 +434,8 @@ impl Log {
         self.len += 1;
     }
 
-    /// How many records there are.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Every record, in order.
-    pub fn iter(&self) -> Iter<'_> {
-        self.since(0)
-    }
-
     /// The records from the `i`-th on, in order.
-    pub fn since(&self, i: usize) -> Iter<'_> {
+    fn since(&self, i: usize) -> Iter<'_> {
         let mut it = Iter {
             log: self,
             next: i.min(self.len),
@@ -430,11 +456,6 @@ impl Log {
             }
         }
         it
-    }
-
-    /// The `i`-th record.
-    pub fn get(&self, i: usize) -> Option<Record> {
-        self.since(i).next()
     }
 
     /// The record at `pos` (the `seq`-th), and where the next one starts;
@@ -458,6 +479,280 @@ impl Log {
     }
 }
 
+/// What a [`Log`] is given to write: a record, or a store write whose
+/// record is made from the object as written (its phase, conditions and
+/// columns are worked out where the record is encoded).
+enum Item {
+    Record(Box<Record>),
+    Change(Box<WriteOf>),
+    Event(Box<NewEvent>),
+}
+
+/// An Event as recorded, before its series is counted.
+pub struct NewEvent {
+    /// When.
+    pub t: SimTime,
+    /// The object it is about.
+    pub object: ObjectRef,
+    /// That object's UID ("" if it is gone): a new incarnation of a name
+    /// starts new series.
+    pub uid: Name,
+    /// Normal or Warning.
+    pub kind: EventType,
+    /// Its reason.
+    pub reason: Name,
+    /// Its message.
+    pub message: String,
+    /// The component that recorded it.
+    pub source: &'static str,
+}
+
+/// A store write, for its change record.
+struct WriteOf {
+    t: SimTime,
+    object: Arc<AnyObject>,
+    resource_version: u64,
+    op: ChangeOp,
+    changed: Vec<String>,
+}
+
+/// How many items a [`Writer`] gathers before handing them over: one
+/// hand-over per batch keeps the channel's cost per record negligible.
+const BATCH: usize = 512;
+
+/// How many batches may wait for the writing thread before the
+/// simulation waits for it: bounds the memory the items hold (each keeps
+/// its object alive) if the writing falls behind.
+const IN_FLIGHT: usize = 64;
+
+/// The thread that encodes and compresses a log's records while the
+/// simulation goes on, and the batch being gathered for it.
+struct Writer {
+    batch: Vec<Item>,
+    to_thread: Option<std::sync::mpsc::SyncSender<Vec<Item>>>,
+    thread: Option<std::thread::JoinHandle<Book>>,
+}
+
+impl Writer {
+    /// A writing thread, or `None` where one cannot be started.
+    fn spawn() -> Option<Writer> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(IN_FLIGHT);
+        let thread = std::thread::Builder::new()
+            .name("storsim-log".into())
+            .spawn(move || {
+                let mut book = Book::default();
+                for batch in rx {
+                    for item in batch {
+                        book.take(item);
+                    }
+                }
+                book
+            })
+            .ok()?;
+        Some(Writer {
+            batch: Vec::with_capacity(BATCH),
+            to_thread: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    fn push(&mut self, item: Item) {
+        self.batch.push(item);
+        if self.batch.len() == BATCH {
+            self.hand_over();
+        }
+    }
+
+    fn hand_over(&mut self) {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if let Some(tx) = &self.to_thread {
+            // A send fails only if the thread has stopped, which only a
+            // panic does: `finish` raises it.
+            let _ = tx.send(batch);
+        }
+    }
+
+    /// Every record written: the thread's book, once it has taken
+    /// everything handed to it.
+    fn finish(mut self) -> Book {
+        self.hand_over();
+        self.to_thread = None;
+        let thread = self
+            .thread
+            .take()
+            .expect("a writer's thread is joined once");
+        match thread.join() {
+            Ok(book) => book,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Close the channel so the thread ends, and wait for it: no thread
+        // outlives the log it writes.
+        self.to_thread = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Every record of a run, in order: writes (what `kubectl get -w`
+/// prints), Events, backend calls, DNS and the scenario's actions.
+/// Reading decodes: [`iter`](Log::iter) gives records by value, forwards
+/// or backwards, unpacking one chunk at a time.
+///
+/// A log made with [`Log::in_thread`] encodes and compresses on a thread
+/// of its own, in the order the records were given, so its bytes are the
+/// same as a log written in line; the first read waits for that thread to
+/// catch up, and the log is written in line from then on.
+pub struct Log {
+    len: usize,
+    /// The records, once written in line (from the start, or since the
+    /// first read of a log written in a thread).
+    book: std::sync::OnceLock<Book>,
+    /// The thread writing the records, until the first read.
+    writer: std::sync::Mutex<Option<Writer>>,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log::with_book(Book::default(), 0)
+    }
+}
+
+impl Clone for Log {
+    fn clone(&self) -> Self {
+        Log::with_book(self.book().clone(), self.len)
+    }
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.book.get() {
+            Some(book) => book.fmt(f),
+            None => f
+                .debug_struct("Log")
+                .field("records", &self.len)
+                .field("written_in_thread", &true)
+                .finish(),
+        }
+    }
+}
+
+impl Log {
+    fn with_book(book: Book, len: usize) -> Self {
+        Log {
+            len,
+            book: std::sync::OnceLock::from(book),
+            writer: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// An empty log whose records are encoded and compressed on a thread
+    /// of their own (in line where no thread can be started).
+    pub fn in_thread() -> Self {
+        match Writer::spawn() {
+            Some(w) => Log {
+                len: 0,
+                book: std::sync::OnceLock::new(),
+                writer: std::sync::Mutex::new(Some(w)),
+            },
+            None => Log::default(),
+        }
+    }
+
+    fn take(&mut self, item: Item) {
+        self.len += 1;
+        let writer = self.writer.get_mut().unwrap_or_else(|e| e.into_inner());
+        match writer {
+            Some(w) => w.push(item),
+            None => self
+                .book
+                .get_mut()
+                .expect("a log without a writer has its book")
+                .take(item),
+        }
+    }
+
+    /// Appends `rec` (its `seq` must be its index: the log gives records
+    /// back with their index as `seq`).
+    pub fn push(&mut self, rec: Record) {
+        debug_assert_eq!(rec.seq(), self.len as u64, "a record's seq is its index");
+        self.take(Item::Record(Box::new(rec)));
+    }
+
+    /// Appends the Event `e`, counted in its series.
+    pub fn push_event(&mut self, e: NewEvent) {
+        self.take(Item::Event(Box::new(e)));
+    }
+
+    /// Appends the change record of a write of `object` at `t`, which
+    /// made it `resource_version` and changed the fields `changed`.
+    pub fn push_write(
+        &mut self,
+        t: SimTime,
+        object: &Arc<AnyObject>,
+        resource_version: u64,
+        op: ChangeOp,
+        changed: Vec<String>,
+    ) {
+        self.take(Item::Change(Box::new(WriteOf {
+            t,
+            object: Arc::clone(object),
+            resource_version,
+            op,
+            changed,
+        })));
+    }
+
+    /// The records written, once the writing thread (if any) has caught up.
+    fn book(&self) -> &Book {
+        self.book.get_or_init(|| {
+            let writer = self
+                .writer
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .expect("a log without its book has its writer");
+            writer.finish()
+        })
+    }
+
+    /// Waits until every record given so far is written (a no-op for a
+    /// log written in line): a run's time then includes all its writing.
+    pub fn settle(&self) {
+        self.book();
+    }
+
+    /// How many records there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every record, in order.
+    pub fn iter(&self) -> Iter<'_> {
+        self.since(0)
+    }
+
+    /// The records from the `i`-th on, in order.
+    pub fn since(&self, i: usize) -> Iter<'_> {
+        self.book().since(i)
+    }
+
+    /// The `i`-th record.
+    pub fn get(&self, i: usize) -> Option<Record> {
+        self.since(i).next()
+    }
+}
+
 /// The bytes of the sealed chunk a reader is in, unpacked.
 #[derive(Default)]
 struct Unpacked {
@@ -467,7 +762,7 @@ struct Unpacked {
 
 impl Unpacked {
     /// The bytes of chunk `i` of `log` as written.
-    fn bytes<'b>(&'b mut self, log: &'b Log, i: usize) -> &'b [u8] {
+    fn bytes<'b>(&'b mut self, log: &'b Book, i: usize) -> &'b [u8] {
         if i == log.sealed.len() {
             return &log.open;
         }
@@ -483,7 +778,7 @@ impl Unpacked {
 /// The records of a [`Log`], decoded as they are read. Backwards, it
 /// decodes a block of records at a time (the bytes read forwards only).
 pub struct Iter<'a> {
-    log: &'a Log,
+    log: &'a Book,
     /// Index of the next record read from the front…
     next: usize,
     /// …and where its bytes start.
@@ -649,7 +944,7 @@ mod tests {
         for i in 0..N {
             log.push(record(i));
         }
-        assert!(log.sealed.len() > 2, "the test spans chunks");
+        assert!(log.book().sealed.len() > 2, "the test spans chunks");
         assert_eq!(log.len(), N);
         let want: Vec<String> = (0..N).map(|i| shown(&record(i))).collect();
         let forwards: Vec<String> = log.iter().map(|r| shown(&r)).collect();
@@ -706,7 +1001,7 @@ mod tests {
     /// the struct it was kept as took 104, and its column row more.
     #[test]
     fn a_change_record_takes_a_few_dozen_bytes() {
-        let mut log = Log::default();
+        let mut log = Book::default();
         let (conditions, changed) = (
             ["Ready", "PodScheduled"].map(String::from),
             ["status.phase", "status.conditions"].map(String::from),

@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod codec;
 pub mod diff;
+mod event_series;
 pub mod informer;
 pub mod log;
 pub mod objects;

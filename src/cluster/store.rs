@@ -2,8 +2,7 @@
 //! logged as a [`ChangeRecord`] and queued as a [`WatchEvent`] for the
 //! simulation to deliver to the controllers that watch its kind.
 
-use super::codec::NewChange;
-use super::log::{ActionRecord, ChangeOp, EventRecord, EventType, Log, Record};
+use super::log::{ActionRecord, ChangeOp, EventType, Log, NewEvent, Record};
 use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
@@ -49,51 +48,6 @@ impl StoreError {
     }
 }
 
-/// One series of alike Events (same object and UID, type, reason, message
-/// and source), counted as the client-go event correlator counts them.
-/// What makes them alike is kept as a fingerprint, not read back from the
-/// log (whose chunks are compressed), and a run keeps every series (a
-/// 100 k-pod fleet has millions), so a series is 32 bytes.
-struct EventSeries {
-    /// The first 128 bits of the SHA-256 of what makes the events alike:
-    /// equal fingerprints are alike events (the odds of two of a run's
-    /// series colliding are below 2^-80).
-    fingerprint: [u64; 2],
-    /// How many Events the series has had (the Event's `count`).
-    count: u32,
-    /// When its first Event was recorded (`firstTimestamp`).
-    first_seen: SimTime,
-}
-
-/// The fingerprint of an Event series: every field length-prefixed, so
-/// no two different events hash the same bytes.
-fn fingerprint(
-    object: &ObjectRef,
-    uid: Name,
-    kind: EventType,
-    reason: &str,
-    message: &str,
-    source: &str,
-) -> [u64; 2] {
-    let mut h = Sha256::new();
-    for field in [
-        object.kind.as_str(),
-        object.key.namespace.as_str(),
-        object.key.name.as_str(),
-        uid.as_str(),
-        kind.as_str(),
-        reason,
-        message,
-        source,
-    ] {
-        h.update((field.len() as u64).to_le_bytes());
-        h.update(field.as_bytes());
-    }
-    let d = h.finalize();
-    let word = |i: usize| u64::from_le_bytes(d[i..i + 8].try_into().expect("8 bytes"));
-    [word(0), word(8)]
-}
-
 /// The API server's state.
 #[derive(Default)]
 pub struct Store {
@@ -106,8 +60,6 @@ pub struct Store {
     incarnations: rustc_hash::FxHashMap<(Kind, ObjectKey), u32>,
     log: Log,
     watch_outbox: Vec<WatchEvent>,
-    /// Counts by event, only looked up (never walked), so hashed.
-    events: hashbrown::HashTable<EventSeries>,
 }
 
 impl Store {
@@ -180,9 +132,9 @@ impl Store {
         meta.resource_version = self.resource_version;
         meta.creation_timestamp = self.now;
         meta.deletion_timestamp = None;
-        // A creation changes everything; `changed` lists updates only.
-        self.log_change(&obj, ChangeOp::Added, Vec::new());
         let object: Arc<AnyObject> = Arc::new(obj.into());
+        // A creation changes everything; `changed` lists updates only.
+        self.log_change(&object, ChangeOp::Added, Vec::new());
         self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
@@ -228,8 +180,8 @@ impl Store {
         }
         self.resource_version += 1;
         obj.meta_mut().resource_version = self.resource_version;
-        self.log_change(&obj, ChangeOp::Modified, changed);
         let object: Arc<AnyObject> = Arc::new(obj.into());
+        self.log_change(&object, ChangeOp::Modified, changed);
         self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
@@ -300,9 +252,7 @@ impl Store {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
         self.resource_version += 1;
-        if let Some(obj) = T::downcast(&object) {
-            self.log_change(obj, ChangeOp::Deleted, Vec::new());
-        }
+        self.log_change(&object, ChangeOp::Deleted, Vec::new());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -331,36 +281,15 @@ impl Store {
             .get_shared(object.kind, &object.key)
             .map(|o| o.meta().uid)
             .unwrap_or_default();
-        let fp = fingerprint(&object, uid, kind, reason, &message, source);
-        let now = self.now;
-        let (count, first_seen) = match self.events.find_mut(fp[0], |s| s.fingerprint == fp) {
-            Some(series) => {
-                series.count += 1;
-                (series.count, series.first_seen)
-            }
-            None => {
-                let series = EventSeries {
-                    fingerprint: fp,
-                    count: 1,
-                    first_seen: now,
-                };
-                self.events
-                    .insert_unique(fp[0], series, |s| s.fingerprint[0]);
-                (1, now)
-            }
-        };
-        let seq = self.take_seq();
-        self.log.push(Record::Event(EventRecord {
-            t: now,
-            seq,
+        self.log.push_event(NewEvent {
+            t: self.now,
             object,
+            uid,
             kind,
             reason: Name::new(reason),
-            message: message.into(),
-            count,
-            first_seen,
+            message,
             source,
-        }));
+        });
     }
 
     /// Records a step of a backend call in the log.
@@ -397,6 +326,20 @@ impl Store {
         &self.log
     }
 
+    /// From now on, encodes and compresses the log's records on a thread
+    /// of their own while the run goes on (the records and their order
+    /// are the same; reading the log waits for that thread). Only before
+    /// the first record.
+    pub fn log_in_thread(&mut self) {
+        debug_assert!(
+            self.log.is_empty(),
+            "the log moves to a thread before its first record"
+        );
+        if self.log.is_empty() {
+            self.log = Log::in_thread();
+        }
+    }
+
     /// Takes the watch events queued since the last call.
     pub fn drain_watch_events(&mut self) -> Vec<WatchEvent> {
         std::mem::take(&mut self.watch_outbox)
@@ -407,23 +350,9 @@ impl Store {
         self.log.len() as u64
     }
 
-    fn log_change<T: Stored>(&mut self, obj: &T, op: ChangeOp, changed: Vec<String>) {
-        let meta = obj.meta();
-        let annotations: Vec<Name> = meta.annotations.keys().copied().collect();
-        self.log.push_change(
-            self.now,
-            &NewChange {
-                object: ObjectRef::new(T::KIND, meta.key()),
-                resource_version: self.resource_version,
-                op,
-                phase: obj.phase().as_deref(),
-                conditions: &obj.true_conditions(),
-                annotations: &annotations,
-                columns: &obj.columns(),
-                changed: &changed,
-                deleting: meta.deletion_timestamp.is_some(),
-            },
-        );
+    fn log_change(&mut self, object: &Arc<AnyObject>, op: ChangeOp, changed: Vec<String>) {
+        self.log
+            .push_write(self.now, object, self.resource_version, op, changed);
     }
 }
 
@@ -498,12 +427,6 @@ mod tests {
         );
     }
 
-    /// A 100 k-pod fleet keeps millions of series.
-    #[test]
-    fn an_event_series_takes_32_bytes() {
-        assert_eq!(std::mem::size_of::<EventSeries>(), 32);
-    }
-
     fn claim(name: &str) -> PersistentVolumeClaim {
         PersistentVolumeClaim {
             metadata: ObjectMeta {
@@ -514,6 +437,66 @@ mod tests {
             spec: PersistentVolumeClaimSpec::default(),
             status: PersistentVolumeClaimStatus::default(),
         }
+    }
+
+    /// Writes, Events (some alike), calls and removals on `n` claims,
+    /// from claim `from` on: enough records for several batches.
+    fn play(s: &mut Store, from: usize, n: usize) {
+        for i in from..from + n {
+            s.set_now(SimTime(10 * i as u64));
+            let name = format!("c{}", i % 700);
+            let key = ObjectKey::new("default", name.as_str());
+            let on = ObjectRef::new(Kind::PersistentVolumeClaim, key.clone());
+            if s.get::<PersistentVolumeClaim>(&key).is_none() {
+                s.create(claim(&name)).unwrap();
+            } else {
+                s.modify::<PersistentVolumeClaim>(&key, |c| {
+                    c.status.phase = if i % 2 == 0 {
+                        ClaimPhase::Bound
+                    } else {
+                        ClaimPhase::Pending
+                    };
+                })
+                .unwrap();
+            }
+            let msg = format!("waiting for volume {}", i % 3);
+            s.record_event(on, EventType::Normal, "ExternalProvisioning", msg, "x");
+            if i % 5 == 0 {
+                s.record_action(format!("step {i}"), None);
+            }
+            if i % 11 == 0 {
+                s.remove::<PersistentVolumeClaim>(&key).unwrap();
+            }
+        }
+    }
+
+    fn shown(s: &Store) -> Vec<String> {
+        s.log().iter().map(|r| format!("{r:?}")).collect()
+    }
+
+    #[test]
+    fn a_log_written_in_a_thread_reads_as_one_written_in_line() {
+        let mut inline = Store::new();
+        play(&mut inline, 0, 3000);
+        let want = shown(&inline);
+        assert!(want.len() > 3 * 512, "several batches: {}", want.len());
+        let mut threaded = Store::new();
+        threaded.log_in_thread();
+        play(&mut threaded, 0, 3000);
+        assert_eq!(threaded.log().len(), want.len());
+        assert!(
+            format!("{:?}", threaded.log()).contains("written_in_thread"),
+            "the records went to a thread"
+        );
+        assert_eq!(shown(&threaded), want);
+        // Read half-way: the thread catches up, and the log goes on in line
+        // with the same series counts.
+        let mut halves = Store::new();
+        halves.log_in_thread();
+        play(&mut halves, 0, 1500);
+        assert_eq!(shown(&halves), want[..halves.log().len()]);
+        play(&mut halves, 1500, 1500);
+        assert_eq!(shown(&halves), want);
     }
 
     #[test]

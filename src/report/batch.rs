@@ -185,8 +185,10 @@ pub fn metrics(log: &Log) -> BTreeMap<String, Vec<u64>> {
 
 /// Runs one scenario with one seed.
 pub fn run_one(index: usize, scenario: &Scenario, seed: u64) -> RunLine {
+    // Runs side by side keep the cores busy: each writes its log in line.
     let opts = RunOptions {
         seed: Some(seed),
+        inline_log: true,
         ..Default::default()
     };
     let (run, results) = crate::execute(scenario, &opts);
