@@ -182,6 +182,38 @@ pub fn encode_change<W: AsRef<str>>(
     }
 }
 
+/// An Event record's parts, borrowed.
+pub struct EventView<'a> {
+    /// When.
+    pub t: SimTime,
+    /// The object it is about.
+    pub object: &'a ObjectRef,
+    /// Normal or Warning.
+    pub kind: EventType,
+    /// Its reason.
+    pub reason: Name,
+    /// Its message.
+    pub message: &'a str,
+    /// Its series' count so far.
+    pub count: u32,
+    /// When its series began.
+    pub first_seen: SimTime,
+    /// The component that recorded it.
+    pub source: &'static str,
+}
+
+/// Appends the Event record `e`.
+pub fn encode_event(out: &mut Vec<u8>, dict: &mut Dict, e: &EventView<'_>) {
+    out.push(tag(EVENT, u8::from(e.kind == EventType::Warning)));
+    put(out, e.t.0);
+    put_object(out, dict, e.object);
+    put(out, dict.name(e.reason));
+    put_str(out, e.message);
+    put(out, u64::from(e.count));
+    put(out, e.t.0 - e.first_seen.0);
+    put(out, dict.static_str(e.source));
+}
+
 /// Appends any record but a change (which the store writes through
 /// [`encode_change`]; a decoded one is written back that way).
 pub fn encode(out: &mut Vec<u8>, dict: &mut Dict, rec: &Record) {
@@ -202,16 +234,20 @@ pub fn encode(out: &mut Vec<u8>, dict: &mut Dict, rec: &Record) {
                 deleting: c.deleting,
             },
         ),
-        Record::Event(e) => {
-            out.push(tag(EVENT, u8::from(e.kind == EventType::Warning)));
-            put(out, e.t.0);
-            put_object(out, dict, &e.object);
-            put(out, dict.name(e.reason));
-            put_str(out, &e.message);
-            put(out, u64::from(e.count));
-            put(out, e.t.0 - e.first_seen.0);
-            put(out, dict.static_str(e.source));
-        }
+        Record::Event(e) => encode_event(
+            out,
+            dict,
+            &EventView {
+                t: e.t,
+                object: &e.object,
+                kind: e.kind,
+                reason: e.reason,
+                message: &e.message,
+                count: e.count,
+                first_seen: e.first_seen,
+                source: e.source,
+            },
+        ),
         Record::Operation(o) => {
             let phase = match o.phase {
                 CallPhase::Start => 0,

@@ -356,65 +356,47 @@ impl std::fmt::Debug for Book {
 }
 
 impl Book {
-    /// Appends `rec` (its `seq` must be its index: the log gives records
-    /// back with their index as `seq`).
-    fn push(&mut self, rec: Record) {
-        debug_assert_eq!(rec.seq(), self.len as u64, "a record's seq is its index");
+    /// Appends what `item` records (read only: the items go back to the
+    /// thread that made them, to be freed there).
+    fn take(&mut self, item: &Item) {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        codec::encode(&mut scratch, &mut self.dict, &rec);
-        self.append(&scratch);
-        self.scratch = scratch;
-    }
-
-    /// Appends the change record of a write to `c.object`, made at `t`
-    /// (its lists are borrowed, since the log keeps each distinct one once).
-    fn push_change(&mut self, t: SimTime, c: &NewChange<'_>) {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        codec::encode_change(&mut scratch, &mut self.dict, t, c);
-        self.append(&scratch);
-        self.scratch = scratch;
-    }
-
-    /// Appends what `item` records.
-    fn take(&mut self, item: Item) {
         match item {
-            Item::Record(rec) => self.push(*rec),
+            Item::Record(rec) => codec::encode(&mut scratch, &mut self.dict, rec),
             Item::Event(e) => {
-                let (count, first_seen) = self.series.count(&e);
-                self.push(Record::Event(EventRecord {
+                let (count, first_seen) = self.series.count(e);
+                let view = codec::EventView {
                     t: e.t,
-                    seq: self.len as u64,
-                    object: e.object,
+                    object: &e.object,
                     kind: e.kind,
                     reason: e.reason,
-                    message: e.message.into(),
+                    message: &e.message,
                     count,
                     first_seen,
                     source: e.source,
-                }));
+                };
+                codec::encode_event(&mut scratch, &mut self.dict, &view);
             }
             Item::Change(c) => {
                 let meta = c.object.meta();
                 let annotations: Vec<Name> = meta.annotations.keys().copied().collect();
                 let (phase, conditions, columns) = c.object.phase_conditions_columns();
-                self.push_change(
-                    c.t,
-                    &NewChange {
-                        object: ObjectRef::new(c.object.kind(), meta.key()),
-                        resource_version: c.resource_version,
-                        op: c.op,
-                        phase: phase.as_deref(),
-                        conditions: &conditions,
-                        annotations: &annotations,
-                        columns: &columns,
-                        changed: &c.changed,
-                        deleting: meta.deletion_timestamp.is_some(),
-                    },
-                );
+                let change = NewChange {
+                    object: ObjectRef::new(c.object.kind(), meta.key()),
+                    resource_version: c.resource_version,
+                    op: c.op,
+                    phase: phase.as_deref(),
+                    conditions: &conditions,
+                    annotations: &annotations,
+                    columns: &columns,
+                    changed: &c.changed,
+                    deleting: meta.deletion_timestamp.is_some(),
+                };
+                codec::encode_change(&mut scratch, &mut self.dict, c.t, &change);
             }
         }
+        self.append(&scratch);
+        self.scratch = scratch;
     }
 
     fn append(&mut self, bytes: &[u8]) {
@@ -530,6 +512,11 @@ const IN_FLIGHT: usize = 64;
 struct Writer {
     batch: Vec<Item>,
     to_thread: Option<std::sync::mpsc::SyncSender<Vec<Item>>>,
+    /// Batches written, coming back to be freed (and their room reused)
+    /// by the thread that made their items: an allocator frees fastest
+    /// on the thread that allocated, and the objects' reference counts
+    /// stay in that thread's cache.
+    written: std::sync::mpsc::Receiver<Vec<Item>>,
     thread: Option<std::thread::JoinHandle<Book>>,
 }
 
@@ -537,14 +524,18 @@ impl Writer {
     /// A writing thread, or `None` where one cannot be started.
     fn spawn() -> Option<Writer> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(IN_FLIGHT);
+        let (back, written) = std::sync::mpsc::channel::<Vec<Item>>();
         let thread = std::thread::Builder::new()
             .name("storsim-log".into())
             .spawn(move || {
                 let mut book = Book::default();
                 for batch in rx {
-                    for item in batch {
+                    for item in &batch {
                         book.take(item);
                     }
+                    // Once the log is finished nobody takes them back:
+                    // they are freed here.
+                    let _ = back.send(batch);
                 }
                 book
             })
@@ -552,6 +543,7 @@ impl Writer {
         Some(Writer {
             batch: Vec::with_capacity(BATCH),
             to_thread: Some(tx),
+            written,
             thread: Some(thread),
         })
     }
@@ -564,7 +556,15 @@ impl Writer {
     }
 
     fn hand_over(&mut self) {
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // The next batch reuses the room of one written (freeing its items
+        // here); the others written meanwhile are freed too.
+        let mut next = None;
+        while let Ok(mut done) = self.written.try_recv() {
+            done.clear();
+            next.get_or_insert(done);
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(BATCH));
+        let batch = std::mem::replace(&mut self.batch, next);
         if let Some(tx) = &self.to_thread {
             // A send fails only if the thread has stopped, which only a
             // panic does: `finish` raises it.
@@ -673,7 +673,7 @@ impl Log {
                 .book
                 .get_mut()
                 .expect("a log without a writer has its book")
-                .take(item),
+                .take(&item),
         }
     }
 
@@ -1012,7 +1012,10 @@ mod tests {
             ("AGE", "4m".to_string()),
         ];
         for i in 0..1000 {
-            log.push_change(
+            let mut bytes = Vec::new();
+            codec::encode_change(
+                &mut bytes,
+                &mut log.dict,
                 SimTime(3_600_000 + i),
                 &NewChange {
                     object: ObjectRef::new(Kind::Pod, ObjectKey::new("default", "web-4711")),
@@ -1026,6 +1029,7 @@ mod tests {
                     deleting: false,
                 },
             );
+            log.append(&bytes);
         }
         let bytes = log.open.len();
         assert!(bytes <= 1000 * 30, "{bytes} bytes for 1000 change records");
