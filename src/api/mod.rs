@@ -115,6 +115,33 @@ impl AnyObject {
         }
     }
 
+    /// The fields a write from `self` to `new`, an object of the same kind,
+    /// changed, as dotted paths ([`crate::cluster::diff::changed`]); empty
+    /// when the two are equal or of different kinds.
+    pub fn changed_paths(&self, new: &AnyObject) -> Vec<String> {
+        use crate::cluster::diff::changed;
+        let paths = match (self, new) {
+            (AnyObject::Node(a), AnyObject::Node(b)) => changed(&**a, &**b),
+            (AnyObject::StorageClass(a), AnyObject::StorageClass(b)) => changed(&**a, &**b),
+            (AnyObject::PersistentVolume(a), AnyObject::PersistentVolume(b)) => changed(&**a, &**b),
+            (AnyObject::PersistentVolumeClaim(a), AnyObject::PersistentVolumeClaim(b)) => {
+                changed(&**a, &**b)
+            }
+            (AnyObject::Pod(a), AnyObject::Pod(b)) => changed(&**a, &**b),
+            (AnyObject::StatefulSet(a), AnyObject::StatefulSet(b)) => changed(&**a, &**b),
+            (AnyObject::VolumeAttachment(a), AnyObject::VolumeAttachment(b)) => changed(&**a, &**b),
+            (AnyObject::VolumeSnapshotClass(a), AnyObject::VolumeSnapshotClass(b)) => {
+                changed(&**a, &**b)
+            }
+            (AnyObject::VolumeSnapshot(a), AnyObject::VolumeSnapshot(b)) => changed(&**a, &**b),
+            (AnyObject::VolumeSnapshotContent(a), AnyObject::VolumeSnapshotContent(b)) => {
+                changed(&**a, &**b)
+            }
+            _ => None,
+        };
+        paths.unwrap_or_default()
+    }
+
     /// The phase / STATUS word, whatever the kind.
     pub fn phase(&self) -> Option<String> {
         self.with(|r| r.0)

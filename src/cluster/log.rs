@@ -381,6 +381,11 @@ impl Book {
                 let meta = c.object.meta();
                 let annotations: Vec<Name> = meta.annotations.keys().copied().collect();
                 let (phase, conditions, columns) = c.object.phase_conditions_columns();
+                let changed = c
+                    .before
+                    .as_ref()
+                    .map(|b| b.changed_paths(&c.object))
+                    .unwrap_or_default();
                 let change = NewChange {
                     object: ObjectRef::new(c.object.kind(), meta.key()),
                     resource_version: c.resource_version,
@@ -389,7 +394,7 @@ impl Book {
                     conditions: &conditions,
                     annotations: &annotations,
                     columns: &columns,
-                    changed: &c.changed,
+                    changed: &changed,
                     deleting: meta.deletion_timestamp.is_some(),
                 };
                 codec::encode_change(&mut scratch, &mut self.dict, c.t, &change);
@@ -495,7 +500,9 @@ struct WriteOf {
     object: Arc<AnyObject>,
     resource_version: u64,
     op: ChangeOp,
-    changed: Vec<String>,
+    /// The version it replaced, for an update (whose changed fields are
+    /// worked out here, off the simulation's thread).
+    before: Option<Arc<AnyObject>>,
 }
 
 /// How many items a [`Writer`] gathers before handing them over: one
@@ -690,21 +697,22 @@ impl Log {
     }
 
     /// Appends the change record of a write of `object` at `t`, which
-    /// made it `resource_version` and changed the fields `changed`.
+    /// made it `resource_version`; an update gives the version it replaced
+    /// (`before`), and the record names the fields that differ.
     pub fn push_write(
         &mut self,
         t: SimTime,
         object: &Arc<AnyObject>,
         resource_version: u64,
         op: ChangeOp,
-        changed: Vec<String>,
+        before: Option<Arc<AnyObject>>,
     ) {
         self.take(Item::Change(Box::new(WriteOf {
             t,
             object: Arc::clone(object),
             resource_version,
             op,
-            changed,
+            before,
         })));
     }
 

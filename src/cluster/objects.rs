@@ -276,11 +276,6 @@ pub trait Stored:
     fn table_mut(set: &mut ObjectSet) -> &mut Table;
     /// The object, if `o` is of this kind.
     fn downcast(o: &AnyObject) -> Option<&Self>;
-    /// The fields a write from `old` to `new` changed, as dotted paths, or
-    /// `None` when it changes nothing ([`crate::cluster::diff`]).
-    fn changed(old: &Self, new: &Self) -> Option<Vec<String>> {
-        crate::cluster::diff::changed(old, new)
-    }
 }
 
 macro_rules! stored {

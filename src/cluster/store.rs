@@ -134,7 +134,7 @@ impl Store {
         meta.deletion_timestamp = None;
         let object: Arc<AnyObject> = Arc::new(obj.into());
         // A creation changes everything; `changed` lists updates only.
-        self.log_change(&object, ChangeOp::Added, Vec::new());
+        self.log_change(&object, ChangeOp::Added, None);
         self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
@@ -152,9 +152,10 @@ impl Store {
     /// server. An object being deleted whose last finalizer goes is removed.
     pub fn update<T: Stored>(&mut self, mut obj: T) -> Result<(), StoreError> {
         let key = obj.meta().key();
-        let Some(old) = self.objects.get::<T>(&key) else {
+        let Some(before) = self.objects.get_shared(T::KIND, &key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key)));
         };
+        let old = T::downcast(&before).expect("a kind's table holds that kind");
         // Identity fields are the server's, whatever the caller sent.
         {
             let (uid, ct, dt, rv) = (
@@ -169,9 +170,9 @@ impl Store {
             m.deletion_timestamp = m.deletion_timestamp.or(dt);
             m.resource_version = rv;
         }
-        let Some(changed) = T::changed(old, &obj) else {
+        if *old == obj {
             return Ok(());
-        };
+        }
         if obj.meta().deletion_timestamp.is_some()
             && obj.meta().finalizers.is_empty()
             && !obj.graceful_delete()
@@ -181,7 +182,9 @@ impl Store {
         self.resource_version += 1;
         obj.meta_mut().resource_version = self.resource_version;
         let object: Arc<AnyObject> = Arc::new(obj.into());
-        self.log_change(&object, ChangeOp::Modified, changed);
+        // Which fields changed is worked out where the record is written
+        // (only the log reads it): the write hands over both versions.
+        self.log_change(&object, ChangeOp::Modified, Some(before));
         self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
@@ -252,7 +255,7 @@ impl Store {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
         self.resource_version += 1;
-        self.log_change(&object, ChangeOp::Deleted, Vec::new());
+        self.log_change(&object, ChangeOp::Deleted, None);
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -350,9 +353,14 @@ impl Store {
         self.log.len() as u64
     }
 
-    fn log_change(&mut self, object: &Arc<AnyObject>, op: ChangeOp, changed: Vec<String>) {
+    fn log_change(
+        &mut self,
+        object: &Arc<AnyObject>,
+        op: ChangeOp,
+        before: Option<Arc<AnyObject>>,
+    ) {
         self.log
-            .push_write(self.now, object, self.resource_version, op, changed);
+            .push_write(self.now, object, self.resource_version, op, before);
     }
 }
 
@@ -497,6 +505,50 @@ mod tests {
         assert_eq!(shown(&halves), want[..halves.log().len()]);
         play(&mut halves, 1500, 1500);
         assert_eq!(shown(&halves), want);
+    }
+
+    /// Each update's record names the fields that update changed, against
+    /// the version it replaced, even when later updates replaced that one
+    /// again before the log (here on its thread) wrote the record.
+    #[test]
+    fn change_records_name_the_fields_each_update_changed() {
+        for threaded in [false, true] {
+            let mut s = Store::new();
+            if threaded {
+                s.log_in_thread();
+            }
+            let key = ObjectKey::new("default", "a");
+            s.create(claim("a")).unwrap();
+            s.modify::<PersistentVolumeClaim>(&key, |c| c.status.phase = ClaimPhase::Bound)
+                .unwrap();
+            s.modify::<PersistentVolumeClaim>(&key, |c| {
+                c.metadata.annotations.insert("x", "1");
+                c.spec.volume_name = "pv-1".into();
+            })
+            .unwrap();
+            // A no-op write makes no record.
+            s.modify::<PersistentVolumeClaim>(&key, |c| c.spec.volume_name = "pv-1".into())
+                .unwrap();
+            s.modify::<PersistentVolumeClaim>(&key, |c| c.status.phase = ClaimPhase::Lost)
+                .unwrap();
+            s.remove::<PersistentVolumeClaim>(&key).unwrap();
+            let changed: Vec<Vec<String>> = s
+                .log()
+                .iter()
+                .map(|r| match r {
+                    Record::Change(c) => c.changed.iter().map(|p| p.to_string()).collect(),
+                    other => panic!("only writes: {other:?}"),
+                })
+                .collect();
+            let want: [&[&str]; 5] = [
+                &[],
+                &["status.phase"],
+                &["metadata.annotations.x", "spec.volumeName"],
+                &["status.phase"],
+                &[],
+            ];
+            assert_eq!(changed, want, "threaded: {threaded}");
+        }
     }
 
     #[test]
