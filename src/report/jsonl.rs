@@ -57,6 +57,102 @@ impl<W: std::io::Write> Lines<W> {
     }
 }
 
+impl<W: std::io::Write> Lines<W> {
+    /// The line of one timeline record.
+    fn push_record(&mut self, rec: &Record) {
+        match rec {
+            Record::Change(c) => self.push(ChangeLine::of(c)),
+            Record::Event(e) => self.push(EventLine::of(e)),
+            Record::Operation(o) => self.push(OperationLine::of(o)),
+            _ => self.push(record(rec)),
+        }
+    }
+
+    /// Lines made elsewhere, whole.
+    fn push_bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+}
+
+/// How many records a piece of the timeline's lines holds when two
+/// threads make them (see [`write_records`]).
+const PIECE: usize = 4096;
+
+/// The timeline's lines, in order. A long log's lines are made on two
+/// cores: a second thread makes every other piece of [`PIECE`] records
+/// while this one makes and writes the others, taking the second
+/// thread's pieces in turn, so the bytes are those one thread makes (a
+/// test compares them) and at most a few pieces wait in memory. After a
+/// run the second core is idle, and these lines are most of the output's
+/// time (a 10 k-pod fleet has about a million).
+fn write_records<W: std::io::Write>(lines: &mut Lines<W>, log: &crate::cluster::Log) {
+    let n = log.len();
+    let two_cores = std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
+    if n < 2 * PIECE || !two_cores {
+        for rec in log {
+            lines.push_record(&rec);
+        }
+        return;
+    }
+    write_records_on_two_threads(lines, log, PIECE);
+}
+
+/// [`write_records`] on two threads in pieces of `piece` records,
+/// whatever the log's length.
+fn write_records_on_two_threads<W: std::io::Write>(
+    lines: &mut Lines<W>,
+    log: &crate::cluster::Log,
+    piece: usize,
+) {
+    let n = log.len();
+    std::thread::scope(|scope| {
+        let (to_writer, pieces) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        scope.spawn(move || {
+            for start in (piece..n).step_by(2 * piece) {
+                let mut made = Lines::new(Vec::new());
+                for rec in log.since(start).take(piece) {
+                    made.push_record(&rec);
+                }
+                made.flush();
+                // Writing to memory fails only if a line cannot be made,
+                // which the writing thread then finds in this piece's
+                // place: an empty piece ends the output early.
+                let bytes = if made.error.is_some() {
+                    Vec::new()
+                } else {
+                    made.out
+                };
+                if to_writer.send(bytes).is_err() {
+                    return; // the writer stopped (an error)
+                }
+            }
+        });
+        for start in (0..n).step_by(2 * piece) {
+            for rec in log.since(start).take(piece) {
+                lines.push_record(&rec);
+            }
+            if start + piece < n {
+                match pieces.recv() {
+                    Ok(bytes) if !bytes.is_empty() => lines.push_bytes(&bytes),
+                    _ => {
+                        lines.error.get_or_insert_with(|| {
+                            std::io::Error::other("a timeline line could not be made")
+                        });
+                    }
+                }
+            }
+            if lines.error.is_some() {
+                break;
+            }
+        }
+        // The second thread, if still at work, stops at its next piece.
+        drop(pieces);
+    });
+}
+
 /// The whole JSON Lines output.
 pub fn render(r: &Report<'_>) -> String {
     let mut out = Vec::new();
@@ -76,14 +172,7 @@ pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::i
         "seed": r.run.seed,
         "profile": r.run.profile,
     }));
-    for rec in r.run.store.log() {
-        match &rec {
-            Record::Change(c) => lines.push(ChangeLine::of(c)),
-            Record::Event(e) => lines.push(EventLine::of(e)),
-            Record::Operation(o) => lines.push(OperationLine::of(o)),
-            _ => lines.push(record(&rec)),
-        }
-    }
+    write_records(&mut lines, r.run.store.log());
     for row in r.reference_rows() {
         lines.push(json!({
             "type": "reference",
@@ -356,6 +445,31 @@ mod tests {
                 "caller": o.caller,
             }),
             _ => record(rec),
+        }
+    }
+
+    /// The timeline's lines made on two threads are the bytes one thread
+    /// makes, whatever the pieces' size against the log's length (one
+    /// piece, an odd or even number of them, a last one cut short).
+    #[test]
+    fn lines_made_on_two_threads_are_those_of_one() {
+        let path = format!("{}/scenarios/attach-stuck.toml", env!("CARGO_MANIFEST_DIR"));
+        let scenario = crate::scenario::load_file(&path).expect("a shipped scenario loads");
+        let (run, _) = crate::execute(&scenario, &RunOptions::default());
+        let log = run.store.log();
+        let mut one = Lines::new(Vec::new());
+        for rec in log {
+            one.push_record(&rec);
+        }
+        one.flush();
+        let n = log.len();
+        assert!(n > 40, "a log of some length: {n}");
+        for piece in [1, 2, 7, n / 2, n - 1, n, n + 5] {
+            let mut two = Lines::new(Vec::new());
+            write_records_on_two_threads(&mut two, log, piece);
+            two.flush();
+            assert!(two.error.is_none());
+            assert!(two.out == one.out, "piece of {piece} records");
         }
     }
 
