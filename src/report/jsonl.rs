@@ -55,9 +55,7 @@ impl<W: std::io::Write> Lines<W> {
         }
         self.buf.clear();
     }
-}
 
-impl<W: std::io::Write> Lines<W> {
     /// The line of one timeline record.
     fn push_record(&mut self, rec: &Record) {
         match rec {
@@ -68,11 +66,15 @@ impl<W: std::io::Write> Lines<W> {
         }
     }
 
-    /// Lines made elsewhere, whole.
+    /// Lines made elsewhere, whole: written as they are, after the lines
+    /// gathered here (a piece is larger than a gathering, so it is not
+    /// copied into one).
     fn push_bytes(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= FLUSH_AT {
-            self.flush();
+        self.flush();
+        if self.error.is_none()
+            && let Err(e) = self.out.write_all(bytes)
+        {
+            self.error = Some(e);
         }
     }
 }
@@ -117,9 +119,9 @@ fn write_records_on_two_threads<W: std::io::Write>(
                     made.push_record(&rec);
                 }
                 made.flush();
-                // Writing to memory fails only if a line cannot be made,
-                // which the writing thread then finds in this piece's
-                // place: an empty piece ends the output early.
+                // Writing to memory fails only if a line cannot be made;
+                // the output's thread then gets an empty piece in this
+                // one's place, and stops with an error.
                 let bytes = if made.error.is_some() {
                     Vec::new()
                 } else {
