@@ -598,13 +598,13 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             }
-            // JSON Lines go out as they are made; text is made whole first.
+            // Both formats go out as they are made, never held whole.
             let emit = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
                 match (output, &watch) {
                     (Format::Text, Some((kind, object))) => w.write_all(
                         report::text::watch(run.store.log(), *kind, object.as_ref()).as_bytes(),
                     ),
-                    (Format::Text, None) => w.write_all(report::text::render(&report).as_bytes()),
+                    (Format::Text, None) => report::text::write(&report, w),
                     (Format::Jsonl, _) => report::jsonl::write(&report, w),
                 }
             };

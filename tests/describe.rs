@@ -97,3 +97,44 @@ fn run_watch_prints_only_the_lines_of_one_kind_or_object() {
         .code(2)
         .stderr(predicate::str::contains("--watch: unknown kind `gadget`"));
 }
+
+/// The report's tables line up under their headers: every EVENTS row's
+/// REASON, OBJECT and SOURCE begin where the header's do, and every
+/// timeline line's object and status begin at the same columns. (An
+/// interned reason once printed without its padding, pulling the rest of
+/// each row to the left.)
+#[test]
+fn the_report_columns_line_up_under_their_headers() {
+    let out = stdout(&["run", &scenario_path("rwo-multi-attach")]);
+    let starts_at = |line: &str, at: usize| {
+        let b = line.as_bytes();
+        b[at - 1] == b' ' && b[at] != b' '
+    };
+    let (timeline, rest) = out
+        .split_once("\nTIMELINE\n")
+        .unwrap()
+        .1
+        .split_once("\nEVENTS\n")
+        .unwrap();
+    let lines: Vec<&str> = timeline.lines().filter(|l| l.len() > 57).collect();
+    assert!(lines.len() > 20, "{timeline}");
+    for l in &lines {
+        assert!(starts_at(l, 12), "{l}");
+        // An object wider than its column (a call's target) pushes the
+        // rest of its line; a pod or claim does not.
+        if l[12..].starts_with("Pod/") || l[12..].starts_with("PersistentVolumeClaim/") {
+            assert!(starts_at(l, 57), "{l}");
+        }
+    }
+    let mut table = rest.lines();
+    let header = table.next().unwrap();
+    let col = |name: &str| header.find(name).unwrap();
+    let cols = [col("REASON"), col("OBJECT"), col("SOURCE")];
+    let rows: Vec<&str> = table.take_while(|l| l.starts_with("T+")).collect();
+    assert!(rows.iter().any(|r| r.contains(" FailedAttachVolume ")));
+    for row in rows {
+        for at in cols {
+            assert!(starts_at(row, at), "column {at} of {row:?}");
+        }
+    }
+}

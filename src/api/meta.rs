@@ -115,8 +115,9 @@ impl Kind {
 }
 
 impl fmt::Display for Kind {
+    // `pad`, not `write_str`: a width (`{:<22}`) pads it as it pads a str.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -253,8 +254,9 @@ impl fmt::Debug for Name {
 }
 
 impl fmt::Display for Name {
+    // `pad`, not `write_str`: a width (`{:<22}`) pads it as it pads a str.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.pad(self.0.as_str())
     }
 }
 

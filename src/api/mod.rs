@@ -229,13 +229,35 @@ pub fn column_key(header: &str) -> String {
 
 /// Non-empty columns as `key=value` words, the way the timeline prints them.
 pub fn columns_text(columns: &[(&'static str, impl AsRef<str>)]) -> String {
-    columns
-        .iter()
-        .map(|(k, v)| (k, v.as_ref()))
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{}={v}", column_key(k)))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::new();
+    write_columns(&mut out, columns);
+    out
+}
+
+/// [`columns_text`], appended to `out`: the timeline writes a million of
+/// these, so without a string per column or per line.
+pub fn write_columns(out: &mut String, columns: &[(&'static str, impl AsRef<str>)]) {
+    let mut first = true;
+    for (k, v) in columns {
+        let v = v.as_ref();
+        if v.is_empty() {
+            continue;
+        }
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        // [`column_key`], a character at a time.
+        for c in k.chars() {
+            if c == ' ' {
+                out.push('-');
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        }
+        out.push('=');
+        out.push_str(v);
+    }
 }
 
 /// Adds `finalizer` unless present (what protection admission plugins do).

@@ -114,8 +114,9 @@ impl PartialEq<String> for Text {
 }
 
 impl std::fmt::Display for Text {
+    // `pad`, not `write_str`: a width pads it as it pads a str.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

@@ -2,16 +2,31 @@
 
 use super::{Report, STORSIM_VERSION};
 use crate::api::Kind;
+use crate::api::{Name, ObjectRef};
+use crate::cluster::log::EventType;
 use crate::cluster::log::Text;
 use crate::cluster::{CallPhase, ChangeOp, EventRecord, Log, Record};
 use crate::engine::SimTime;
 use crate::simulation::EndReason;
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::fmt::Write;
 
 /// Renders the whole human report.
 pub fn render(r: &Report<'_>) -> String {
-    let mut out = String::new();
+    let mut out = Out::new(Vec::new());
+    write_report(r, &mut out);
+    out.into_string()
+}
+
+/// The whole human report, written to `w` as it is made.
+pub fn write(r: &Report<'_>, w: &mut (impl std::io::Write + ?Sized)) -> std::io::Result<()> {
+    let mut out = Out::new(w);
+    write_report(r, &mut out);
+    out.finish().map(|_| ())
+}
+
+fn write_report<W: std::io::Write>(r: &Report<'_>, o: &mut Out<W>) {
+    let out = &mut o.buf;
     let s = r.scenario;
     let _ = writeln!(
         out,
@@ -44,9 +59,10 @@ pub fn render(r: &Report<'_>) -> String {
         }
     );
     out.push_str("\nTIMELINE\n");
-    out.push_str(&timeline(r.run.store.log()));
-    out.push_str("\nEVENTS\n");
-    out.push_str(&events_table(r.run.store.log()));
+    write_timeline(r.run.store.log(), o);
+    o.buf.push_str("\nEVENTS\n");
+    write_events_table(r.run.store.log(), o);
+    let out = &mut o.buf;
     let rows = r.reference_rows();
     if !rows.is_empty() {
         out.push_str("\nREFERENCE DOCUMENT vs THIS RUN\n");
@@ -147,18 +163,28 @@ pub fn render(r: &Report<'_>) -> String {
         },
         r.exit_code()
     );
-    out
 }
 
 /// One line per observable change, Event and action, in order. The cluster
 /// set-up at T+0 (nodes, storage classes) is summarised in the header.
 pub fn timeline(log: impl IntoIterator<Item = Record>) -> String {
-    let mut out = String::new();
+    let mut out = Out::new(Vec::new());
+    write_timeline(log, &mut out);
+    out.into_string()
+}
+
+/// [`timeline`], written to `out` as it is made. A fleet's timeline is
+/// close to a million lines: each is written into the one buffer, with
+/// no string of its own.
+fn write_timeline<W: std::io::Write>(log: impl IntoIterator<Item = Record>, out: &mut Out<W>) {
     // What each object's last printed line showed: a write that changes
     // nothing visible (node volumesInUse, a finalizer) is not printed; the
-    // JSON Lines output keeps every write.
-    let mut shown: BTreeMap<String, String> = BTreeMap::new();
+    // JSON Lines output keeps every write. Never walked, so hashed.
+    let mut shown: FxHashMap<ObjectRef, String> = FxHashMap::default();
+    let mut visible = String::new();
     for rec in log {
+        let buf = &mut out.buf;
+        let line = buf.len();
         match rec {
             Record::Change(c) => {
                 if c.t == SimTime::ZERO
@@ -167,135 +193,209 @@ pub fn timeline(log: impl IntoIterator<Item = Record>) -> String {
                 {
                     continue;
                 }
-                let status = match c.op {
-                    ChangeOp::Deleted => "(deleted)".to_string(),
-                    _ => c
-                        .phase
-                        .map_or_else(|| c.op.as_str().to_string(), |p| p.to_string()),
+                let status = match (c.op, &c.phase) {
+                    (ChangeOp::Deleted, _) => "(deleted)",
+                    (_, Some(p)) => p.as_str(),
+                    (op, None) => op.as_str(),
                 };
-                let cols = crate::api::columns_text(&c.columns);
-                let visible = format!("{status} {cols}");
-                if c.op == ChangeOp::Modified && shown.get(&c.object.to_string()) == Some(&visible)
-                {
+                visible.clear();
+                visible.push_str(status);
+                visible.push(' ');
+                crate::api::write_columns(&mut visible, &c.columns);
+                let last = shown.entry(c.object.clone()).or_default();
+                if c.op == ChangeOp::Modified && *last == visible {
                     continue;
                 }
-                shown.insert(c.object.to_string(), visible);
-                let line = format!(
-                    "{:<10}  {:<44} {:<11} {}",
-                    c.t.offset_label(),
-                    c.object.to_string(),
-                    status,
-                    cols
-                );
-                let _ = writeln!(out, "{}", line.trim_end());
+                last.clone_from(&visible);
+                time(buf, c.t);
+                padded(buf, OBJECT, &c.object);
+                padded(buf, STATUS, status);
+                buf.push_str(&visible[status.len() + 1..]);
+                trim_line(buf, line);
             }
             Record::Event(e) => {
-                let count = if e.count > 1 {
-                    format!(" (x{})", e.count)
-                } else {
-                    String::new()
-                };
-                let _ = writeln!(
-                    out,
-                    "{:<10}  {:<44} {:<11} {}: {}{count}",
-                    e.t.offset_label(),
-                    e.object.to_string(),
-                    e.kind.as_str(),
-                    e.reason,
-                    e.message
-                );
+                time(buf, e.t);
+                padded(buf, OBJECT, &e.object);
+                padded(buf, STATUS, e.kind.as_str());
+                let _ = write!(buf, "{}: {}", e.reason, e.message);
+                if e.count > 1 {
+                    let _ = write!(buf, " (x{})", e.count);
+                }
+                buf.push('\n');
             }
             Record::Dns(d) => {
-                let status = if d.resolves { "resolves" } else { "gone" };
-                let _ = writeln!(
-                    out,
-                    "{:<10}  {:<44} {status}",
-                    d.t.offset_label(),
-                    format!("dns {}", d.name)
-                );
+                time(buf, d.t);
+                padded(buf, OBJECT, format_args!("dns {}", d.name));
+                buf.push_str(if d.resolves { "resolves" } else { "gone" });
+                buf.push('\n');
             }
             Record::Operation(o) => {
-                let (status, detail) = match (&o.phase, &o.result) {
-                    (CallPhase::Start, _) => {
-                        ("started", format!("attempt {} by {}", o.attempt, o.caller))
-                    }
-                    (CallPhase::Timeout, _) => (
-                        "timed out",
-                        "the caller stopped waiting; the call goes on".to_string(),
-                    ),
-                    (CallPhase::End, Some(Ok(r))) => ("ok", r.to_string()),
-                    (CallPhase::End, Some(Err(e))) => ("failed", e.to_string()),
-                    (CallPhase::End, None) => ("ended", String::new()),
-                };
-                let what = format!("{} {}", o.op.csi_name(), o.target);
-                let line = format!(
-                    "{:<10}  {:<44} {:<11} {detail}",
-                    o.t.offset_label(),
-                    what,
-                    status
+                time(buf, o.t);
+                padded(
+                    buf,
+                    OBJECT,
+                    format_args!("{} {}", o.op.csi_name(), o.target),
                 );
-                let _ = writeln!(out, "{}", line.trim_end());
+                let status = match (&o.phase, &o.result) {
+                    (CallPhase::Start, _) => "started",
+                    (CallPhase::Timeout, _) => "timed out",
+                    (CallPhase::End, Some(Ok(_))) => "ok",
+                    (CallPhase::End, Some(Err(_))) => "failed",
+                    (CallPhase::End, None) => "ended",
+                };
+                padded(buf, STATUS, status);
+                let _ = match (&o.phase, &o.result) {
+                    (CallPhase::Start, _) => write!(buf, "attempt {} by {}", o.attempt, o.caller),
+                    (CallPhase::Timeout, _) => {
+                        write!(buf, "the caller stopped waiting; the call goes on")
+                    }
+                    (CallPhase::End, Some(Ok(r) | Err(r))) => write!(buf, "{r}"),
+                    (CallPhase::End, None) => Ok(()),
+                };
+                trim_line(buf, line);
             }
             Record::Action(a) => {
-                let label = a
-                    .label
-                    .as_ref()
-                    .map(|l| format!("  [{l}]"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    out,
-                    "{:<10}  {:<44} {}{label}",
-                    a.t.offset_label(),
-                    "action",
-                    a.description
-                );
+                time(buf, a.t);
+                padded(buf, OBJECT, "action");
+                buf.push_str(&a.description);
+                if let Some(l) = &a.label {
+                    let _ = write!(buf, "  [{l}]");
+                }
+                buf.push('\n');
             }
         }
+        out.line_done();
     }
-    out
+}
+
+/// The widths of a timeline line's first columns: time, object, status.
+const TIME: usize = 10;
+const OBJECT: usize = 44;
+const STATUS: usize = 11;
+
+/// A line's time column and the two spaces after it.
+fn time(buf: &mut String, t: SimTime) {
+    let ms = t.as_millis();
+    padded(buf, TIME, format_args!("T+{}.{:03}s", ms / 1000, ms % 1000));
+    buf.push(' ');
+}
+
+/// `fill`, then spaces up to `width` characters (as `{:<width}`
+/// pads), then the one space between columns.
+fn padded(buf: &mut String, width: usize, fill: impl std::fmt::Display) {
+    let start = buf.len();
+    let _ = write!(buf, "{fill}");
+    let n = buf[start..].chars().count();
+    buf.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+    buf.push(' ');
+}
+
+/// Ends the line that begins at `start` without its trailing blanks (an
+/// empty last column leaves its padding behind).
+fn trim_line(buf: &mut String, start: usize) {
+    let kept = buf[start..].trim_end().len();
+    buf.truncate(start + kept);
+    buf.push('\n');
+}
+
+/// A report being written: made in a buffer that goes to the writer
+/// whenever it holds [`FLUSH_AT`] bytes, so a long report is never held
+/// whole. The first write error is kept and reported at the end.
+struct Out<W: std::io::Write> {
+    buf: String,
+    w: W,
+    error: Option<std::io::Error>,
+}
+
+/// How much [`Out`] gathers before it writes.
+const FLUSH_AT: usize = 1 << 16;
+
+impl<W: std::io::Write> Out<W> {
+    fn new(w: W) -> Self {
+        Out {
+            buf: String::with_capacity(FLUSH_AT + 4096),
+            w,
+            error: None,
+        }
+    }
+
+    /// After each line: writes what was gathered once it is enough.
+    fn line_done(&mut self) {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.w.write_all(self.buf.as_bytes())
+        {
+            self.error = Some(e);
+        }
+        self.buf.clear();
+    }
+
+    /// Everything written, or the first error.
+    fn finish(mut self) -> std::io::Result<W> {
+        self.flush();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.w),
+        }
+    }
+}
+
+impl Out<Vec<u8>> {
+    fn into_string(self) -> String {
+        let bytes = self.finish().expect("writing to memory cannot fail");
+        String::from_utf8(bytes).expect("the lines were made as strings")
+    }
 }
 
 /// `kubectl get events`-style table: one row per Event with its count, first
 /// and last time, ordered by last time.
 pub fn events_table(log: &Log) -> String {
-    let mut last: BTreeMap<(String, &str, &str, Text), EventRecord> = BTreeMap::new();
+    let mut out = Out::new(Vec::new());
+    write_events_table(log, &mut out);
+    out.into_string()
+}
+
+/// [`events_table`], written to `out`.
+fn write_events_table<W: std::io::Write>(log: &Log, out: &mut Out<W>) {
+    // Each Event's last emission; the rows are then sorted, so the map is
+    // never walked in its own order.
+    let mut last: FxHashMap<(ObjectRef, EventType, Name, Text), EventRecord> = FxHashMap::default();
     for rec in log {
         if let Record::Event(e) = rec {
-            last.insert(
-                (
-                    e.object.to_string(),
-                    e.kind.as_str(),
-                    e.reason.as_str(),
-                    e.message.clone(),
-                ),
-                e,
-            );
+            last.insert((e.object.clone(), e.kind, e.reason, e.message.clone()), e);
         }
     }
     if last.is_empty() {
-        return "(no events)\n".into();
+        out.buf.push_str("(no events)\n");
+        return;
     }
     let mut rows: Vec<EventRecord> = last.into_values().collect();
     rows.sort_by_key(|e| (e.t, e.seq));
-    let mut out = format!(
-        "{:<11} {:<11} {:<6} {:<8} {:<22} {:<40} {:<28} {}\n",
-        "FIRST SEEN", "LAST SEEN", "COUNT", "TYPE", "REASON", "OBJECT", "SOURCE", "MESSAGE"
+    let _ = writeln!(
+        out.buf,
+        "{:<11} {:<11} {:<6} {:<8} {:<22} {:<40} {:<28} MESSAGE",
+        "FIRST SEEN", "LAST SEEN", "COUNT", "TYPE", "REASON", "OBJECT", "SOURCE"
     );
     for e in rows {
-        let _ = writeln!(
-            out,
-            "{:<11} {:<11} {:<6} {:<8} {:<22} {:<40} {:<28} {}",
-            e.first_seen.offset_label(),
-            e.t.offset_label(),
-            e.count,
-            e.kind.as_str(),
-            e.reason,
-            e.object.to_string(),
-            e.source,
-            e.message
+        let buf = &mut out.buf;
+        let (first, t) = (e.first_seen.as_millis(), e.t.as_millis());
+        padded(
+            buf,
+            11,
+            format_args!("T+{}.{:03}s", first / 1000, first % 1000),
         );
+        padded(buf, 11, format_args!("T+{}.{:03}s", t / 1000, t % 1000));
+        let _ = write!(buf, "{:<6} {:<8} ", e.count, e.kind.as_str());
+        padded(buf, 22, e.reason);
+        padded(buf, 40, &e.object);
+        let _ = writeln!(buf, "{:<28} {}", e.source, e.message);
+        out.line_done();
     }
-    out
 }
 
 /// `kubectl get -w` for one kind, or one object: only the lines of its
