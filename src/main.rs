@@ -601,9 +601,9 @@ fn main() -> ExitCode {
             // Both formats go out as they are made, never held whole.
             let emit = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
                 match (output, &watch) {
-                    (Format::Text, Some((kind, object))) => w.write_all(
-                        report::text::watch(run.store.log(), *kind, object.as_ref()).as_bytes(),
-                    ),
+                    (Format::Text, Some((kind, object))) => {
+                        report::text::write_watch(run.store.log(), *kind, object.as_ref(), w)
+                    }
                     (Format::Text, None) => report::text::write(&report, w),
                     (Format::Jsonl, _) => report::jsonl::write(&report, w),
                 }

@@ -165,17 +165,11 @@ fn write_report<W: std::io::Write>(r: &Report<'_>, o: &mut Out<W>) {
     );
 }
 
-/// One line per observable change, Event and action, in order. The cluster
-/// set-up at T+0 (nodes, storage classes) is summarised in the header.
-pub fn timeline(log: impl IntoIterator<Item = Record>) -> String {
-    let mut out = Out::new(Vec::new());
-    write_timeline(log, &mut out);
-    out.into_string()
-}
-
-/// [`timeline`], written to `out` as it is made. A fleet's timeline is
-/// close to a million lines: each is written into the one buffer, with
-/// no string of its own.
+/// One line per observable change, Event and action, in order, written
+/// to `out` as it is made. The cluster set-up at T+0 (nodes, storage
+/// classes) is summarised in the header. A fleet's timeline is close to
+/// a million lines: each is written into the one buffer, with no string
+/// of its own.
 fn write_timeline<W: std::io::Write>(log: impl IntoIterator<Item = Record>, out: &mut Out<W>) {
     // What each object's last printed line showed: a write that changes
     // nothing visible (node volumesInUse, a finalizer) is not printed; the
@@ -354,13 +348,6 @@ impl Out<Vec<u8>> {
 
 /// `kubectl get events`-style table: one row per Event with its count, first
 /// and last time, ordered by last time.
-pub fn events_table(log: &Log) -> String {
-    let mut out = Out::new(Vec::new());
-    write_events_table(log, &mut out);
-    out.into_string()
-}
-
-/// [`events_table`], written to `out`.
 fn write_events_table<W: std::io::Write>(log: &Log, out: &mut Out<W>) {
     // Each Event's last emission; the rows are then sorted, so the map is
     // never walked in its own order.
@@ -399,10 +386,26 @@ fn write_events_table<W: std::io::Write>(log: &Log, out: &mut Out<W>) {
 }
 
 /// `kubectl get -w` for one kind, or one object: only the lines of its
-/// writes, as the timeline prints them.
-pub fn watch(log: &Log, kind: Kind, object: Option<&crate::api::ObjectRef>) -> String {
-    timeline(log.iter().filter(|r| match r {
+/// writes, as the timeline prints them, written to `w` as they are made.
+pub fn write_watch(
+    log: &Log,
+    kind: Kind,
+    object: Option<&ObjectRef>,
+    w: &mut (impl std::io::Write + ?Sized),
+) -> std::io::Result<()> {
+    let mut out = Out::new(w);
+    write_timeline(watched(log, kind, object), &mut out);
+    out.finish().map(|_| ())
+}
+
+/// The records [`write_watch`] prints.
+fn watched<'a>(
+    log: &'a Log,
+    kind: Kind,
+    object: Option<&'a ObjectRef>,
+) -> impl Iterator<Item = Record> + 'a {
+    log.iter().filter(move |r| match r {
         Record::Change(c) => c.object.kind == kind && object.is_none_or(|o| *o == c.object),
         _ => false,
-    }))
+    })
 }
