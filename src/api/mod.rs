@@ -247,12 +247,24 @@ pub fn write_columns(out: &mut String, columns: &[(&'static str, impl AsRef<str>
             out.push(' ');
         }
         first = false;
-        // [`column_key`], a character at a time.
-        for c in k.chars() {
-            if c == ' ' {
-                out.push('-');
-            } else {
-                out.extend(c.to_lowercase());
+        // [`column_key`]: headers are ASCII, lowered in place word by word;
+        // any other is lowered a character at a time.
+        if k.is_ascii() {
+            for (i, word) in k.split(' ').enumerate() {
+                if i > 0 {
+                    out.push('-');
+                }
+                let start = out.len();
+                out.push_str(word);
+                out[start..].make_ascii_lowercase();
+            }
+        } else {
+            for c in k.chars() {
+                if c == ' ' {
+                    out.push('-');
+                } else {
+                    out.extend(c.to_lowercase());
+                }
             }
         }
         out.push('=');

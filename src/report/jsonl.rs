@@ -66,9 +66,9 @@ impl<W: std::io::Write> Lines<W> {
         }
     }
 
-    /// Lines made elsewhere, whole: written as they are, after the lines
-    /// gathered here (a piece is larger than a gathering, so it is not
-    /// copied into one).
+    /// Lines made elsewhere, whole (a piece of the timeline): written as
+    /// they are, after the lines gathered here (a piece is larger than a
+    /// gathering, so it is not copied into one).
     fn push_bytes(&mut self, bytes: &[u8]) {
         self.flush();
         if self.error.is_none()
@@ -79,79 +79,44 @@ impl<W: std::io::Write> Lines<W> {
     }
 }
 
-/// How many records a piece of the timeline's lines holds when two
-/// threads make them (see [`write_records`]).
-const PIECE: usize = 4096;
-
-/// The timeline's lines, in order. A long log's lines are made on two
-/// cores: a second thread makes every other piece of [`PIECE`] records
-/// while this one makes and writes the others, taking the second
-/// thread's pieces in turn, so the bytes are those one thread makes (a
-/// test compares them) and at most a few pieces wait in memory. After a
-/// run the second core is idle, and these lines are most of the output's
-/// time (a 10 k-pod fleet has about a million).
+/// The timeline's lines, in order, made in pieces ([`super::pieces`]):
+/// on two cores when the log is long.
 fn write_records<W: std::io::Write>(lines: &mut Lines<W>, log: &crate::cluster::Log) {
-    let n = log.len();
-    let two_cores = std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
-    if n < 2 * PIECE || !two_cores {
-        for rec in log {
-            lines.push_record(&rec);
-        }
-        return;
-    }
-    write_records_on_two_threads(lines, log, PIECE);
+    write_records_in(lines, log, |make, take| {
+        super::pieces::in_order(log, super::pieces::PIECE, make, take)
+    });
 }
 
-/// [`write_records`] on two threads in pieces of `piece` records,
-/// whatever the log's length.
-fn write_records_on_two_threads<W: std::io::Write>(
+/// The lines of the log's records in pieces, as `split` cuts and orders
+/// them; a piece whose lines cannot be made stops the output with an
+/// error.
+fn write_records_in<W: std::io::Write>(
     lines: &mut Lines<W>,
     log: &crate::cluster::Log,
-    piece: usize,
+    split: impl FnOnce(
+        &(dyn Fn(std::ops::Range<usize>) -> Option<Vec<u8>> + Sync),
+        &mut dyn FnMut(Option<Vec<u8>>) -> bool,
+    ),
 ) {
-    let n = log.len();
-    std::thread::scope(|scope| {
-        let (to_writer, pieces) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-        scope.spawn(move || {
-            for start in (piece..n).step_by(2 * piece) {
-                let mut made = Lines::new(Vec::new());
-                for rec in log.since(start).take(piece) {
-                    made.push_record(&rec);
-                }
-                made.flush();
-                // Writing to memory fails only if a line cannot be made;
-                // the output's thread then gets an empty piece in this
-                // one's place, and stops with an error.
-                let bytes = if made.error.is_some() {
-                    Vec::new()
-                } else {
-                    made.out
-                };
-                if to_writer.send(bytes).is_err() {
-                    return; // the writer stopped (an error)
-                }
-            }
-        });
-        for start in (0..n).step_by(2 * piece) {
-            for rec in log.since(start).take(piece) {
-                lines.push_record(&rec);
-            }
-            if start + piece < n {
-                match pieces.recv() {
-                    Ok(bytes) if !bytes.is_empty() => lines.push_bytes(&bytes),
-                    _ => {
-                        lines.error.get_or_insert_with(|| {
-                            std::io::Error::other("a timeline line could not be made")
-                        });
-                    }
-                }
-            }
-            if lines.error.is_some() {
-                break;
+    let make = |r: std::ops::Range<usize>| {
+        let mut made = Lines::new(Vec::new());
+        for rec in log.since(r.start).take(r.len()) {
+            made.push_record(&rec);
+        }
+        made.flush();
+        // Writing to memory fails only if a line cannot be made.
+        made.error.is_none().then_some(made.out)
+    };
+    split(&make, &mut |piece| {
+        match piece {
+            Some(bytes) => lines.push_bytes(&bytes),
+            None => {
+                lines.error.get_or_insert_with(|| {
+                    std::io::Error::other("a timeline line could not be made")
+                });
             }
         }
-        // The second thread, if still at work, stops at its next piece.
-        drop(pieces);
+        lines.error.is_none()
     });
 }
 
@@ -450,9 +415,9 @@ mod tests {
         }
     }
 
-    /// The timeline's lines made on two threads are the bytes one thread
-    /// makes, whatever the pieces' size against the log's length (one
-    /// piece, an odd or even number of them, a last one cut short).
+    /// The timeline's lines made in pieces, on two threads, are the bytes
+    /// one thread makes record by record, whatever the pieces' size
+    /// against the log's length.
     #[test]
     fn lines_made_on_two_threads_are_those_of_one() {
         let path = format!("{}/scenarios/attach-stuck.toml", env!("CARGO_MANIFEST_DIR"));
@@ -468,7 +433,9 @@ mod tests {
         assert!(n > 40, "a log of some length: {n}");
         for piece in [1, 2, 7, n / 2, n - 1, n, n + 5] {
             let mut two = Lines::new(Vec::new());
-            write_records_on_two_threads(&mut two, log, piece);
+            write_records_in(&mut two, log, |make, take| {
+                crate::report::pieces::run(n, piece, true, make, take)
+            });
             two.flush();
             assert!(two.error.is_none());
             assert!(two.out == one.out, "piece of {piece} records");

@@ -9,6 +9,7 @@ pub mod export;
 pub mod golden;
 pub mod jsonl;
 pub mod lab;
+mod pieces;
 pub mod plot;
 pub mod text;
 

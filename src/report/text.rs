@@ -1,15 +1,13 @@
 //! The human report.
 
 use super::{Report, STORSIM_VERSION};
-use crate::api::Kind;
-use crate::api::{Name, ObjectRef};
-use crate::cluster::log::EventType;
-use crate::cluster::log::Text;
-use crate::cluster::{CallPhase, ChangeOp, EventRecord, Log, Record};
-use crate::engine::SimTime;
+use crate::api::{Kind, ObjectRef};
+use crate::cluster::{EventRecord, Log, Record};
 use crate::simulation::EndReason;
-use rustc_hash::FxHashMap;
 use std::fmt::Write;
+use timeline::padded;
+
+mod timeline;
 
 /// Renders the whole human report.
 pub fn render(r: &Report<'_>) -> String {
@@ -59,9 +57,9 @@ fn write_report<W: std::io::Write>(r: &Report<'_>, o: &mut Out<W>) {
         }
     );
     out.push_str("\nTIMELINE\n");
-    write_timeline(r.run.store.log(), o);
+    let events = timeline::write(r.run.store.log(), |_| true, o);
     o.buf.push_str("\nEVENTS\n");
-    write_events_table(r.run.store.log(), o);
+    write_events_table(events, o);
     let out = &mut o.buf;
     let rows = r.reference_rows();
     if !rows.is_empty() {
@@ -165,133 +163,6 @@ fn write_report<W: std::io::Write>(r: &Report<'_>, o: &mut Out<W>) {
     );
 }
 
-/// One line per observable change, Event and action, in order, written
-/// to `out` as it is made. The cluster set-up at T+0 (nodes, storage
-/// classes) is summarised in the header. A fleet's timeline is close to
-/// a million lines: each is written into the one buffer, with no string
-/// of its own.
-fn write_timeline<W: std::io::Write>(log: impl IntoIterator<Item = Record>, out: &mut Out<W>) {
-    // What each object's last printed line showed: a write that changes
-    // nothing visible (node volumesInUse, a finalizer) is not printed; the
-    // JSON Lines output keeps every write. Never walked, so hashed.
-    let mut shown: FxHashMap<ObjectRef, String> = FxHashMap::default();
-    let mut visible = String::new();
-    for rec in log {
-        let buf = &mut out.buf;
-        let line = buf.len();
-        match rec {
-            Record::Change(c) => {
-                if c.t == SimTime::ZERO
-                    && c.op == ChangeOp::Added
-                    && matches!(c.object.kind, Kind::Node | Kind::StorageClass)
-                {
-                    continue;
-                }
-                let status = match (c.op, &c.phase) {
-                    (ChangeOp::Deleted, _) => "(deleted)",
-                    (_, Some(p)) => p.as_str(),
-                    (op, None) => op.as_str(),
-                };
-                visible.clear();
-                visible.push_str(status);
-                visible.push(' ');
-                crate::api::write_columns(&mut visible, &c.columns);
-                let last = shown.entry(c.object.clone()).or_default();
-                if c.op == ChangeOp::Modified && *last == visible {
-                    continue;
-                }
-                last.clone_from(&visible);
-                time(buf, c.t);
-                padded(buf, OBJECT, &c.object);
-                padded(buf, STATUS, status);
-                buf.push_str(&visible[status.len() + 1..]);
-                trim_line(buf, line);
-            }
-            Record::Event(e) => {
-                time(buf, e.t);
-                padded(buf, OBJECT, &e.object);
-                padded(buf, STATUS, e.kind.as_str());
-                let _ = write!(buf, "{}: {}", e.reason, e.message);
-                if e.count > 1 {
-                    let _ = write!(buf, " (x{})", e.count);
-                }
-                buf.push('\n');
-            }
-            Record::Dns(d) => {
-                time(buf, d.t);
-                padded(buf, OBJECT, format_args!("dns {}", d.name));
-                buf.push_str(if d.resolves { "resolves" } else { "gone" });
-                buf.push('\n');
-            }
-            Record::Operation(o) => {
-                time(buf, o.t);
-                padded(
-                    buf,
-                    OBJECT,
-                    format_args!("{} {}", o.op.csi_name(), o.target),
-                );
-                let status = match (&o.phase, &o.result) {
-                    (CallPhase::Start, _) => "started",
-                    (CallPhase::Timeout, _) => "timed out",
-                    (CallPhase::End, Some(Ok(_))) => "ok",
-                    (CallPhase::End, Some(Err(_))) => "failed",
-                    (CallPhase::End, None) => "ended",
-                };
-                padded(buf, STATUS, status);
-                let _ = match (&o.phase, &o.result) {
-                    (CallPhase::Start, _) => write!(buf, "attempt {} by {}", o.attempt, o.caller),
-                    (CallPhase::Timeout, _) => {
-                        write!(buf, "the caller stopped waiting; the call goes on")
-                    }
-                    (CallPhase::End, Some(Ok(r) | Err(r))) => write!(buf, "{r}"),
-                    (CallPhase::End, None) => Ok(()),
-                };
-                trim_line(buf, line);
-            }
-            Record::Action(a) => {
-                time(buf, a.t);
-                padded(buf, OBJECT, "action");
-                buf.push_str(&a.description);
-                if let Some(l) = &a.label {
-                    let _ = write!(buf, "  [{l}]");
-                }
-                buf.push('\n');
-            }
-        }
-        out.line_done();
-    }
-}
-
-/// The widths of a timeline line's first columns: time, object, status.
-const TIME: usize = 10;
-const OBJECT: usize = 44;
-const STATUS: usize = 11;
-
-/// A line's time column and the two spaces after it.
-fn time(buf: &mut String, t: SimTime) {
-    let ms = t.as_millis();
-    padded(buf, TIME, format_args!("T+{}.{:03}s", ms / 1000, ms % 1000));
-    buf.push(' ');
-}
-
-/// `fill`, then spaces up to `width` characters (as `{:<width}`
-/// pads), then the one space between columns.
-fn padded(buf: &mut String, width: usize, fill: impl std::fmt::Display) {
-    let start = buf.len();
-    let _ = write!(buf, "{fill}");
-    let n = buf[start..].chars().count();
-    buf.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
-    buf.push(' ');
-}
-
-/// Ends the line that begins at `start` without its trailing blanks (an
-/// empty last column leaves its padding behind).
-fn trim_line(buf: &mut String, start: usize) {
-    let kept = buf[start..].trim_end().len();
-    buf.truncate(start + kept);
-    buf.push('\n');
-}
-
 /// A report being written: made in a buffer that goes to the writer
 /// whenever it holds [`FLUSH_AT`] bytes, so a long report is never held
 /// whole. The first write error is kept and reported at the end.
@@ -317,6 +188,17 @@ impl<W: std::io::Write> Out<W> {
     fn line_done(&mut self) {
         if self.buf.len() >= FLUSH_AT {
             self.flush();
+        }
+    }
+
+    /// Lines made elsewhere (a piece of the timeline): written as they
+    /// are, after what was gathered, not copied into the buffer first.
+    fn push_whole(&mut self, text: &str) {
+        self.flush();
+        if self.error.is_none()
+            && let Err(e) = self.w.write_all(text.as_bytes())
+        {
+            self.error = Some(e);
         }
     }
 
@@ -348,15 +230,7 @@ impl Out<Vec<u8>> {
 
 /// `kubectl get events`-style table: one row per Event with its count, first
 /// and last time, ordered by last time.
-fn write_events_table<W: std::io::Write>(log: &Log, out: &mut Out<W>) {
-    // Each Event's last emission; the rows are then sorted, so the map is
-    // never walked in its own order.
-    let mut last: FxHashMap<(ObjectRef, EventType, Name, Text), EventRecord> = FxHashMap::default();
-    for rec in log {
-        if let Record::Event(e) = rec {
-            last.insert((e.object.clone(), e.kind, e.reason, e.message.clone()), e);
-        }
-    }
+fn write_events_table<W: std::io::Write>(last: timeline::LastEvents, out: &mut Out<W>) {
     if last.is_empty() {
         out.buf.push_str("(no events)\n");
         return;
@@ -394,18 +268,10 @@ pub fn write_watch(
     w: &mut (impl std::io::Write + ?Sized),
 ) -> std::io::Result<()> {
     let mut out = Out::new(w);
-    write_timeline(watched(log, kind, object), &mut out);
-    out.finish().map(|_| ())
-}
-
-/// The records [`write_watch`] prints.
-fn watched<'a>(
-    log: &'a Log,
-    kind: Kind,
-    object: Option<&'a ObjectRef>,
-) -> impl Iterator<Item = Record> + 'a {
-    log.iter().filter(move |r| match r {
+    let watched = |r: &Record| match r {
         Record::Change(c) => c.object.kind == kind && object.is_none_or(|o| *o == c.object),
         _ => false,
-    })
+    };
+    timeline::write(log, watched, &mut out);
+    out.finish().map(|_| ())
 }
