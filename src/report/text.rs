@@ -2,7 +2,7 @@
 
 use super::{Report, STORSIM_VERSION};
 use crate::api::{Kind, ObjectRef};
-use crate::cluster::{EventRecord, Log, Record};
+use crate::cluster::{Log, Record};
 use crate::simulation::EndReason;
 use std::fmt::Write;
 use timeline::padded;
@@ -231,11 +231,11 @@ impl Out<Vec<u8>> {
 /// `kubectl get events`-style table: one row per Event with its count, first
 /// and last time, ordered by last time.
 fn write_events_table<W: std::io::Write>(last: timeline::LastEvents, out: &mut Out<W>) {
-    if last.is_empty() {
+    let mut rows = last.into_rows();
+    if rows.is_empty() {
         out.buf.push_str("(no events)\n");
         return;
     }
-    let mut rows: Vec<EventRecord> = last.into_values().collect();
     rows.sort_by_key(|e| (e.t, e.seq));
     let _ = writeln!(
         out.buf,

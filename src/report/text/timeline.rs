@@ -10,13 +10,13 @@
 //! and the pieces are joined, in order, against what was shown.
 
 use super::Out;
-use crate::api::{Kind, Name, ObjectRef};
-use crate::cluster::log::{EventType, Text};
+use crate::api::{Kind, ObjectRef};
 use crate::cluster::{CallPhase, ChangeOp, EventRecord, Log, Record};
 use crate::engine::SimTime;
 use crate::report::pieces;
 use rustc_hash::FxHashMap;
 use std::fmt::Write;
+use std::hash::BuildHasher;
 use std::ops::Range;
 
 /// The widths of a timeline line's first columns: time, object, status.
@@ -25,9 +25,45 @@ const OBJECT: usize = 44;
 const STATUS: usize = 11;
 
 /// Each Event's last emission, by object, type, reason and message: the
-/// rows of the Events table. Never walked in its own order (the rows are
-/// sorted), so hashed.
-pub type LastEvents = FxHashMap<(ObjectRef, EventType, Name, Text), EventRecord>;
+/// rows of the Events table. The rows are indexed where they lie, so an
+/// Event's fields are kept once, not again as its key.
+#[derive(Default)]
+pub struct LastEvents {
+    rows: Vec<EventRecord>,
+    /// Row numbers, by the hash of the row's Event.
+    index: hashbrown::HashTable<usize>,
+}
+
+impl LastEvents {
+    /// `e` replaces the last emission of the same Event, or is a new row.
+    fn insert(&mut self, e: EventRecord) {
+        let hash = |e: &EventRecord| {
+            rustc_hash::FxBuildHasher.hash_one((&e.object, e.kind, e.reason, &e.message))
+        };
+        let same = |a: &EventRecord, b: &EventRecord| {
+            a.object == b.object
+                && a.kind == b.kind
+                && a.reason == b.reason
+                && a.message == b.message
+        };
+        let rows = &mut self.rows;
+        match self
+            .index
+            .entry(hash(&e), |&i| same(&rows[i], &e), |&i| hash(&rows[i]))
+        {
+            hashbrown::hash_table::Entry::Occupied(o) => rows[*o.get()] = e,
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                v.insert(rows.len());
+                rows.push(e);
+            }
+        }
+    }
+
+    /// The rows, in the order their Events were first seen.
+    pub fn into_rows(self) -> Vec<EventRecord> {
+        self.rows
+    }
+}
 
 /// Writes the timeline of the log's records that `keep` lets through to
 /// `out`; returns the Events seen.
@@ -198,8 +234,7 @@ impl Joined {
         out.push_whole(&p.text[from..]);
         self.shown.extend(p.shown);
         for e in p.events {
-            let key = (e.object.clone(), e.kind, e.reason, e.message.clone());
-            self.events.insert(key, e);
+            self.events.insert(e);
         }
     }
 }
@@ -266,8 +301,11 @@ mod tests {
                 &mut out,
                 |make, take| pieces::run(n, piece, two, make, take),
             );
-            let mut events: Vec<(u64, u32)> = events.values().map(|e| (e.seq, e.count)).collect();
-            events.sort();
+            let events: Vec<(u64, u32)> = events
+                .into_rows()
+                .iter()
+                .map(|e| (e.seq, e.count))
+                .collect();
             (out.into_string(), events)
         };
         let (whole, events) = made(n, false);
