@@ -138,3 +138,21 @@ fn the_report_columns_line_up_under_their_headers() {
         }
     }
 }
+
+/// A label as wide as its column is not run into its value: kubectl's
+/// `Controlled By:  StatefulSet/web`.
+#[test]
+fn a_wide_label_keeps_its_value_apart() {
+    let out = stdout(&[
+        "describe",
+        &scenario_path("rolling-update"),
+        "pod/postgres-0",
+        "--at",
+        "60s",
+    ]);
+    assert!(
+        out.contains("\nControlled By:  StatefulSet/postgres\n"),
+        "{out}"
+    );
+    assert!(out.starts_with("Name:         postgres-0\n"), "{out}");
+}

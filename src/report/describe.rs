@@ -23,28 +23,33 @@ pub fn describe(store: &Store, target: &ObjectRef, now: SimTime) -> Result<Strin
     };
     let mut out = String::new();
     let meta = obj.meta();
-    let _ = writeln!(out, "{:<14}{}", "Name:", meta.name);
+    let _ = writeln!(out, "{}{}", Label("Name:"), meta.name);
     if target.kind.namespaced() {
-        let _ = writeln!(out, "{:<14}{}", "Namespace:", meta.namespace);
+        let _ = writeln!(out, "{}{}", Label("Namespace:"), meta.namespace);
     }
-    let _ = writeln!(out, "{:<14}{}", "Kind:", target.kind);
-    let _ = writeln!(out, "{:<14}{}", "At:", now.offset_label());
+    let _ = writeln!(out, "{}{}", Label("Kind:"), target.kind);
+    let _ = writeln!(out, "{}{}", Label("At:"), now.offset_label());
     let _ = writeln!(
         out,
-        "{:<14}{}",
-        "Created:",
+        "{}{}",
+        Label("Created:"),
         meta.creation_timestamp.offset_label()
     );
     if let Some(d) = meta.deletion_timestamp {
-        let _ = writeln!(out, "{:<14}{} (Terminating)", "Deleting:", d.offset_label());
+        let _ = writeln!(
+            out,
+            "{}{} (Terminating)",
+            Label("Deleting:"),
+            d.offset_label()
+        );
     }
     map_lines(&mut out, "Labels:", &meta.labels);
     map_lines(&mut out, "Annotations:", &meta.annotations);
     if !meta.finalizers.is_empty() {
         let _ = writeln!(
             out,
-            "{:<14}[{}]",
-            "Finalizers:",
+            "{}[{}]",
+            Label("Finalizers:"),
             meta.finalizers
                 .iter()
                 .map(|f| f.as_str())
@@ -53,14 +58,20 @@ pub fn describe(store: &Store, target: &ObjectRef, now: SimTime) -> Result<Strin
         );
     }
     if let Some(owner) = meta.owner_references.first() {
-        let _ = writeln!(out, "{:<14}{}/{}", "Controlled By:", owner.kind, owner.name);
+        let _ = writeln!(
+            out,
+            "{}{}/{}",
+            Label("Controlled By:"),
+            owner.kind,
+            owner.name
+        );
     }
     if let Some(p) = obj.phase() {
-        let _ = writeln!(out, "{:<14}{p}", "Status:");
+        let _ = writeln!(out, "{}{p}", Label("Status:"));
     }
     for (k, v) in obj.columns() {
         if !v.is_empty() {
-            let _ = writeln!(out, "{:<14}{v}", format!("{}:", title(k)));
+            let _ = writeln!(out, "{}{v}", Label(&format!("{}:", title(k))));
         }
     }
     // Spec and status, flattened: every field the object has.
@@ -126,14 +137,29 @@ fn title(header: &str) -> String {
     }
 }
 
+/// A field's label, padded to the value column. A label as wide as the
+/// column is followed by two spaces, as kubectl's tab writer leaves them
+/// (`Controlled By:  StatefulSet/web`), never run into its value.
+struct Label<'a>(&'a str);
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.chars().count() >= 14 {
+            write!(f, "{}  ", self.0)
+        } else {
+            write!(f, "{:<14}", self.0)
+        }
+    }
+}
+
 fn map_lines(out: &mut String, label: &str, map: &crate::api::Labels) {
     if map.is_empty() {
-        let _ = writeln!(out, "{label:<14}<none>");
+        let _ = writeln!(out, "{}<none>", Label(label));
         return;
     }
     for (i, (k, v)) in map.iter().enumerate() {
         let l = if i == 0 { label } else { "" };
-        let _ = writeln!(out, "{l:<14}{k}={v}");
+        let _ = writeln!(out, "{}{k}={v}", Label(l));
     }
 }
 
