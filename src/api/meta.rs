@@ -628,6 +628,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// What the reports print in columns pads to the column's width as a
+    /// str does (a reason once printed unpadded and pushed a table's
+    /// columns left).
+    #[test]
+    fn printed_values_take_a_width() {
+        use crate::api::Quantity;
+        use crate::backend::operations::Operation;
+        use crate::cluster::log::Text;
+        use crate::engine::SimTime;
+        assert_eq!(format!("{:<12}|", Name::from("Reason")), "Reason      |");
+        assert_eq!(format!("{:<12}|", Text::from("message")), "message     |");
+        assert_eq!(format!("{:>6}|", Kind::Pod), "   Pod|");
+        assert_eq!(format!("{:<10}|", SimTime(1500)), "T+1.500s  |");
+        assert_eq!(
+            format!("{:<6}|", Quantity::parse("10Gi").unwrap()),
+            "10Gi  |"
+        );
+        let op = Operation::CreateVolume;
+        assert_eq!(format!("{op:<14}|"), "CreateVolume  |");
+    }
+
     proptest! {
         /// The written-out order and equality are those of (namespace,
         /// name) as strings, for names alike in long prefixes and of any

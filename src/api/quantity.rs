@@ -157,8 +157,9 @@ impl Ord for Quantity {
 }
 
 impl fmt::Display for Quantity {
+    // `pad`, not `write_str`: a width pads it as it pads a str.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.pad(&self.text)
     }
 }
 

@@ -94,8 +94,9 @@ impl Operation {
 }
 
 impl fmt::Display for Operation {
+    // `pad`, not `write_str`: a width pads it as it pads a str.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.csi_name())
+        f.pad(self.csi_name())
     }
 }
 

@@ -230,8 +230,9 @@ impl fmt::Display for SimDuration {
 }
 
 impl fmt::Display for SimTime {
+    // `pad`, not `write_str`: a width pads it as it pads a str.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.offset_label())
+        f.pad(&self.offset_label())
     }
 }
 
