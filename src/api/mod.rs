@@ -247,8 +247,8 @@ pub fn write_columns(out: &mut String, columns: &[(&'static str, impl AsRef<str>
             out.push(' ');
         }
         first = false;
-        // [`column_key`]: headers are ASCII, lowered in place word by word;
-        // any other is lowered a character at a time.
+        // [`column_key`]; an ASCII header (all of them) lowered in place,
+        // word by word, without a string of its own.
         if k.is_ascii() {
             for (i, word) in k.split(' ').enumerate() {
                 if i > 0 {
@@ -259,13 +259,7 @@ pub fn write_columns(out: &mut String, columns: &[(&'static str, impl AsRef<str>
                 out[start..].make_ascii_lowercase();
             }
         } else {
-            for c in k.chars() {
-                if c == ' ' {
-                    out.push('-');
-                } else {
-                    out.extend(c.to_lowercase());
-                }
-            }
+            out.push_str(&column_key(k));
         }
         out.push('=');
         out.push_str(v);

@@ -34,9 +34,10 @@ impl SimTime {
         SimDuration(self.0.saturating_sub(earlier.0))
     }
 
-    /// `T+31.000s`, the form every timeline line starts with.
+    /// `T+31.000s`, the form every timeline line starts with (also what
+    /// it prints as).
     pub fn offset_label(self) -> String {
-        format!("T+{}.{:03}s", self.0 / 1000, self.0 % 1000)
+        self.to_string()
     }
 }
 
@@ -230,9 +231,16 @@ impl fmt::Display for SimDuration {
 }
 
 impl fmt::Display for SimTime {
-    // `pad`, not `write_str`: a width pads it as it pads a str.
+    /// [`SimTime::offset_label`]. Written straight out, without a string
+    /// of its own (the timeline prints a million); with a width, padded as
+    /// a str is.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.offset_label())
+        let (s, ms) = (self.0 / 1000, self.0 % 1000);
+        if f.width().is_none() {
+            write!(f, "T+{s}.{ms:03}s")
+        } else {
+            f.pad(&format!("T+{s}.{ms:03}s"))
+        }
     }
 }
 

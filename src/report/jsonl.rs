@@ -2,6 +2,7 @@
 //! expectation, and a summary. Documented in the README; `schema_version`
 //! changes on any incompatible change.
 
+use super::sink::Sink;
 use super::{Report, SCHEMA_VERSION, STORSIM_VERSION};
 use crate::api::Name;
 use crate::cluster::Record;
@@ -10,14 +11,13 @@ use serde_json::{Value, json};
 
 /// Lines written as they are made, straight to the output: a run's
 /// records are never all held as JSON at once (a 10 k-pod fleet has about
-/// a million). The first write error is kept and reported at the end.
+/// a million).
 struct Lines<W: std::io::Write> {
-    out: W,
+    out: Sink<W>,
     /// Lines not yet passed to `out`: serialising into memory and writing
     /// in large pieces keeps the writer's dynamic calls out of the
     /// per-token work (a fleet writes hundreds of megabytes).
     buf: Vec<u8>,
-    error: Option<std::io::Error>,
 }
 
 /// How much [`Lines`] gathers before it writes.
@@ -26,18 +26,17 @@ const FLUSH_AT: usize = 1 << 16;
 impl<W: std::io::Write> Lines<W> {
     fn new(out: W) -> Self {
         Lines {
-            out,
+            out: Sink::new(out),
             buf: Vec::with_capacity(FLUSH_AT + 4096),
-            error: None,
         }
     }
 
     fn push(&mut self, line: impl serde::Serialize) {
-        if self.error.is_some() {
+        if !self.out.ok() {
             return;
         }
         if let Err(e) = serde_json::to_writer(&mut self.buf, &line) {
-            self.error = Some(e.into());
+            self.out.fail(e.into());
             return;
         }
         self.buf.push(b'\n');
@@ -46,14 +45,16 @@ impl<W: std::io::Write> Lines<W> {
         }
     }
 
-    /// Writes what was gathered; the first error is kept.
+    /// Writes what was gathered.
     fn flush(&mut self) {
-        if self.error.is_none()
-            && let Err(e) = self.out.write_all(&self.buf)
-        {
-            self.error = Some(e);
-        }
+        self.out.write(&self.buf);
         self.buf.clear();
+    }
+
+    /// Everything written, or the first error.
+    fn finish(mut self) -> std::io::Result<W> {
+        self.flush();
+        self.out.finish()
     }
 
     /// The line of one timeline record.
@@ -71,11 +72,7 @@ impl<W: std::io::Write> Lines<W> {
     /// gathering, so it is not copied into one).
     fn push_bytes(&mut self, bytes: &[u8]) {
         self.flush();
-        if self.error.is_none()
-            && let Err(e) = self.out.write_all(bytes)
-        {
-            self.error = Some(e);
-        }
+        self.out.write(bytes);
     }
 }
 
@@ -103,20 +100,17 @@ fn write_records_in<W: std::io::Write>(
         for rec in log.since(r.start).take(r.len()) {
             made.push_record(&rec);
         }
-        made.flush();
         // Writing to memory fails only if a line cannot be made.
-        made.error.is_none().then_some(made.out)
+        made.finish().ok()
     };
     split(&make, &mut |piece| {
         match piece {
             Some(bytes) => lines.push_bytes(&bytes),
-            None => {
-                lines.error.get_or_insert_with(|| {
-                    std::io::Error::other("a timeline line could not be made")
-                });
-            }
+            None => lines
+                .out
+                .fail(std::io::Error::other("a timeline line could not be made")),
         }
-        lines.error.is_none()
+        lines.out.ok()
     });
 }
 
@@ -203,11 +197,7 @@ pub fn write(r: &Report<'_>, out: &mut (impl std::io::Write + ?Sized)) -> std::i
         "skipped": skip,
         "exit_code": r.exit_code(),
     }));
-    lines.flush();
-    match lines.error {
-        Some(e) => Err(e),
-        None => lines.out.flush(),
-    }
+    lines.finish().map(|_| ())
 }
 
 // The three records that make up nearly all of a run's lines, written
@@ -428,7 +418,7 @@ mod tests {
         for rec in log {
             one.push_record(&rec);
         }
-        one.flush();
+        let one = one.finish().unwrap();
         let n = log.len();
         assert!(n > 40, "a log of some length: {n}");
         for piece in [1, 2, 7, n / 2, n - 1, n, n + 5] {
@@ -436,9 +426,7 @@ mod tests {
             write_records_in(&mut two, log, |make, take| {
                 crate::report::pieces::run(n, piece, true, make, take)
             });
-            two.flush();
-            assert!(two.error.is_none());
-            assert!(two.out == one.out, "piece of {piece} records");
+            assert!(two.finish().unwrap() == one, "piece of {piece} records");
         }
     }
 

@@ -11,6 +11,7 @@ pub mod jsonl;
 pub mod lab;
 mod pieces;
 pub mod plot;
+mod sink;
 pub mod text;
 
 use crate::scenario::{ExpectationResult, Outcome, Scenario};

@@ -22,9 +22,8 @@ pub fn in_order<P: Send>(
     take: impl FnMut(P) -> bool,
 ) {
     let n = log.len();
-    let piece = piece.max(1);
     let two_cores = std::thread::available_parallelism().is_ok_and(|p| p.get() > 1);
-    run(n, piece, two_cores && n >= 2 * piece, make, take);
+    run(n, piece, two_cores && n >= 2 * piece.max(1), make, take);
 }
 
 /// [`in_order`] over `n` records, on two threads or on this one.

@@ -1,5 +1,6 @@
 //! The human report.
 
+use super::sink::Sink;
 use super::{Report, STORSIM_VERSION};
 use crate::api::{Kind, ObjectRef};
 use crate::cluster::{Log, Record};
@@ -165,11 +166,10 @@ fn write_report<W: std::io::Write>(r: &Report<'_>, o: &mut Out<W>) {
 
 /// A report being written: made in a buffer that goes to the writer
 /// whenever it holds [`FLUSH_AT`] bytes, so a long report is never held
-/// whole. The first write error is kept and reported at the end.
+/// whole.
 struct Out<W: std::io::Write> {
     buf: String,
-    w: W,
-    error: Option<std::io::Error>,
+    w: Sink<W>,
 }
 
 /// How much [`Out`] gathers before it writes.
@@ -179,8 +179,7 @@ impl<W: std::io::Write> Out<W> {
     fn new(w: W) -> Self {
         Out {
             buf: String::with_capacity(FLUSH_AT + 4096),
-            w,
-            error: None,
+            w: Sink::new(w),
         }
     }
 
@@ -195,29 +194,18 @@ impl<W: std::io::Write> Out<W> {
     /// are, after what was gathered, not copied into the buffer first.
     fn push_whole(&mut self, text: &str) {
         self.flush();
-        if self.error.is_none()
-            && let Err(e) = self.w.write_all(text.as_bytes())
-        {
-            self.error = Some(e);
-        }
+        self.w.write(text.as_bytes());
     }
 
     fn flush(&mut self) {
-        if self.error.is_none()
-            && let Err(e) = self.w.write_all(self.buf.as_bytes())
-        {
-            self.error = Some(e);
-        }
+        self.w.write(self.buf.as_bytes());
         self.buf.clear();
     }
 
     /// Everything written, or the first error.
     fn finish(mut self) -> std::io::Result<W> {
         self.flush();
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok(self.w),
-        }
+        self.w.finish()
     }
 }
 
@@ -244,13 +232,8 @@ fn write_events_table<W: std::io::Write>(last: timeline::LastEvents, out: &mut O
     );
     for e in rows {
         let buf = &mut out.buf;
-        let (first, t) = (e.first_seen.as_millis(), e.t.as_millis());
-        padded(
-            buf,
-            11,
-            format_args!("T+{}.{:03}s", first / 1000, first % 1000),
-        );
-        padded(buf, 11, format_args!("T+{}.{:03}s", t / 1000, t % 1000));
+        padded(buf, 11, e.first_seen);
+        padded(buf, 11, e.t);
         let _ = write!(buf, "{:<6} {:<8} ", e.count, e.kind.as_str());
         padded(buf, 22, e.reason);
         padded(buf, 40, &e.object);

@@ -88,7 +88,7 @@ fn write_in<W: std::io::Write>(
     let mut joined = Joined::default();
     split(&make, &mut |p| {
         joined.take(p, out);
-        out.error.is_none()
+        out.w.ok()
     });
     joined.events
 }
@@ -241,8 +241,7 @@ impl Joined {
 
 /// A line's time column and the two spaces after it.
 fn time(buf: &mut String, t: SimTime) {
-    let ms = t.as_millis();
-    padded(buf, TIME, format_args!("T+{}.{:03}s", ms / 1000, ms % 1000));
+    padded(buf, TIME, t);
     buf.push(' ');
 }
 
