@@ -146,17 +146,36 @@ pub fn pod_requests(pod: &Pod) -> (i128, i128) {
 
 /// Whether `pod` has a nodeSelector or a required node affinity (if not,
 /// every node matches it).
-fn has_node_constraints(pod: &Pod) -> bool {
-    !pod.spec.node_selector.is_empty()
-        || pod
-            .spec
-            .affinity
-            .as_ref()
-            .and_then(|a| a.node_affinity.as_ref())
-            .is_some_and(|n| {
-                n.required_during_scheduling_ignored_during_execution
-                    .is_some()
-            })
+pub fn has_node_constraints(pod: &Pod) -> bool {
+    !pod.spec.node_selector.is_empty() || required_node_affinity(pod).is_some()
+}
+
+/// The pod's `requiredDuringSchedulingIgnoredDuringExecution` node affinity.
+fn required_node_affinity(pod: &Pod) -> Option<&crate::api::node::NodeSelector> {
+    pod.spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
+}
+
+/// Whether `pod`'s nodeSelector or required node affinity reads label `key`.
+pub fn node_constraints_read(pod: &Pod, key: &str) -> bool {
+    let selector = pod
+        .spec
+        .node_selector
+        .iter()
+        .any(|(k, _)| k.as_str() == key);
+    let affinity = required_node_affinity(pod).is_some_and(|sel| {
+        sel.node_selector_terms
+            .iter()
+            .flat_map(|t| &t.match_expressions)
+            .any(|r| r.key == key)
+    });
+    selector || affinity
 }
 
 /// Whether `pod` may land on `node` by nodeSelector and required node affinity.
@@ -167,16 +186,7 @@ pub fn node_affinity_matches(pod: &Pod, node: &Node) -> bool {
         .node_selector
         .iter()
         .all(|(k, v)| labels.get(k).is_some_and(|x| *x == *v));
-    let affinity_ok = pod
-        .spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|n| {
-            n.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        })
-        .is_none_or(|sel| sel.matches(labels));
+    let affinity_ok = required_node_affinity(pod).is_none_or(|sel| sel.matches(labels));
     selector_ok && affinity_ok
 }
 

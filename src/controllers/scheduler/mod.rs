@@ -5,7 +5,9 @@
 pub mod filters;
 pub mod node_facts;
 pub mod node_tree;
+mod quick_fit;
 pub mod scoring;
+pub mod snapshot;
 pub mod topology_spread;
 mod usage_cache;
 pub mod volume_binding;
@@ -23,7 +25,6 @@ use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentV
 use crate::cluster::objects::Shared;
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
-use filters::NodeUsage;
 use node_facts::{NodeFacts, NodeFactsCache};
 use rand::Rng as _;
 use rustc_hash::FxHashMap;
@@ -71,9 +72,8 @@ pub struct Scheduler {
     /// The order cycles look at nodes in, and where the next one starts
     /// (`nextStartNodeIndex`).
     tree: node_tree::NodeTree,
-    /// The tree's order as slots of [`Scheduler::facts`], made again with
-    /// the tree's list.
-    walk: Vec<usize>,
+    /// What cycles read of each node, packed in the tree's order.
+    snapshot: snapshot::Snapshot,
     /// The tree holds the nodes of the initial list.
     tree_seeded: bool,
     next_start: usize,
@@ -105,7 +105,7 @@ impl Scheduler {
             nodes_seen: FxHashMap::default(),
             facts: NodeFactsCache::default(),
             tree: node_tree::NodeTree::default(),
-            walk: Vec::new(),
+            snapshot: snapshot::Snapshot::default(),
             tree_seeded: false,
             next_start: 0,
             seed,
@@ -242,15 +242,25 @@ impl Scheduler {
         // looks at (the whole list would be a walk of every node per cycle).
         let node_count = cache.count::<Node>();
         self.seed_tree(cache);
-        if self.tree.rebuild() {
+        let rebuilt = self.tree.rebuild();
+        let reranked = self.facts.rank();
+        for name in self.usage.drain_touched() {
+            self.snapshot.mark(name);
+        }
+        if rebuilt || reranked {
             // Nodes in the tree have facts: both follow the same events.
             let facts = &self.facts;
-            self.walk.clear();
-            self.walk
-                .extend(self.tree.list().iter().filter_map(|k| facts.slot(k.name)));
-            debug_assert_eq!(self.walk.len(), self.tree.list().len());
+            let walk: Vec<usize> = self
+                .tree
+                .list()
+                .iter()
+                .filter_map(|k| facts.slot(k.name))
+                .collect();
+            debug_assert_eq!(walk.len(), self.tree.list().len());
+            self.snapshot.rebuild(&walk, facts, &self.usage.usage);
+        } else {
+            self.snapshot.refresh(&self.facts, &self.usage.usage);
         }
-        self.facts.rank();
         if let Err(msg) = volume_binding::prefilter(pod, cache) {
             let kinds = [
                 Kind::PersistentVolumeClaim,
@@ -286,7 +296,8 @@ impl Scheduler {
             self.settings.percentage_of_nodes_to_score,
         );
         let facts = &self.facts;
-        let order = &self.walk;
+        let snap = &self.snapshot;
+        let mut quick_fit = quick_fit::QuickFit::new(pod, &cycle, snap.classes());
         // A node whose bound volumes require another zone is infeasible
         // whatever turns it down first; when some node fits, which filter
         // turned the others down is never told, only how many there were.
@@ -296,9 +307,17 @@ impl Scheduler {
         let mut quick = claims.any_affinity();
         let (feasible, refusals) = loop {
             let mut refusals = filters::Refusals::default();
-            let mut feasible: Vec<&NodeFacts> = Vec::new();
+            // Feasible nodes by their place in the snapshot.
+            let mut feasible: Vec<usize> = Vec::new();
             let mut skipped = false;
-            let mut look = |f: &'_ NodeFacts| {
+            let mut look = |pos: usize| {
+                let f = facts.at(snap.slot(pos));
+                if quick_fit
+                    .as_mut()
+                    .is_some_and(|q| q.fits(snap.row(pos), || f))
+                {
+                    return true;
+                }
                 if quick && claims.node_conflict(f) {
                     refusals.nodes += 1;
                     skipped = true;
@@ -312,16 +331,16 @@ impl Scheduler {
                     }
                 }
             };
-            if to_find >= node_count || order.is_empty() {
+            if to_find >= node_count || snap.is_empty() {
                 // Every node is filtered: the order cannot change the outcome.
                 for (key, _) in cache.list_keyed::<Node>() {
-                    match facts.get(key.name) {
-                        Some(f) => {
-                            if look(f) {
-                                feasible.push(f);
+                    match snap.position(key.name) {
+                        Some(pos) => {
+                            if look(pos) {
+                                feasible.push(pos);
                             }
                         }
-                        None => debug_assert!(false, "node {key} has no facts"),
+                        None => debug_assert!(false, "node {key} is not in the snapshot"),
                     }
                 }
             } else {
@@ -329,18 +348,15 @@ impl Scheduler {
                 // order, until enough feasible nodes are found. (The real
                 // scheduler filters 16 nodes at a time, so it may look at a few
                 // more; one at a time, the sample is the same in every run.)
-                for i in 0..order.len() {
-                    let f = facts.at(order[(self.next_start + i) % order.len()]);
-                    if look(f) {
-                        feasible.push(f);
+                for i in 0..snap.len() {
+                    let pos = (self.next_start + i) % snap.len();
+                    if look(pos) {
+                        feasible.push(pos);
                         if feasible.len() == to_find {
                             break;
                         }
                     }
                 }
-                // Ties are broken over the feasible nodes in name order, as
-                // when every node is filtered.
-                feasible.sort_by_key(|f| f.rank);
             }
             if feasible.is_empty() && skipped {
                 quick = false;
@@ -348,9 +364,9 @@ impl Scheduler {
             }
             break (feasible, refusals);
         };
-        if !order.is_empty() {
+        if !snap.is_empty() {
             let processed = feasible.len() + refusals.nodes;
-            self.next_start = (self.next_start + processed) % order.len();
+            self.next_start = (self.next_start + processed) % snap.len();
         }
         if feasible.is_empty() {
             let kinds = refusals
@@ -360,7 +376,8 @@ impl Scheduler {
                 .collect();
             return Err((fit_message(node_count, None, &refusals), kinds));
         }
-        let chosen = Self::select(self.seed, pod, &feasible, usage, spread.as_ref(), attempt);
+        let chosen = self.select(pod, &feasible, spread.as_ref(), attempt);
+        let chosen = self.facts.at(self.snapshot.slot(chosen));
         let decisions = volume_binding::find_pod_volumes(&claims, chosen).unwrap_or_default();
         Ok((chosen.name.to_string(), decisions))
     }
@@ -383,24 +400,38 @@ impl Scheduler {
         }
     }
 
-    /// Score the feasible nodes ([`scoring`]) and pick the best; ties
-    /// are broken at random, as `selectHost` does, from the pod's stream.
-    fn select<'n>(
-        seed: u64,
+    /// Score the feasible nodes ([`scoring`]), given by their place in the
+    /// snapshot, and pick the best (its place); ties are broken at random,
+    /// as `selectHost` does, from the pod's stream.
+    fn select(
+        &self,
         pod: &Pod,
-        nodes: &[&'n NodeFacts],
-        usage: &NodeUsage,
+        feasible: &[usize],
         spread: Option<&topology_spread::Spread>,
         attempt: u32,
-    ) -> &'n NodeFacts {
-        let scores = scoring::total_scores(pod, nodes, usage, spread);
+    ) -> usize {
+        let (snap, usage) = (&self.snapshot, &self.usage.usage);
+        let scores = if snap.scores_exactly() {
+            let nodes: Vec<_> = feasible.iter().map(|&pos| snap.at(pos)).collect();
+            scoring::total_scores(pod, &nodes, usage, spread)
+        } else {
+            let nodes: Vec<&NodeFacts> = feasible
+                .iter()
+                .map(|&pos| self.facts.at(snap.slot(pos)))
+                .collect();
+            scoring::total_scores(pod, &nodes, usage, spread)
+        };
         let best = *scores.iter().max().expect("nodes is not empty");
-        let top: Vec<&'n NodeFacts> = nodes
+        let mut top: Vec<usize> = feasible
             .iter()
             .zip(&scores)
             .filter(|(_, s)| **s == best)
-            .map(|(n, _)| *n)
+            .map(|(pos, _)| *pos)
             .collect();
+        // Ties are broken over the best nodes in name order, as when every
+        // node is filtered, whatever order they were found in (a node's
+        // score does not depend on the others' order). Ranks are distinct.
+        top.sort_unstable_by_key(|&pos| snap.rank(pos));
         if top.len() == 1 {
             return top[0];
         }
@@ -411,7 +442,7 @@ impl Scheduler {
             operation: "select-host",
             attempt: u64::from(attempt),
         }
-        .stream(seed);
+        .stream(self.seed);
         top[(rng.next_u64() % top.len() as u64) as usize]
     }
 
@@ -580,6 +611,7 @@ impl Scheduler {
                     Some(n) => {
                         self.usage.usage.entry(n.metadata.name);
                         self.facts.put(n.clone());
+                        self.snapshot.mark(n.metadata.name);
                     }
                     None => self.facts.remove(ev.key.name),
                 }

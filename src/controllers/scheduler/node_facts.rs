@@ -101,6 +101,11 @@ impl NodeFacts {
     pub fn label(&self, key: Name) -> Option<Name> {
         self.labels.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
+
+    /// The labels, interned, in key order.
+    pub fn labels(&self) -> &[(Name, Name)] {
+        &self.labels
+    }
 }
 
 /// Every node's facts, in slots, found by name.
@@ -139,10 +144,11 @@ impl NodeFactsCache {
         }
     }
 
-    /// Gives each node its place in name order, if nodes came or went.
-    pub fn rank(&mut self) {
+    /// Gives each node its place in name order, if nodes came or went;
+    /// true if it did.
+    pub fn rank(&mut self) -> bool {
         if !self.ranks_stale {
-            return;
+            return false;
         }
         self.ranks_stale = false;
         let mut slots: Vec<usize> = self.slots.iter().map(|(i, _)| i).collect();
@@ -150,6 +156,7 @@ impl NodeFactsCache {
         for (rank, slot) in slots.into_iter().enumerate() {
             self.slots[slot].rank = rank as u32;
         }
+        true
     }
 
     /// How many nodes there are facts of.
@@ -204,6 +211,11 @@ impl InternedSelector {
                 })
                 .collect(),
         }
+    }
+
+    /// Whether some requirement is on label `key`.
+    pub fn reads(&self, key: Name) -> bool {
+        self.terms.iter().flatten().any(|(k, _, _)| *k == key)
     }
 
     /// True if any term matches the node (an empty term matches nothing).

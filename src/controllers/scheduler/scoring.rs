@@ -19,8 +19,10 @@
 
 use super::filters::{self, NodeUsage};
 use super::node_facts::NodeFacts;
+use super::snapshot::Place;
 use super::topology_spread::Spread;
 use crate::api::Pod;
+use crate::api::meta::Name;
 
 /// `framework.MaxNodeScore`.
 const MAX_NODE_SCORE: i64 = 100;
@@ -45,11 +47,82 @@ pub fn non_zero_requests(pod: &Pod) -> (i128, i128) {
     })
 }
 
-/// The weighted total score of each feasible node (by its facts), in the
-/// order given.
-pub fn total_scores(
+/// What the scores read of a node: its name, its labels and its resources.
+/// A cycle scores from the snapshot's rows ([`Place`]); from the facts and
+/// usage ([`NodeFacts`]) only when a row cannot hold a node's numbers.
+pub trait Scored {
+    /// The node's name.
+    fn name(&self) -> Name;
+    /// The value of label `key`.
+    fn label(&self, key: Name) -> Option<Name>;
+    /// Allocatable, non-zero requested and requested CPU and memory.
+    fn resources(&self, usage: &NodeUsage) -> Resources;
+    /// The node's class (nodes of a class have the same labels but for
+    /// their hostname), if known.
+    fn class(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// A node's CPU (milli) and memory (bytes), as the two resource plugins
+/// read them.
+pub struct Resources {
+    /// Allocatable (0 when not reported).
+    pub alloc: (i128, i128),
+    /// Requested by the node's pods, as `NonZeroRequested` counts.
+    pub non_zero: (i128, i128),
+    /// Requested by the node's pods.
+    pub requested: (i128, i128),
+}
+
+impl Scored for &NodeFacts {
+    fn name(&self) -> Name {
+        self.name
+    }
+
+    fn label(&self, key: Name) -> Option<Name> {
+        NodeFacts::label(self, key)
+    }
+
+    fn resources(&self, usage: &NodeUsage) -> Resources {
+        let entry = self.usage(usage);
+        let (used_cpu, used_mem, _) = entry.map_or((0, 0, 0), |e| e.requested);
+        Resources {
+            alloc: (self.cpu_milli.unwrap_or(0), self.memory.unwrap_or(0)),
+            non_zero: entry.map_or((0, 0), |e| e.non_zero),
+            requested: (used_cpu, used_mem),
+        }
+    }
+}
+
+impl Scored for Place<'_> {
+    fn name(&self) -> Name {
+        Place::name(self)
+    }
+
+    fn label(&self, key: Name) -> Option<Name> {
+        Place::label(self, key)
+    }
+
+    fn class(&self) -> Option<usize> {
+        Some(usize::from(self.row().class))
+    }
+
+    fn resources(&self, _: &NodeUsage) -> Resources {
+        let r = self.row();
+        let wide = |(a, b): (i64, i64)| (i128::from(a), i128::from(b));
+        Resources {
+            alloc: wide(r.alloc),
+            non_zero: wide(r.non_zero),
+            requested: wide(r.used),
+        }
+    }
+}
+
+/// The weighted total score of each feasible node, in the order given.
+pub fn total_scores<N: Scored>(
     pod: &Pod,
-    feasible: &[&NodeFacts],
+    feasible: &[N],
     usage: &NodeUsage,
     spread: Option<&Spread>,
 ) -> Vec<i64> {
@@ -63,7 +136,7 @@ pub fn total_scores(
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let (least, balanced) = resource_scores(&requests, n, usage);
+            let (least, balanced) = resource_scores(&requests, &n.resources(usage));
             least + balanced + 2 * spread.as_ref().map_or(0, |s| s[i])
         })
         .collect()
@@ -77,18 +150,18 @@ struct PodRequests {
     actual: (i128, i128),
 }
 
-/// (LeastAllocated, BalancedAllocation) for a pod requesting `pod` on `node`.
-fn resource_scores(pod: &PodRequests, node: &NodeFacts, usage: &NodeUsage) -> (i64, i64) {
-    let (alloc_cpu, alloc_mem) = (node.cpu_milli.unwrap_or(0), node.memory.unwrap_or(0));
+/// (LeastAllocated, BalancedAllocation) for a pod requesting `pod` on a
+/// node with `node`'s resources.
+fn resource_scores(pod: &PodRequests, node: &Resources) -> (i64, i64) {
+    let (alloc_cpu, alloc_mem) = node.alloc;
     // LeastAllocated, on non-zero requests.
-    let entry = node.usage(usage);
-    let (nz_cpu, nz_mem) = entry.map_or((0, 0), |e| e.non_zero);
+    let (nz_cpu, nz_mem) = node.non_zero;
     let (pod_cpu, pod_mem) = pod.non_zero;
     let least_allocated =
         (least(nz_cpu + pod_cpu, alloc_cpu) + least(nz_mem + pod_mem, alloc_mem)) / 2;
     // BalancedAllocation, on actual requests: 1 − the standard deviation of
     // the two fractions (|a − b| / 2 for two resources).
-    let (used_cpu, used_mem, _) = entry.map_or((0, 0, 0), |e| e.requested);
+    let (used_cpu, used_mem) = node.requested;
     let (req_cpu, req_mem) = pod.actual;
     let fc = fraction(used_cpu + req_cpu, alloc_cpu);
     let fm = fraction(used_mem + req_mem, alloc_mem);

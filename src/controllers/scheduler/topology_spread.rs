@@ -7,6 +7,7 @@
 
 use super::filters::{self, NodeStatus};
 use super::node_facts::NodeFacts;
+use super::scoring::Scored;
 use crate::api::meta::Name;
 use crate::api::node::{LABEL_HOSTNAME, LABEL_ZONE};
 use crate::api::pod::WhenUnsatisfiable;
@@ -229,6 +230,12 @@ impl Spread {
         })
     }
 
+    /// Whether a DoNotSchedule constraint is on topology key `key` (its
+    /// filter then reads that label of every node).
+    pub fn filters_on(&self, key: &str) -> bool {
+        self.constraints.iter().any(|c| c.hard && c.key == key)
+    }
+
     /// Filter: every DoNotSchedule constraint holds on the node.
     pub fn filter(&self, node: &NodeFacts) -> Option<NodeStatus> {
         for (i, c) in self.constraints.iter().enumerate().filter(|(_, c)| c.hard) {
@@ -253,61 +260,90 @@ impl Spread {
 
     /// Score: the ScheduleAnyway constraints, normalised to 0–100 with fewer
     /// matching pods scoring higher; `None` when there are none.
-    pub fn scores(&self, feasible: &[&NodeFacts]) -> Option<Vec<i64>> {
-        let soft: Vec<usize> = (0..self.constraints.len())
-            .filter(|i| !self.constraints[*i].hard)
+    pub fn scores<N: Scored>(&self, feasible: &[N]) -> Option<Vec<i64>> {
+        // The soft constraints, in order, and whether each is on the
+        // hostname (compared once, not per node).
+        let soft: Vec<(usize, bool)> = (self.constraints.iter().enumerate())
+            .filter(|(_, c)| !c.hard)
+            .map(|(i, c)| (i, c.key == LABEL_HOSTNAME))
             .collect();
         if soft.is_empty() {
             return None;
         }
+        // Each soft constraint's label on each feasible node, and the
+        // distinct values among them. A label other than the hostname is
+        // read once per class of nodes (alike but for their hostname).
+        let mut distinct = Vec::with_capacity(soft.len());
+        let values: Vec<Vec<Option<Name>>> = soft
+            .iter()
+            .map(|&(i, on_hostname)| {
+                let key = self.constraints[i].key_name;
+                let mut seen = FxHashSet::<Name>::default();
+                let mut by_class: Vec<Option<Option<Name>>> = Vec::new();
+                let values = feasible
+                    .iter()
+                    .map(|n| match n.class() {
+                        Some(class) if !on_hostname => {
+                            if by_class.len() <= class {
+                                by_class.resize(class + 1, None);
+                            }
+                            *by_class[class].get_or_insert_with(|| {
+                                let v = n.label(key);
+                                seen.extend(v);
+                                v
+                            })
+                        }
+                        _ => {
+                            let v = n.label(key);
+                            if !on_hostname {
+                                seen.extend(v);
+                            }
+                            v
+                        }
+                    })
+                    .collect();
+                distinct.push(seen.len());
+                values
+            })
+            .collect();
         // topologyNormalizingWeight: ln(domains among the feasible nodes + 2);
         // for the hostname key, the feasible nodes themselves.
-        let weights: BTreeMap<usize, f64> = soft
+        let weights: Vec<f64> = soft
             .iter()
-            .map(|&i| {
-                let c = &self.constraints[i];
-                let size = if c.key == LABEL_HOSTNAME {
-                    feasible.len()
-                } else {
-                    feasible
-                        .iter()
-                        .filter_map(|n| n.label(c.key_name))
-                        .collect::<FxHashSet<Name>>()
-                        .len()
-                };
-                (i, ((size + 2) as f64).ln())
+            .zip(&distinct)
+            .map(|(&(_, on_hostname), &d)| {
+                let size = if on_hostname { feasible.len() } else { d };
+                ((size + 2) as f64).ln()
             })
             .collect();
         // A hostname constraint's counts (a few nodes' worth) found by the
         // node name's address, not its hash: hashing reads each feasible
         // node's name, a cache miss per node in a large cluster.
-        let by_addr: Vec<FxHashMap<usize, i64>> = self
-            .per_node
+        let by_addr: Vec<FxHashMap<usize, i64>> = soft
             .iter()
-            .zip(&self.constraints)
-            .map(|(counts, c)| {
-                if c.hard || c.key != LABEL_HOSTNAME {
-                    return FxHashMap::default();
-                }
-                counts.iter().map(|(n, k)| (n.addr(), *k)).collect()
+            .map(|&(i, on_hostname)| match on_hostname {
+                true => self.per_node[i]
+                    .iter()
+                    .map(|(n, k)| (n.addr(), *k))
+                    .collect(),
+                false => FxHashMap::default(),
             })
             .collect();
-        let raw: Vec<i64> = feasible
-            .iter()
-            .map(|n| {
+        let raw: Vec<i64> = (feasible.iter().enumerate())
+            .map(|(k, n)| {
                 let mut score = 0.0;
-                for &i in &soft {
-                    let c = &self.constraints[i];
-                    let Some(v) = n.label(c.key_name) else {
+                for (j, &(i, on_hostname)) in soft.iter().enumerate() {
+                    let Some(v) = values[j][k] else {
                         continue;
                     };
-                    let count = if c.key == LABEL_HOSTNAME {
-                        by_addr[i].get(&n.name.addr()).copied().unwrap_or(0)
+                    let count = if on_hostname {
+                        by_addr[j].get(&n.name().addr()).copied().unwrap_or(0)
                     } else {
                         self.domains[i].get(&v).copied().unwrap_or(0)
                     };
                     // scoreForCount.
-                    score += count as f64 * weights[&i] + (c.max_skew - 1) as f64;
+                    let c = &self.constraints[i];
+                    score += count as f64 * weights[j] + (c.max_skew - 1) as f64;
                 }
                 score.round() as i64
             })

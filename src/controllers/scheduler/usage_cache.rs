@@ -46,6 +46,8 @@ pub struct UsageCache {
     /// Only looked up by pod, never walked: hashed.
     contributions: FxHashMap<ObjectKey, Contribution>,
     claims: crate::controllers::claim_index::ClaimIndex,
+    /// Nodes whose usage changed since [`UsageCache::drain_touched`].
+    touched: Vec<Name>,
 }
 
 impl UsageCache {
@@ -134,7 +136,14 @@ impl UsageCache {
         })
     }
 
+    /// The nodes whose usage changed since the last call (perhaps
+    /// repeated).
+    pub fn drain_touched(&mut self) -> impl Iterator<Item = Name> + '_ {
+        self.touched.drain(..)
+    }
+
     fn apply(&mut self, c: &Contribution, sign: i32) {
+        self.touched.push(c.node);
         let s = i128::from(sign);
         let entry = self.usage.entry(c.node);
         let r = &mut entry.requested;

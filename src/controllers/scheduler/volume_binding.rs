@@ -4,6 +4,7 @@
 //! node or provisionable there), and the Reserve decisions PreBind writes.
 
 use super::node_facts::{InternedSelector, NodeFacts};
+use crate::api::meta::Name;
 use crate::api::persistent_volume::ANN_BIND_COMPLETED;
 use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
 use crate::api::{
@@ -153,6 +154,28 @@ impl<'a> PodClaims<'a> {
         self.bound
             .iter()
             .any(|pv| matches!(pv, Some(Some(a)) if !a.matches(facts)))
+    }
+
+    /// Whether Filter reads more of a node than its labels but `key`: a
+    /// claim promised to a node reads its name, static volumes their
+    /// affinity and the node object; otherwise a volume's affinity or a
+    /// class's allowed topologies may read label `key`.
+    pub fn reads_beyond_labels_but(&self, key: Name) -> bool {
+        let affinity = self
+            .bound
+            .iter()
+            .any(|pv| matches!(pv, Some(Some(a)) if a.reads(key)));
+        let unbound = self.unbound.iter().any(|u| {
+            u.selected_node.is_some()
+                || !u.candidates.is_empty()
+                || u.class.is_some_and(|sc| {
+                    sc.allowed_topologies
+                        .iter()
+                        .flat_map(|t| &t.match_label_expressions)
+                        .any(|r| r.key == key.as_str())
+                })
+        });
+        affinity || unbound
     }
 
     /// Whether any bound volume has a node affinity to check.
