@@ -342,7 +342,7 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String
 
 /// Whether any of the pod's ReadWriteOncePod claims is used by another pod
 /// already scheduled (or assumed) anywhere.
-pub fn rwop_conflict(pod: &Pod, cache: &ObjectSet, assumed: &BTreeMap<ObjectKey, String>) -> bool {
+pub fn rwop_conflict(pod: &Pod, cache: &ObjectSet, assumed: &super::Assumed) -> bool {
     let key = pod.metadata.key();
     pod.claim_keys().any(|ck| {
         let rwop = cache.get::<PersistentVolumeClaim>(&ck).is_some_and(|pvc| {

@@ -61,7 +61,7 @@ pub struct Scheduler {
     /// Pods in PreBind, due at their next poll.
     binding: waiting::Waiting<Binding>,
     /// Pods assumed on a node (Reserve) until the informer shows them bound.
-    assumed: BTreeMap<ObjectKey, String>,
+    assumed: Assumed,
     /// Node usage, kept current (the scheduler cache).
     usage: usage_cache::UsageCache,
     /// Each node as the last Node event showed it, to tell a relevant node
@@ -83,6 +83,9 @@ pub struct Scheduler {
     seed: u64,
 }
 
+/// Pods assumed on a node, with the node. Only looked up, never walked: hashed.
+pub type Assumed = FxHashMap<ObjectKey, Name>;
+
 /// A cycle's choice: the node, and the volume decisions for it.
 type Chosen = (String, Vec<(ObjectKey, Decision)>);
 /// A cycle's failure: the FailedScheduling message and the kinds whose
@@ -99,7 +102,7 @@ impl Scheduler {
             attempts: BTreeMap::new(),
             backoff_until: BTreeMap::new(),
             binding: waiting::Waiting::default(),
-            assumed: BTreeMap::new(),
+            assumed: Assumed::default(),
             usage: usage_cache::UsageCache::default(),
             timers_due: None,
             nodes_seen: FxHashMap::default(),
@@ -181,7 +184,7 @@ impl Scheduler {
         };
         let driver = cx.profile.driver.name.clone();
         // Reserve: the pod counts on its node from now on.
-        self.assumed.insert(key.clone(), node.clone());
+        self.assumed.insert(key.clone(), Name::new(&node));
         self.usage
             .refresh(key, cx.store.cache(), &self.assumed, &driver);
         self.unschedulable.remove(key);

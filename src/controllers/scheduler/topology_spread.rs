@@ -127,11 +127,7 @@ impl Spread {
     /// terminating, bound or assumed) per node and per domain, over the
     /// nodes the pod's node affinity admits that carry the constraint keys.
     /// `None` when the pod has no constraints (the plugin skips it).
-    pub fn prepare(
-        pod: &Pod,
-        cache: &ObjectSet,
-        assumed: &BTreeMap<ObjectKey, String>,
-    ) -> Option<Spread> {
+    pub fn prepare(pod: &Pod, cache: &ObjectSet, assumed: &super::Assumed) -> Option<Spread> {
         let constraints = constraints_of(pod, cache);
         if constraints.is_empty() {
             return None;
@@ -169,7 +165,7 @@ impl Spread {
             }
             let node = if p.spec.node_name.is_empty() {
                 match assumed.get(&p.metadata.key()) {
-                    Some(n) => Name::new(n),
+                    Some(n) => *n,
                     None => continue,
                 }
             } else {

@@ -12,7 +12,7 @@ use crate::api::pod::PodSpec;
 use crate::api::{AnyObject, ObjectKey, Pod};
 use crate::cluster::{ChangeOp, ObjectSet, WatchEvent};
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// What one pod adds to its node.
@@ -57,7 +57,7 @@ impl UsageCache {
         &mut self,
         key: &ObjectKey,
         cache: &ObjectSet,
-        assumed: &BTreeMap<ObjectKey, String>,
+        assumed: &super::Assumed,
         driver: &str,
     ) {
         let new = self.contribution(key, cache, assumed, driver);
@@ -86,12 +86,7 @@ impl UsageCache {
     /// and the assumed pods, what it stands in for (a node whose pods all
     /// left may keep an empty entry).
     #[cfg(debug_assertions)]
-    pub fn assert_current(
-        &self,
-        cache: &ObjectSet,
-        assumed: &BTreeMap<ObjectKey, String>,
-        driver: &str,
-    ) {
+    pub fn assert_current(&self, cache: &ObjectSet, assumed: &super::Assumed, driver: &str) {
         let mut fresh = UsageCache::default();
         for pod in cache.list::<Pod>() {
             let key = pod.metadata.key();
@@ -115,14 +110,14 @@ impl UsageCache {
         &self,
         key: &ObjectKey,
         cache: &ObjectSet,
-        assumed: &BTreeMap<ObjectKey, String>,
+        assumed: &super::Assumed,
         driver: &str,
     ) -> Option<Contribution> {
         let pod = cache.get::<Pod>(key)?;
         let node = if !pod.spec.node_name.is_empty() {
-            Name::new(&pod.spec.node_name)
+            pod.spec.node_name
         } else {
-            Name::new(assumed.get(key)?)
+            *assumed.get(key)?
         };
         if pod.is_terminal() {
             return None;
@@ -167,7 +162,7 @@ impl UsageCache {
         &mut self,
         ev: &WatchEvent,
         cache: &ObjectSet,
-        assumed: &BTreeMap<ObjectKey, String>,
+        assumed: &super::Assumed,
         driver: &str,
     ) {
         self.claims.observe(ev);
@@ -239,7 +234,7 @@ mod tests {
     #[test]
     fn a_status_write_keeps_the_usage_and_follows_the_spec() {
         let (mut cache, mut usage) = (ObjectSet::default(), UsageCache::default());
-        let assumed = BTreeMap::new();
+        let assumed = super::super::Assumed::default();
         let key = ObjectKey::new("default", "p");
         let ev = event(&mut cache, pod("n1", "Pending"), ChangeOp::Added);
         usage.on_watch(&ev, &cache, &assumed, "d");
