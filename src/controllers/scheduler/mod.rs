@@ -314,13 +314,15 @@ impl Scheduler {
             let mut feasible: Vec<usize> = Vec::new();
             let mut skipped = false;
             let mut look = |pos: usize| {
-                let f = facts.at(snap.slot(pos));
+                // The facts are not touched for a node the row settles.
+                let at = || facts.at(snap.slot(pos));
                 if quick_fit
                     .as_mut()
-                    .is_some_and(|q| q.fits(snap.row(pos), || f))
+                    .is_some_and(|q| q.fits(snap.row(pos), at))
                 {
                     return true;
                 }
+                let f = at();
                 if quick && claims.node_conflict(f) {
                     refusals.nodes += 1;
                     skipped = true;

@@ -161,6 +161,8 @@ impl Snapshot {
                 f.name
             );
             assert_eq!(self.ranks[pos], f.rank, "node {}'s rank drifted", f.name);
+            let host = f.label(hostname());
+            assert_eq!(self.hosts[pos], host, "node {}'s hostname drifted", f.name);
         }
     }
 
