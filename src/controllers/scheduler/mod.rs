@@ -247,9 +247,7 @@ impl Scheduler {
         self.seed_tree(cache);
         let rebuilt = self.tree.rebuild();
         let reranked = self.facts.rank();
-        for name in self.usage.drain_touched() {
-            self.snapshot.mark(name);
-        }
+        self.mark_usage();
         if rebuilt || reranked {
             // Nodes in the tree have facts: both follow the same events.
             let facts = &self.facts;
@@ -474,6 +472,14 @@ impl Scheduler {
         }
         self.attempts.remove(key);
         self.backoff_until.remove(key);
+    }
+
+    /// The snapshot's rows of the nodes whose usage changed are made again
+    /// at the next cycle.
+    fn mark_usage(&mut self) {
+        for name in self.usage.drain_touched() {
+            self.snapshot.mark(name);
+        }
     }
 
     /// The pod is no longer assumed anywhere.
@@ -802,6 +808,8 @@ impl Controller for Scheduler {
         let driver = &cx.profile.driver.name;
         self.usage
             .on_watch(ev, cx.store.cache(), &self.assumed, driver);
+        // Marked now, so that events between cycles leave one mark per node.
+        self.mark_usage();
         self.refresh_timers();
     }
 

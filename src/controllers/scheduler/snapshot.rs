@@ -92,8 +92,11 @@ pub struct Snapshot {
     /// renumbered, so a cycle's per-class answers stay valid all cycle.
     classes: FxHashMap<ClassLabels, u16>,
     class_labels: Vec<ClassLabels>,
-    /// Nodes whose facts or usage changed since the last refresh.
-    dirty: Vec<Name>,
+    /// Positions whose facts or usage changed since the last refresh, each
+    /// once (`marked` says which): at most one per node however many
+    /// events come between cycles.
+    dirty: Vec<usize>,
+    marked: Vec<bool>,
     /// How many rows scoring cannot read alone: [`WIDE`], or of no class.
     inexact: usize,
 }
@@ -103,6 +106,8 @@ impl Snapshot {
     /// facts slots): after the tree or the ranks changed.
     pub fn rebuild(&mut self, slots: &[usize], facts: &NodeFactsCache, usage: &NodeUsage) {
         self.dirty.clear();
+        self.marked.clear();
+        self.marked.resize(slots.len(), false);
         self.slots = slots.to_vec();
         self.position.clear();
         self.rows.clear();
@@ -124,19 +129,22 @@ impl Snapshot {
     }
 
     /// Node `name`'s facts or usage changed: its row is made again at the
-    /// next refresh.
+    /// next refresh. (A node not in the snapshot yet gets its row when the
+    /// snapshot is next rebuilt, as every new node makes it.)
     pub fn mark(&mut self, name: Name) {
-        self.dirty.push(name);
+        if let Some(&pos) = self.position.get(&name)
+            && !std::mem::replace(&mut self.marked[pos], true)
+        {
+            self.dirty.push(pos);
+        }
     }
 
     /// Makes the rows of the nodes marked since the last refresh again.
     pub fn refresh(&mut self, facts: &NodeFactsCache, usage: &NodeUsage) {
         let hostname = hostname();
         let mut dirty = std::mem::take(&mut self.dirty);
-        for name in dirty.drain(..) {
-            let Some(&pos) = self.position.get(&name) else {
-                continue;
-            };
+        for pos in dirty.drain(..) {
+            self.marked[pos] = false;
             let f = facts.at(self.slots[pos]);
             let row = self.row_of(f, f.usage(usage));
             self.inexact -= usize::from(self.rows[pos].inexact());
@@ -308,5 +316,42 @@ impl Place<'_> {
     /// The node's row.
     pub fn row(&self) -> &Row {
         &self.snap.rows[self.pos]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::AnyObject;
+    use crate::cluster::objects::Shared;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    /// Many changes of a node between cycles leave one mark, and the
+    /// refresh makes its row from what the facts and usage say then.
+    #[test]
+    fn a_node_changed_many_times_is_refreshed_once_and_current() {
+        let (mut facts, mut usage) = (NodeFactsCache::default(), NodeUsage::default());
+        let node: crate::api::Node = serde_json::from_value(json!({
+            "metadata": { "name": "n", "labels": { "kubernetes.io/hostname": "n" } },
+            "spec": {},
+            "status": { "allocatable": { "cpu": "4" } },
+        }))
+        .expect("a node");
+        facts.put(Shared::new(Arc::new(AnyObject::from(node))).expect("a node"));
+        facts.rank();
+        let name = Name::new("n");
+        let mut snapshot = Snapshot::default();
+        snapshot.rebuild(&[facts.slot(name).expect("a slot")], &facts, &usage);
+        for pods in 1..=1000 {
+            usage.entry(name).requested = (100 * i128::from(pods), 0, pods);
+            snapshot.mark(name);
+        }
+        assert_eq!(snapshot.dirty, [0]);
+        snapshot.refresh(&facts, &usage);
+        assert!(snapshot.dirty.is_empty());
+        assert_eq!(snapshot.row(0).pods, 1000);
+        assert_eq!(snapshot.row(0).used, (100_000, 0));
+        assert_eq!(snapshot.row(0).alloc, (4000, 0));
     }
 }
