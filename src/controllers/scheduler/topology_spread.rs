@@ -9,12 +9,13 @@ use super::filters::{self, NodeStatus};
 use super::node_facts::NodeFacts;
 use super::scoring::Scored;
 use crate::api::meta::Name;
-use crate::api::node::{LABEL_HOSTNAME, LABEL_ZONE};
+use crate::api::node::LABEL_ZONE;
 use crate::api::pod::WhenUnsatisfiable;
 use crate::api::{LabelSelector, Node, ObjectKey, Pod};
 use crate::cluster::ObjectSet;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeMap;
+use smallvec::SmallVec;
+use std::rc::Rc;
 
 /// `framework.MaxNodeScore`.
 const MAX_NODE_SCORE: i64 = 100;
@@ -28,13 +29,13 @@ pub const MISSING_LABEL: &str =
 /// One constraint as the plugin uses it.
 #[derive(Clone, Debug)]
 struct Constraint {
-    key: String,
-    /// `key`, interned: nodes' labels are found by it.
-    key_name: Name,
+    /// The topology key, interned: nodes' labels are found by it.
+    key: Name,
     max_skew: i64,
     hard: bool,
-    /// All must match (the system default merges several owners').
-    selectors: Vec<LabelSelector>,
+    /// All must match (the system default merges several owners'). The
+    /// two default constraints share theirs: a pod is matched once.
+    selectors: Rc<[LabelSelector]>,
     min_domains: i64,
 }
 
@@ -72,20 +73,25 @@ fn default_selectors(pod: &Pod, cache: &ObjectSet) -> Vec<LabelSelector> {
         .collect()
 }
 
+/// `topology.kubernetes.io/zone`, interned once (interning takes a lock).
+fn zone() -> Name {
+    static ZONE: std::sync::OnceLock<Name> = std::sync::OnceLock::new();
+    *ZONE.get_or_init(|| Name::new(LABEL_ZONE))
+}
+
 fn constraints_of(pod: &Pod, cache: &ObjectSet) -> Vec<Constraint> {
     if pod.spec.topology_spread_constraints.is_empty() {
-        let selectors = default_selectors(pod, cache);
+        let selectors: Rc<[LabelSelector]> = default_selectors(pod, cache).into();
         if selectors.is_empty() {
             return Vec::new();
         }
-        return [(LABEL_HOSTNAME, 3), (LABEL_ZONE, 5)]
+        return [(super::snapshot::hostname(), 3), (zone(), 5)]
             .into_iter()
             .map(|(key, max_skew)| Constraint {
-                key: key.to_string(),
-                key_name: Name::new(key),
+                key,
                 max_skew,
                 hard: false,
-                selectors: selectors.clone(),
+                selectors: Rc::clone(&selectors),
                 min_domains: 1,
             })
             .collect();
@@ -103,16 +109,15 @@ fn constraints_of(pod: &Pod, cache: &ObjectSet) -> Vec<Constraint> {
             }
             // A constraint without a selector matches no pod.
             let selectors = if c.label_selector.is_none() && c.match_label_keys.is_empty() {
-                vec![LabelSelector {
+                Rc::from([LabelSelector {
                     match_labels: [("\u{0}".to_string(), "\u{0}".to_string())].into(),
                     match_expressions: Vec::new(),
-                }]
+                }])
             } else {
-                vec![selector]
+                Rc::from([selector])
             };
             Constraint {
-                key: c.topology_key.clone(),
-                key_name: Name::new(&c.topology_key),
+                key: Name::new(&c.topology_key),
                 max_skew: i64::from(c.max_skew),
                 hard: c.when_unsatisfiable == WhenUnsatisfiable::DoNotSchedule,
                 selectors,
@@ -133,33 +138,46 @@ impl Spread {
             return None;
         }
         let mut per_node = vec![FxHashMap::<Name, i64>::default(); constraints.len()];
+        // Constraints that share their selectors with an earlier one take
+        // its answer: each pod is matched once per distinct selector list.
+        let same_as: SmallVec<[usize; 4]> = (constraints.iter().enumerate())
+            .map(|(i, c)| {
+                (constraints[..i].iter())
+                    .position(|d| Rc::ptr_eq(&d.selectors, &c.selectors))
+                    .unwrap_or(i)
+            })
+            .collect();
         // Only pods carrying the first label of some constraint's selector
         // can be counted (all pods of the namespace when a selector has no
-        // matchLabels); counting is a sum, so the order does not matter.
+        // matchLabels). Counting is a sum, so the order does not matter:
+        // a pod found twice is dropped by its address (the cache holds one
+        // copy of each).
         let ns = pod.metadata.namespace;
         let all_of_ns = ObjectKey {
             namespace: ns,
             name: Name::default(),
         };
-        let mut candidates: BTreeMap<&str, &Pod> = BTreeMap::new();
-        for sel in constraints.iter().flat_map(|c| c.selectors.iter()) {
+        let mut candidates: Vec<&Pod> = Vec::new();
+        let distinct = (constraints.iter().zip(&same_as).enumerate())
+            .filter(|(i, (_, same))| *i == **same)
+            .flat_map(|(_, (c, _))| c.selectors.iter());
+        let mut sources = 0;
+        for sel in distinct {
+            sources += 1;
             match sel.match_labels.iter().next() {
-                Some((k, v)) => candidates.extend(
-                    cache
-                        .pods_labelled(ns, *k, *v)
-                        .map(|p| (p.metadata.name.as_str(), p)),
-                ),
-                None => candidates.extend(
-                    cache
-                        .list_prefixed::<Pod>(&all_of_ns)
-                        .map(|p| (p.metadata.name.as_str(), p)),
-                ),
+                Some((k, v)) => candidates.extend(cache.pods_labelled(ns, *k, *v)),
+                None => candidates.extend(cache.list_prefixed::<Pod>(&all_of_ns)),
             }
         }
-        for p in candidates.into_values() {
-            if p.metadata.namespace != pod.metadata.namespace
+        if sources > 1 {
+            candidates.sort_unstable_by_key(|p| std::ptr::from_ref(*p));
+            candidates.dedup_by_key(|p| std::ptr::from_ref(*p));
+        }
+        let own = pod.metadata.key();
+        for p in candidates {
+            if p.metadata.namespace != ns
                 || p.metadata.deletion_timestamp.is_some()
-                || p.metadata.key() == pod.metadata.key()
+                || p.metadata.key() == own
             {
                 continue;
             }
@@ -171,8 +189,14 @@ impl Spread {
             } else {
                 p.spec.node_name
             };
+            let mut selected: SmallVec<[bool; 4]> = SmallVec::new();
             for (i, c) in constraints.iter().enumerate() {
-                if c.selects(p) {
+                let yes = match same_as[i] {
+                    j if j < i => selected[j],
+                    _ => c.selects(p),
+                };
+                selected.push(yes);
+                if yes {
                     *per_node[i].entry(node).or_default() += 1;
                 }
             }
@@ -182,7 +206,7 @@ impl Spread {
             filters::node_affinity_matches(pod, n)
                 && constraints
                     .iter()
-                    .all(|c| n.metadata.labels.contains_key(&c.key))
+                    .all(|c| n.metadata.labels.contains_key(c.key.as_str()))
         };
         let add = |domain: &mut FxHashMap<Name, i64>, value: Name, count: i64| {
             *domain.entry(value).or_default() += count;
@@ -202,7 +226,7 @@ impl Spread {
         // 0), and a soft hostname constraint's counts per node: only nodes
         // with matching pods add to them.
         for (i, c) in constraints.iter().enumerate() {
-            if c.hard || c.key == LABEL_HOSTNAME {
+            if c.hard || c.key == super::snapshot::hostname() {
                 continue;
             }
             for (name, count) in &per_node[i] {
@@ -235,7 +259,7 @@ impl Spread {
     /// Filter: every DoNotSchedule constraint holds on the node.
     pub fn filter(&self, node: &NodeFacts) -> Option<NodeStatus> {
         for (i, c) in self.constraints.iter().enumerate().filter(|(_, c)| c.hard) {
-            let Some(value) = node.label(c.key_name) else {
+            let Some(value) = node.label(c.key) else {
                 return Some(NodeStatus::one(false, MISSING_LABEL));
             };
             let domains = &self.domains[i];
@@ -261,7 +285,7 @@ impl Spread {
         // hostname (compared once, not per node).
         let soft: Vec<(usize, bool)> = (self.constraints.iter().enumerate())
             .filter(|(_, c)| !c.hard)
-            .map(|(i, c)| (i, c.key == LABEL_HOSTNAME))
+            .map(|(i, c)| (i, c.key == super::snapshot::hostname()))
             .collect();
         if soft.is_empty() {
             return None;
@@ -273,7 +297,7 @@ impl Spread {
         let values: Vec<Vec<Option<Name>>> = soft
             .iter()
             .map(|&(i, on_hostname)| {
-                let key = self.constraints[i].key_name;
+                let key = self.constraints[i].key;
                 let mut seen = FxHashSet::<Name>::default();
                 let mut by_class: Vec<Option<Option<Name>>> = Vec::new();
                 let values = feasible
@@ -359,4 +383,143 @@ impl Spread {
                 .collect(),
         )
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::AnyObject;
+    use crate::engine::SimTime;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const ZONES: [&str; 2] = ["a", "b"];
+
+    fn node(i: usize) -> AnyObject {
+        let name = format!("node-{i}");
+        let node: Node = serde_json::from_value(json!({
+            "metadata": { "name": name, "labels": {
+                "kubernetes.io/hostname": name,
+                "topology.kubernetes.io/zone": ZONES[i % 2],
+            } },
+            "spec": {},
+            "status": {},
+        }))
+        .expect("a node");
+        AnyObject::from(node)
+    }
+
+    /// A pod of namespace `ns` with labels `app` and `tier` from small
+    /// sets, on node `node` (or none).
+    fn pod(ns: &str, name: &str, app: usize, tier: usize, node: Option<usize>) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": { "namespace": ns, "name": name, "labels": {
+                "app": format!("app-{app}"),
+                "tier": format!("tier-{tier}"),
+            } },
+            "spec": { "nodeName": node.map(|n| format!("node-{n}")).unwrap_or_default() },
+            "status": {},
+        }))
+        .expect("a pod")
+    }
+
+    /// A soft constraint on `key` selecting `label` = `value`.
+    fn constraint(key: &str, label: &str, value: String) -> serde_json::Value {
+        json!({
+            "maxSkew": 1,
+            "topologyKey": key,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": { "matchLabels": { label: value } },
+        })
+    }
+
+    proptest! {
+        /// Whatever pods share the constraints' labels (a pod selected by
+        /// both constraints is found through both), each constraint counts
+        /// each matching pod once, on its node or the node it is assumed
+        /// on: the counts of a plain walk of every pod.
+        #[test]
+        fn counts_are_those_of_a_walk_of_every_pod(
+            pods in proptest::collection::vec(
+                (0usize..2, 0usize..2, proptest::option::of(0usize..4), any::<bool>(), any::<bool>(), any::<bool>()),
+                0..24,
+            ),
+            (app, tier, same, defaults) in (0usize..2, 0usize..2, any::<bool>(), any::<bool>()),
+        ) {
+            let mut cache = ObjectSet::indexed();
+            for i in 0..4 {
+                cache.put(node(i));
+            }
+            let mut assumed = crate::controllers::scheduler::Assumed::default();
+            for (i, (a, t, on, assume, terminating, other_ns)) in pods.iter().enumerate() {
+                let ns = if *other_ns { "other" } else { "db" };
+                let mut p = pod(ns, &format!("p-{i}"), *a, *t, on.filter(|_| !assume));
+                if *terminating {
+                    p.metadata.deletion_timestamp = Some(SimTime(1));
+                }
+                if let (Some(n), true) = (on, assume) {
+                    assumed.insert(p.metadata.key(), Name::new(&format!("node-{n}")));
+                }
+                cache.put(AnyObject::from(p));
+            }
+            // The pod being scheduled: by hostname on `app`, by zone on
+            // `app` again or on `tier`; or, without constraints of its own,
+            // the system defaults (both on `app`, the selector of the
+            // StatefulSet that selects it).
+            let zone_on = if same || defaults {
+                ("app", format!("app-{app}"))
+            } else {
+                ("tier", format!("tier-{tier}"))
+            };
+            let mut me = pod("db", "me", app, tier, None);
+            if defaults {
+                let set: crate::api::StatefulSet = serde_json::from_value(json!({
+                    "metadata": { "namespace": "db", "name": "web" },
+                    "spec": {
+                        "selector": { "matchLabels": { "app": format!("app-{app}") } },
+                        "template": { "metadata": {}, "spec": {} },
+                    },
+                    "status": {},
+                }))
+                .expect("a set");
+                cache.put(AnyObject::from(set));
+            } else {
+                me.spec = std::sync::Arc::new(serde_json::from_value(json!({
+                    "topologySpreadConstraints": [
+                        constraint(LABEL_HOSTNAME_KEY, "app", format!("app-{app}")),
+                        constraint(LABEL_ZONE, zone_on.0, zone_on.1.clone()),
+                    ],
+                })).expect("a spec"));
+            }
+            let spread = Spread::prepare(&me, &cache, &assumed).expect("constrained");
+            let wanted = [("app", format!("app-{app}")), zone_on];
+            for (i, (label, value)) in wanted.iter().enumerate() {
+                let mut per_node = FxHashMap::<Name, i64>::default();
+                for p in cache.list::<Pod>() {
+                    let node = match assumed.get(&p.metadata.key()) {
+                        Some(n) => *n,
+                        None => p.spec.node_name,
+                    };
+                    if p.metadata.namespace == "db"
+                        && p.metadata.deletion_timestamp.is_none()
+                        && p.metadata.labels.get_str(label) == Some(value.as_str())
+                        && !node.is_empty()
+                    {
+                        *per_node.entry(node).or_default() += 1;
+                    }
+                }
+                prop_assert_eq!(&spread.per_node[i], &per_node);
+                if i == 1 {
+                    let mut zones = FxHashMap::<Name, i64>::default();
+                    for (n, count) in &per_node {
+                        let at: usize = n.as_str()["node-".len()..].parse().expect("a node");
+                        *zones.entry(Name::new(ZONES[at % 2])).or_default() += count;
+                    }
+                    prop_assert_eq!(&spread.domains[1], &zones);
+                }
+            }
+        }
+    }
+
+    const LABEL_HOSTNAME_KEY: &str = crate::api::node::LABEL_HOSTNAME;
 }
