@@ -333,9 +333,16 @@ impl Kubelet {
         self.queue.add(key.clone(), at);
     }
 
-    /// Wakes every pod of `node` at `at` (a volume there changed state).
+    /// Wakes every pod of `node` at `at` (a volume there changed state),
+    /// but the settled ones: their sync would return at once, and whatever
+    /// unsettles a pod (a watch event of it, machines going or coming)
+    /// wakes it then.
     fn wake_node(&mut self, node: Name, at: SimTime) {
-        let users: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
+        let users: Vec<ObjectKey> = self
+            .pods_on(node)
+            .filter(|(_, s)| !s.settled)
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in users {
             self.wake_at(&k, at);
         }
