@@ -163,6 +163,15 @@ impl Name {
         }
     }
 
+    /// `s` if it was ever interned, without interning it: a lookup of an
+    /// object by a name made up on the spot (every stored object's name
+    /// is interned, so a string never interned names no object) adds no
+    /// string to the interner, which keeps every string for the rest of
+    /// the process.
+    pub fn existing(s: &str) -> Option<Self> {
+        Ustr::from_existing(s).map(Name)
+    }
+
     /// The string.
     pub fn as_str(&self) -> &'static str {
         self.0.as_str()

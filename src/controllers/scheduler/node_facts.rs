@@ -56,7 +56,9 @@ impl NodeFacts {
         let node: &Node = &shared;
         let alloc = &node.status.allocatable;
         NodeFacts {
-            name: Name::new(&node.metadata.name),
+            // Already interned: copied, not interned again (interning
+            // hashes the string and takes a lock).
+            name: node.metadata.name,
             unschedulable: node.spec.unschedulable,
             schedule_taints: node
                 .spec
@@ -68,12 +70,7 @@ impl NodeFacts {
             cpu_milli: alloc.get("cpu").map(|q| q.milli_value()),
             memory: alloc.get("memory").map(|q| q.value()),
             pods: alloc.get("pods").map(|q| q.value()),
-            labels: node
-                .metadata
-                .labels
-                .iter()
-                .map(|(k, v)| (Name::new(k), Name::new(v)))
-                .collect(),
+            labels: node.metadata.labels.iter().map(|(k, v)| (*k, *v)).collect(),
             rank: 0,
             usage_slot: Cell::new(None),
             node: shared,

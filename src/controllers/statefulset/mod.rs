@@ -827,7 +827,11 @@ impl Controller for StatefulSetController {
                 let mut sets: BTreeSet<ObjectKey> = BTreeSet::new();
                 for (n, &i) in dashes.iter().enumerate() {
                     for &j in &dashes[n + 1..] {
-                        let key = ObjectKey::new(c.metadata.namespace, &name[i + 1..j]);
+                        // A string never interned names no set.
+                        let Some(set) = Name::existing(&name[i + 1..j]) else {
+                            continue;
+                        };
+                        let key = ObjectKey::new(c.metadata.namespace, set);
                         if j > i + 1 && cx.store.get::<StatefulSet>(&key).is_some() {
                             sets.insert(key);
                         }
