@@ -637,6 +637,18 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A lookup finds a name only once it has been interned, and interns
+    /// nothing itself.
+    #[test]
+    fn an_existing_name_is_found_and_a_new_one_not_made() {
+        let s = "storsim-test-a-string-no-object-has";
+        assert_eq!(Name::existing(s), None);
+        assert_eq!(Name::existing(s), None, "the first lookup interned it");
+        let made = Name::new(s);
+        assert_eq!(Name::existing(s), Some(made));
+        assert_eq!(Name::existing(s).map(Name::addr), Some(made.addr()));
+    }
+
     /// What the reports print in columns pads to the column's width as a
     /// str does (a reason once printed unpadded and pushed a table's
     /// columns left).
