@@ -486,7 +486,7 @@ mod tests {
             } else {
                 me.spec = std::sync::Arc::new(serde_json::from_value(json!({
                     "topologySpreadConstraints": [
-                        constraint(LABEL_HOSTNAME_KEY, "app", format!("app-{app}")),
+                        constraint(crate::api::node::LABEL_HOSTNAME, "app", format!("app-{app}")),
                         constraint(LABEL_ZONE, zone_on.0, zone_on.1.clone()),
                     ],
                 })).expect("a spec"));
@@ -520,6 +520,4 @@ mod tests {
             }
         }
     }
-
-    const LABEL_HOSTNAME_KEY: &str = crate::api::node::LABEL_HOSTNAME;
 }
