@@ -333,16 +333,15 @@ impl Kubelet {
         self.queue.add(key.clone(), at);
     }
 
-    /// Wakes every pod of `node` at `at` (a volume there changed state),
-    /// but the settled ones: their sync would return at once, and whatever
-    /// unsettles a pod (a watch event of it, machines going or coming)
-    /// wakes it then.
+    /// Wakes every pod of `node` at `at` (a volume there changed state).
+    ///
+    /// Settled pods too, though their sync returns at once: the queue
+    /// entry holds the pod's place among the syncs due that millisecond
+    /// (a later add keeps the earlier place), so a pod unsettled in the
+    /// same millisecond syncs where it did. Leaving them out reordered
+    /// such syncs and changed the 100 k fleet's output.
     fn wake_node(&mut self, node: Name, at: SimTime) {
-        let users: Vec<ObjectKey> = self
-            .pods_on(node)
-            .filter(|(_, s)| !s.settled)
-            .map(|(k, _)| k.clone())
-            .collect();
+        let users: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
         for k in users {
             self.wake_at(&k, at);
         }
