@@ -44,11 +44,29 @@ fn digest_with(statefulsets: u32, percentage_of_nodes_to_score: u32) -> String {
         run: &run,
         results: &results,
     };
-    let text = jsonl::render(&report);
-    Sha256::digest(text.as_bytes())
+    // Hashed as written: the 100 k fleet's lines are 2.6 GB.
+    let mut hashing = Hashing(Sha256::new());
+    jsonl::write(&report, &mut hashing).expect("hashing does not fail");
+    hashing
+        .0
+        .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Feeds what is written to the hash.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// 30 StatefulSets × 10 replicas on 15 nodes: every controller's indexed
@@ -99,5 +117,22 @@ fn the_10k_fleet_with_sampled_nodes_shows_what_it_showed_when_sampling_came_in()
     assert_eq!(
         digest(1000),
         "48aa1912b564dd37adc31e7b88a7d6330e273ac4adfbd717a3b5b70729ba2f03"
+    );
+}
+
+/// 10,000 StatefulSets × 10 replicas on 5,001 nodes (about four minutes
+/// in release mode, 2 GB of memory): `cargo test --release --test
+/// fleet_digest -- --ignored`. Pinned in the fifteenth session at the
+/// output of 9a979dd. Only this size caught a step of the fourteenth
+/// session (kubelet no longer queueing settled pods when a volume of
+/// their node changed): it reordered syncs due in the same millisecond,
+/// which no smaller fleet (300 pods to 30 k) and no shipped scenario
+/// happened to show. That step was reverted.
+#[test]
+#[ignore]
+fn the_100k_fleet_shows_what_it_showed_before_the_fourteenth_session() {
+    assert_eq!(
+        digest(10_000),
+        "c02bb51400243a5d0cacd47e1a97cc651f7e8e4484957a60614a93951843d3ec"
     );
 }
