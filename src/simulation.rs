@@ -183,10 +183,14 @@ struct Sim<'a> {
     /// yet, where the process has other controllers (alone, a controller's
     /// writes go into its cache at once).
     own_writes: Vec<Option<OwnWrites>>,
-    /// Latest delivery time per (process, kind) watch stream.
-    last_delivery: BTreeMap<(usize, Kind), SimTime>,
+    /// Latest delivery time per (process, kind) watch stream: one slot
+    /// per kind (in `Kind::ALL`'s order) for each process, read and
+    /// written on every delivery, never walked.
+    last_delivery: Vec<[SimTime; Kind::ALL.len()]>,
     next_call: CallId,
-    open_calls: BTreeMap<CallId, OpenCall>,
+    /// The calls whose callers still wait, by id: looked up and removed,
+    /// never walked, so their order cannot reach the output.
+    open_calls: rustc_hash::FxHashMap<CallId, OpenCall>,
 }
 
 /// Runs `scenario` with `opts`.
@@ -223,6 +227,7 @@ pub fn run_observed(
         .then(|| crate::invariants::Checker::new(scenario));
     let n = controllers.len();
     let processes = processes(&controllers);
+    let n_processes = processes.len();
     let mut process_of = vec![0; n];
     for (p, process) in processes.iter().enumerate() {
         for &c in &process.members {
@@ -256,9 +261,9 @@ pub fn run_observed(
         process_of,
         informers,
         own_writes,
-        last_delivery: BTreeMap::new(),
+        last_delivery: vec![[SimTime::ZERO; Kind::ALL.len()]; n_processes],
         next_call: 1,
-        open_calls: BTreeMap::new(),
+        open_calls: Default::default(),
     };
     sim.cloud = Cloud::new(
         node_zones(scenario),
@@ -925,10 +930,7 @@ impl Sim<'_> {
                 });
                 // One watch stream per process and kind delivers in order:
                 // an event never overtakes an earlier one of its stream.
-                let stream = self
-                    .last_delivery
-                    .entry((p, w.kind))
-                    .or_insert(SimTime::ZERO);
+                let stream = &mut self.last_delivery[p][w.kind.index()];
                 let at = now.plus(delay).max(*stream);
                 *stream = at;
                 self.queue

@@ -49,6 +49,11 @@ impl Kind {
         Kind::VolumeSnapshotContent,
     ];
 
+    /// The kind's place in [`Kind::ALL`], for tables with a slot per kind.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The kind's name as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -701,6 +706,13 @@ mod tests {
         assert_eq!(Name::reusing(Some(prev), "Ready"), Name::new("Ready"));
         assert_eq!(Name::reusing(None, "Ready"), Name::new("Ready"));
         assert!(Name::reusing(Some(prev), "").is_empty());
+    }
+
+    #[test]
+    fn a_kinds_index_is_its_place_in_all() {
+        for (i, k) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i, "{k:?}");
+        }
     }
 
     #[test]
