@@ -118,6 +118,11 @@ struct Mount {
     /// (made once: status updates and attach checks compare it often).
     unique: Name,
     published: bool,
+    /// VerifyControllerAttachedVolume's retries, while it fails: when the
+    /// next attempt is allowed, and the backoff after it. Kept with the
+    /// mount (the pod's state is at hand when it is read), not in a map of
+    /// its own.
+    verify: Option<(SimTime, SimDuration)>,
 }
 
 #[derive(Clone, Debug)]
@@ -230,9 +235,6 @@ pub struct Kubelet {
     status_by_time: BTreeSet<(SimTime, Name)>,
     /// Nodes whose status update fell while their machine was down.
     stalled: BTreeSet<Name>,
-    /// VerifyControllerAttachedVolume retries per (pod, volume): when the
-    /// next attempt is allowed, and the backoff after it.
-    verify: BTreeMap<(ObjectKey, usize), (SimTime, SimDuration)>,
     /// Online expansions waiting for the pod's next sync: (PV, node) →
     /// when, and through which pod.
     resize_due: BTreeMap<(Name, Name), (SimTime, ObjectKey)>,
@@ -270,7 +272,6 @@ impl Kubelet {
             status_due: FxHashMap::default(),
             status_by_time: BTreeSet::new(),
             stalled: BTreeSet::new(),
-            verify: BTreeMap::new(),
             resize_due: BTreeMap::new(),
             backoff: BTreeMap::new(),
             by_node: FxHashMap::default(),
@@ -307,6 +308,13 @@ impl Kubelet {
             .into_iter()
             .flatten()
             .filter_map(|k| self.pods.get(k).map(|s| (k, s)))
+    }
+
+    /// The verification retries of mount `i` of pod `key`, a pod kubelet
+    /// has taken on.
+    fn verify(&mut self, key: &ObjectKey, i: usize) -> &mut Option<(SimTime, SimDuration)> {
+        let pod = self.pods.get_mut(key).expect("a pod mounting is known");
+        &mut pod.mounts[i].verify
     }
 
     /// The pods of `node` waiting for their volumes that `wanted` picks,
@@ -370,6 +378,7 @@ impl Kubelet {
                         &csi.volume_handle,
                     )),
                     published: false,
+                    verify: None,
                 });
             }
         }
@@ -528,11 +537,8 @@ impl Kubelet {
                 self.stages.entry(pair).or_insert(Stage::Staged);
             }
             if attachable && !self.stages.contains_key(&pair) {
-                let vkey = (key.clone(), i);
                 let (next_try, backoff) = self
-                    .verify
-                    .get(&vkey)
-                    .copied()
+                    .verify(&key, i)
                     .unwrap_or((cx.now, OPERATION_BACKOFF_START));
                 if cx.now < next_try {
                     self.wake_at(&key, next_try);
@@ -543,11 +549,11 @@ impl Kubelet {
                     let doubled = SimDuration::from_millis(
                         (backoff.as_millis() * 2).min(OPERATION_BACKOFF_MAX.as_millis()),
                     );
-                    self.verify.insert(vkey, (next, doubled));
+                    *self.verify(&key, i) = Some((next, doubled));
                     self.wake_at(&key, next);
                     continue;
                 }
-                self.verify.remove(&vkey);
+                *self.verify(&key, i) = None;
             } else if attachable && !attached() {
                 continue;
             }
@@ -907,7 +913,7 @@ impl Kubelet {
         if let Some(set) = self.by_node.get_mut(&st.node) {
             set.remove(key);
         }
-        // This pod's entries only: ranges of the ordered maps, not scans.
+        // This pod's entries only: a range of the ordered map, not a scan.
         let backoffs: Vec<(Name, String)> = self
             .backoff
             .range((uid, String::new())..)
@@ -916,14 +922,6 @@ impl Kubelet {
             .collect();
         for k in backoffs {
             self.backoff.remove(&k);
-        }
-        let verifies: Vec<(ObjectKey, usize)> = self
-            .verify
-            .range((key.clone(), 0)..=(key.clone(), usize::MAX))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in verifies {
-            self.verify.remove(&k);
         }
         // The final delete, of this pod only (not a successor of its name).
         if cx
