@@ -133,13 +133,15 @@ pub(super) struct SetPods {
     set_of_uid: FxHashMap<Name, ObjectKey>,
 }
 
-/// One set's pods, by pod key (the walk's order).
+/// One set's pods, by pod key.
 struct Listing {
     /// The set's name and UID when listed (a set made again under its
     /// name is another set).
     name: Name,
     uid: Name,
-    pods: BTreeMap<ObjectKey, (u32, SyncPod)>,
+    /// The pods, hashed: each sync reads again a few of them by key, and
+    /// only a listing collected afresh walks them (sorted by key then).
+    pods: FxHashMap<ObjectKey, (u32, SyncPod)>,
     /// Pods to read again at the next sync.
     stale: Vec<ObjectKey>,
     /// `pods` by ordinal, as the last sync got it: kept (while each ordinal
@@ -179,7 +181,7 @@ impl SetPods {
             .is_some_and(|l| l.name == name && l.uid == uid);
         if !kept {
             self.forget_set(key);
-            let mut pods = BTreeMap::new();
+            let mut pods = FxHashMap::default();
             for pod in list() {
                 let pod_key = pod.metadata.key();
                 if let Some(entry) = read(pod, name, uid) {
@@ -237,11 +239,13 @@ impl SetPods {
         }
         let listing = self.sets.get_mut(key).expect("listed");
         let ordered = ordered.unwrap_or_else(|| {
+            // In key order: of two names with one ordinal, the last wins.
+            let mut by_key: Vec<_> = listing.pods.iter().collect();
+            by_key.sort_unstable_by_key(|(k, _)| *k);
             Arc::new(
-                listing
-                    .pods
-                    .values()
-                    .map(|(ord, pod)| (*ord, pod.clone()))
+                by_key
+                    .into_iter()
+                    .map(|(_, (ord, pod))| (*ord, pod.clone()))
                     .collect(),
             )
         });
