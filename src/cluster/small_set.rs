@@ -4,7 +4,7 @@
 //! every claim or volume of a 100 k-pod fleet hold hundreds of thousands
 //! of these sets, so this one keeps its first item inline and the rest
 //! sorted in a vector (inserting is linear, which a set of a few never
-//! notices).
+//! notices; an item is found by equality, only an insert orders).
 
 use smallvec::SmallVec;
 
@@ -22,29 +22,36 @@ impl<T> Default for SmallSet<T> {
 impl<T: Ord> SmallSet<T> {
     /// Adds `x`; false if it was there.
     pub fn insert(&mut self, x: T) -> bool {
-        match self.0.binary_search(&x) {
-            Ok(_) => false,
-            Err(i) => {
-                self.0.insert(i, x);
-                true
-            }
+        if self.position(&x).is_some() {
+            return false;
         }
+        let i = self.0.partition_point(|y| *y < x);
+        self.0.insert(i, x);
+        true
     }
 
     /// Removes `x`; false if it was not there.
     pub fn remove(&mut self, x: &T) -> bool {
-        match self.0.binary_search(x) {
-            Ok(i) => {
+        match self.position(x) {
+            Some(i) => {
                 self.0.remove(i);
                 true
             }
-            Err(_) => false,
+            None => false,
         }
     }
 
     /// Whether `x` is in the set.
     pub fn contains(&self, x: &T) -> bool {
-        self.0.binary_search(x).is_ok()
+        self.position(x).is_some()
+    }
+
+    /// Where `x` is, found by equality, not by order: for keys of
+    /// interned names equality compares pointers, where the order reads
+    /// both names' strings (memory a large fleet rarely has in cache), and
+    /// the set is too small for a binary search to save compares.
+    fn position(&self, x: &T) -> Option<usize> {
+        self.0.iter().position(|y| y == x)
     }
 }
 
