@@ -8,7 +8,7 @@ use super::scheduler::set_condition;
 use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::node::Taint;
-use crate::api::{Kind, Node, ObjectKey, ObjectRef, Pod};
+use crate::api::{Kind, Name, Node, ObjectKey, ObjectRef, Pod};
 use crate::cluster::{ChangeOp, EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -23,8 +23,9 @@ pub struct TaintEviction {
     /// Pods whose deletion is scheduled, and when.
     scheduled: BTreeMap<ObjectKey, SimTime>,
     /// Each node's NoExecute taints as last seen: only a change of those
-    /// makes its pods worth a look (status updates do not).
-    no_execute: BTreeMap<String, Vec<Taint>>,
+    /// makes its pods worth a look (status updates do not). Looked up,
+    /// never walked: hashed by the interned name.
+    no_execute: rustc_hash::FxHashMap<Name, Vec<Taint>>,
     /// Pods by node, for a node whose taints changed.
     pods: super::pods_by_node::PodsByNode,
 }
@@ -181,9 +182,7 @@ impl Controller for TaintEviction {
                             .collect()
                     })
                     .unwrap_or_default();
-                let before = self
-                    .no_execute
-                    .insert(ev.key.name.to_string(), taints.clone());
+                let before = self.no_execute.insert(ev.key.name, taints.clone());
                 if before.unwrap_or_default() == taints {
                     return;
                 }
