@@ -20,8 +20,10 @@ pub struct GarbageCollector {
     /// Dependents by owner UID, as the watch showed them (the real
     /// collector's dependency graph): an owner's deletion looks here, not
     /// at every object. A superset; each use checks the cache. Looked up
-    /// by UID, never walked, so hashed; each owner's dependents keep order.
-    dependents: rustc_hash::FxHashMap<Name, std::collections::BTreeSet<(Kind, ObjectKey)>>,
+    /// by UID, never walked, so hashed. Each owner's dependents are hashed
+    /// too (every watch event of a dependent looks its entry up) and sorted
+    /// when the owner goes, the one time they are walked.
+    dependents: rustc_hash::FxHashMap<Name, rustc_hash::FxHashSet<(Kind, ObjectKey)>>,
 }
 
 impl GarbageCollector {
@@ -90,7 +92,13 @@ impl Controller for GarbageCollector {
             let owned = |m: &ObjectMeta| {
                 m.namespace == ns && m.owner_references.iter().any(|o| o.uid == uid)
             };
-            let known = self.dependents.remove(&uid).unwrap_or_default();
+            let mut known: Vec<(Kind, ObjectKey)> = self
+                .dependents
+                .remove(&uid)
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            known.sort_unstable();
             let pods: Vec<ObjectKey> = known
                 .iter()
                 .filter(|(k, _)| *k == Kind::Pod)
