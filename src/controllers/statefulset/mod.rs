@@ -458,13 +458,15 @@ impl StatefulSetController {
         &self,
         s: &Sync<'_>,
         ord: u32,
-        pod: Option<&Pod>,
+        pod: Option<&SyncPod>,
         condemned: bool,
         cx: &mut Ctx<'_>,
     ) {
         let condemned_owners;
+        // The pod object itself is read only here: a replica's claims want
+        // the owners every replica's do.
         let wanted = if condemned {
-            condemned_owners = Self::wanted_owners(s.set, pod, true);
+            condemned_owners = Self::wanted_owners(s.set, pod.map(|p| &**p), true);
             &condemned_owners
         } else {
             &s.kept_owners
@@ -562,19 +564,18 @@ impl StatefulSetController {
             // One creation per sync when ordered.
             return Ok(monotonic);
         };
-        if matches!(pod.status.phase, PodPhase::Failed | PodPhase::Succeeded) {
+        if matches!(pod.phase(), PodPhase::Failed | PodPhase::Succeeded) {
             // Deleted now, recreated on a later sync.
-            if pod.metadata.deletion_timestamp.is_none() {
+            if !pod.deleting() {
                 self.delete_pod(s, pod, cx)?;
             }
             return Ok(true);
         }
-        if pod.status.phase == PodPhase::Pending {
+        if pod.phase() == PodPhase::Pending {
             self.create_claims(s, ord, cx)?;
         }
         if monotonic
-            && (pod.metadata.deletion_timestamp.is_some()
-                || !Self::available(pod, set.spec.min_ready_seconds, cx.now))
+            && (pod.deleting() || !Self::available(pod, set.spec.min_ready_seconds, cx.now))
         {
             return Ok(true);
         }
@@ -591,7 +592,7 @@ impl StatefulSetController {
         monotonic: bool,
         cx: &mut Ctx<'_>,
     ) -> Result<bool, ()> {
-        if pod.metadata.deletion_timestamp.is_some() {
+        if pod.deleting() {
             // Ordered: wait for it to be gone before the next.
             return Ok(monotonic);
         }
@@ -685,9 +686,7 @@ impl StatefulSetController {
         let rolling = set.spec.update_strategy.rolling_update.as_ref();
         let partition = rolling.map_or(0, |r| r.partition) as usize;
         // Without the label a pod is outdated (`getPodRevision` is "").
-        let outdated = |p: &SyncPod| {
-            p.revision() != s.update.as_str() && p.metadata.deletion_timestamp.is_none()
-        };
+        let outdated = |p: &SyncPod| p.revision() != s.update.as_str() && !p.deleting();
         if self.max_unavailable_gate {
             // updateStatefulSetAfterInvariantEstablished: unhealthy pods
             // count across every ordinal, even below the partition.
@@ -742,7 +741,7 @@ impl StatefulSetController {
                     available += 1;
                 }
             }
-            if pod.metadata.deletion_timestamp.is_none() {
+            if !pod.deleting() {
                 let r = pod.revision();
                 if r == s.current {
                     current += 1;

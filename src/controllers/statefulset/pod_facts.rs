@@ -28,8 +28,10 @@ pub(super) struct PodFacts {
     controller: Controller,
     /// The `controller-revision-hash` label.
     revision: Option<Name>,
-    /// Phase Running.
-    running: bool,
+    /// The phase.
+    phase: PodPhase,
+    /// Deletion requested (Terminating).
+    deleting: bool,
     /// When the Ready condition turned True, if it is ([`Pod::ready_since`]).
     ready_since: Option<SimTime>,
 }
@@ -58,7 +60,8 @@ impl PodFacts {
             ordinal: super::ordinal_of(&set_name, &pod.metadata.name),
             controller,
             revision: pod.metadata.labels.get(super::LABEL_REVISION).copied(),
-            running: pod.status.phase == PodPhase::Running,
+            phase: pod.status.phase,
+            deleting: pod.metadata.deletion_timestamp.is_some(),
             ready_since: pod.ready_since(),
         }
     }
@@ -95,12 +98,22 @@ impl SyncPod {
     /// [`Pod::running_and_ready`] (`isRunningAndReady`).
     pub(super) fn running_and_ready(&self) -> bool {
         // Ready is True exactly when it has a time it turned True.
-        self.facts.running && self.facts.ready_since.is_some()
+        self.facts.phase == PodPhase::Running && self.facts.ready_since.is_some()
+    }
+
+    /// The pod's phase.
+    pub(super) fn phase(&self) -> PodPhase {
+        self.facts.phase
+    }
+
+    /// Whether its deletion was requested (a `deletionTimestamp`).
+    pub(super) fn deleting(&self) -> bool {
+        self.facts.deleting
     }
 
     /// [`Pod::healthy`] (`isHealthy`): running, ready and not terminating.
     pub(super) fn healthy(&self) -> bool {
-        self.running_and_ready() && self.pod.metadata.deletion_timestamp.is_none()
+        self.running_and_ready() && !self.deleting()
     }
 
     /// [`Pod::ready_since`].
