@@ -2,6 +2,7 @@
 //! finalizer-aware deletion, watch notifications, the Event recorder, and the
 //! log of every observable change that the report is built from.
 
+pub mod addr_map;
 pub mod admission;
 pub mod codec;
 pub mod diff;
@@ -13,6 +14,7 @@ pub mod patch;
 pub mod small_set;
 pub mod store;
 
+pub use addr_map::AddrMap;
 pub use informer::{Informer, OwnWrites};
 pub use log::{
     ActionRecord, CallPhase, ChangeOp, ChangeRecord, DnsRecord, EventRecord, EventType, Log,

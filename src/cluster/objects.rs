@@ -1,6 +1,7 @@
 //! A set of objects of every kind, ordered by key: the API server's state
 //! and each controller's informer cache are both one of these.
 
+use super::addr_map::AddrMap;
 use crate::api::persistent_volume::VolumePhase;
 use crate::api::{
     AnyObject, Kind, Name, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
@@ -24,12 +25,11 @@ use std::sync::Arc;
 /// object touches the ordered index.
 #[derive(Default, Clone)]
 pub struct Table {
-    /// The objects with their keys, hashed by the addresses of the keys'
-    /// interned names ([`Name::addr`]): a lookup then reads neither name's
-    /// interned header before it probes. Addresses differ run to run, so
-    /// this table is never walked in its own order: the ordered index
-    /// below is built from it sorted.
-    by_key: hashbrown::HashTable<(ObjectKey, Arc<AnyObject>)>,
+    /// The objects by key, hashed by the addresses of the keys' interned
+    /// names ([`AddrMap`]): a lookup then reads neither name's interned
+    /// header before it probes. Never walked in its own order: the ordered
+    /// index below is built from it sorted.
+    by_key: AddrMap<ObjectKey, Arc<AnyObject>>,
     /// The ordered index, built at the table's first listing and kept from
     /// then on. Most informer caches never list some of their kinds (they
     /// only look objects up): those never pay for a B-tree insert per new
@@ -37,28 +37,24 @@ pub struct Table {
     order: std::cell::OnceCell<BTreeSet<ObjectKey>>,
 }
 
-/// A key's hash in [`Table::by_key`].
-fn addr_hash(key: &ObjectKey) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one((key.namespace.addr(), key.name.addr()))
-}
-
 impl Table {
     /// The ordered index (built from the hash index, sorted, on first use).
     fn order(&self) -> &BTreeSet<ObjectKey> {
-        self.order
-            .get_or_init(|| self.by_key.iter().map(|(k, _)| k.clone()).collect())
+        self.order.get_or_init(|| {
+            self.by_key
+                .iter_unordered()
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
-        self.by_key
-            .find(addr_hash(key), |(k, _)| k == key)
-            .map(|(_, o)| o)
+        self.by_key.get(key)
     }
 
     /// Whether an object is stored under `key`.
     pub fn contains_key(&self, key: &ObjectKey) -> bool {
-        self.get(key).is_some()
+        self.by_key.contains_key(key)
     }
 
     fn len(&self) -> usize {
@@ -67,30 +63,17 @@ impl Table {
 
     /// Stores `obj` under `key`, returning what it replaced.
     fn insert(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
-        let hash = addr_hash(key);
-        match self
-            .by_key
-            .entry(hash, |(k, _)| k == key, |(k, _)| addr_hash(k))
+        let old = self.by_key.insert(key.clone(), obj);
+        if old.is_none()
+            && let Some(order) = self.order.get_mut()
         {
-            hashbrown::hash_table::Entry::Occupied(mut e) => {
-                Some(std::mem::replace(&mut e.get_mut().1, obj))
-            }
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert((key.clone(), obj));
-                if let Some(order) = self.order.get_mut() {
-                    order.insert(key.clone());
-                }
-                None
-            }
+            order.insert(key.clone());
         }
+        old
     }
 
     fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
-        let entry = self
-            .by_key
-            .find_entry(addr_hash(key), |(k, _)| k == key)
-            .ok()?;
-        let ((_, obj), _) = entry.remove();
+        let obj = self.by_key.remove(key)?;
         if let Some(order) = self.order.get_mut() {
             order.remove(key);
         }

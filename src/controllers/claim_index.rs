@@ -4,19 +4,18 @@
 //! pod, a claim or a volume concerns, instead of scanning every object.
 
 use crate::api::{AnyObject, Name, ObjectKey};
-use crate::cluster::{ChangeOp, SmallSet, WatchEvent};
-use rustc_hash::FxHashMap;
+use crate::cluster::{AddrMap, ChangeOp, SmallSet, WatchEvent};
 
 /// The links.
 #[derive(Default)]
 pub struct ClaimIndex {
     /// Claim → pods that use it. (The outer maps are only looked up, never
-    /// walked, so a hash's order cannot reach output; the sets are ordered.)
-    claim_pods: FxHashMap<ObjectKey, SmallSet<ObjectKey>>,
+    /// walked: hashed by the names' addresses; the sets are ordered.)
+    claim_pods: AddrMap<ObjectKey, SmallSet<ObjectKey>>,
     /// Claim → the volume it is bound to, as last seen.
-    claim_volume: FxHashMap<ObjectKey, Name>,
+    claim_volume: AddrMap<ObjectKey, Name>,
     /// Volume → claims bound to it.
-    volume_claims: FxHashMap<Name, SmallSet<ObjectKey>>,
+    volume_claims: AddrMap<Name, SmallSet<ObjectKey>>,
 }
 
 impl ClaimIndex {
@@ -33,8 +32,7 @@ impl ClaimIndex {
                         }
                     } else {
                         self.claim_pods
-                            .entry(claim)
-                            .or_default()
+                            .get_or_insert_with(claim, SmallSet::default)
                             .insert(ev.key.clone());
                     }
                 }
@@ -51,8 +49,7 @@ impl ClaimIndex {
                 if !gone && !new.is_empty() {
                     self.claim_volume.insert(ev.key.clone(), *new);
                     self.volume_claims
-                        .entry(*new)
-                        .or_default()
+                        .get_or_insert_with(*new, SmallSet::default)
                         .insert(ev.key.clone());
                 }
                 old

@@ -2,16 +2,15 @@
 //! them: what a change of a node concerns, without a walk of every pod.
 
 use crate::api::{AnyObject, Name, ObjectKey};
-use crate::cluster::{ChangeOp, WatchEvent};
-use rustc_hash::FxHashMap;
+use crate::cluster::{AddrMap, ChangeOp, WatchEvent};
 use std::collections::BTreeSet;
 
-/// The index. Its maps are looked up, never walked, so hashed; each node's
-/// pods keep name order.
+/// The index. Its maps are looked up, never walked, so hashed by the names'
+/// addresses; each node's pods keep name order.
 #[derive(Default)]
 pub struct PodsByNode {
-    by_node: FxHashMap<Name, BTreeSet<ObjectKey>>,
-    node_of: FxHashMap<ObjectKey, Name>,
+    by_node: AddrMap<Name, BTreeSet<ObjectKey>>,
+    node_of: AddrMap<ObjectKey, Name>,
 }
 
 impl PodsByNode {
@@ -36,7 +35,9 @@ impl PodsByNode {
         }
         if let Some(n) = node {
             self.node_of.insert(ev.key.clone(), n);
-            self.by_node.entry(n).or_default().insert(ev.key.clone());
+            self.by_node
+                .get_or_insert_with(n, BTreeSet::new)
+                .insert(ev.key.clone());
         }
         true
     }

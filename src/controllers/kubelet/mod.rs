@@ -18,7 +18,7 @@ use crate::api::{
     VolumeAttachment,
 };
 use crate::backend::{CallId, Reply, Request};
-use crate::cluster::{EventType, Store, WatchEvent};
+use crate::cluster::{AddrMap, EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, StreamKey, Ticks};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
@@ -218,11 +218,13 @@ impl Calls {
 pub struct Kubelet {
     images: BTreeMap<String, ImageBehaviour>,
     queue: WorkQueue<ObjectKey>,
-    pods: FxHashMap<ObjectKey, PodState>,
-    /// Per (volume, node): how far staging went. This map, `present`,
-    /// `status_due` and `by_node` are only looked up, never walked in an
-    /// order that reaches output: hashed.
-    stages: FxHashMap<(Name, Name), Stage>,
+    /// The pods it runs, by key: looked up for every sync.
+    pods: AddrMap<ObjectKey, PodState>,
+    /// Per (volume, node): how far staging went. This map, `pods`,
+    /// `present`, `status_due`, `by_node` and `mounting` are only looked
+    /// up, never walked in an order that reaches output: hashed (those
+    /// keyed by names alone by the names' addresses, see [`AddrMap`]).
+    stages: AddrMap<(Name, Name), Stage>,
     calls: Calls,
     /// Images already on each node.
     present: FxHashSet<(Name, String)>,
@@ -241,12 +243,12 @@ pub struct Kubelet {
     /// Restart back-off per (pod UID, container).
     backoff: BTreeMap<(Name, String), crash_loop::Backoff>,
     /// The pods of each node (keys of `pods`): a node's pods without a scan.
-    by_node: FxHashMap<Name, BTreeSet<ObjectKey>>,
+    by_node: AddrMap<Name, BTreeSet<ObjectKey>>,
     /// Of `by_node`, the pods that may still wait for their volumes: every
     /// pod in phase Volumes is here (a pod enters that phase only when it
     /// is first seen); one that moved on is dropped when next looked at. A
     /// node's volume change then reads its few waiting pods, not all.
-    mounting: FxHashMap<Name, BTreeSet<ObjectKey>>,
+    mounting: AddrMap<Name, BTreeSet<ObjectKey>>,
     seed: u64,
 }
 
@@ -274,13 +276,13 @@ impl Kubelet {
             stalled: BTreeSet::new(),
             resize_due: BTreeMap::new(),
             backoff: BTreeMap::new(),
-            by_node: FxHashMap::default(),
-            mounting: FxHashMap::default(),
+            by_node: AddrMap::default(),
+            mounting: AddrMap::default(),
             seed,
             images,
             queue: WorkQueue::default(),
-            pods: FxHashMap::default(),
-            stages: FxHashMap::default(),
+            pods: AddrMap::default(),
+            stages: AddrMap::default(),
             calls: Calls::default(),
             present: FxHashSet::default(),
             blocked: BTreeSet::new(),
@@ -446,8 +448,8 @@ impl Kubelet {
             };
             let node = state.node;
             let has_volumes = !state.mounts.is_empty();
-            self.by_node.entry(node).or_default().insert(key.clone());
-            self.mounting.entry(node).or_default().insert(key.clone());
+            (self.by_node.get_or_insert_with(node, BTreeSet::new)).insert(key.clone());
+            (self.mounting.get_or_insert_with(node, BTreeSet::new)).insert(key.clone());
             self.pods.insert(key.clone(), state);
             if has_volumes {
                 self.request_status_update(node, cx.now);
@@ -534,7 +536,7 @@ impl Kubelet {
             // once, no wait for node status.
             let attachable = profile.driver.attach_required;
             if !attachable && !profile.driver.stage_unstage {
-                self.stages.entry(pair).or_insert(Stage::Staged);
+                self.stages.get_or_insert_with(pair, || Stage::Staged);
             }
             if attachable && !self.stages.contains_key(&pair) {
                 let (next_try, backoff) = self
@@ -1075,7 +1077,7 @@ impl Controller for Kubelet {
     }
 
     fn on_machines(&mut self, cx: &mut Ctx<'_>) {
-        for st in self.pods.values_mut() {
+        for st in self.pods.values_mut_unordered() {
             st.settled = false;
         }
         // Machines that are back: their kubelet posts its status at its next
@@ -1212,7 +1214,7 @@ impl Controller for Kubelet {
 
     fn pending(&self, store: &Store) -> Vec<String> {
         // By key: the map's own order is a hash's, not for output.
-        let mut pods: Vec<(&ObjectKey, &PodState)> = self.pods.iter().collect();
+        let mut pods: Vec<(&ObjectKey, &PodState)> = self.pods.iter_unordered().collect();
         pods.sort_unstable_by(|a, b| a.0.cmp(b.0));
         pods.into_iter()
             .filter(|(k, _)| store.get::<Pod>(k).is_some())

@@ -134,9 +134,9 @@ impl Kubelet {
             return;
         }
         let key = claim.metadata.key();
-        let users: Vec<(ObjectKey, String, Name, Name)> = self
+        let mut users: Vec<(ObjectKey, String, Name, Name)> = self
             .pods
-            .iter()
+            .iter_unordered()
             .filter(|(k, _)| k.namespace == key.namespace)
             .filter_map(|(k, s)| {
                 let m = s
@@ -146,6 +146,9 @@ impl Kubelet {
                 Some((k.clone(), s.uid.to_string(), m.pv, s.node))
             })
             .collect();
+        // By pod key: of two pods of one node that use the claim, the
+        // first by name takes the expansion (the map's order is a hash's).
+        users.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (pod, uid, pv, node) in users {
             if cx.machines.is_down(&node) || self.resize_due.contains_key(&(pv, node)) {
                 continue;

@@ -84,7 +84,7 @@ pub struct Scheduler {
 }
 
 /// Pods assumed on a node, with the node. Only looked up, never walked: hashed.
-pub type Assumed = FxHashMap<ObjectKey, Name>;
+pub type Assumed = crate::cluster::AddrMap<ObjectKey, Name>;
 
 /// A cycle's choice: the node, and the volume decisions for it.
 type Chosen = (String, Vec<(ObjectKey, Decision)>);

@@ -11,7 +11,6 @@ use crate::api::meta::Name;
 use crate::api::pod::PodSpec;
 use crate::api::{AnyObject, ObjectKey, Pod};
 use crate::cluster::{ChangeOp, ObjectSet, WatchEvent};
-use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -44,7 +43,7 @@ pub struct UsageCache {
     /// many pods there bring each, so one pod leaving keeps a shared one).
     pub usage: NodeUsage,
     /// Only looked up by pod, never walked: hashed.
-    contributions: FxHashMap<ObjectKey, Contribution>,
+    contributions: crate::cluster::AddrMap<ObjectKey, Contribution>,
     claims: crate::controllers::claim_index::ClaimIndex,
     /// Nodes whose usage changed since [`UsageCache::drain_touched`].
     touched: Vec<Name>,

@@ -11,9 +11,9 @@
 
 use crate::api::meta::ObjectMeta;
 use crate::api::{Name, ObjectKey, Pod, PodPhase};
+use crate::cluster::AddrMap;
 use crate::cluster::Shared;
 use crate::engine::SimTime;
-use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -138,12 +138,12 @@ impl SyncPod {
 /// the listing the walk would give.
 #[derive(Default)]
 pub(super) struct SetPods {
-    sets: FxHashMap<ObjectKey, Listing>,
+    sets: AddrMap<ObjectKey, Listing>,
     /// The sets whose listings hold each pod (a pod with two controller
     /// references, which the API server refuses, could be in two).
-    sets_of_pod: FxHashMap<ObjectKey, SmallVec<[ObjectKey; 1]>>,
+    sets_of_pod: AddrMap<ObjectKey, SmallVec<[ObjectKey; 1]>>,
     /// Each listed set by UID: a pod that names it as controller may join.
-    set_of_uid: FxHashMap<Name, ObjectKey>,
+    set_of_uid: AddrMap<Name, ObjectKey>,
 }
 
 /// One set's pods, by pod key.
@@ -154,7 +154,7 @@ struct Listing {
     uid: Name,
     /// The pods, hashed: each sync reads again a few of them by key, and
     /// only a listing collected afresh walks them (sorted by key then).
-    pods: FxHashMap<ObjectKey, (u32, SyncPod)>,
+    pods: AddrMap<ObjectKey, (u32, SyncPod)>,
     /// Pods to read again at the next sync.
     stale: Vec<ObjectKey>,
     /// `pods` by ordinal, as the last sync got it: kept (while each ordinal
@@ -194,7 +194,7 @@ impl SetPods {
             .is_some_and(|l| l.name == name && l.uid == uid);
         if !kept {
             self.forget_set(key);
-            let mut pods = FxHashMap::default();
+            let mut pods = AddrMap::default();
             for pod in list() {
                 let pod_key = pod.metadata.key();
                 if let Some(entry) = read(pod, name, uid) {
@@ -253,7 +253,7 @@ impl SetPods {
         let listing = self.sets.get_mut(key).expect("listed");
         let ordered = ordered.unwrap_or_else(|| {
             // In key order: of two names with one ordinal, the last wins.
-            let mut by_key: Vec<_> = listing.pods.iter().collect();
+            let mut by_key: Vec<_> = listing.pods.iter_unordered().collect();
             by_key.sort_unstable_by_key(|(k, _)| *k);
             Arc::new(
                 by_key
@@ -269,7 +269,9 @@ impl SetPods {
     }
 
     fn join(&mut self, pod: &ObjectKey, set: &ObjectKey) {
-        let sets = self.sets_of_pod.entry(pod.clone()).or_default();
+        let sets = self
+            .sets_of_pod
+            .get_or_insert_with(pod.clone(), SmallVec::new);
         if !sets.contains(set) {
             sets.push(set.clone());
         }
@@ -325,7 +327,7 @@ impl SetPods {
             if self.set_of_uid.get(&listing.uid) == Some(key) {
                 self.set_of_uid.remove(&listing.uid);
             }
-            for pod in listing.pods.keys() {
+            for (pod, _) in listing.pods.iter_unordered() {
                 self.leave(pod, key);
             }
         }
