@@ -448,8 +448,11 @@ impl Kubelet {
             };
             let node = state.node;
             let has_volumes = !state.mounts.is_empty();
-            (self.by_node.get_or_insert_with(node, BTreeSet::new)).insert(key.clone());
-            (self.mounting.get_or_insert_with(node, BTreeSet::new)).insert(key.clone());
+            for index in [&mut self.by_node, &mut self.mounting] {
+                index
+                    .get_or_insert_with(node, BTreeSet::new)
+                    .insert(key.clone());
+            }
             self.pods.insert(key.clone(), state);
             if has_volumes {
                 self.request_status_update(node, cx.now);
