@@ -39,6 +39,12 @@ impl AddrKey for (Name, Name) {
     }
 }
 
+impl AddrKey for (Name, Name, Name) {
+    fn addr_hash(&self) -> u64 {
+        rustc_hash::FxBuildHasher.hash_one((self.0.addr(), self.1.addr(), self.2.addr()))
+    }
+}
+
 /// A hash map from `K` to `V` that is looked up, not walked.
 #[derive(Clone)]
 pub struct AddrMap<K, V>(hashbrown::HashTable<(K, V)>);

@@ -187,10 +187,11 @@ pub struct ObjectSet {
     indexed: bool,
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
-    /// Pod names by (namespace, label key, label value). The maps of this
-    /// index are looked up, never walked (hashed: a B-tree search compares
-    /// the keys' strings); the sets they hold keep name order.
-    pod_labels: FxHashMap<LabelKey, BTreeSet<Name>>,
+    /// Pod names by (namespace, label key, label value). Looked up by the
+    /// names' addresses (see [`AddrMap`]), the sets too: their one reader,
+    /// topology spread, sums what it finds, and every pod's new labels
+    /// are added to them, where a B-tree compared the names' strings.
+    pod_labels: AddrMap<LabelKey, AddrMap<Name, ()>>,
     /// StatefulSets by the first `matchLabels` pair of their selector
     /// (a pod without that label cannot be selected); `None` for selectors
     /// of expressions only.
@@ -453,7 +454,9 @@ impl ObjectSet {
                         self.unindex_pod_labels(&p.metadata);
                     }
                     for l in label_keys(&o.metadata) {
-                        self.pod_labels.entry(l).or_default().insert(key.name);
+                        self.pod_labels
+                            .get_or_insert_with(l, AddrMap::default)
+                            .insert(key.name, ());
                     }
                 }
             }
@@ -545,7 +548,9 @@ impl ObjectSet {
         Box::new(keys.into_iter().filter_map(|k| self.get::<StatefulSet>(k)))
     }
 
-    /// Pods in `namespace` that carry label `key` = `value`, by name.
+    /// Pods in `namespace` that carry label `key` = `value`, in an order
+    /// that differs from run to run (by name in a cache that is not
+    /// indexed): for uses that no order can change.
     pub fn pods_labelled<'a>(
         &'a self,
         namespace: Name,
@@ -563,8 +568,8 @@ impl ObjectSet {
             self.pod_labels
                 .get(&l)
                 .into_iter()
-                .flatten()
-                .filter_map(move |&name| {
+                .flat_map(AddrMap::iter_unordered)
+                .filter_map(move |(&name, ())| {
                     self.get::<Pod>(&ObjectKey {
                         namespace: ns,
                         name,
@@ -741,7 +746,9 @@ mod tests {
         let removals = [(Kind::Pod, ObjectKey::new("a", "gone"))];
         let (with, without) = both(&writes, &removals);
         let names = |it: Box<dyn Iterator<Item = &Pod> + '_>| -> Vec<String> {
-            it.map(|p| p.metadata.name.to_string()).collect()
+            let mut names: Vec<String> = it.map(|p| p.metadata.name.to_string()).collect();
+            names.sort();
+            names
         };
         assert_eq!(
             names(with.pods_labelled("a".into(), "app".into(), "web".into())),
