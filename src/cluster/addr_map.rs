@@ -107,6 +107,11 @@ impl<K: AddrKey, V> AddrMap<K, V> {
         Some(entry.remove().0.1)
     }
 
+    /// Removes every entry, keeping the room they took.
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+
     /// How many keys have values.
     pub fn len(&self) -> usize {
         self.0.len()

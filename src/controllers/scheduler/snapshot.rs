@@ -20,6 +20,7 @@ use super::filters::{NodeEntry, NodeUsage};
 use super::node_facts::{NodeFacts, NodeFactsCache};
 use crate::api::meta::Name;
 use crate::api::node::LABEL_HOSTNAME;
+use crate::cluster::AddrMap;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
@@ -87,7 +88,7 @@ pub struct Snapshot {
     /// Each position's hostname label.
     hosts: Vec<Option<Name>>,
     /// Position by node name (looked up, never walked).
-    position: FxHashMap<Name, usize>,
+    position: AddrMap<Name, usize>,
     /// Class by labels, and each class's labels; classes are never
     /// renumbered, so a cycle's per-class answers stay valid all cycle.
     classes: FxHashMap<ClassLabels, u16>,
