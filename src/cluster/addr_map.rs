@@ -39,6 +39,12 @@ impl AddrKey for (Name, Name) {
     }
 }
 
+impl AddrKey for (crate::api::Kind, ObjectKey) {
+    fn addr_hash(&self) -> u64 {
+        rustc_hash::FxBuildHasher.hash_one((self.0, self.1.namespace.addr(), self.1.name.addr()))
+    }
+}
+
 impl AddrKey for (Name, Name, Name) {
     fn addr_hash(&self) -> u64 {
         rustc_hash::FxBuildHasher.hash_one((self.0.addr(), self.1.addr(), self.2.addr()))

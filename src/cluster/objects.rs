@@ -196,7 +196,7 @@ pub struct ObjectSet {
     /// (a pod without that label cannot be selected); `None` for selectors
     /// of expressions only.
     set_selectors: FxHashMap<Option<LabelKey>, BTreeSet<ObjectKey>>,
-    set_selector_of: FxHashMap<ObjectKey, Option<LabelKey>>,
+    set_selector_of: AddrMap<ObjectKey, Option<LabelKey>>,
 }
 
 type LabelKey = (Name, Name, Name);
@@ -213,7 +213,7 @@ fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> +
 struct PvIndex {
     available: BTreeMap<String, BTreeSet<Name>>,
     /// Only looked up (never walked), so hashed.
-    claimed: FxHashMap<(Name, Name), super::SmallSet<Name>>,
+    claimed: AddrMap<(Name, Name), super::SmallSet<Name>>,
 }
 
 impl PvIndex {
@@ -230,7 +230,9 @@ impl PvIndex {
             self.available.entry(c).or_default().insert(*name);
         }
         if let Some(c) = claimed {
-            self.claimed.entry(c).or_default().insert(*name);
+            self.claimed
+                .get_or_insert_with(c, Default::default)
+                .insert(*name);
         }
     }
 
