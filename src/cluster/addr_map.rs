@@ -39,18 +39,6 @@ impl AddrKey for (Name, Name) {
     }
 }
 
-impl AddrKey for (crate::api::Kind, ObjectKey) {
-    fn addr_hash(&self) -> u64 {
-        rustc_hash::FxBuildHasher.hash_one((self.0, self.1.namespace.addr(), self.1.name.addr()))
-    }
-}
-
-impl AddrKey for (Name, Name, Name) {
-    fn addr_hash(&self) -> u64 {
-        rustc_hash::FxBuildHasher.hash_one((self.0.addr(), self.1.addr(), self.2.addr()))
-    }
-}
-
 /// A hash map from `K` to `V` that is looked up, not walked.
 #[derive(Clone)]
 pub struct AddrMap<K, V>(hashbrown::HashTable<(K, V)>);
@@ -111,11 +99,6 @@ impl<K: AddrKey, V> AddrMap<K, V> {
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let entry = self.0.find_entry(key.addr_hash(), |(k, _)| k == key).ok()?;
         Some(entry.remove().0.1)
-    }
-
-    /// Removes every entry, keeping the room they took.
-    pub fn clear(&mut self) {
-        self.0.clear();
     }
 
     /// How many keys have values.

@@ -13,7 +13,6 @@
 //! order (see [`encode_change`] and [`encode`]). Time and resourceVersion
 //! are absolute, so any record decodes on its own from its position.
 
-use super::addr_map::AddrMap;
 use super::log::{
     ActionRecord, CallPhase, ChangeOp, ChangeRecord, Columns, DnsRecord, EventRecord, EventType,
     List, OperationRecord, Record, Text,
@@ -68,7 +67,7 @@ pub struct NewChange<'a, W: AsRef<str> = String> {
 #[derive(Clone, Default)]
 pub struct Dict {
     names: Vec<Name>,
-    name_ids: AddrMap<Name, u32>,
+    name_ids: FxHashMap<Name, u32>,
     lists: Vec<List<Name>>,
     list_ids: FxHashMap<List<Name>, u32>,
     /// Component names and column headers: string literals, found by
@@ -93,7 +92,7 @@ fn text_hash(text: &str) -> u64 {
 impl Dict {
     fn name(&mut self, n: Name) -> u64 {
         let next = self.names.len() as u32;
-        let id = *self.name_ids.get_or_insert_with(n, || next);
+        let id = *self.name_ids.entry(n).or_insert(next);
         if id == next {
             self.names.push(n);
         }

@@ -187,16 +187,15 @@ pub struct ObjectSet {
     indexed: bool,
     /// The volumes a claim could bind to, kept with the table.
     pv_index: PvIndex,
-    /// Pod names by (namespace, label key, label value). Looked up by the
-    /// names' addresses (see [`AddrMap`]), the sets too: their one reader,
-    /// topology spread, sums what it finds, and every pod's new labels
-    /// are added to them, where a B-tree compared the names' strings.
-    pod_labels: AddrMap<LabelKey, AddrMap<Name, ()>>,
+    /// Pod names by (namespace, label key, label value). The maps of this
+    /// index are looked up, never walked (hashed: a B-tree search compares
+    /// the keys' strings); the sets they hold keep name order.
+    pod_labels: FxHashMap<LabelKey, BTreeSet<Name>>,
     /// StatefulSets by the first `matchLabels` pair of their selector
     /// (a pod without that label cannot be selected); `None` for selectors
     /// of expressions only.
     set_selectors: FxHashMap<Option<LabelKey>, BTreeSet<ObjectKey>>,
-    set_selector_of: AddrMap<ObjectKey, Option<LabelKey>>,
+    set_selector_of: FxHashMap<ObjectKey, Option<LabelKey>>,
 }
 
 type LabelKey = (Name, Name, Name);
@@ -213,7 +212,7 @@ fn label_keys(meta: &crate::api::ObjectMeta) -> impl Iterator<Item = LabelKey> +
 struct PvIndex {
     available: BTreeMap<String, BTreeSet<Name>>,
     /// Only looked up (never walked), so hashed.
-    claimed: AddrMap<(Name, Name), super::SmallSet<Name>>,
+    claimed: FxHashMap<(Name, Name), super::SmallSet<Name>>,
 }
 
 impl PvIndex {
@@ -230,9 +229,7 @@ impl PvIndex {
             self.available.entry(c).or_default().insert(*name);
         }
         if let Some(c) = claimed {
-            self.claimed
-                .get_or_insert_with(c, Default::default)
-                .insert(*name);
+            self.claimed.entry(c).or_default().insert(*name);
         }
     }
 
@@ -456,9 +453,7 @@ impl ObjectSet {
                         self.unindex_pod_labels(&p.metadata);
                     }
                     for l in label_keys(&o.metadata) {
-                        self.pod_labels
-                            .get_or_insert_with(l, AddrMap::default)
-                            .insert(key.name, ());
+                        self.pod_labels.entry(l).or_default().insert(key.name);
                     }
                 }
             }
@@ -550,9 +545,7 @@ impl ObjectSet {
         Box::new(keys.into_iter().filter_map(|k| self.get::<StatefulSet>(k)))
     }
 
-    /// Pods in `namespace` that carry label `key` = `value`, in an order
-    /// that differs from run to run (by name in a cache that is not
-    /// indexed): for uses that no order can change.
+    /// Pods in `namespace` that carry label `key` = `value`, by name.
     pub fn pods_labelled<'a>(
         &'a self,
         namespace: Name,
@@ -570,8 +563,8 @@ impl ObjectSet {
             self.pod_labels
                 .get(&l)
                 .into_iter()
-                .flat_map(AddrMap::iter_unordered)
-                .filter_map(move |(&name, ())| {
+                .flatten()
+                .filter_map(move |&name| {
                     self.get::<Pod>(&ObjectKey {
                         namespace: ns,
                         name,
@@ -748,9 +741,7 @@ mod tests {
         let removals = [(Kind::Pod, ObjectKey::new("a", "gone"))];
         let (with, without) = both(&writes, &removals);
         let names = |it: Box<dyn Iterator<Item = &Pod> + '_>| -> Vec<String> {
-            let mut names: Vec<String> = it.map(|p| p.metadata.name.to_string()).collect();
-            names.sort();
-            names
+            it.map(|p| p.metadata.name.to_string()).collect()
         };
         assert_eq!(
             names(with.pods_labelled("a".into(), "app".into(), "web".into())),

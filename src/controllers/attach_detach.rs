@@ -14,9 +14,9 @@ use crate::api::{
     AccessMode, AnyObject, Kind, Name, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
     PersistentVolumeClaim, Pod, VolumeAttachment,
 };
-use crate::cluster::{AddrMap, EventType, ObjectSet, Store, WatchEvent};
+use crate::cluster::{EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::SimTime;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -95,21 +95,20 @@ pub struct AttachDetachController {
     /// Indexes of the informer cache, from watch events and own writes.
     /// Supersets: each use checks the cache.
     ///
-    /// This map and the bookkeeping below are hashed by the names'
-    /// addresses ([`AddrMap`]): they are looked up, never walked in an order
-    /// that reaches output (the deadlines are walked only to collect due
-    /// volumes into the ordered `dirty` set, and for the earliest).
+    /// This map and the bookkeeping below are hashed: they are looked up,
+    /// never walked in an order that reaches output (the deadlines are
+    /// walked only to collect due volumes into the ordered `dirty` set).
     index: Index,
     /// (PV, node) pairs whose Multi-Attach error was reported (once each).
-    multi_attach_reported: AddrMap<(Name, Name), ()>,
+    multi_attach_reported: FxHashSet<(Name, Name)>,
     /// (PV, node) pairs whose success was reported.
-    attached_reported: AddrMap<(Name, Name), ()>,
+    attached_reported: FxHashSet<(Name, Name)>,
     /// Last attach error reported per VolumeAttachment.
-    errors_reported: AddrMap<Name, String>,
+    errors_reported: FxHashMap<Name, String>,
     /// VolumeAttachment names by (handle, node): a SHA-256 each, so kept.
-    names: AddrMap<(Name, Name), Name>,
+    names: FxHashMap<(Name, Name), Name>,
     /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
-    detach_requested: AddrMap<(Name, Name), SimTime>,
+    detach_requested: FxHashMap<(Name, Name), SimTime>,
 }
 
 /// A node's volumes in use, readiness and taints.
@@ -121,28 +120,30 @@ struct Index {
     /// Pods by claim, claims by volume.
     claims: super::claim_index::ClaimIndex,
     /// Volume → its VolumeAttachments' names.
-    volume_attachments: AddrMap<Name, crate::cluster::SmallSet<Name>>,
+    volume_attachments: FxHashMap<Name, crate::cluster::SmallSet<Name>>,
     /// Node → volumes with a VolumeAttachment there.
-    node_volumes: AddrMap<Name, BTreeSet<Name>>,
+    node_volumes: FxHashMap<Name, BTreeSet<Name>>,
     /// What detach decisions read of each node, as last seen.
-    nodes_seen: AddrMap<Name, NodeSeen>,
+    nodes_seen: FxHashMap<Name, NodeSeen>,
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
-    deadlines: AddrMap<(Name, Name), SimTime>,
+    deadlines: FxHashMap<(Name, Name), SimTime>,
     /// What the desired state reads of each pod, as last seen: its node and
     /// whether it has finished (a status change that alters neither, such
     /// as readiness, concerns no volume).
-    pods_seen: AddrMap<ObjectKey, (Name, bool)>,
+    pods_seen: FxHashMap<ObjectKey, (Name, bool)>,
 }
 
 impl Index {
     fn attachment(&mut self, va: &VolumeAttachment) {
         let pv = &va.spec.persistent_volume_name;
         self.volume_attachments
-            .get_or_insert_with(*pv, Default::default)
+            .entry(*pv)
+            .or_default()
             .insert(va.metadata.name);
         self.node_volumes
-            .get_or_insert_with(va.spec.node_name, BTreeSet::new)
+            .entry(va.spec.node_name)
+            .or_default()
             .insert(*pv);
     }
 
@@ -251,7 +252,7 @@ impl AttachDetachController {
         let due: Vec<(Name, Name)> = self
             .index
             .deadlines
-            .iter_unordered()
+            .iter()
             .filter(|(_, t)| now > **t)
             .map(|(pair, _)| *pair)
             .collect();
@@ -304,7 +305,7 @@ impl AttachDetachController {
             if va.metadata.deletion_timestamp.is_some() {
                 continue;
             }
-            let requested = *self.detach_requested.get_or_insert_with(pair, || cx.now);
+            let requested = *self.detach_requested.entry(pair).or_insert(cx.now);
             let node = cx.store.get::<Node>(&ObjectKey::cluster(va.spec.node_name));
             let unique = cx
                 .store
@@ -354,16 +355,17 @@ impl AttachDetachController {
         // Attach what pods need.
         for ((pv, node), (vol, pods)) in &desired {
             let (driver, handle, multi) = (&vol.driver, &vol.handle, vol.multi);
-            let name = *self.names.get_or_insert_with((*handle, *node), || {
-                attachment_name(handle, driver, node).into()
-            });
+            let name = *self
+                .names
+                .entry((*handle, *node))
+                .or_insert_with(|| attachment_name(handle, driver, node).into());
             if let Some(va) = by_name.get(name.as_str()) {
                 if va.metadata.deletion_timestamp.is_some() {
                     continue; // still detaching; attach again afterwards
                 }
                 let pair = (*pv, *node);
                 if va.status.attached {
-                    if self.attached_reported.insert(pair, ()).is_none() {
+                    if self.attached_reported.insert(pair) {
                         let unique = unique_volume_name(driver, handle);
                         let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
                             if !n.status.volumes_attached.iter().any(|v| *v == unique) {
@@ -398,11 +400,7 @@ impl AttachDetachController {
                 .get(pv.as_str())
                 .is_some_and(|vas| vas.iter().any(|v| v.spec.node_name != *node));
             if !multi && elsewhere {
-                if self
-                    .multi_attach_reported
-                    .insert((*pv, *node), ())
-                    .is_none()
-                {
+                if self.multi_attach_reported.insert((*pv, *node)) {
                     let msg = multi_attach_message(*pv, *node, pods, &desired);
                     for p in pods {
                         Self::pod_event(
@@ -525,7 +523,7 @@ impl Controller for AttachDetachController {
         // Look again at volumes waiting for a force-detach deadline once it
         // is over (the queue keeps only the earliest wake).
         let period = crate::engine::SimDuration::from_millis(RECONCILER_LOOP_PERIOD_MS);
-        if let Some(t) = self.index.deadlines.iter_unordered().map(|(_, t)| t).min() {
+        if let Some(t) = self.index.deadlines.values().min() {
             self.queue.add((), t.plus(period));
         }
     }

@@ -5,8 +5,9 @@
 
 use super::{Controller, Ctx};
 use crate::api::{AnyObject, Kind, ObjectKey, Pod};
-use crate::cluster::{AddrMap, ChangeOp, Store, WatchEvent};
+use crate::cluster::{ChangeOp, Store, WatchEvent};
 use crate::engine::SimTime;
+use rustc_hash::FxHashSet;
 
 /// Event source.
 pub const SOURCE: &str = "endpoint-controller";
@@ -15,7 +16,7 @@ pub const SOURCE: &str = "endpoint-controller";
 #[derive(Default)]
 pub struct Endpoints {
     /// Pods whose DNS record is published: only asked about, so hashed.
-    published: AddrMap<ObjectKey, ()>,
+    published: FxHashSet<ObjectKey>,
 }
 
 /// Whether the pod has a DNS name (a hostname and a subdomain).
@@ -57,9 +58,9 @@ impl Controller for Endpoints {
         // every status update of every pod.
         let ready = ev.op != ChangeOp::Deleted && pod.healthy();
         let changed = if ready {
-            self.published.insert(ev.key.clone(), ()).is_none()
+            self.published.insert(ev.key.clone())
         } else {
-            self.published.remove(&ev.key).is_some()
+            self.published.remove(&ev.key)
         };
         if changed && let Some(name) = dns_name(pod) {
             cx.store.record_dns(name, ready);

@@ -9,7 +9,7 @@ use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::node::Taint;
 use crate::api::{Kind, Name, Node, ObjectKey, ObjectRef, Pod};
-use crate::cluster::{AddrMap, ChangeOp, EventType, Store, WatchEvent};
+use crate::cluster::{ChangeOp, EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -25,7 +25,7 @@ pub struct TaintEviction {
     /// Each node's NoExecute taints as last seen: only a change of those
     /// makes its pods worth a look (status updates do not). Looked up,
     /// never walked: hashed by the interned name.
-    no_execute: AddrMap<Name, Vec<Taint>>,
+    no_execute: rustc_hash::FxHashMap<Name, Vec<Taint>>,
     /// Pods by node, for a node whose taints changed.
     pods: super::pods_by_node::PodsByNode,
 }

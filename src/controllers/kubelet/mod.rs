@@ -232,7 +232,7 @@ pub struct Kubelet {
     blocked: BTreeSet<ObjectKey>,
     /// Nodes whose `volumesInUse` must change, and the status update that
     /// will write it.
-    status_due: AddrMap<Name, SimTime>,
+    status_due: FxHashMap<Name, SimTime>,
     /// `status_due` by time, to find what is due without a scan.
     status_by_time: BTreeSet<(SimTime, Name)>,
     /// Nodes whose status update fell while their machine was down.
@@ -271,7 +271,7 @@ impl Kubelet {
     /// Kubelets with the scenario's image behaviours.
     pub fn new(images: BTreeMap<String, ImageBehaviour>, seed: u64) -> Self {
         Kubelet {
-            status_due: AddrMap::default(),
+            status_due: FxHashMap::default(),
             status_by_time: BTreeSet::new(),
             stalled: BTreeSet::new(),
             resize_due: BTreeMap::new(),
@@ -973,8 +973,8 @@ impl Kubelet {
     /// `volumesInUse` of `node` must change: at its next status update.
     fn request_status_update(&mut self, node: Name, now: SimTime) {
         let at = self.next_status_update(&node, now);
-        if !self.status_due.contains_key(&node) {
-            self.status_due.insert(node, at);
+        if let std::collections::hash_map::Entry::Vacant(e) = self.status_due.entry(node) {
+            e.insert(at);
             self.status_by_time.insert((at, node));
         }
     }

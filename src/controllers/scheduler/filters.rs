@@ -9,8 +9,8 @@ use crate::api::node::Taint;
 use crate::api::{
     AccessMode, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Quantity,
 };
-use crate::cluster::AddrMap;
 use crate::cluster::ObjectSet;
+use rustc_hash::FxHashMap;
 use smallvec::{SmallVec, smallvec};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -74,12 +74,11 @@ impl Refusals {
 /// node name: one entry per node that has had pods. An entry, once made,
 /// keeps its slot (emptied, not removed, when the pods leave), so a node's
 /// facts remember where it is ([`NodeFacts::usage`]) and a cycle finds it
-/// without a lookup by name. The index is never walked, so hashed by
-/// the names' addresses ([`AddrMap`]).
+/// without a lookup by name. The index is never walked, so hashed.
 #[derive(Default)]
 pub struct NodeUsage {
     entries: Vec<NodeEntry>,
-    index: AddrMap<Name, usize>,
+    index: FxHashMap<Name, usize>,
 }
 
 /// What the pods on one node use.
@@ -113,7 +112,7 @@ impl NodeUsage {
     /// Node `name`'s entry, made empty if it has none.
     pub fn entry(&mut self, name: Name) -> &mut NodeEntry {
         let entries = &mut self.entries;
-        let i = *self.index.get_or_insert_with(name, || {
+        let i = *self.index.entry(name).or_insert_with(|| {
             entries.push(NodeEntry::default());
             entries.len() - 1
         });
@@ -122,7 +121,7 @@ impl NodeUsage {
 
     /// The names that have an entry (in no set order).
     pub fn names(&self) -> impl Iterator<Item = Name> + '_ {
-        self.index.iter_unordered().map(|(n, _)| *n)
+        self.index.keys().copied()
     }
 }
 

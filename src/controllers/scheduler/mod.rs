@@ -22,12 +22,12 @@ use crate::api::persistent_volume::ClaimRef;
 use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
 use crate::api::pod::PodCondition;
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod};
-use crate::cluster::AddrMap;
 use crate::cluster::objects::Shared;
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
 use node_facts::{NodeFacts, NodeFactsCache};
 use rand::Rng as _;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use volume_binding::Decision;
 
@@ -66,7 +66,7 @@ pub struct Scheduler {
     usage: usage_cache::UsageCache,
     /// Each node as the last Node event showed it, to tell a relevant node
     /// update from status bookkeeping. Only looked up, so hashed.
-    nodes_seen: AddrMap<Name, Shared<Node>>,
+    nodes_seen: FxHashMap<Name, Shared<Node>>,
     /// What cycles read of each node.
     facts: NodeFactsCache,
     /// The order cycles look at nodes in, and where the next one starts
@@ -105,7 +105,7 @@ impl Scheduler {
             assumed: Assumed::default(),
             usage: usage_cache::UsageCache::default(),
             timers_due: None,
-            nodes_seen: AddrMap::default(),
+            nodes_seen: FxHashMap::default(),
             facts: NodeFactsCache::default(),
             tree: node_tree::NodeTree::default(),
             snapshot: snapshot::Snapshot::default(),

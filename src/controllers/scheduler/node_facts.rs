@@ -18,8 +18,8 @@ use super::filters::{NodeEntry, NodeUsage};
 use crate::api::Node;
 use crate::api::meta::{Name, SelectorOperator};
 use crate::api::node::{NodeSelector, Taint};
-use crate::cluster::AddrMap;
 use crate::cluster::objects::Shared;
+use rustc_hash::FxHashMap;
 use slab::Slab;
 use std::cell::Cell;
 
@@ -109,7 +109,7 @@ impl NodeFacts {
 #[derive(Default)]
 pub struct NodeFactsCache {
     slots: Slab<NodeFacts>,
-    by_name: AddrMap<Name, usize>,
+    by_name: FxHashMap<Name, usize>,
     /// A node came or went since the ranks were given.
     ranks_stale: bool,
 }

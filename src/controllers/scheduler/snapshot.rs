@@ -20,7 +20,6 @@ use super::filters::{NodeEntry, NodeUsage};
 use super::node_facts::{NodeFacts, NodeFactsCache};
 use crate::api::meta::Name;
 use crate::api::node::LABEL_HOSTNAME;
-use crate::cluster::AddrMap;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
@@ -88,7 +87,7 @@ pub struct Snapshot {
     /// Each position's hostname label.
     hosts: Vec<Option<Name>>,
     /// Position by node name (looked up, never walked).
-    position: AddrMap<Name, usize>,
+    position: FxHashMap<Name, usize>,
     /// Class by labels, and each class's labels; classes are never
     /// renumbered, so a cycle's per-class answers stay valid all cycle.
     classes: FxHashMap<ClassLabels, u16>,

@@ -17,7 +17,7 @@ use crate::api::{
     AnyObject, Kind, Name, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
     StatefulSet,
 };
-use crate::cluster::{AddrMap, EventType, Store, WatchEvent};
+use crate::cluster::{EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
 use pod_facts::{SetPods, SyncPod};
 use rustc_hash::FxHashMap;
@@ -85,18 +85,18 @@ fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
 pub struct StatefulSetController {
     queue: WorkQueue<ObjectKey>,
     /// Templates by revision name, per set (the ControllerRevision history).
-    revisions: AddrMap<ObjectKey, BTreeMap<Name, PodTemplate>>,
+    revisions: FxHashMap<ObjectKey, BTreeMap<Name, PodTemplate>>,
     /// Whether MaxUnavailableStatefulSet is on.
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
-    claim_keys: RefCell<AddrMap<ObjectKey, ClaimKeys>>,
+    claim_keys: RefCell<FxHashMap<ObjectKey, ClaimKeys>>,
     /// The sets and ordinals whose claim slots hold each claim (a claim
     /// name can come from two sets: `a-b` + `c` and `a` + `b-c`), to drop
     /// the slots' checks when the claim changes.
-    claim_slots_of: RefCell<AddrMap<ObjectKey, SlotsOf>>,
+    claim_slots_of: RefCell<FxHashMap<ObjectKey, SlotsOf>>,
     /// Per set, `<set>-` in its namespace: the range of names its pods can
     /// have, kept so that listing them on every sync interns nothing.
-    pod_prefixes: AddrMap<ObjectKey, ObjectKey>,
+    pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
     /// Each set's pods as its last sync listed them; syncs read again only
     /// the pods that changed since (see [`SetPods`]). A `RefCell` for the
     /// `&self` helpers that write pods.
@@ -201,7 +201,8 @@ impl StatefulSetController {
         // is a range of the cache ordered by name, not every pod.
         let prefix = self
             .pod_prefixes
-            .get_or_insert_with(set.metadata.key(), || {
+            .entry(set.metadata.key())
+            .or_insert_with(|| {
                 ObjectKey::new(set.metadata.namespace, format!("{}-", set.metadata.name))
             });
         let store = &cx.store;
@@ -219,7 +220,7 @@ impl StatefulSetController {
         let set = s.set;
         let templates = &set.spec.volume_claim_templates;
         let mut all = self.claim_keys.borrow_mut();
-        let keys = all.get_or_insert_with(s.key.clone(), ClaimKeys::default);
+        let keys = all.entry(s.key.clone()).or_default();
         if !keys
             .templates
             .iter()
@@ -237,7 +238,7 @@ impl StatefulSetController {
                 .map(|t| {
                     let name = format!("{}-{}-{ord}", t.metadata.name, set.metadata.name);
                     let key = ObjectKey::new(set.metadata.namespace, &name);
-                    let sets = slots_of.get_or_insert_with(key.clone(), SlotsOf::new);
+                    let sets = slots_of.entry(key.clone()).or_default();
                     if !sets.iter().any(|(k, o)| *k == s.key && *o == ord) {
                         sets.push((s.key.clone(), ord));
                     }
@@ -511,9 +512,7 @@ impl StatefulSetController {
         if set.metadata.deletion_timestamp.is_some() {
             return;
         }
-        let history = self
-            .revisions
-            .get_or_insert_with(key.clone(), BTreeMap::new);
+        let history = self.revisions.entry(key.clone()).or_default();
         // A template seen before has its name in the history (equal values
         // write out alike, so hash alike): no hash of the template per sync.
         let update = match history.iter().find(|(_, t)| **t == set.spec.template) {
