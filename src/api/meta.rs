@@ -182,9 +182,12 @@ impl Name {
         self.0.as_str()
     }
 
-    /// Whether it is the empty string.
+    /// Whether it is the empty string: the one interned empty string, so
+    /// a compare of addresses, without reading the string's length (a
+    /// load from the interner, rarely in cache in a large fleet, where
+    /// every pod's node name is asked this).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        *self == Name::default()
     }
 }
 
@@ -706,6 +709,17 @@ mod tests {
         assert_eq!(Name::reusing(Some(prev), "Ready"), Name::new("Ready"));
         assert_eq!(Name::reusing(None, "Ready"), Name::new("Ready"));
         assert!(Name::reusing(Some(prev), "").is_empty());
+    }
+
+    #[test]
+    fn only_the_empty_string_is_an_empty_name() {
+        let built = String::from_utf8(vec![]).expect("utf-8");
+        assert!(Name::new(&built).is_empty());
+        assert!(Name::default().is_empty());
+        let parsed: Name = serde_json::from_str("\"\"").expect("a string");
+        assert!(parsed.is_empty());
+        assert!(!Name::new(" ").is_empty());
+        assert!(!Name::new("node-1").is_empty());
     }
 
     #[test]

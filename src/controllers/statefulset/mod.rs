@@ -375,12 +375,12 @@ impl StatefulSetController {
     /// A failure is reported on the set (FailedCreate) and stops the pod.
     fn create_claims(&self, s: &Sync<'_>, ord: u32, cx: &mut Ctx<'_>) -> Result<(), ()> {
         let set = s.set;
-        let pod_name = format!("{}-{ord}", set.metadata.name);
         for (i, t) in set.spec.volume_claim_templates.iter().enumerate() {
             let key = self.claim_key(s, i, ord);
             if cx.store.get::<PersistentVolumeClaim>(&key).is_some() {
                 continue;
             }
+            let pod_name = format!("{}-{ord}", set.metadata.name);
             let mut labels = t.metadata.labels.clone();
             labels.extend(set.spec.selector.match_labels.iter().map(|(k, v)| (*k, *v)));
             let mut claim = PersistentVolumeClaim {
