@@ -905,7 +905,9 @@ impl Kubelet {
             return;
         }
         // Volumes cleaned up: no longer in use on the node; the final DELETE.
-        let still_used: BTreeSet<Name> = self
+        // Only asked whether it holds a volume: found by equality (the
+        // names' addresses), not sorted by their strings.
+        let still_used: Vec<Name> = self
             .pods_on(st.node)
             .filter(|(k, _)| *k != key)
             .flat_map(|(_, s)| s.mounts.iter().map(|m| m.pv))
