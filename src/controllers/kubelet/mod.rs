@@ -692,27 +692,27 @@ impl Kubelet {
         }
         // Every container runs.
         let now = cx.now;
-        let probe = pod
+        // The first probe's initial delay is all that is read here.
+        let initial_delay = pod
             .spec
             .containers
             .iter()
-            .filter_map(|c| c.readiness_probe.as_ref())
-            .next()
-            .cloned();
+            .find_map(|c| c.readiness_probe.as_ref())
+            .map(|p| p.initial_delay_seconds);
         let restarts = self.pods[&key].restarts;
         let _ = cx.store.modify::<Pod>(&key, |p| {
             p.status.phase = PodPhase::Running;
             p.status.reason = Name::default();
             p.status.restart_count = restarts;
             set_condition(p, "Initialized", "True", "", "", now);
-            if probe.is_some() {
+            if initial_delay.is_some() {
                 set_unready(p, now);
             } else {
                 set_condition(p, "ContainersReady", "True", "", "", now);
                 set_condition(p, "Ready", "True", "", "", now);
             }
         });
-        let next_probe = probe.map(|p| now.plus(SimDuration::from_secs(p.initial_delay_seconds)));
+        let next_probe = initial_delay.map(|d| now.plus(SimDuration::from_secs(d)));
         if let Some(st) = self.pods.get_mut(&key) {
             st.started_at = Some(now);
             st.phase = Phase::Running {
@@ -734,25 +734,17 @@ impl Kubelet {
             self.wake_at(&key, at);
             return;
         }
-        let Some(probe) = pod
+        // Read from the pod, not copied: the probe holds JSON values.
+        let Some((probe, image)) = pod
             .spec
             .containers
             .iter()
-            .filter_map(|c| c.readiness_probe.as_ref())
-            .next()
-            .cloned()
+            .find_map(|c| Some((c.readiness_probe.as_ref()?, c.image.as_str())))
         else {
             return;
         };
-        let image = pod
-            .spec
-            .containers
-            .iter()
-            .find(|c| c.readiness_probe.is_some())
-            .map(|c| c.image.clone())
-            .unwrap_or_default();
         let started = self.pods[&key].started_at.unwrap_or(cx.now);
-        let behaviour = self.image(&image);
+        let behaviour = self.image(image);
         let ready = !behaviour.never_ready && cx.now >= started.plus(behaviour.ready_after);
         let mut successes = successes;
         if ready {
