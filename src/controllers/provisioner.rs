@@ -36,6 +36,21 @@ enum Item {
     Volume(String),
 }
 
+impl super::workqueue::QueueKey for Item {
+    fn queue_hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Item::Claim(k) => {
+                state.write_u8(0);
+                k.queue_hash(state);
+            }
+            Item::Volume(name) => {
+                state.write_u8(1);
+                name.queue_hash(state);
+            }
+        }
+    }
+}
+
 /// The controller.
 #[derive(Default)]
 pub struct Provisioner {

@@ -35,6 +35,17 @@ enum SyncKey {
     Claim(ObjectKey),
 }
 
+impl super::workqueue::QueueKey for SyncKey {
+    fn queue_hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let (tag, key) = match self {
+            SyncKey::Volume(k) => (0, k),
+            SyncKey::Claim(k) => (1, k),
+        };
+        state.write_u8(tag);
+        key.queue_hash(state);
+    }
+}
+
 /// The controller.
 pub struct PvController {
     settings: PvControllerSettings,

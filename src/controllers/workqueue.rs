@@ -2,20 +2,71 @@
 //! with `AddAfter`: one entry per key, the earliest requested time wins, and
 //! equal times run in the order they were added.
 
+use crate::api::{Kind, ObjectKey};
 use crate::engine::SimTime;
 use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 
-/// The queue. Its index is hashed with Fx (keys are interned names, and
-/// the order comes from the priorities alone, so no hash reaches output;
-/// the default SipHash cost more than the queue's work).
-pub struct WorkQueue<K: Hash + Eq> {
-    queue: PriorityQueue<K, Reverse<(SimTime, u64)>, rustc_hash::FxBuildHasher>,
+/// How a queue's index hashes its keys. Keys made of interned names hash
+/// the names' addresses: a name's own `Hash` loads the hash kept beside
+/// its string in the interner, and kubelet's queue, which holds every pod,
+/// is added to on every watch event of a pod, rarely with that string in
+/// cache. The order of a queue comes from its priorities alone, so no hash
+/// reaches output.
+pub trait QueueKey: Eq {
+    /// Feeds the key to `state`.
+    fn queue_hash<H: Hasher>(&self, state: &mut H);
+}
+
+impl QueueKey for ObjectKey {
+    fn queue_hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.namespace.addr());
+        state.write_usize(self.name.addr());
+    }
+}
+
+impl QueueKey for (Kind, ObjectKey) {
+    fn queue_hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.queue_hash(state);
+    }
+}
+
+impl QueueKey for () {
+    fn queue_hash<H: Hasher>(&self, _: &mut H) {}
+}
+
+impl QueueKey for String {
+    fn queue_hash<H: Hasher>(&self, state: &mut H) {
+        self.hash(state);
+    }
+}
+
+impl QueueKey for &str {
+    fn queue_hash<H: Hasher>(&self, state: &mut H) {
+        self.hash(state);
+    }
+}
+
+/// A key as the queue's index holds it: hashed by [`QueueKey`].
+#[derive(PartialEq, Eq)]
+struct Keyed<K>(K);
+
+impl<K: QueueKey> Hash for Keyed<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.queue_hash(state);
+    }
+}
+
+/// The queue. Its index is hashed with Fx (the default SipHash cost more
+/// than the queue's work).
+pub struct WorkQueue<K: QueueKey> {
+    queue: PriorityQueue<Keyed<K>, Reverse<(SimTime, u64)>, rustc_hash::FxBuildHasher>,
     seq: u64,
 }
 
-impl<K: Hash + Eq> Default for WorkQueue<K> {
+impl<K: QueueKey> Default for WorkQueue<K> {
     fn default() -> Self {
         WorkQueue {
             queue: PriorityQueue::with_default_hasher(),
@@ -24,11 +75,12 @@ impl<K: Hash + Eq> Default for WorkQueue<K> {
     }
 }
 
-impl<K: Hash + Eq> WorkQueue<K> {
+impl<K: QueueKey> WorkQueue<K> {
     /// Queues `key` to run at `at`; a key already queued keeps the earlier time.
     pub fn add(&mut self, key: K, at: SimTime) {
         self.seq += 1;
-        self.queue.push_increase(key, Reverse((at, self.seq)));
+        self.queue
+            .push_increase(Keyed(key), Reverse((at, self.seq)));
     }
 
     /// When the earliest entry is due.
@@ -39,7 +91,7 @@ impl<K: Hash + Eq> WorkQueue<K> {
     /// Takes the earliest entry if it is due at `now`.
     pub fn pop_due(&mut self, now: SimTime) -> Option<K> {
         match self.queue.peek() {
-            Some((_, Reverse((t, _)))) if *t <= now => self.queue.pop().map(|(k, _)| k),
+            Some((_, Reverse((t, _)))) if *t <= now => self.queue.pop().map(|(k, _)| k.0),
             _ => None,
         }
     }
