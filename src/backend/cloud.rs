@@ -275,11 +275,10 @@ pub struct Cloud {
     attachments_on: FxHashMap<String, u32>,
     creating: FxHashMap<String, SimTime>,
     node_zones: FxHashMap<String, String>,
-    /// Calls per operation and target over the run: they key the random
-    /// streams and `fail_first`.
-    attempts: FxHashMap<(Operation, String), u32>,
-    /// Calls per operation and target since the last success.
-    retries: FxHashMap<(Operation, String), u32>,
+    /// Calls per operation and target: over the run (they key the random
+    /// streams and `fail_first`), and since the last success. One entry
+    /// for both, so a call finds them with one lookup.
+    attempts: FxHashMap<(Operation, String), (u32, u32)>,
     /// Bytes each zone can still hold, where the profile limits it.
     zone_capacity: BTreeMap<String, i128>,
     /// Disks being created: (zone, bytes) by name, counted against capacity.
@@ -400,12 +399,9 @@ impl Cloud {
     pub fn plan(&mut self, call: &Call, now: SimTime, profile: &Profile, seed: u64) -> Plan {
         let op = call.request.op();
         let target = call.request.target();
-        let counter = self.attempts.entry((op, target.clone())).or_insert(0);
-        let attempt = *counter;
-        *counter += 1;
-        let retry = self.retries.entry((op, target.clone())).or_insert(0);
-        let since_success = *retry;
-        *retry += 1;
+        let counts = self.attempts.entry((op, target.clone())).or_insert((0, 0));
+        let (attempt, since_success) = *counts;
+        *counts = (attempt + 1, since_success + 1);
         let p = profile.operation(op);
         let fails = attempt < p.fail_first
             || (p.failure_rate > 0.0 && {
@@ -645,7 +641,11 @@ impl Cloud {
         }
         let result = self.apply(request);
         if result.is_ok() {
-            self.retries.remove(&(request.op(), request.target()));
+            if let Some((_, since_success)) =
+                self.attempts.get_mut(&(request.op(), request.target()))
+            {
+                *since_success = 0;
+            }
         }
         result
     }

@@ -286,7 +286,8 @@ impl AttachDetachController {
             .iter()
             .map(|va| (va.metadata.name.as_str(), &**va))
             .collect();
-        let mut by_volume: FxHashMap<&str, Vec<&VolumeAttachment>> = FxHashMap::default();
+        let mut by_volume: FxHashMap<&str, Vec<&VolumeAttachment>> =
+            FxHashMap::with_capacity_and_hasher(attachments.len(), Default::default());
         for va in &attachments {
             by_volume
                 .entry(va.spec.persistent_volume_name.as_str())
