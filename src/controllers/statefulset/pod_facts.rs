@@ -225,15 +225,25 @@ impl SetPods {
         for pod_key in stale {
             let entry = get(&pod_key).and_then(|p| read(p, name, uid));
             let listing = self.sets.get_mut(key).expect("listed");
-            let old = listing.pods.remove(&pod_key);
+            // What the kept map by ordinal needs of the new entry, taken
+            // before the entry replaces the old one in one probe.
+            let new = match (&ordered, &entry) {
+                (Some(_), Some((ord, pod))) => Some((*ord, pod.clone())),
+                _ => None,
+            };
+            let found = entry.is_some();
+            let old = match entry {
+                Some(entry) => listing.pods.insert(pod_key.clone(), entry),
+                None => listing.pods.remove(&pod_key),
+            };
             if let Some(map) = ordered.as_mut() {
                 let map = Arc::make_mut(map);
-                match (&old, &entry) {
+                match (&old, new) {
                     (_, Some((ord, pod))) => {
-                        if old.is_none() && map.contains_key(ord) {
+                        if old.is_none() && map.contains_key(&ord) {
                             ordered = None;
                         } else {
-                            map.insert(*ord, pod.clone());
+                            map.insert(ord, pod);
                         }
                     }
                     (Some((ord, _)), None) => {
@@ -242,12 +252,10 @@ impl SetPods {
                     (None, None) => {}
                 }
             }
-            match entry {
-                Some(entry) => {
-                    listing.pods.insert(pod_key.clone(), entry);
-                    self.join(&pod_key, key);
-                }
-                None => self.leave(&pod_key, key),
+            if found {
+                self.join(&pod_key, key);
+            } else {
+                self.leave(&pod_key, key);
             }
         }
         let listing = self.sets.get_mut(key).expect("listed");
