@@ -349,11 +349,22 @@ impl Kubelet {
     /// entry holds the pod's place among the syncs due that millisecond
     /// (a later add keeps the earlier place), so a pod unsettled in the
     /// same millisecond syncs where it did. Leaving them out reordered
-    /// such syncs and changed the 100 k fleet's output.
+    /// such syncs and changed the 100 k fleet's output. Their entries are
+    /// idle ones ([`WorkQueue::add_idle`]), which hold the place without
+    /// being taken out: only a watch event of the pod (which adds it) or a
+    /// machine coming back (which promotes every idle entry) unsettles a
+    /// pod, and a sync is only of a pod taken out.
     fn wake_node(&mut self, node: Name, at: SimTime) {
-        let users: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
-        for k in users {
-            self.wake_at(&k, at);
+        let users: Vec<(ObjectKey, bool)> = self
+            .pods_on(node)
+            .map(|(k, s)| (k.clone(), s.settled))
+            .collect();
+        for (k, settled) in users {
+            if settled {
+                self.queue.add_idle(k, at);
+            } else {
+                self.wake_at(&k, at);
+            }
         }
     }
 
@@ -1077,6 +1088,8 @@ impl Controller for Kubelet {
         for st in self.pods.values_mut_unordered() {
             st.settled = false;
         }
+        // Unsettled pods' idle entries would now run a sync that acts.
+        self.queue.promote_idle();
         // Machines that are back: their kubelet posts its status at its next
         // update and picks up every pod bound there.
         let nodes: BTreeSet<Name> = cx
