@@ -835,10 +835,12 @@ impl Sim<'_> {
                 container,
                 image,
             } => modify_set(&mut self.store, set, |s| {
-                let containers = &mut std::sync::Arc::make_mut(
-                    &mut std::sync::Arc::make_mut(&mut s.spec).template.spec,
-                )
-                .containers;
+                let containers = std::sync::Arc::make_mut(
+                    &mut std::sync::Arc::make_mut(
+                        &mut std::sync::Arc::make_mut(&mut s.spec).template.spec,
+                    )
+                    .containers,
+                );
                 let only = containers.len() == 1;
                 let c = containers
                     .iter_mut()

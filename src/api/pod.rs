@@ -197,9 +197,12 @@ pub struct Affinity {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Diff)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PodSpec {
-    /// Containers.
+    /// Containers, shared between the specs copied from one another: a
+    /// pod's spec is its template's with its own name and claims, and
+    /// binding copies it with a node name, while the containers (whose
+    /// probes, ports and environment are JSON values) stay as they were.
     #[serde(default)]
-    pub containers: Vec<Container>,
+    pub containers: std::sync::Arc<Vec<Container>>,
     /// Volumes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,

@@ -808,7 +808,7 @@ impl Kubelet {
                 let grace = SimDuration::from_secs(pod.spec.termination_grace_period_seconds);
                 let mut stop = SimDuration::ZERO;
                 if had_containers {
-                    for c in &pod.spec.containers {
+                    for c in pod.spec.containers.iter() {
                         Self::event(
                             cx,
                             &key,
