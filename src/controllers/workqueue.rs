@@ -116,14 +116,13 @@ impl<K: QueueKey> WorkQueue<K> {
     /// before it comes due: the entry only holds the key's place. A key
     /// already queued is added as usual.
     pub fn add_idle(&mut self, key: K, at: SimTime) {
+        self.seq += 1;
         let key = Keyed(key);
+        let place = (at, self.seq);
         if self.queue.get_priority(&key).is_some() {
-            self.seq += 1;
-            self.queue.push_increase(key, Reverse((at, self.seq)));
+            self.queue.push_increase(key, Reverse(place));
             return;
         }
-        self.seq += 1;
-        let place = (at, self.seq);
         let place = match self.take_idle(&key) {
             Some(held) => held.min(place),
             None => place,
@@ -156,11 +155,10 @@ impl<K: QueueKey> WorkQueue<K> {
     /// When the earliest entry is due, idle ones included.
     pub fn next_due(&self) -> Option<SimTime> {
         let plain = self.queue.peek().map(|(_, Reverse((t, _)))| *t);
-        let idle = self.idle.first().map(|(t, _)| *t);
-        match (plain, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        plain
+            .into_iter()
+            .chain(self.idle.first().map(|(t, _)| *t))
+            .min()
     }
 
     /// Takes the earliest entry if it is due at `now`, passing by the idle
