@@ -187,6 +187,9 @@ struct Sim<'a> {
     /// per kind (in `Kind::ALL`'s order) for each process, read and
     /// written on every delivery, never walked.
     last_delivery: Vec<[SimTime; Kind::ALL.len()]>,
+    /// Room for a watch event's stream key (`Kind/ns/name`), reused by
+    /// every event of the run instead of allocated per write.
+    stream_object: String,
     next_call: CallId,
     /// The calls whose callers still wait, by id: looked up and removed,
     /// never walked, so their order cannot reach the output.
@@ -262,6 +265,7 @@ pub fn run_observed(
         informers,
         own_writes,
         last_delivery: vec![[SimTime::ZERO; Kind::ALL.len()]; n_processes],
+        stream_object: String::with_capacity(64),
         next_call: 1,
         open_calls: Default::default(),
     };
@@ -921,11 +925,12 @@ impl Sim<'_> {
                 let latency = &self.profile.control_plane.watch_delay;
                 let delay = latency.fixed().unwrap_or_else(|| {
                     let (sampler, prefix) = shared.get_or_insert_with(|| {
-                        let mut object = String::with_capacity(64);
+                        let object = &mut self.stream_object;
+                        object.clear();
                         object.push_str(w.kind.as_str());
                         object.push('/');
-                        w.key.push_to(&mut object);
-                        let prefix = StreamPrefix::new(self.seed, "watch", &object);
+                        w.key.push_to(object);
+                        let prefix = StreamPrefix::new(self.seed, "watch", object);
                         (latency.sampler(), prefix)
                     });
                     sampler.sample(&mut prefix.stream(process.name, w.resource_version))

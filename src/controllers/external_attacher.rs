@@ -34,7 +34,7 @@ impl ExternalAttacher {
             return;
         }
         let key = ObjectKey::cluster(name);
-        let Some(va) = cx.store.get::<VolumeAttachment>(&key).cloned() else {
+        let Some(va) = cx.store.get_shared::<VolumeAttachment>(&key) else {
             self.forget(name);
             return;
         };

@@ -170,7 +170,7 @@ impl Provisioner {
         if self.in_flight.contains(&item) {
             return;
         }
-        let Some(claim) = cx.store.get::<PersistentVolumeClaim>(key).cloned() else {
+        let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(key) else {
             self.forget(&item);
             return;
         };
@@ -297,7 +297,7 @@ impl Provisioner {
     /// schedule the retry (or hand the pod back to the scheduler).
     fn created(&mut self, key: &ObjectKey, result: &Result<Response, RpcError>, cx: &mut Ctx<'_>) {
         let item = Item::Claim(key.clone());
-        let Some(claim) = cx.store.get::<PersistentVolumeClaim>(key).cloned() else {
+        let Some(claim) = cx.store.get_shared::<PersistentVolumeClaim>(key) else {
             self.forget(&item);
             return;
         };

@@ -97,14 +97,14 @@ impl PvController {
 
     /// `syncClaim`.
     fn sync_claim(&mut self, store: &mut Api<'_>, key: &ObjectKey, now: SimTime) {
-        let Some(claim) = store.get::<PersistentVolumeClaim>(key).cloned() else {
+        let Some(claim) = store.get_shared::<PersistentVolumeClaim>(key) else {
             self.unbound.remove(key);
             return;
         };
         if claim.metadata.has_annotation(ANN_BIND_COMPLETED) {
-            self.sync_bound_claim(store, claim, now);
+            self.sync_bound_claim(store, &claim, now);
         } else {
-            self.sync_unbound_claim(store, claim, now);
+            self.sync_unbound_claim(store, &claim, now);
         }
         match store.get::<PersistentVolumeClaim>(key) {
             Some(c) if c.status.phase == ClaimPhase::Pending => self.unbound.insert(key.clone()),
@@ -116,28 +116,28 @@ impl PvController {
     fn sync_unbound_claim(
         &mut self,
         store: &mut Api<'_>,
-        claim: PersistentVolumeClaim,
+        claim: &PersistentVolumeClaim,
         _now: SimTime,
     ) {
         if claim.spec.volume_name.is_empty() {
-            let delay = is_delay_binding(store, &claim);
-            if let Some(pv) = find_best_match(store, &claim, delay) {
-                bind(store, pv, claim);
+            let delay = is_delay_binding(store, claim);
+            if let Some(pv) = find_best_match(store, claim, delay) {
+                bind(store, &pv, claim);
                 return;
             }
-            if assign_default_storage_class(store, &claim) {
+            if assign_default_storage_class(store, claim) {
                 return;
             }
             let class = claim.class().to_string();
             if delay && !claim.metadata.has_annotation(ANN_SELECTED_NODE) {
-                emit_unbound_delay_binding_event(store, &claim, &self.users);
+                emit_unbound_delay_binding_event(store, claim, &self.users);
             } else if !class.is_empty() {
-                provision_claim(store, &claim, &class);
+                provision_claim(store, claim, &class);
                 return;
             } else {
                 Self::claim_event(
                     store,
-                    &claim,
+                    claim,
                     EventType::Normal,
                     "FailedBinding",
                     "no persistent volumes available for this claim and no storage class is set"
@@ -149,30 +149,30 @@ impl PvController {
         }
         // The user asked for a specific PV.
         let pv_key = ObjectKey::cluster_named(claim.spec.volume_name);
-        let Some(pv) = store.get::<PersistentVolume>(&pv_key).cloned() else {
+        let Some(pv) = store.get_shared::<PersistentVolume>(&pv_key) else {
             update_claim_status(store, &claim.metadata.key(), ClaimPhase::Pending, None);
             return;
         };
         match &pv.spec.claim_ref {
             None => {
-                if let Err(why) = check_volume_satisfy_claim(&pv, &claim) {
+                if let Err(why) = check_volume_satisfy_claim(&pv, claim) {
                     let msg = format!(
                         "Cannot bind to requested volume {:?}: {why}",
                         pv.metadata.name
                     );
-                    Self::claim_event(store, &claim, EventType::Warning, "VolumeMismatch", msg);
+                    Self::claim_event(store, claim, EventType::Warning, "VolumeMismatch", msg);
                     update_claim_status(store, &claim.metadata.key(), ClaimPhase::Pending, None);
                 } else {
-                    bind(store, pv, claim);
+                    bind(store, &pv, claim);
                 }
             }
-            Some(_) if is_volume_bound_to_claim(&pv, &claim) => bind(store, pv, claim),
+            Some(_) if is_volume_bound_to_claim(&pv, claim) => bind(store, &pv, claim),
             Some(_) => {
                 let msg = format!(
                     "volume {:?} already bound to a different claim.",
                     pv.metadata.name
                 );
-                Self::claim_event(store, &claim, EventType::Warning, "FailedBinding", msg);
+                Self::claim_event(store, claim, EventType::Warning, "FailedBinding", msg);
                 if !claim.metadata.has_annotation(ANN_BOUND_BY_CONTROLLER) {
                     update_claim_status(store, &claim.metadata.key(), ClaimPhase::Pending, None);
                 }
@@ -186,7 +186,7 @@ impl PvController {
     fn sync_bound_claim(
         &mut self,
         store: &mut Api<'_>,
-        claim: PersistentVolumeClaim,
+        claim: &PersistentVolumeClaim,
         _now: SimTime,
     ) {
         let key = claim.metadata.key();
@@ -201,7 +201,7 @@ impl PvController {
             return;
         }
         let pv_key = ObjectKey::cluster_named(claim.spec.volume_name);
-        let Some(pv) = store.get::<PersistentVolume>(&pv_key).cloned() else {
+        let Some(pv) = store.get_shared::<PersistentVolume>(&pv_key) else {
             update_claim_status_with_event(
                 store,
                 &key,
@@ -212,8 +212,8 @@ impl PvController {
             return;
         };
         match &pv.spec.claim_ref {
-            None => bind(store, pv, claim),
-            Some(r) if r.uid == claim.metadata.uid => bind(store, pv, claim),
+            None => bind(store, &pv, claim),
+            Some(r) if r.uid == claim.metadata.uid => bind(store, &pv, claim),
             Some(_) => update_claim_status_with_event(
                 store,
                 &key,
@@ -241,11 +241,12 @@ impl PvController {
             return;
         }
         let claim_key = ObjectKey::new(cref.namespace, cref.name);
-        let claim = store
+        // Only the claim's volume name is read: no copy of the claim.
+        let claim_volume = store
             .get::<PersistentVolumeClaim>(&claim_key)
             .filter(|c| c.metadata.uid == cref.uid)
-            .cloned();
-        let Some(claim) = claim else {
+            .map(|c| c.spec.volume_name);
+        let Some(claim_volume) = claim_volume else {
             // The claim is gone (or replaced by a namesake): release and reclaim.
             if !matches!(pv.status.phase, VolumePhase::Released | VolumePhase::Failed) {
                 update_volume_phase(store, key, VolumePhase::Released, "");
@@ -253,10 +254,10 @@ impl PvController {
             reclaim_volume(store, key);
             return;
         };
-        if claim.spec.volume_name.is_empty() {
+        if claim_volume.is_empty() {
             // Bound on the PV side only: the claim's sync completes it.
             self.queue.add(SyncKey::Claim(claim_key), now);
-        } else if claim.spec.volume_name == pv.metadata.name {
+        } else if claim_volume == pv.metadata.name {
             update_volume_phase(store, key, VolumePhase::Bound, "");
         } else if pv.metadata.has_annotation(ANN_DYNAMICALLY_PROVISIONED)
             && pv.spec.persistent_volume_reclaim_policy == ReclaimPolicy::Delete
@@ -397,7 +398,7 @@ pub fn find_best_match<'s>(
     store: &'s Api<'_>,
     claim: &PersistentVolumeClaim,
     delay_binding: bool,
-) -> Option<PersistentVolume> {
+) -> Option<crate::cluster::Shared<PersistentVolume>> {
     // Only volumes the claim could bind to can come out of a group, so the
     // groups are made of those (a group without any yields nothing).
     let mut groups: BTreeMap<String, Vec<&'s PersistentVolume>> = BTreeMap::new();
@@ -420,7 +421,7 @@ pub fn find_best_match<'s>(
     candidates
         .into_iter()
         .find_map(|(_, _, vols)| find_matching_volume(claim, vols, delay_binding))
-        .cloned()
+        .and_then(|pv| store.get_shared::<PersistentVolume>(&pv.metadata.key()))
 }
 
 fn distinct_modes(modes: &[crate::api::AccessMode]) -> usize {
@@ -519,10 +520,10 @@ pub fn check_volume_satisfy_claim(
 /// changes: PV claimRef (+ bound-by-controller unless pre-bound), PV phase,
 /// PVC volumeName (+ bound-by-controller if the controller chose the PV,
 /// + bind-completed), PVC status.
-fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim) {
+fn bind(store: &mut Api<'_>, pv: &PersistentVolume, claim: &PersistentVolumeClaim) {
     let pv_key = pv.metadata.key();
     let claim_key = claim.metadata.key();
-    let pre_bound = is_volume_bound_to_claim(&pv, &claim);
+    let pre_bound = is_volume_bound_to_claim(pv, claim);
     let _ = store.modify::<PersistentVolume>(&pv_key, |v| {
         let want = ClaimRef {
             namespace: claim.metadata.namespace,
@@ -551,8 +552,8 @@ fn bind(store: &mut Api<'_>, pv: PersistentVolume, claim: PersistentVolumeClaim)
             .annotations
             .insert_if_absent(ANN_BIND_COMPLETED, "yes");
     });
-    let pv_now = store.get::<PersistentVolume>(&pv_key).cloned();
-    update_claim_status(store, &claim_key, ClaimPhase::Bound, pv_now.as_ref());
+    let pv_now = store.get_shared::<PersistentVolume>(&pv_key);
+    update_claim_status(store, &claim_key, ClaimPhase::Bound, pv_now.as_deref());
 }
 
 /// `updateClaimStatus`: phase, and access modes and (when the claim becomes

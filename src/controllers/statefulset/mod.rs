@@ -633,7 +633,8 @@ impl StatefulSetController {
         let monotonic = set.spec.pod_management_policy != "Parallel";
         let start = start_ordinal(set);
         let end = start + set.spec.replicas;
-        let replicas: Vec<(u32, Option<&SyncPod>)> =
+        // On the stack for sets of up to 16 replicas: one is built per sync.
+        let replicas: SmallVec<[(u32, Option<&SyncPod>); 16]> =
             (start..end).map(|o| (o, pods.get(&o))).collect();
         let condemned: Vec<(u32, &SyncPod)> = pods
             .iter()
@@ -642,18 +643,20 @@ impl StatefulSetController {
             .map(|(o, p)| (*o, p))
             .collect();
 
-        // The first unhealthy pod: replicas ascending (a missing one
-        // counts), then condemned from the lowest ordinal.
-        let first_unhealthy: Option<String> = replicas
+        // The first unhealthy pod's ordinal: replicas ascending (a missing
+        // one counts), then condemned from the lowest ordinal. Kubernetes
+        // compares names; an ordinal names one pod of the set here (the
+        // pods are keyed by it), and no replica's is a condemned one's.
+        let first_unhealthy: Option<u32> = replicas
             .iter()
             .find(|(_, p)| p.is_none_or(|p| !p.healthy()))
-            .map(|(o, _)| format!("{}-{o}", set.metadata.name))
+            .map(|(o, _)| *o)
             .or_else(|| {
                 condemned
                     .iter()
                     .rev()
                     .find(|(_, p)| !p.healthy())
-                    .map(|(_, p)| p.metadata.name.to_string())
+                    .map(|(o, _)| *o)
             });
 
         let stop = Self::run_for_all(&replicas, monotonic, |(ord, pod)| {
@@ -667,8 +670,8 @@ impl StatefulSetController {
             self.fix_claim_owners(s, *ord, Some(pod), true, cx);
         }
         // Scaling takes precedence over updates.
-        let stop = Self::run_for_all(&condemned, monotonic, |(_, pod)| {
-            let first = first_unhealthy.as_deref() == Some(pod.metadata.name.as_str());
+        let stop = Self::run_for_all(&condemned, monotonic, |(ord, pod)| {
+            let first = first_unhealthy == Some(*ord);
             self.process_condemned(s, pod, first, monotonic, cx)
         });
         if stop != Ok(false) {
