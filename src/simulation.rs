@@ -238,9 +238,11 @@ pub fn run_observed(
         }
     }
     // A process's cache keeps the indexes if any of its controllers asks.
+    // Every cache numbers keys as the API server does.
+    let store = Store::new();
     let informers = processes
         .iter()
-        .map(|p| Informer::new(p.members.iter().any(|&c| controllers[c].uses_indexes())))
+        .map(|p| Informer::of(&store, p.members.iter().any(|&c| controllers[c].uses_indexes())))
         .collect();
     let own_writes = process_of
         .iter()
@@ -253,7 +255,7 @@ pub fn run_observed(
         profile,
         seed,
         queue: EventQueue::new(),
-        store: Store::new(),
+        store,
         controllers,
         wakes: vec![None; n],
         triggers: Vec::new(),

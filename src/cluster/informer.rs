@@ -32,6 +32,14 @@ impl Informer {
         }
     }
 
+    /// An empty cache numbering keys as the API server's objects do
+    /// ([`ObjectSet::numbered_like`]); `indexed` as for [`Informer::new`].
+    pub fn of(store: &super::Store, indexed: bool) -> Self {
+        Informer {
+            objects: store.objects().numbered_like(indexed),
+        }
+    }
+
     /// Applies a delivered watch event.
     pub fn apply(&mut self, ev: &WatchEvent) {
         match ev.op {

@@ -10,26 +10,39 @@ use crate::api::{
 };
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
+
+/// Dense numbers for one kind's keys, shared by every [`ObjectSet`] of a
+/// run (the API server's and each informer cache's, made with
+/// [`ObjectSet::numbered_like`]): a key gets the next number the first
+/// time any of them stores it and keeps it for the run, a deleted object's
+/// name included (a StatefulSet's pod comes back under its name).
+type Numbers = Rc<RefCell<AddrMap<ObjectKey, u32>>>;
 
 /// One kind's objects. Objects are shared and never changed in place: the
 /// API server's copy, the watch event and every informer's copy are one
 /// allocation (a write stores a new object), so delivering a change costs
 /// no copy.
 ///
-/// Reads and replacements — nearly every access — find the object by a
-/// hash of its key in constant time, in the hash table's own bucket (no
-/// second place to load: an informer's update and a controller's read each
-/// cost one probe). Listings walk the ordered index and find each object by
-/// its key, so every listing is deterministic; only adding or removing an
-/// object touches the ordered index.
+/// Reads and replacements — nearly every access — find the key's number
+/// in the run's one table of numbers for the kind, then the object in
+/// this set's slot of that number. The table of numbers is shared by the
+/// API server and every informer, so it is one table in cache instead of
+/// one per process, and each set's own part is a plain array. Listings
+/// walk the ordered index and find each object by its key, so every
+/// listing is deterministic; only adding or removing an object touches
+/// the ordered index.
 #[derive(Default, Clone)]
 pub struct Table {
-    /// The objects by key, hashed by the addresses of the keys' interned
-    /// names ([`AddrMap`]): a lookup then reads neither name's interned
-    /// header before it probes. Never walked in its own order: the ordered
-    /// index below is built from it sorted.
-    by_key: AddrMap<ObjectKey, Arc<AnyObject>>,
+    /// The numbers of the kind's keys (shared; hashed by the addresses of
+    /// the keys' interned names, [`AddrMap`], and never walked).
+    numbers: Numbers,
+    /// The objects by their keys' numbers.
+    slots: Vec<Option<Arc<AnyObject>>>,
+    /// How many slots hold an object.
+    len: usize,
     /// The ordered index, built at the table's first listing and kept from
     /// then on. Most informer caches never list some of their kinds (they
     /// only look objects up): those never pay for a B-tree insert per new
@@ -38,42 +51,58 @@ pub struct Table {
 }
 
 impl Table {
-    /// The ordered index (built from the hash index, sorted, on first use).
+    /// An empty table numbering keys as `other` does.
+    fn numbered_like(other: &Table) -> Table {
+        Table {
+            numbers: Rc::clone(&other.numbers),
+            ..Table::default()
+        }
+    }
+
+    /// The ordered index (built from the slots, sorted, on first use).
     fn order(&self) -> &BTreeSet<ObjectKey> {
-        self.order.get_or_init(|| {
-            self.by_key
-                .iter_unordered()
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
+        self.order
+            .get_or_init(|| self.slots.iter().flatten().map(|o| o.meta().key()).collect())
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
-        self.by_key.get(key)
+        let n = *self.numbers.borrow().get(key)?;
+        self.slots.get(n as usize)?.as_ref()
     }
 
     /// Whether an object is stored under `key`.
     pub fn contains_key(&self, key: &ObjectKey) -> bool {
-        self.by_key.contains_key(key)
+        self.get(key).is_some()
     }
 
     fn len(&self) -> usize {
-        self.by_key.len()
+        self.len
     }
 
     /// Stores `obj` under `key`, returning what it replaced.
     fn insert(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
-        let old = self.by_key.insert(key.clone(), obj);
-        if old.is_none()
-            && let Some(order) = self.order.get_mut()
-        {
-            order.insert(key.clone());
+        let n = {
+            let mut numbers = self.numbers.borrow_mut();
+            let next = u32::try_from(numbers.len()).expect("fewer than 2^32 keys of a kind");
+            *numbers.get_or_insert_with(key.clone(), || next) as usize
+        };
+        if n >= self.slots.len() {
+            self.slots.resize(n + 1, None);
+        }
+        let old = self.slots[n].replace(obj);
+        if old.is_none() {
+            self.len += 1;
+            if let Some(order) = self.order.get_mut() {
+                order.insert(key.clone());
+            }
         }
         old
     }
 
     fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
-        let obj = self.by_key.remove(key)?;
+        let n = *self.numbers.borrow().get(key)?;
+        let obj = self.slots.get_mut(n as usize)?.take()?;
+        self.len -= 1;
         if let Some(order) = self.order.get_mut() {
             order.remove(key);
         }
@@ -345,6 +374,26 @@ impl ObjectSet {
     pub fn indexed() -> Self {
         ObjectSet {
             indexed: true,
+            ..Default::default()
+        }
+    }
+
+    /// An empty set (with the indexes if `indexed`) whose tables number
+    /// keys as this set's do: the API server's set gives every informer
+    /// cache of a run its numbering.
+    pub fn numbered_like(&self, indexed: bool) -> Self {
+        ObjectSet {
+            nodes: Table::numbered_like(&self.nodes),
+            classes: Table::numbered_like(&self.classes),
+            pvs: Table::numbered_like(&self.pvs),
+            pvcs: Table::numbered_like(&self.pvcs),
+            pods: Table::numbered_like(&self.pods),
+            sets: Table::numbered_like(&self.sets),
+            attachments: Table::numbered_like(&self.attachments),
+            snapshot_classes: Table::numbered_like(&self.snapshot_classes),
+            snapshots: Table::numbered_like(&self.snapshots),
+            contents: Table::numbered_like(&self.contents),
+            indexed,
             ..Default::default()
         }
     }

@@ -83,6 +83,11 @@ impl Store {
         self.now
     }
 
+    /// Every stored object.
+    pub fn objects(&self) -> &ObjectSet {
+        &self.objects
+    }
+
     /// The stored object `key` of `kind` itself, shared.
     pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
         self.objects.get_shared(kind, key)
