@@ -242,7 +242,12 @@ pub fn run_observed(
     let store = Store::new();
     let informers = processes
         .iter()
-        .map(|p| Informer::of(&store, p.members.iter().any(|&c| controllers[c].uses_indexes())))
+        .map(|p| {
+            Informer::of(
+                &store,
+                p.members.iter().any(|&c| controllers[c].uses_indexes()),
+            )
+        })
         .collect();
     let own_writes = process_of
         .iter()

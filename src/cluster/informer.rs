@@ -14,26 +14,16 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 /// The cache.
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Informer {
     objects: ObjectSet,
 }
 
 impl Informer {
-    /// An empty cache; `indexed` keeps the indexes of [`ObjectSet::indexed`]
-    /// for a controller that asks the questions they answer.
-    pub fn new(indexed: bool) -> Self {
-        Informer {
-            objects: if indexed {
-                ObjectSet::indexed()
-            } else {
-                ObjectSet::default()
-            },
-        }
-    }
-
-    /// An empty cache numbering keys as the API server's objects do
-    /// ([`ObjectSet::numbered_like`]); `indexed` as for [`Informer::new`].
+    /// An empty cache of `store`'s objects, numbering keys as the store
+    /// does ([`ObjectSet::numbered_like`]), so that its watch events apply
+    /// by number; `indexed` keeps the indexes of [`ObjectSet::indexed`] for
+    /// a controller that asks the questions they answer.
     pub fn of(store: &super::Store, indexed: bool) -> Self {
         Informer {
             objects: store.objects().numbered_like(indexed),
@@ -42,9 +32,13 @@ impl Informer {
 
     /// Applies a delivered watch event.
     pub fn apply(&mut self, ev: &WatchEvent) {
-        match ev.op {
-            ChangeOp::Deleted => self.objects.remove(ev.kind, &ev.key),
-            _ => self.objects.put_keyed(&ev.key, ev.object.clone()),
+        match (ev.op, ev.number) {
+            (ChangeOp::Deleted, Some(n)) => drop(self.objects.take_at(ev.kind, n, &ev.key)),
+            (ChangeOp::Deleted, None) => self.objects.remove(ev.kind, &ev.key),
+            (_, Some(n)) => self.objects.put_numbered(n, &ev.key, ev.object.clone()),
+            (_, None) => {
+                self.objects.put_keyed(&ev.key, ev.object.clone());
+            }
         }
     }
 

@@ -9,8 +9,8 @@ use crate::api::{
     VolumeSnapshotContent,
 };
 use rustc_hash::FxHashMap;
-use std::collections::{BTreeMap, BTreeSet};
 use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -61,8 +61,13 @@ impl Table {
 
     /// The ordered index (built from the slots, sorted, on first use).
     fn order(&self) -> &BTreeSet<ObjectKey> {
-        self.order
-            .get_or_init(|| self.slots.iter().flatten().map(|o| o.meta().key()).collect())
+        self.order.get_or_init(|| {
+            self.slots
+                .iter()
+                .flatten()
+                .map(|o| o.meta().key())
+                .collect()
+        })
     }
 
     fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
@@ -79,13 +84,21 @@ impl Table {
         self.len
     }
 
-    /// Stores `obj` under `key`, returning what it replaced.
-    fn insert(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
-        let n = {
-            let mut numbers = self.numbers.borrow_mut();
-            let next = u32::try_from(numbers.len()).expect("fewer than 2^32 keys of a kind");
-            *numbers.get_or_insert_with(key.clone(), || next) as usize
-        };
+    /// The number of `key`, given it now if it has none.
+    fn number(&mut self, key: &ObjectKey) -> u32 {
+        let mut numbers = self.numbers.borrow_mut();
+        let next = u32::try_from(numbers.len()).expect("fewer than 2^32 keys of a kind");
+        *numbers.get_or_insert_with(key.clone(), || next)
+    }
+
+    /// Stores `obj` under `key`, numbered `n`, returning what it replaced.
+    fn insert(&mut self, n: u32, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
+        debug_assert_eq!(
+            self.numbers.borrow().get(key),
+            Some(&n),
+            "{key} is numbered {n}"
+        );
+        let n = n as usize;
         if n >= self.slots.len() {
             self.slots.resize(n + 1, None);
         }
@@ -99,8 +112,19 @@ impl Table {
         old
     }
 
-    fn remove(&mut self, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+    /// Removes the object of `key`, with the key's number.
+    fn remove(&mut self, key: &ObjectKey) -> Option<(u32, Arc<AnyObject>)> {
         let n = *self.numbers.borrow().get(key)?;
+        Some((n, self.remove_at(n, key)?))
+    }
+
+    /// Removes the object of `key`, numbered `n`.
+    fn remove_at(&mut self, n: u32, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+        debug_assert_eq!(
+            self.numbers.borrow().get(key),
+            Some(&n),
+            "{key} is numbered {n}"
+        );
         let obj = self.slots.get_mut(n as usize)?.take()?;
         self.len -= 1;
         if let Some(order) = self.order.get_mut() {
@@ -482,8 +506,18 @@ impl ObjectSet {
 
     /// [`ObjectSet::put_shared`] with the object's key at hand (a watch
     /// event carries it), so its names are not interned again.
-    pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) {
-        let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(key, obj.clone()));
+    /// Returns the key's number in the set's numbering.
+    pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> u32 {
+        let n = with_kind!(obj.kind(), T => T::table_mut(self).number(key));
+        self.put_numbered(n, key, obj);
+        n
+    }
+
+    /// [`ObjectSet::put_keyed`] with the key's number at hand (a watch
+    /// event from an API server numbering as this set does carries it),
+    /// so the key is not looked up at all.
+    pub fn put_numbered(&mut self, n: u32, key: &ObjectKey, obj: Arc<AnyObject>) {
+        let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(n, key, obj.clone()));
         if !self.indexed {
             return;
         }
@@ -535,9 +569,25 @@ impl ObjectSet {
     /// Removes and returns the object `key` of `kind`, still shared (no
     /// copy: whoever else holds it keeps it).
     pub fn take(&mut self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
-        let obj = with_kind!(kind, T => T::table_mut(self).remove(key))?;
+        self.take_numbered(kind, key).map(|(_, obj)| obj)
+    }
+
+    /// [`ObjectSet::take`], with the key's number.
+    pub fn take_numbered(&mut self, kind: Kind, key: &ObjectKey) -> Option<(u32, Arc<AnyObject>)> {
+        let (n, obj) = with_kind!(kind, T => T::table_mut(self).remove(key))?;
+        Some((n, self.unindex(obj)))
+    }
+
+    /// [`ObjectSet::take`] with the key's number at hand.
+    pub fn take_at(&mut self, kind: Kind, n: u32, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+        let obj = with_kind!(kind, T => T::table_mut(self).remove_at(n, key))?;
+        Some(self.unindex(obj))
+    }
+
+    /// Drops a removed object from the indexes; returns it.
+    fn unindex(&mut self, obj: Arc<AnyObject>) -> Arc<AnyObject> {
         if !self.indexed {
-            return Some(obj);
+            return obj;
         }
         match obj.as_ref() {
             AnyObject::PersistentVolume(pv) => self.pv_index.remove(pv),
@@ -545,7 +595,7 @@ impl ObjectSet {
             AnyObject::StatefulSet(s) => self.unindex_set(&s.metadata),
             _ => {}
         }
-        Some(obj)
+        obj
     }
 
     fn unindex_pod_labels(&mut self, meta: &crate::api::ObjectMeta) {
@@ -704,6 +754,49 @@ mod tests {
             status: Default::default(),
         }
         .into()
+    }
+
+    /// Sets numbered alike find each other's numbers: an object put by
+    /// number in a cache is found there by key; a key keeps its number
+    /// after a removal; another key gets another number; a set numbered on
+    /// its own does not see them.
+    #[test]
+    fn sets_numbered_alike_share_numbers_and_apply_by_number() {
+        let mut server = ObjectSet::default();
+        let mut cache = server.numbered_like(true);
+        let (a, b) = (
+            ObjectKey::new("default", "a"),
+            ObjectKey::new("default", "b"),
+        );
+        let pod_a = Arc::new(pod("default", "a", &[("app", "x")]));
+        let n = server.put_keyed(&a, Arc::clone(&pod_a));
+        cache.put_numbered(n, &a, Arc::clone(&pod_a));
+        assert!(cache.get::<Pod>(&a).is_some());
+        assert_eq!(cache.count::<Pod>(), 1);
+        assert_eq!(
+            cache
+                .pods_labelled(Name::new("default"), Name::new("app"), Name::new("x"))
+                .count(),
+            1
+        );
+        let m = server.put_keyed(&b, Arc::new(pod("default", "b", &[])));
+        assert_ne!(n, m, "another key, another number");
+        assert!(cache.get::<Pod>(&b).is_none(), "numbered, not stored");
+        assert_eq!(server.take_numbered(Kind::Pod, &a).map(|(k, _)| k), Some(n));
+        assert!(cache.take_at(Kind::Pod, n, &a).is_some());
+        assert!(cache.get::<Pod>(&a).is_none());
+        assert_eq!(cache.count::<Pod>(), 0);
+        assert_eq!(
+            cache
+                .pods_labelled(Name::new("default"), Name::new("app"), Name::new("x"))
+                .count(),
+            0
+        );
+        assert_eq!(server.put_keyed(&a, pod_a), n, "a key keeps its number");
+        let mut alone = ObjectSet::default();
+        alone.put_keyed(&b, Arc::new(pod("default", "b", &[])));
+        assert!(alone.get::<Pod>(&a).is_none());
+        assert_eq!(alone.list::<Pod>().count(), 1);
     }
 
     fn pv(name: &str, class: &str, phase: VolumePhase, claim: Option<(&str, &str)>) -> AnyObject {

@@ -23,6 +23,11 @@ pub struct WatchEvent {
     /// The object as this change left it (for deletions: its last state),
     /// shared, since every watching controller gets the event.
     pub object: Arc<AnyObject>,
+    /// The key's number in the API server's numbering of its kind, which
+    /// every informer of the run shares ([`crate::cluster::Informer::of`]):
+    /// a cache applies the event without looking the key up. `None` for
+    /// an event made by hand (a test's), applied by key.
+    pub number: Option<u32>,
 }
 
 /// Why a write was refused.
@@ -140,7 +145,7 @@ impl Store {
         let object: Arc<AnyObject> = Arc::new(obj.into());
         // A creation changes everything; `changed` lists updates only.
         self.log_change(&object, ChangeOp::Added, None);
-        self.objects.put_keyed(&key, object.clone());
+        let number = self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -148,6 +153,7 @@ impl Store {
             op: ChangeOp::Added,
             resource_version,
             object,
+            number: Some(number),
         });
         Ok(())
     }
@@ -190,7 +196,7 @@ impl Store {
         // Which fields changed is worked out where the record is written
         // (only the log reads it): the write hands over both versions.
         self.log_change(&object, ChangeOp::Modified, Some(before));
-        self.objects.put_keyed(&key, object.clone());
+        let number = self.objects.put_keyed(&key, object.clone());
         let resource_version = self.resource_version;
         self.watch_outbox.push(WatchEvent {
             kind: T::KIND,
@@ -198,6 +204,7 @@ impl Store {
             op: ChangeOp::Modified,
             resource_version,
             object,
+            number: Some(number),
         });
         Ok(())
     }
@@ -256,7 +263,7 @@ impl Store {
 
     /// Removes the object immediately (finalizers done, or force delete).
     pub fn remove<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
-        let Some(object) = self.objects.take(T::KIND, key) else {
+        let Some((number, object)) = self.objects.take_numbered(T::KIND, key) else {
             return Err(StoreError::NotFound(ObjectRef::new(T::KIND, key.clone())));
         };
         self.resource_version += 1;
@@ -268,6 +275,7 @@ impl Store {
             op: ChangeOp::Deleted,
             resource_version,
             object,
+            number: Some(number),
         });
         Ok(())
     }

@@ -455,7 +455,8 @@ mod tests {
 
     #[test]
     fn in_a_shared_process_only_the_writer_knows_its_write_until_the_watch_delivers_it() {
-        let (mut store, mut cache) = (Store::new(), Informer::new(false));
+        let mut store = Store::new();
+        let mut cache = Informer::of(&store, false);
         let (mut a, mut b) = (OwnWrites::default(), OwnWrites::default());
         let key = ObjectKey::new("default", "web-0");
         as_controller(&mut store, &mut cache, &mut a, |api| {
@@ -498,6 +499,7 @@ mod tests {
             op: crate::cluster::ChangeOp::Modified,
             resource_version: created.meta().resource_version,
             object: created,
+            number: None,
         };
         a.expire(&stale);
         as_controller(&mut store, &mut cache, &mut a, |api| {

@@ -224,6 +224,7 @@ mod tests {
             op,
             object,
             resource_version: 1,
+            number: None,
         }
     }
 
