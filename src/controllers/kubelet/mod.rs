@@ -249,6 +249,10 @@ pub struct Kubelet {
     /// is first seen); one that moved on is dropped when next looked at. A
     /// node's volume change then reads its few waiting pods, not all.
     mounting: AddrMap<Name, BTreeSet<ObjectKey>>,
+    /// VolumeAttachment names by (volume handle, node): each is a SHA-256
+    /// made into a name, and a pod waiting for its volume asks at every
+    /// check, so each is made once (the driver is the run's one driver).
+    attachment_names: AddrMap<(Name, Name), Name>,
     seed: u64,
 }
 
@@ -278,6 +282,7 @@ impl Kubelet {
             backoff: BTreeMap::new(),
             by_node: AddrMap::default(),
             mounting: AddrMap::default(),
+            attachment_names: AddrMap::default(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -341,6 +346,16 @@ impl Kubelet {
 
     fn wake_at(&mut self, key: &ObjectKey, at: SimTime) {
         self.queue.add(key.clone(), at);
+    }
+
+    /// The key of the VolumeAttachment of volume `handle` on `node`.
+    fn attachment_of(&mut self, handle: Name, node: Name, driver: &str) -> ObjectKey {
+        let name = *self
+            .attachment_names
+            .get_or_insert_with((handle, node), || {
+                attachment_name(&handle, driver, &node).into()
+            });
+        ObjectKey::cluster_named(name)
     }
 
     /// Wakes every pod of `node` at `at` (a volume there changed state).
@@ -533,17 +548,15 @@ impl Kubelet {
             // attach/detach controller lists it in node.status.volumesAttached;
             // WaitForAttach then checks the VolumeAttachment. A failed check
             // is retried with the operation backoff, not on the next event.
-            let attached = || {
+            let attached = |attachment: ObjectKey| {
                 let listed = cx
                     .store
-                    .get::<Node>(&ObjectKey::cluster(node))
+                    .get::<Node>(&ObjectKey::cluster_named(node))
                     .is_some_and(|n| n.status.volumes_attached.contains(&unique));
                 listed
                     && cx
                         .store
-                        .get::<VolumeAttachment>(&ObjectKey::cluster(attachment_name(
-                            &handle, driver, &node,
-                        )))
+                        .get::<VolumeAttachment>(&attachment)
                         .is_some_and(|v| v.status.attached)
             };
             // Not attachable (attachRequired: false): assumed attached at
@@ -560,7 +573,7 @@ impl Kubelet {
                     self.wake_at(&key, next_try);
                     continue;
                 }
-                if !(reported && attached()) {
+                if !(reported && attached(self.attachment_of(handle, node, driver))) {
                     let next = cx.now.plus(backoff);
                     let doubled = SimDuration::from_millis(
                         (backoff.as_millis() * 2).min(OPERATION_BACKOFF_MAX.as_millis()),
@@ -570,7 +583,7 @@ impl Kubelet {
                     continue;
                 }
                 *self.verify(&key, i) = None;
-            } else if attachable && !attached() {
+            } else if attachable && !attached(self.attachment_of(handle, node, driver)) {
                 continue;
             }
             match self.stages.get(&pair) {
