@@ -253,6 +253,11 @@ pub struct Kubelet {
     /// made into a name, and a pod waiting for its volume asks at every
     /// check, so each is made once (the driver is the run's one driver).
     attachment_names: AddrMap<(Name, Name), Name>,
+    /// Each node's `volumesInUse` as its last status update wrote it
+    /// (sorted by name). A pod's volumes are fixed when kubelet takes it
+    /// on, so the list changes only when a pod joins or leaves the node
+    /// (`by_node` changes), which drops it to be made again.
+    in_use: AddrMap<Name, Vec<Name>>,
     seed: u64,
 }
 
@@ -283,6 +288,7 @@ impl Kubelet {
             by_node: AddrMap::default(),
             mounting: AddrMap::default(),
             attachment_names: AddrMap::default(),
+            in_use: AddrMap::default(),
             seed,
             images,
             queue: WorkQueue::default(),
@@ -479,6 +485,7 @@ impl Kubelet {
                     .get_or_insert_with(node, BTreeSet::new)
                     .insert(key.clone());
             }
+            self.in_use.remove(&node);
             self.pods.insert(key.clone(), state);
             if has_volumes {
                 self.request_status_update(node, cx.now);
@@ -936,6 +943,7 @@ impl Kubelet {
         if let Some(set) = self.by_node.get_mut(&st.node) {
             set.remove(key);
         }
+        self.in_use.remove(&st.node);
         // This pod's entries only: a range of the ordered map, not a scan.
         let backoffs: Vec<(Name, String)> = self
             .backoff
@@ -1018,17 +1026,33 @@ impl Kubelet {
                 self.stalled.insert(node);
                 continue;
             }
-            let mut used = BTreeSet::new();
             let on_node: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
             for k in &on_node {
-                let Some(st) = self.pods.get_mut(k) else {
-                    continue;
-                };
-                st.reported = true;
-                used.extend(st.mounts.iter().map(|m| m.unique));
+                if let Some(st) = self.pods.get_mut(k) {
+                    st.reported = true;
+                }
             }
-            // Names order as their strings do: the list is as sorted as before.
-            let used: Vec<Name> = used.into_iter().collect();
+            // Names order as their strings do: sorted by name, each once.
+            let fresh = |kubelet: &Self| {
+                let mut used: Vec<Name> = kubelet
+                    .pods_on(node)
+                    .flat_map(|(_, st)| st.mounts.iter().map(|m| m.unique))
+                    .collect();
+                used.sort_unstable();
+                used.dedup();
+                used
+            };
+            let used = match self.in_use.get(&node) {
+                Some(used) => {
+                    debug_assert_eq!(*used, fresh(self), "node {node}'s volumes in use");
+                    used.clone()
+                }
+                None => {
+                    let used = fresh(self);
+                    self.in_use.insert(node, used.clone());
+                    used
+                }
+            };
             // The status update also says the node is Ready again after an
             // outage.
             let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
