@@ -768,17 +768,16 @@ mod tests {
             ObjectKey::new("default", "a"),
             ObjectKey::new("default", "b"),
         );
+        let labelled = |set: &ObjectSet| {
+            let (ns, app, x) = (Name::new("default"), Name::new("app"), Name::new("x"));
+            set.pods_labelled(ns, app, x).count()
+        };
         let pod_a = Arc::new(pod("default", "a", &[("app", "x")]));
         let n = server.put_keyed(&a, Arc::clone(&pod_a));
         cache.put_numbered(n, &a, Arc::clone(&pod_a));
         assert!(cache.get::<Pod>(&a).is_some());
         assert_eq!(cache.count::<Pod>(), 1);
-        assert_eq!(
-            cache
-                .pods_labelled(Name::new("default"), Name::new("app"), Name::new("x"))
-                .count(),
-            1
-        );
+        assert_eq!(labelled(&cache), 1);
         let m = server.put_keyed(&b, Arc::new(pod("default", "b", &[])));
         assert_ne!(n, m, "another key, another number");
         assert!(cache.get::<Pod>(&b).is_none(), "numbered, not stored");
@@ -786,12 +785,7 @@ mod tests {
         assert!(cache.take_at(Kind::Pod, n, &a).is_some());
         assert!(cache.get::<Pod>(&a).is_none());
         assert_eq!(cache.count::<Pod>(), 0);
-        assert_eq!(
-            cache
-                .pods_labelled(Name::new("default"), Name::new("app"), Name::new("x"))
-                .count(),
-            0
-        );
+        assert_eq!(labelled(&cache), 0);
         assert_eq!(server.put_keyed(&a, pod_a), n, "a key keeps its number");
         let mut alone = ObjectSet::default();
         alone.put_keyed(&b, Arc::new(pod("default", "b", &[])));
