@@ -1026,8 +1026,8 @@ impl Kubelet {
                 self.stalled.insert(node);
                 continue;
             }
-            let on_node: Vec<ObjectKey> = self.pods_on(node).map(|(k, _)| k.clone()).collect();
-            for k in &on_node {
+            // The pods of `pods_on(node)`, marked without a copy of their keys.
+            for k in self.by_node.get(&node).into_iter().flatten() {
                 if let Some(st) = self.pods.get_mut(k) {
                     st.reported = true;
                 }
