@@ -2,6 +2,7 @@
 //! and each controller's informer cache are both one of these.
 
 use super::addr_map::AddrMap;
+use super::small_set::SmallSet;
 use crate::api::persistent_volume::VolumePhase;
 use crate::api::{
     AnyObject, Kind, Name, Node, ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, Resource,
@@ -249,6 +250,11 @@ pub struct ObjectSet {
     /// of expressions only.
     set_selectors: FxHashMap<Option<LabelKey>, BTreeSet<ObjectKey>>,
     set_selector_of: FxHashMap<ObjectKey, Option<LabelKey>>,
+    /// Pods by the claims their volumes name: the pod-to-claim index that
+    /// kube-controller-manager's controllers share on their pod informer
+    /// (`AddPodPVCIndexerIfNotPresent`). A pod's volumes never change, so
+    /// only a pod's arrival and departure touch it.
+    claim_users: AddrMap<ObjectKey, SmallSet<ObjectKey>>,
 }
 
 type LabelKey = (Name, Name, Name);
@@ -393,8 +399,8 @@ macro_rules! with_kind {
 
 impl ObjectSet {
     /// An empty set that keeps the indexes behind
-    /// [`ObjectSet::pods_labelled`], [`ObjectSet::sets_that_may_select`]
-    /// and [`ObjectSet::pv_candidates`].
+    /// [`ObjectSet::pods_labelled`], [`ObjectSet::pods_using`],
+    /// [`ObjectSet::sets_that_may_select`] and [`ObjectSet::pv_candidates`].
     pub fn indexed() -> Self {
         ObjectSet {
             indexed: true,
@@ -539,6 +545,21 @@ impl ObjectSet {
                         self.pod_labels.entry(l).or_default().insert(key.name);
                     }
                 }
+                // A pod's spec is shared by its versions until it changes;
+                // its claims, never (a pod of the same name is a new pod,
+                // after the old one's deletion).
+                if old.is_none_or(|p| {
+                    !Arc::ptr_eq(&p.spec, &o.spec) && !p.claim_keys().eq(o.claim_keys())
+                }) {
+                    if let Some(p) = old {
+                        self.unindex_claim_users(p);
+                    }
+                    for claim in o.claim_keys() {
+                        self.claim_users
+                            .get_or_insert_with(claim, SmallSet::default)
+                            .insert(key.clone());
+                    }
+                }
             }
             (AnyObject::StatefulSet(o), _) => {
                 let first = o
@@ -591,7 +612,10 @@ impl ObjectSet {
         }
         match obj.as_ref() {
             AnyObject::PersistentVolume(pv) => self.pv_index.remove(pv),
-            AnyObject::Pod(p) => self.unindex_pod_labels(&p.metadata),
+            AnyObject::Pod(p) => {
+                self.unindex_pod_labels(&p.metadata);
+                self.unindex_claim_users(p);
+            }
             AnyObject::StatefulSet(s) => self.unindex_set(&s.metadata),
             _ => {}
         }
@@ -602,6 +626,15 @@ impl ObjectSet {
         for l in label_keys(meta) {
             if let Some(set) = self.pod_labels.get_mut(&l) {
                 set.remove(&meta.name);
+            }
+        }
+    }
+
+    fn unindex_claim_users(&mut self, pod: &Pod) {
+        let key = pod.metadata.key();
+        for claim in pod.claim_keys() {
+            if let Some(users) = self.claim_users.get_mut(&claim) {
+                users.remove(&key);
             }
         }
     }
@@ -670,6 +703,21 @@ impl ObjectSet {
                     })
                 }),
         )
+    }
+
+    /// The pods whose volumes name claim `claim`, by key.
+    pub fn pods_using<'a>(&'a self, claim: &ObjectKey) -> impl Iterator<Item = &'a ObjectKey> + 'a {
+        // Unindexed, a scan (collected: the indexed answer, the usual one,
+        // allocates nothing).
+        let scanned: Vec<&ObjectKey> = match self.indexed {
+            true => Vec::new(),
+            false => (self.list_keyed::<Pod>())
+                .filter(|(_, p)| p.claim_keys().any(|c| c == *claim))
+                .map(|(k, _)| k)
+                .collect(),
+        };
+        let kept = self.claim_users.get(claim).filter(|_| self.indexed);
+        kept.into_iter().flatten().chain(scanned)
     }
 
     /// Whether `claim` could bind to `pv`: an Available volume of its class,
@@ -914,6 +962,55 @@ mod tests {
         };
         assert_eq!(pvs(&with), ["pv-a", "pv-b", "pv-d", "pv-e"]);
         assert_eq!(pvs(&with), pvs(&without));
+    }
+
+    /// A pod whose volumes name `claims`.
+    fn pod_using(ns: &str, name: &str, claims: &[&str]) -> AnyObject {
+        let volumes: Vec<_> = (claims.iter().enumerate())
+            .map(|(i, c)| serde_json::json!({"name": format!("v{i}"), "persistentVolumeClaim": {"claimName": c}}))
+            .collect();
+        let spec = serde_json::from_value(serde_json::json!({"volumes": volumes})).expect("a spec");
+        Pod {
+            metadata: meta(ns, name, &[]),
+            spec: Arc::new(spec),
+            status: Default::default(),
+        }
+        .into()
+    }
+
+    /// Pods by claim: a pod is found under each claim it names, in its own
+    /// namespace only, by key order; a removed pod is no longer found, and
+    /// a pod put again with other claims (a new pod of the same name)
+    /// moves. A new status with the same spec keeps it where it was.
+    #[test]
+    fn pods_by_claim_follow_arrivals_departures_and_new_pods() {
+        let mut same_spec = pod_using("a", "web-0", &["data", "logs"]);
+        if let AnyObject::Pod(p) = &mut same_spec {
+            p.status.reason = "Running".into();
+        }
+        let writes = [
+            pod_using("a", "web-1", &["data"]),
+            pod_using("a", "web-0", &["data", "logs"]),
+            same_spec,
+            pod_using("b", "web-0", &["data"]),
+            pod_using("a", "gone", &["data"]),
+            pod_using("a", "moved", &["data"]),
+            pod_using("a", "moved", &["other"]),
+            pod("a", "plain", &[]),
+        ];
+        let removals = [(Kind::Pod, ObjectKey::new("a", "gone"))];
+        let (with, without) = both(&writes, &removals);
+        let users = |s: &ObjectSet, claim: &str| -> Vec<String> {
+            s.pods_using(&ObjectKey::new("a", claim))
+                .map(|k| k.name.to_string())
+                .collect()
+        };
+        assert_eq!(users(&with, "data"), ["web-0", "web-1"]);
+        assert_eq!(users(&with, "logs"), ["web-0"]);
+        assert_eq!(users(&with, "other"), ["moved"]);
+        for claim in ["data", "logs", "other", "none"] {
+            assert_eq!(users(&with, claim), users(&without, claim), "{claim}");
+        }
     }
 
     use proptest::prelude::*;

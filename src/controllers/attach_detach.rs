@@ -117,8 +117,8 @@ type NodeSeen = (Vec<Name>, bool, Vec<crate::api::node::Taint>);
 /// Who refers to whom, to find what a change touches.
 #[derive(Default)]
 struct Index {
-    /// Pods by claim, claims by volume.
-    claims: super::claim_index::ClaimIndex,
+    /// Claims by volume (pods by claim are the informer's).
+    claims: super::claim_volumes::ClaimVolumes,
     /// Volume → its VolumeAttachments' names.
     volume_attachments: FxHashMap<Name, crate::cluster::SmallSet<Name>>,
     /// Node → volumes with a VolumeAttachment there.
@@ -222,7 +222,7 @@ impl AttachDetachController {
     fn desired(&self, cache: &ObjectSet, volumes: &BTreeSet<Name>) -> Desired {
         let pods: BTreeSet<&ObjectKey> = volumes
             .iter()
-            .flat_map(|pv| self.index.claims.pods_of_volume(pv))
+            .flat_map(|pv| self.index.claims.pods_of_volume(pv, cache))
             .collect();
         let mut d = Desired::new();
         for key in pods {
@@ -479,6 +479,10 @@ impl Controller for AttachDetachController {
 
     fn process(&self) -> &'static str {
         super::CONTROLLER_MANAGER
+    }
+
+    fn uses_indexes(&self) -> bool {
+        true
     }
 
     fn watches(&self) -> &'static [Kind] {

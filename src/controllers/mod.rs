@@ -4,7 +4,7 @@
 //! propagation delay) and act when their own timers fire.
 
 pub mod attach_detach;
-pub mod claim_index;
+pub mod claim_volumes;
 pub mod csi_snapshotter;
 pub mod endpoints;
 pub mod expand_controller;
@@ -344,8 +344,8 @@ pub trait Controller {
     /// and it is told about their changes (and ignores those it only
     /// lists).
     fn watches(&self) -> &'static [Kind];
-    /// Whether it asks its cache the indexed questions (pods by label,
-    /// sets by selector, volume candidates): then its process's cache
+    /// Whether it asks its cache the indexed questions (pods by label or
+    /// by claim, sets by selector, volume candidates): then its process's cache
     /// keeps the indexes that answer them fast.
     fn uses_indexes(&self) -> bool {
         false

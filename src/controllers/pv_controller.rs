@@ -54,9 +54,6 @@ pub struct PvController {
     /// modelled by its effect on these, so an idle cluster sets no timer.
     unbound: BTreeSet<ObjectKey>,
     resync_at: Option<SimTime>,
-    /// Pods by the claims they use (the controller's `podIndexer` by
-    /// claim), for the WaitForPodScheduled event.
-    users: super::claim_index::ClaimIndex,
 }
 
 impl PvController {
@@ -67,7 +64,6 @@ impl PvController {
             queue: WorkQueue::default(),
             unbound: BTreeSet::new(),
             resync_at: None,
-            users: Default::default(),
         }
     }
 
@@ -130,7 +126,7 @@ impl PvController {
             }
             let class = claim.class().to_string();
             if delay && !claim.metadata.has_annotation(ANN_SELECTED_NODE) {
-                emit_unbound_delay_binding_event(store, claim, &self.users);
+                emit_unbound_delay_binding_event(store, claim);
             } else if !class.is_empty() {
                 provision_claim(store, claim, &class);
                 return;
@@ -307,9 +303,6 @@ impl Controller for PvController {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let now = cx.now;
-        if ev.kind == Kind::Pod {
-            self.users.observe(ev);
-        }
         match (ev.kind, ev.op) {
             (Kind::PersistentVolumeClaim, ChangeOp::Deleted) => {
                 self.unbound.remove(&ev.key);
@@ -679,14 +672,10 @@ pub fn default_class<'a>(classes: impl Iterator<Item = &'a StorageClass>) -> Opt
 }
 
 /// `emitEventForUnboundDelayBindingClaim`.
-fn emit_unbound_delay_binding_event(
-    store: &mut Api<'_>,
-    claim: &PersistentVolumeClaim,
-    users: &super::claim_index::ClaimIndex,
-) {
+fn emit_unbound_delay_binding_event(store: &mut Api<'_>, claim: &PersistentVolumeClaim) {
     let key = claim.metadata.key();
-    let pods: Vec<String> = users
-        .pods_of(&key)
+    // The informer's pods by claim (`podIndexer`).
+    let pods: Vec<String> = (store.cache().pods_using(&key))
         .filter_map(|k| store.get::<Pod>(k))
         .filter(|p| p.spec.node_name.is_empty() && !p.is_terminal())
         .map(|p| p.metadata.name.to_string())

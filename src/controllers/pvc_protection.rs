@@ -13,8 +13,6 @@ use crate::engine::SimTime;
 #[derive(Default)]
 pub struct PvcProtectionController {
     queue: WorkQueue<ObjectKey>,
-    /// Pods by the claims they use (the controller's pod index by claim).
-    users: super::claim_index::ClaimIndex,
 }
 
 /// `podUsesPVC`: only scheduled pods count, whatever their phase, because
@@ -35,6 +33,10 @@ impl Controller for PvcProtectionController {
         super::CONTROLLER_MANAGER
     }
 
+    fn uses_indexes(&self) -> bool {
+        true
+    }
+
     fn watches(&self) -> &'static [Kind] {
         &[Kind::PersistentVolumeClaim, Kind::Pod]
     }
@@ -44,7 +46,6 @@ impl Controller for PvcProtectionController {
         match ev.kind {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
-                self.users.observe(ev);
                 // A pod change may release its claims: queue those being deleted.
                 if let AnyObject::Pod(pod) = ev.object.as_ref() {
                     for key in pod.claim_keys() {
@@ -75,9 +76,8 @@ impl Controller for PvcProtectionController {
             if claim.metadata.deletion_timestamp.is_none() || !held {
                 continue;
             }
-            let used = self
-                .users
-                .pods_of(&key)
+            // The informer's pods by claim (`podIndexer`).
+            let used = (store.cache().pods_using(&key))
                 .filter_map(|p| store.get::<Pod>(p))
                 .any(|p| pod_uses_claim(p, &key));
             if !used {

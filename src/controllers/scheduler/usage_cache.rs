@@ -44,7 +44,7 @@ pub struct UsageCache {
     pub usage: NodeUsage,
     /// Only looked up by pod, never walked: hashed.
     contributions: crate::cluster::AddrMap<ObjectKey, Contribution>,
-    claims: crate::controllers::claim_index::ClaimIndex,
+    claims: crate::controllers::claim_volumes::ClaimVolumes,
     /// Nodes whose usage changed since [`UsageCache::drain_touched`].
     touched: Vec<Name>,
 }
@@ -182,10 +182,10 @@ impl UsageCache {
                 BTreeSet::new()
             }
             AnyObject::Pod(_) => [ev.key.clone()].into(),
-            AnyObject::PersistentVolumeClaim(_) => self.claims.pods_of(&ev.key).cloned().collect(),
-            AnyObject::PersistentVolume(_) => {
-                self.claims.pods_of_volume(&ev.key.name).cloned().collect()
-            }
+            AnyObject::PersistentVolumeClaim(_) => cache.pods_using(&ev.key).cloned().collect(),
+            AnyObject::PersistentVolume(_) => (self.claims.pods_of_volume(&ev.key.name, cache))
+                .cloned()
+                .collect(),
             _ => BTreeSet::new(),
         };
         for p in pods {
