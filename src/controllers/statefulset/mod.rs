@@ -17,7 +17,7 @@ use crate::api::{
     AnyObject, Kind, Name, ObjectKey, ObjectMeta, ObjectRef, PersistentVolumeClaim, Pod, PodPhase,
     StatefulSet,
 };
-use crate::cluster::{EventType, Store, WatchEvent};
+use crate::cluster::{AddrMap, EventType, Store, WatchEvent};
 use crate::engine::{SimDuration, SimTime, stable_hash64};
 use pod_facts::{SetPods, SyncPod};
 use rustc_hash::FxHashMap;
@@ -85,18 +85,20 @@ fn ordinal_of(set: &str, pod: &str) -> Option<u32> {
 pub struct StatefulSetController {
     queue: WorkQueue<ObjectKey>,
     /// Templates by revision name, per set (the ControllerRevision history).
-    revisions: FxHashMap<ObjectKey, BTreeMap<Name, PodTemplate>>,
+    revisions: AddrMap<ObjectKey, BTreeMap<Name, PodTemplate>>,
     /// Whether MaxUnavailableStatefulSet is on.
     max_unavailable_gate: bool,
     /// Claim keys per set (see [`ClaimKeys`]); read from `&self` helpers.
-    claim_keys: RefCell<FxHashMap<ObjectKey, ClaimKeys>>,
+    /// (This and the other maps by set are looked up, never walked:
+    /// hashed by the names' addresses.)
+    claim_keys: RefCell<AddrMap<ObjectKey, ClaimKeys>>,
     /// The sets and ordinals whose claim slots hold each claim (a claim
     /// name can come from two sets: `a-b` + `c` and `a` + `b-c`), to drop
     /// the slots' checks when the claim changes.
-    claim_slots_of: RefCell<FxHashMap<ObjectKey, SlotsOf>>,
+    claim_slots_of: RefCell<AddrMap<ObjectKey, SlotsOf>>,
     /// Per set, `<set>-` in its namespace: the range of names its pods can
     /// have, kept so that listing them on every sync interns nothing.
-    pod_prefixes: FxHashMap<ObjectKey, ObjectKey>,
+    pod_prefixes: AddrMap<ObjectKey, ObjectKey>,
     /// Each set's pods as its last sync listed them; syncs read again only
     /// the pods that changed since (see [`SetPods`]). A `RefCell` for the
     /// `&self` helpers that write pods.
@@ -111,7 +113,11 @@ struct ClaimKeys {
     /// The template names the keys were made for (a set deleted and made
     /// again under its name may have others).
     templates: Vec<String>,
-    by_ordinal: FxHashMap<u32, Box<[ClaimSlot]>>,
+    /// The spec they were last found equal in: while a set's versions
+    /// share it (status writes do), its names need no compare. Held, so
+    /// its address cannot be another spec's.
+    checked_spec: Option<std::sync::Arc<crate::api::stateful_set::StatefulSetSpec>>,
+    by_ordinal: FxHashMap<u32, SmallVec<[ClaimSlot; 1]>>,
 }
 
 /// The (set, ordinal) pairs whose claim slots hold one claim.
@@ -201,8 +207,7 @@ impl StatefulSetController {
         // is a range of the cache ordered by name, not every pod.
         let prefix = self
             .pod_prefixes
-            .entry(set.metadata.key())
-            .or_insert_with(|| {
+            .get_or_insert_with(set.metadata.key(), || {
                 ObjectKey::new(set.metadata.namespace, format!("{}-", set.metadata.name))
             });
         let store = &cx.store;
@@ -220,16 +225,15 @@ impl StatefulSetController {
         let set = s.set;
         let templates = &set.spec.volume_claim_templates;
         let mut all = self.claim_keys.borrow_mut();
-        let keys = all.entry(s.key.clone()).or_default();
-        if !keys
-            .templates
-            .iter()
-            .eq(templates.iter().map(|t| &t.metadata.name))
-        {
-            *keys = ClaimKeys {
-                templates: templates.iter().map(|t| t.metadata.name.clone()).collect(),
-                by_ordinal: FxHashMap::default(),
-            };
+        let keys = all.get_or_insert_with(s.key.clone(), ClaimKeys::default);
+        if !(keys.checked_spec.as_ref()).is_some_and(|c| std::sync::Arc::ptr_eq(c, &set.spec)) {
+            if !(keys.templates.iter()).eq(templates.iter().map(|t| &t.metadata.name)) {
+                *keys = ClaimKeys {
+                    templates: templates.iter().map(|t| t.metadata.name.clone()).collect(),
+                    ..Default::default()
+                };
+            }
+            keys.checked_spec = Some(set.spec.clone());
         }
         let slots = keys.by_ordinal.entry(ord).or_insert_with(|| {
             let mut slots_of = self.claim_slots_of.borrow_mut();
@@ -238,7 +242,7 @@ impl StatefulSetController {
                 .map(|t| {
                     let name = format!("{}-{}-{ord}", t.metadata.name, set.metadata.name);
                     let key = ObjectKey::new(set.metadata.namespace, &name);
-                    let sets = slots_of.entry(key.clone()).or_default();
+                    let sets = slots_of.get_or_insert_with(key.clone(), SlotsOf::default);
                     if !sets.iter().any(|(k, o)| *k == s.key && *o == ord) {
                         sets.push((s.key.clone(), ord));
                     }
@@ -512,7 +516,9 @@ impl StatefulSetController {
         if set.metadata.deletion_timestamp.is_some() {
             return;
         }
-        let history = self.revisions.entry(key.clone()).or_default();
+        let history = self
+            .revisions
+            .get_or_insert_with(key.clone(), BTreeMap::new);
         // A template seen before has its name in the history (equal values
         // write out alike, so hash alike): no hash of the template per sync.
         let update = match history.iter().find(|(_, t)| **t == set.spec.template) {
