@@ -2,6 +2,7 @@
 //! orchestration.
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod api;
 pub mod backend;
 pub mod cluster;
@@ -12,14 +13,6 @@ pub mod report;
 pub mod scenario;
 pub mod simulation;
 pub mod timings;
-
-/// mimalloc instead of the system allocator, for every binary that links
-/// the library (the CLI, tests, benches): a run allocates and frees many
-/// small objects (object versions, watch events, records), and glibc's
-/// malloc spent about an eighth of a large fleet's run consolidating and
-/// unlinking chunks. The allocator changes no output.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use scenario::{ExpectationResult, RunView, Scenario};
 use simulation::{RunOptions, RunResult};

@@ -209,6 +209,7 @@ pub fn run_observed(
     opts: &RunOptions,
     observe: &mut dyn FnMut(&Store),
 ) -> RunResult {
+    crate::allocator::keep_freed_memory();
     let seed = opts.seed.unwrap_or(scenario.seed);
     // A profile from the command line replaces the scenario's base profile;
     // the scenario's own overrides still apply on top of it.
