@@ -38,9 +38,9 @@ pub fn keep_freed_memory() {
 }
 
 /// mimalloc's purge delay now, in milliseconds (-1: never).
-pub fn purge_delay_ms() -> i64 {
+pub fn purge_delay_ms() -> std::ffi::c_long {
     // SAFETY: reads mimalloc's option table; initialises the option from
     // the environment (`MIMALLOC_PURGE_DELAY`) on first use, as mimalloc
     // itself does.
-    i64::from(unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) })
+    unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
 }

@@ -7,7 +7,7 @@ use storsim::simulation::RunOptions;
 
 #[test]
 fn a_run_keeps_freed_memory_unless_the_environment_sets_the_delay() {
-    let from_env: Option<i64> = std::env::var("MIMALLOC_PURGE_DELAY")
+    let from_env: Option<std::ffi::c_long> = std::env::var("MIMALLOC_PURGE_DELAY")
         .ok()
         .map(|v| v.trim().parse().expect("MIMALLOC_PURGE_DELAY is a number"));
     // mimalloc v3's documented default delay is 1000 ms: reading that
