@@ -12,7 +12,7 @@
 //! [`AddrMap::values_mut_unordered`], whose callers sort or do work that
 //! no order can change.
 
-use crate::api::{Name, ObjectKey};
+use crate::api::{Kind, Name, ObjectKey};
 use std::hash::BuildHasher;
 
 /// A key made of interned names, hashed by their addresses.
@@ -30,6 +30,13 @@ impl AddrKey for Name {
 impl AddrKey for ObjectKey {
     fn addr_hash(&self) -> u64 {
         rustc_hash::FxBuildHasher.hash_one((self.namespace.addr(), self.name.addr()))
+    }
+}
+
+impl AddrKey for (Kind, ObjectKey) {
+    fn addr_hash(&self) -> u64 {
+        let (kind, key) = self;
+        rustc_hash::FxBuildHasher.hash_one((*kind, key.namespace.addr(), key.name.addr()))
     }
 }
 

@@ -14,7 +14,7 @@ use crate::api::{
     AccessMode, AnyObject, Kind, Name, Node, ObjectKey, ObjectMeta, ObjectRef, PersistentVolume,
     PersistentVolumeClaim, Pod, VolumeAttachment,
 };
-use crate::cluster::{EventType, ObjectSet, Store, WatchEvent};
+use crate::cluster::{AddrMap, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::SimTime;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
@@ -131,7 +131,7 @@ struct Index {
     /// What the desired state reads of each pod, as last seen: its node and
     /// whether it has finished (a status change that alters neither, such
     /// as readiness, concerns no volume).
-    pods_seen: FxHashMap<ObjectKey, (Name, bool)>,
+    pods_seen: AddrMap<ObjectKey, (Name, bool)>,
 }
 
 impl Index {

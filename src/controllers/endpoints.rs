@@ -5,9 +5,8 @@
 
 use super::{Controller, Ctx};
 use crate::api::{AnyObject, Kind, ObjectKey, Pod};
-use crate::cluster::{ChangeOp, Store, WatchEvent};
+use crate::cluster::{AddrMap, ChangeOp, Store, WatchEvent};
 use crate::engine::SimTime;
-use rustc_hash::FxHashSet;
 
 /// Event source.
 pub const SOURCE: &str = "endpoint-controller";
@@ -15,8 +14,9 @@ pub const SOURCE: &str = "endpoint-controller";
 /// The controller.
 #[derive(Default)]
 pub struct Endpoints {
-    /// Pods whose DNS record is published: only asked about, so hashed.
-    published: FxHashSet<ObjectKey>,
+    /// Pods whose DNS record is published: only asked about, so hashed
+    /// (by the names' addresses).
+    published: AddrMap<ObjectKey, ()>,
 }
 
 /// Whether the pod has a DNS name (a hostname and a subdomain).
@@ -58,9 +58,9 @@ impl Controller for Endpoints {
         // every status update of every pod.
         let ready = ev.op != ChangeOp::Deleted && pod.healthy();
         let changed = if ready {
-            self.published.insert(ev.key.clone())
+            self.published.insert(ev.key.clone(), ()).is_none()
         } else {
-            self.published.remove(&ev.key)
+            self.published.remove(&ev.key).is_some()
         };
         if changed && let Some(name) = dns_name(pod) {
             cx.store.record_dns(name, ready);

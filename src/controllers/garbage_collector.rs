@@ -7,7 +7,7 @@ use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::meta::OwnerReference;
 use crate::api::{Kind, Name, ObjectKey, ObjectMeta, PersistentVolumeClaim, Pod, StatefulSet};
-use crate::cluster::{ChangeOp, Store, Stored, WatchEvent};
+use crate::cluster::{AddrMap, ChangeOp, Store, Stored, WatchEvent};
 use crate::engine::SimTime;
 
 /// Event source.
@@ -20,10 +20,11 @@ pub struct GarbageCollector {
     /// Dependents by owner UID, as the watch showed them (the real
     /// collector's dependency graph): an owner's deletion looks here, not
     /// at every object. A superset; each use checks the cache. Looked up
-    /// by UID, never walked, so hashed. Each owner's dependents are hashed
-    /// too (every watch event of a dependent looks its entry up) and sorted
-    /// when the owner goes, the one time they are walked.
-    dependents: rustc_hash::FxHashMap<Name, rustc_hash::FxHashSet<(Kind, ObjectKey)>>,
+    /// by UID, never walked, so hashed by the names' addresses. Each
+    /// owner's dependents are hashed too (every watch event of a dependent
+    /// looks its entry up) and sorted when the owner goes, the one time
+    /// they are walked.
+    dependents: AddrMap<Name, AddrMap<(Kind, ObjectKey), ()>>,
 }
 
 impl GarbageCollector {
@@ -78,11 +79,11 @@ impl Controller for GarbageCollector {
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let meta = ev.object.meta();
         for o in &meta.owner_references {
-            let set = self.dependents.entry(o.uid).or_default();
+            let set = self.dependents.get_or_insert_with(o.uid, AddrMap::default);
             if ev.op == ChangeOp::Deleted {
                 set.remove(&(ev.kind, ev.key.clone()));
             } else {
-                set.insert((ev.kind, ev.key.clone()));
+                set.insert((ev.kind, ev.key.clone()), ());
             }
         }
         if ev.op == ChangeOp::Deleted {
@@ -92,12 +93,9 @@ impl Controller for GarbageCollector {
             let owned = |m: &ObjectMeta| {
                 m.namespace == ns && m.owner_references.iter().any(|o| o.uid == uid)
             };
-            let mut known: Vec<(Kind, ObjectKey)> = self
-                .dependents
-                .remove(&uid)
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
+            let mut known: Vec<(Kind, ObjectKey)> = (self.dependents.remove(&uid))
+                .map(|set| set.iter_unordered().map(|(k, ())| k.clone()).collect())
+                .unwrap_or_default();
             known.sort_unstable();
             let pods: Vec<ObjectKey> = known
                 .iter()
