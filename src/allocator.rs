@@ -11,8 +11,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `mi_option_purge_delay` in mimalloc's `mimalloc.h` (v3, the version the
 /// `mimalloc` crate builds): the option between `eager_commit_delay` (14)
-/// and `use_numa_nodes` (16), which `libmimalloc-sys` names but this one
-/// it does not. A test holds the number to the option's documented default.
+/// and `use_numa_nodes` (16). `libmimalloc-sys` names those two but not
+/// this one. A test holds the number to the option's documented default.
 pub const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Tells mimalloc never to give freed pages back to the operating system.
@@ -22,7 +22,7 @@ pub const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// (2 MiB at a time with transparent huge pages). A run is one process's
 /// whole life, so keeping them costs only the peak it already reached,
 /// plus what fragmentation keeps. Measured side by side (README,
-/// "Performance"): the 100 k fleet about 7 % faster, its peak 25–80 MiB
+/// "Performance"): the 100 k fleet about 7 % faster, its peak 30–80 MiB
 /// higher, still well under 2 GiB. A delay set in the environment
 /// (`MIMALLOC_PURGE_DELAY`, read by mimalloc itself) is left as it is.
 pub fn keep_freed_memory() {
