@@ -13,7 +13,6 @@ use crate::cluster::ObjectSet;
 use rustc_hash::FxHashMap;
 use smallvec::{SmallVec, smallvec};
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// A failed node's reasons: most are fixed texts and a node has one or
 /// two, so a cycle that turns down a thousand nodes allocates nothing
@@ -88,9 +87,36 @@ pub struct NodeEntry {
     pub requested: (i128, i128, u32),
     /// CPU and memory as scoring counts them ([`super::scoring::non_zero_requests`]).
     pub non_zero: (i128, i128),
-    /// CSI volume handles attached-or-wanted, for NodeVolumeLimits, with how
-    /// many of the node's pods bring each.
-    pub csi_volumes: BTreeMap<String, u32>,
+    /// CSI volumes attached-or-wanted, for NodeVolumeLimits, with how many
+    /// of the node's pods bring each (counted and looked up, never walked:
+    /// hashed by the names' addresses).
+    pub csi_volumes: FxHashMap<CsiVolumeId, u32>,
+}
+
+/// One CSI volume as NodeVolumeLimits counts it (`getCSIVolumes`): a bound
+/// claim's volume by its handle, an unbound claim as a volume of its own
+/// still to be made. Typed rather than formatted into a string: the usage
+/// cache recomputes a pod's volumes at every change of its claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CsiVolumeId {
+    /// A provisioned volume, by its CSI volume handle.
+    Handle(Name),
+    /// An unbound claim, by its key.
+    Unbound(ObjectKey),
+}
+
+impl std::hash::Hash for CsiVolumeId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // By the interned names' addresses, as equality compares them (a
+        // name's own hash reads the interner's entry, rarely in cache).
+        match self {
+            CsiVolumeId::Handle(h) => state.write_usize(h.addr()),
+            CsiVolumeId::Unbound(k) => {
+                state.write_usize(k.namespace.addr());
+                state.write_usize(k.name.addr());
+            }
+        }
+    }
 }
 
 impl NodeUsage {
@@ -196,7 +222,7 @@ pub struct Cycle<'a> {
     /// NodeResourcesFit: the pod's cpu and memory requests.
     pub requests: (i128, i128),
     /// NodeVolumeLimits: the pod's CSI volumes of the driver.
-    pub csi_volumes: &'a [String],
+    pub csi_volumes: &'a [CsiVolumeId],
     /// VolumeBinding: the pod's claims.
     pub claims: &'a volume_binding::PodClaims<'a>,
     /// VolumeRestrictions: a ReadWriteOncePod claim is in use.
@@ -288,18 +314,21 @@ pub fn filter(
     }
     // NodeVolumeLimits: unique CSI volumes of the driver on the node.
     let existing = entry.map(|e| &e.csi_volumes);
-    let before = existing.map_or(0, BTreeMap::len);
+    let before = existing.map_or(0, FxHashMap::len);
     // The pod adds at most its own volumes: when even all of them fit, the
     // ones already on the node need not be told apart.
     let fits_anyway = before + csi_volumes.len() <= max_volumes as usize;
     let added = if fits_anyway {
         0
     } else {
-        csi_volumes
+        // Distinct ones only (a pod has a few: compared pairwise).
+        let new: SmallVec<[&CsiVolumeId; 4]> = csi_volumes
             .iter()
             .filter(|v| existing.is_none_or(|e| !e.contains_key(*v)))
-            .collect::<BTreeSet<&String>>()
-            .len()
+            .collect();
+        (new.iter().enumerate())
+            .filter(|(i, v)| !new[..*i].contains(v))
+            .count()
     };
     let after = before + added;
     if after > before && after > max_volumes as usize {
@@ -319,14 +348,14 @@ pub fn filter(
 
 /// The CSI volumes of `driver` a pod uses: bound volumes by handle, unbound
 /// claims as one new volume each.
-pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String> {
+pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<CsiVolumeId> {
     let mut out = Vec::new();
     for key in pod.claim_keys() {
         let Some(claim) = cache.get::<PersistentVolumeClaim>(&key) else {
             continue;
         };
         if claim.spec.volume_name.is_empty() {
-            out.push(format!("unbound:{key}"));
+            out.push(CsiVolumeId::Unbound(key));
             continue;
         }
         if let Some(pv) =
@@ -334,7 +363,7 @@ pub fn pod_csi_volumes(pod: &Pod, cache: &ObjectSet, driver: &str) -> Vec<String
             && let Some(csi) = &pv.spec.csi
             && csi.driver == driver
         {
-            out.push(csi.volume_handle.to_string());
+            out.push(CsiVolumeId::Handle(csi.volume_handle));
         }
     }
     out
@@ -359,4 +388,78 @@ pub fn rwop_conflict(pod: &Pod, cache: &ObjectSet, assumed: &super::Assumed) -> 
                 && other.claim_keys().any(|n| n == ck)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::AnyObject;
+    use crate::cluster::objects::Shared;
+    use crate::controllers::scheduler::node_facts::NodeFactsCache;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    fn handle(h: &str) -> CsiVolumeId {
+        CsiVolumeId::Handle(Name::new(h))
+    }
+
+    /// NodeVolumeLimits on a node that already has `on_node`, with a limit
+    /// of three: the verdict for a pod bringing `pod_volumes`.
+    fn fits(on_node: &[CsiVolumeId], pod_volumes: &[CsiVolumeId]) -> bool {
+        let node: Node = serde_json::from_value(json!({
+            "metadata": { "name": "n1", "labels": { "kubernetes.io/hostname": "n1" } },
+            "spec": {},
+            "status": { "allocatable": { "cpu": "4", "pods": "110" } },
+        }))
+        .expect("a node");
+        let mut facts = NodeFactsCache::default();
+        facts.put(Shared::new(Arc::new(AnyObject::from(node))).expect("a node"));
+        let mut usage = NodeUsage::default();
+        let entry = usage.entry(Name::new("n1"));
+        entry.requested = (0, 0, u32::try_from(on_node.len()).expect("few"));
+        for v in on_node {
+            *entry.csi_volumes.entry(v.clone()).or_insert(0) += 1;
+        }
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": { "name": "p", "namespace": "default" },
+            "spec": { "containers": [{ "name": "c", "image": "app:1" }] },
+            "status": {},
+        }))
+        .expect("a pod");
+        let cache = ObjectSet::default();
+        let claims = volume_binding::PodClaims::of(&pod, &cache);
+        let cycle = Cycle {
+            requests: (0, 0),
+            csi_volumes: pod_volumes,
+            claims: &claims,
+            rwop_conflict: false,
+            max_volumes: 3,
+            spread: None,
+        };
+        let slot = facts.slot(Name::new("n1")).expect("a slot");
+        match filter(&pod, facts.at(slot), &usage, &cycle) {
+            None => true,
+            Some(s) if s.reasons[0] == "node(s) exceed max volume count" => false,
+            Some(other) => panic!("refused for another reason: {other:?}"),
+        }
+    }
+
+    /// A volume already on the node, or brought twice by the pod, counts
+    /// once; an unbound claim counts as a volume of its own, apart from
+    /// any handle.
+    #[test]
+    fn volume_limits_count_distinct_volumes() {
+        let on_node = [handle("vol-a"), handle("vol-b")];
+        assert!(fits(&on_node, &[handle("vol-c")]));
+        assert!(!fits(&on_node, &[handle("vol-c"), handle("vol-d")]));
+        assert!(fits(&on_node, &[handle("vol-a"), handle("vol-c")]));
+        assert!(fits(&on_node, &[handle("vol-c"), handle("vol-c")]));
+        let unbound = CsiVolumeId::Unbound(ObjectKey::new("default", "data-web-0"));
+        assert!(fits(&on_node, std::slice::from_ref(&unbound)));
+        assert!(!fits(&on_node, &[unbound, handle("vol-c")]));
+        assert!(!fits(
+            &[handle("a"), handle("b"), handle("c")],
+            &[handle("d")]
+        ));
+    }
 }

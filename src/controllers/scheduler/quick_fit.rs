@@ -164,7 +164,8 @@ mod tests {
             let entry = usage.entry(Name::new(&name));
             entry.requested = (i128::from(n.used_cpu), 0, n.used_pods);
             for v in 0..n.volumes {
-                entry.csi_volumes.insert(format!("vol-{v}"), 1);
+                let handle = Name::new(&format!("vol-{v}"));
+                (entry.csi_volumes).insert(filters::CsiVolumeId::Handle(handle), 1);
             }
         }
         facts.rank();
@@ -198,7 +199,9 @@ mod tests {
         let (facts, usage, snapshot) = cluster(nodes);
         let cache = ObjectSet::default();
         let claims = volume_binding::PodClaims::of(pod, &cache);
-        let csi: Vec<String> = (0..volumes).map(|v| format!("new-{v}")).collect();
+        let csi: Vec<filters::CsiVolumeId> = (0..volumes)
+            .map(|v| filters::CsiVolumeId::Handle(Name::new(&format!("new-{v}"))))
+            .collect();
         let cycle = Cycle {
             requests: filters::pod_requests(pod),
             csi_volumes: &csi,

@@ -5,7 +5,7 @@
 //! pod is assumed or forgotten, instead of summing every pod per cycle.
 //! At every cycle it equals that sum over the informer cache.
 
-use super::filters::{NodeUsage, pod_csi_volumes, pod_requests};
+use super::filters::{CsiVolumeId, NodeUsage, pod_csi_volumes, pod_requests};
 use super::scoring::non_zero_requests;
 use crate::api::meta::Name;
 use crate::api::pod::PodSpec;
@@ -19,7 +19,7 @@ struct Contribution {
     node: Name,
     requests: (i128, i128),
     non_zero: (i128, i128),
-    volumes: Vec<String>,
+    volumes: Vec<CsiVolumeId>,
     /// The spec it was computed from (held, so its address is not reused
     /// while it stands for this contribution).
     spec: Arc<PodSpec>,
