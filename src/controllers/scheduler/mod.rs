@@ -54,7 +54,7 @@ pub struct Scheduler {
     /// Pods that failed, with the kinds whose events may make them
     /// schedulable (the failing plugins' EventsToRegister); due at their
     /// leftover flush.
-    unschedulable: waiting::Waiting<BTreeSet<Kind>>,
+    unschedulable: waiting::Parked,
     attempts: BTreeMap<ObjectKey, u32>,
     /// When a pod's backoff ends.
     backoff_until: BTreeMap<ObjectKey, SimTime>,
@@ -98,7 +98,7 @@ impl Scheduler {
         Scheduler {
             settings,
             active: WorkQueue::default(),
-            unschedulable: waiting::Waiting::default(),
+            unschedulable: waiting::Parked::default(),
             attempts: BTreeMap::new(),
             backoff_until: BTreeMap::new(),
             binding: waiting::Waiting::default(),
@@ -126,20 +126,18 @@ impl Scheduler {
     /// registered for move to the active queue (QueueingHints, on in 1.33). With SchedulerPopFromBackoffQ (beta, on in 1.33) an idle
     /// scheduler pops a backing-off pod at once, so they are tried now.
     fn requeue_parked(&mut self, ev: &WatchEvent, cache: &ObjectSet, now: SimTime) {
-        let wake: Vec<ObjectKey> = self
-            .unschedulable
-            .iter()
-            .filter(|(_, kinds)| kinds.contains(&ev.kind))
-            .filter(|(pod, _)| {
-                // VolumeBinding's hint for claims: only a claim the pod uses.
-                ev.kind != Kind::PersistentVolumeClaim
-                    || (pod.namespace == ev.key.namespace
-                        && cache
-                            .get::<Pod>(pod)
-                            .is_some_and(|p| p.claim_names().any(|c| c == ev.key.name)))
-            })
-            .map(|(k, _)| k.clone())
-            .collect();
+        let wake: Vec<ObjectKey> = if ev.kind == Kind::PersistentVolumeClaim {
+            // VolumeBinding's hint for claims: only a pod that uses the
+            // claim (the cache's pods by claim), in name order.
+            let mut users: Vec<ObjectKey> = (cache.pods_using(&ev.key))
+                .filter(|pod| self.unschedulable.waits_for(pod, ev.kind))
+                .cloned()
+                .collect();
+            users.sort_unstable();
+            users
+        } else {
+            self.unschedulable.waiting_for(ev.kind).cloned().collect()
+        };
         for key in wake {
             self.unschedulable.remove(&key);
             self.active.add(key, now);
@@ -828,7 +826,7 @@ impl Controller for Scheduler {
 
     fn pending(&self, store: &Store) -> Vec<String> {
         let mut out = Vec::new();
-        for (key, _) in self.unschedulable.iter() {
+        for key in self.unschedulable.keys() {
             if let Some(p) = store.get::<Pod>(key) {
                 let why = p
                     .status

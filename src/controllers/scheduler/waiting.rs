@@ -4,7 +4,7 @@
 //! pod, so finding what is due, or when anything next is, does not walk
 //! every pod — thousands wait at once while a large fleet provisions.
 
-use crate::api::ObjectKey;
+use crate::api::{Kind, ObjectKey};
 use crate::engine::SimTime;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -81,6 +81,75 @@ impl<V> Waiting<V> {
     }
 }
 
+/// The unschedulable pods (`unschedulablePods`), each with the kinds whose
+/// events may make it schedulable (its failing plugins' EventsToRegister),
+/// due at its leftover flush, and indexed by those kinds: an event finds
+/// the pods it may move without a walk of every parked pod (while a large
+/// fleet provisions, every pod waits here for its claim at once, and every
+/// watch event asked each of them).
+#[derive(Default)]
+pub struct Parked {
+    pods: Waiting<BTreeSet<Kind>>,
+    /// The parked pods by each kind they wait for, in name order.
+    by_kind: BTreeMap<Kind, BTreeSet<ObjectKey>>,
+}
+
+impl Parked {
+    /// Parks `key` until an event of one of `kinds`, or `flush`.
+    pub fn insert(&mut self, key: ObjectKey, flush: SimTime, kinds: BTreeSet<Kind>) {
+        self.remove(&key);
+        for kind in &kinds {
+            self.by_kind.entry(*kind).or_default().insert(key.clone());
+        }
+        self.pods.insert(key, flush, kinds);
+    }
+
+    /// Takes `key` out; true if it was parked.
+    pub fn remove(&mut self, key: &ObjectKey) -> bool {
+        let Some(kinds) = self.pods.remove(key) else {
+            return false;
+        };
+        for kind in kinds {
+            if let Some(keys) = self.by_kind.get_mut(&kind) {
+                keys.remove(key);
+            }
+        }
+        true
+    }
+
+    /// True when `key` is parked.
+    pub fn contains_key(&self, key: &ObjectKey) -> bool {
+        self.pods.contains_key(key)
+    }
+
+    /// True when `key` is parked waiting for events of `kind`.
+    pub fn waits_for(&self, key: &ObjectKey, kind: Kind) -> bool {
+        self.pods
+            .get(key)
+            .is_some_and(|kinds| kinds.contains(&kind))
+    }
+
+    /// The pods waiting for events of `kind`, in name order.
+    pub fn waiting_for(&self, kind: Kind) -> impl Iterator<Item = &ObjectKey> {
+        self.by_kind.get(&kind).into_iter().flatten()
+    }
+
+    /// Every parked pod, in name order.
+    pub fn keys(&self) -> impl Iterator<Item = &ObjectKey> {
+        self.pods.iter().map(|(k, _)| k)
+    }
+
+    /// The pods whose flush is due at `now`, in name order.
+    pub fn due(&self, now: SimTime) -> Vec<ObjectKey> {
+        self.pods.due(now)
+    }
+
+    /// The earliest flush.
+    pub fn next_due(&self) -> Option<SimTime> {
+        self.pods.next_due()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +169,39 @@ mod tests {
         w.insert(k("c"), SimTime(30), ());
         assert_eq!(w.next_due(), Some(SimTime(20)));
         assert_eq!(w.iter().count(), 2);
+    }
+
+    /// The index by kind answers as a walk of every parked pod would:
+    /// the same pods, in name order, through re-parks and removals.
+    #[test]
+    fn parked_pods_are_found_by_kind_as_a_walk_finds_them() {
+        let k = |n: &str| ObjectKey::new("default", n);
+        let kinds = |ks: &[Kind]| ks.iter().copied().collect::<BTreeSet<Kind>>();
+        let mut p = Parked::default();
+        p.insert(
+            k("c"),
+            SimTime(30),
+            kinds(&[Kind::Node, Kind::PersistentVolumeClaim]),
+        );
+        p.insert(k("a"), SimTime(30), kinds(&[Kind::PersistentVolumeClaim]));
+        p.insert(k("b"), SimTime(60), kinds(&[Kind::Node]));
+        let found = |p: &Parked, kind| p.waiting_for(kind).cloned().collect::<Vec<_>>();
+        assert_eq!(found(&p, Kind::PersistentVolumeClaim), vec![k("a"), k("c")]);
+        assert_eq!(found(&p, Kind::Node), vec![k("b"), k("c")]);
+        // Parked again for other kinds: only those find it.
+        p.insert(k("c"), SimTime(90), kinds(&[Kind::PersistentVolume]));
+        assert_eq!(found(&p, Kind::Node), vec![k("b")]);
+        assert_eq!(found(&p, Kind::PersistentVolume), vec![k("c")]);
+        assert!(p.waits_for(&k("a"), Kind::PersistentVolumeClaim));
+        assert!(!p.waits_for(&k("a"), Kind::Node));
+        assert!(p.remove(&k("a")));
+        assert!(!p.remove(&k("a")));
+        assert_eq!(
+            found(&p, Kind::PersistentVolumeClaim),
+            Vec::<ObjectKey>::new()
+        );
+        assert_eq!(p.due(SimTime(60)), vec![k("b")]);
+        assert_eq!(p.next_due(), Some(SimTime(60)));
+        assert_eq!(p.keys().count(), 2);
     }
 }
