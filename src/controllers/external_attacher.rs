@@ -20,37 +20,53 @@ pub fn finalizer(driver: &str) -> Name {
     format!("external-attacher/{}", driver.replace('.', "-")).into()
 }
 
-/// The controller.
+/// The controller. VolumeAttachments are known by their interned names:
+/// a key is a copy, not an interning or an allocation.
 #[derive(Default)]
 pub struct ExternalAttacher {
-    queue: WorkQueue<String>,
-    in_flight: InFlight<String>,
-    retries: RateLimiter<String>,
+    queue: WorkQueue<Name>,
+    in_flight: InFlight<Name>,
+    retries: RateLimiter<Name>,
+    /// The run's driver and its finalizer, made once (a format and an
+    /// interning, wanted at every sync and reply).
+    finalizer: Option<(String, Name)>,
 }
 
 impl ExternalAttacher {
-    fn sync(&mut self, name: &str, cx: &mut Ctx<'_>) {
-        if self.in_flight.contains(name) {
+    /// [`finalizer`] of `driver`, kept.
+    fn finalizer_of(&mut self, driver: &str) -> Name {
+        match &self.finalizer {
+            Some((d, fin)) if d == driver => *fin,
+            _ => {
+                let fin = finalizer(driver);
+                self.finalizer = Some((driver.to_string(), fin));
+                fin
+            }
+        }
+    }
+
+    fn sync(&mut self, name: Name, cx: &mut Ctx<'_>) {
+        if self.in_flight.contains(&name) {
             return;
         }
-        let key = ObjectKey::cluster(name);
+        let key = ObjectKey::cluster_named(name);
         let Some(va) = cx.store.get_shared::<VolumeAttachment>(&key) else {
-            self.forget(name);
+            self.forget(&name);
             return;
         };
-        let driver = cx.profile.driver.name.clone();
-        if va.spec.attacher != driver {
+        let driver = &cx.profile.driver.name;
+        if va.spec.attacher != *driver {
             return;
         }
-        if let Some(t) = self.retries.backing_off(&name.to_string(), cx.now) {
-            self.queue.add(name.to_string(), t);
+        if let Some(t) = self.retries.backing_off(&name, cx.now) {
+            self.queue.add(name, t);
             return;
         }
         let deleting = va.metadata.deletion_timestamp.is_some();
         if !deleting && va.status.attached {
             return;
         }
-        let fin = finalizer(&driver);
+        let fin = self.finalizer_of(driver);
         if deleting && !va.metadata.finalizers.contains(&fin) {
             return;
         }
@@ -74,12 +90,12 @@ impl ExternalAttacher {
             Request::Attach { volume_id, node }
         };
         let id = cx.call(request, Some(timeout));
-        self.in_flight.insert(name.to_string(), id);
+        self.in_flight.insert(name, id);
     }
 
-    fn forget(&mut self, name: &str) {
+    fn forget(&mut self, name: &Name) {
         self.in_flight.forget(name);
-        self.retries.forget(&name.to_string());
+        self.retries.forget(name);
     }
 }
 
@@ -94,7 +110,7 @@ impl Controller for ExternalAttacher {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         if ev.kind == Kind::VolumeAttachment {
-            let name = ev.key.name.to_string();
+            let name = ev.key.name;
             let at = self.retries.backing_off(&name, cx.now).unwrap_or(cx.now);
             self.queue.add(name, at);
         }
@@ -102,7 +118,7 @@ impl Controller for ExternalAttacher {
 
     fn on_wake(&mut self, cx: &mut Ctx<'_>) {
         while let Some(name) = self.queue.pop_due(cx.now) {
-            self.sync(&name, cx);
+            self.sync(name, cx);
         }
     }
 
@@ -110,11 +126,11 @@ impl Controller for ExternalAttacher {
         let Some(name) = self.in_flight.take(reply.id) else {
             return;
         };
-        let key = ObjectKey::cluster(&name);
+        let key = ObjectKey::cluster_named(name);
         let detaching = matches!(reply.request, Request::Detach { .. });
         match &reply.result {
             Ok(_) if detaching => {
-                let fin = finalizer(&cx.profile.driver.name);
+                let fin = self.finalizer_of(&cx.profile.driver.name);
                 let _ = cx.store.remove_finalizer::<VolumeAttachment>(&key, &fin);
                 self.forget(&name);
             }
@@ -151,7 +167,7 @@ impl Controller for ExternalAttacher {
             .failing()
             .filter(|(n, _)| {
                 store
-                    .get::<VolumeAttachment>(&ObjectKey::cluster(n.as_str()))
+                    .get::<VolumeAttachment>(&ObjectKey::cluster_named(**n))
                     .is_some()
             })
             .map(|(n, k)| format!("VolumeAttachment/{n}: {k} failed attempt(s), retrying"))

@@ -2,7 +2,7 @@
 //! with `AddAfter`: one entry per key, the earliest requested time wins, and
 //! equal times run in the order they were added.
 
-use crate::api::{Kind, ObjectKey};
+use crate::api::{Kind, Name, ObjectKey};
 use crate::engine::SimTime;
 use priority_queue::PriorityQueue;
 use std::cmp::Reverse;
@@ -23,6 +23,12 @@ impl QueueKey for ObjectKey {
     fn queue_hash<H: Hasher>(&self, state: &mut H) {
         state.write_usize(self.namespace.addr());
         state.write_usize(self.name.addr());
+    }
+}
+
+impl QueueKey for Name {
+    fn queue_hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.addr());
     }
 }
 

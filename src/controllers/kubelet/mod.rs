@@ -392,10 +392,9 @@ impl Kubelet {
     /// The pod's CSI volumes: (PV name, handle), if every claim is bound.
     fn mounts_of(pod: &Pod, cx: &Ctx<'_>) -> Option<Vec<Mount>> {
         let mut out = Vec::new();
-        for c in pod.claim_names() {
-            let claim = cx
-                .store
-                .get::<PersistentVolumeClaim>(&ObjectKey::new(pod.metadata.namespace, c))?;
+        // The claims' keys are copies of interned names (no interning).
+        for key in pod.claim_keys() {
+            let claim = cx.store.get::<PersistentVolumeClaim>(&key)?;
             if claim.spec.volume_name.is_empty() {
                 return None;
             }
@@ -404,7 +403,7 @@ impl Kubelet {
                 .get::<PersistentVolume>(&ObjectKey::cluster_named(claim.spec.volume_name))?;
             if let Some(csi) = &pv.spec.csi {
                 out.push(Mount {
-                    claim: c.into(),
+                    claim: key.name,
                     pv: pv.metadata.name,
                     handle: csi.volume_handle,
                     unique: Name::new(&unique_volume_name(

@@ -40,12 +40,9 @@ fn claims<'a>(
     pod: &'a Pod,
     cache: &'a ObjectSet,
 ) -> impl Iterator<Item = (&'a str, Option<&'a PersistentVolumeClaim>)> {
-    pod.claim_names().map(move |n| {
-        (
-            n,
-            cache.get::<PersistentVolumeClaim>(&ObjectKey::new(pod.metadata.namespace, n)),
-        )
-    })
+    // The claims' keys are copies of interned names (no interning).
+    pod.claim_keys()
+        .map(move |key| (key.name.as_str(), cache.get::<PersistentVolumeClaim>(&key)))
 }
 
 /// PreFilter: every claim exists, none is being deleted or Lost, and none
