@@ -109,6 +109,16 @@ pub struct AttachDetachController {
     names: FxHashMap<(Name, Name), Name>,
     /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
     detach_requested: FxHashMap<(Name, Name), SimTime>,
+    /// Unique volume names by (driver, handle), interned once: node status
+    /// lists are compared with them by address, not string by string.
+    uniques: AddrMap<(Name, Name), Name>,
+}
+
+/// [`unique_volume_name`] of `driver` and `handle`, interned, kept in `uniques`.
+fn unique_name(uniques: &mut AddrMap<(Name, Name), Name>, driver: Name, handle: Name) -> Name {
+    *uniques.get_or_insert_with((driver, handle), || {
+        Name::new(&unique_volume_name(&driver, &handle))
+    })
 }
 
 /// A node's volumes in use, readiness and taints.
@@ -312,10 +322,8 @@ impl AttachDetachController {
                 .store
                 .get::<PersistentVolume>(&ObjectKey::cluster(pair.0))
                 .and_then(|pv| {
-                    pv.spec
-                        .csi
-                        .as_ref()
-                        .map(|c| unique_volume_name(&c.driver, &c.volume_handle))
+                    (pv.spec.csi.as_ref())
+                        .map(|c| unique_name(&mut self.uniques, c.driver, c.volume_handle))
                 });
             let in_use = match (node, &unique) {
                 (Some(n), Some(u)) => n.status.volumes_in_use.iter().any(|v| v == u),
@@ -367,10 +375,10 @@ impl AttachDetachController {
                 let pair = (*pv, *node);
                 if va.status.attached {
                     if self.attached_reported.insert(pair) {
-                        let unique = unique_volume_name(driver, handle);
+                        let unique = unique_name(&mut self.uniques, *driver, *handle);
                         let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
-                            if !n.status.volumes_attached.iter().any(|v| *v == unique) {
-                                n.status.volumes_attached.push(Name::new(&unique));
+                            if !n.status.volumes_attached.contains(&unique) {
+                                n.status.volumes_attached.push(unique);
                             }
                         });
                         for p in pods {

@@ -521,9 +521,19 @@ impl StatefulSetController {
             .get_or_insert_with(key.clone(), BTreeMap::new);
         // A template seen before has its name in the history (equal values
         // write out alike, so hash alike): no hash of the template per sync.
-        let update = match history.iter().find(|(_, t)| **t == set.spec.template) {
+        // The history holds each template once, and the set's versions
+        // share the spec the history was given: found by that pointer (and
+        // the template's labels) first, the spec is not compared field by
+        // field at every sync.
+        let template = &set.spec.template;
+        let update = match (history.iter())
+            .find(|(_, t)| {
+                std::sync::Arc::ptr_eq(&t.spec, &template.spec) && t.metadata == template.metadata
+            })
+            .or_else(|| history.iter().find(|(_, t)| *t == template))
+        {
             Some((name, _)) => *name,
-            None => Name::from(revision_name(&set.metadata.name, &set.spec.template)),
+            None => Name::from(revision_name(&set.metadata.name, template)),
         };
         history
             .entry(update)
