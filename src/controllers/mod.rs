@@ -261,6 +261,37 @@ impl Api<'_> {
         Ok(())
     }
 
+    /// [`Api::modify`] for a change that often alters nothing: `needed`
+    /// tells, from the server's current version, whether `f` would change
+    /// it. When it would not, nothing is written (as a write that changes
+    /// nothing writes nothing) and the object is neither copied nor
+    /// compared; the controller still learns the current version, as after
+    /// any write. Controllers call this on every sync of objects that are
+    /// long settled (the PV controller re-binds each bound pair). Debug
+    /// builds check that `f` indeed changes nothing when `needed` says so.
+    pub fn modify_if<T: Stored>(
+        &mut self,
+        key: &ObjectKey,
+        needed: impl FnOnce(&T) -> bool,
+        f: impl FnOnce(&mut T),
+    ) -> Result<(), StoreError> {
+        let skip = self.server.get::<T>(key).is_some_and(|o| !needed(o));
+        if !skip {
+            return self.modify(key, f);
+        }
+        #[cfg(debug_assertions)]
+        if let Some(current) = self.server.get::<T>(key) {
+            let mut copy = current.clone();
+            f(&mut copy);
+            assert!(
+                copy == *current,
+                "{key}: a change said to alter nothing altered it"
+            );
+        }
+        self.refresh::<T>(key);
+        Ok(())
+    }
+
     /// Graceful delete.
     pub fn delete<T: Stored>(&mut self, key: &ObjectKey) -> Result<(), StoreError> {
         self.server.delete::<T>(key)?;
@@ -515,6 +546,68 @@ mod tests {
         assert!(a.of_kind(Kind::Pod).is_none());
         as_controller(&mut store, &mut cache, &mut b, |api| {
             assert!(api.get::<Pod>(&key).is_none());
+        });
+    }
+
+    /// A change said to be needed is written; one said not to be writes
+    /// nothing, yet the writer still learns the current version, as after
+    /// a write that changed nothing.
+    #[test]
+    fn modify_if_writes_only_what_is_needed_and_the_writer_sees_the_server() {
+        let mut store = Store::new();
+        let mut cache = Informer::of(&store, false);
+        let mut own = OwnWrites::default();
+        let key = ObjectKey::new("default", "web-0");
+        store.create(pod("web-0")).unwrap();
+        let label = |p: &Pod| p.metadata.labels.get_str("app").map(str::to_string);
+        as_controller(&mut store, &mut cache, &mut own, |api| {
+            assert!(api.get::<Pod>(&key).is_none(), "not delivered yet");
+            let rv = api.live::<Pod>(&key).unwrap().metadata.resource_version;
+            // Not needed: nothing written, but the pod is known now.
+            api.modify_if::<Pod>(&key, |_| false, |_| {}).unwrap();
+            assert_eq!(api.live::<Pod>(&key).unwrap().metadata.resource_version, rv);
+            assert!(
+                api.get::<Pod>(&key).is_some(),
+                "the writer learns the server's"
+            );
+            // Needed: written.
+            let set = |p: &mut Pod| {
+                p.metadata.labels.insert("app", "web");
+            };
+            let missing = |p: &Pod| !p.metadata.labels.contains_key("app");
+            api.modify_if::<Pod>(&key, missing, set).unwrap();
+            let after = api.live::<Pod>(&key).unwrap();
+            assert_eq!(label(after).as_deref(), Some("web"));
+            assert!(after.metadata.resource_version > rv);
+            let rv = after.metadata.resource_version;
+            // Asked again, it is no longer needed: no second write.
+            api.modify_if::<Pod>(&key, missing, set).unwrap();
+            assert_eq!(api.live::<Pod>(&key).unwrap().metadata.resource_version, rv);
+            assert!(
+                api.modify_if::<Pod>(&ObjectKey::new("default", "x"), missing, set)
+                    .is_err()
+            );
+        });
+    }
+
+    /// Debug builds catch a predicate that denies a write `f` would make.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "a change said to alter nothing altered it")]
+    fn modify_if_catches_a_wrong_predicate_in_debug_builds() {
+        let mut store = Store::new();
+        let mut cache = Informer::of(&store, false);
+        let mut own = OwnWrites::default();
+        store.create(pod("web-0")).unwrap();
+        as_controller(&mut store, &mut cache, &mut own, |api| {
+            let key = ObjectKey::new("default", "web-0");
+            let _ = api.modify_if::<Pod>(
+                &key,
+                |_| false,
+                |p| {
+                    p.metadata.labels.insert("app", "web");
+                },
+            );
         });
     }
 }

@@ -517,34 +517,53 @@ fn bind(store: &mut Api<'_>, pv: &PersistentVolume, claim: &PersistentVolumeClai
     let pv_key = pv.metadata.key();
     let claim_key = claim.metadata.key();
     let pre_bound = is_volume_bound_to_claim(pv, claim);
-    let _ = store.modify::<PersistentVolume>(&pv_key, |v| {
-        let want = ClaimRef {
-            namespace: claim.metadata.namespace,
-            name: claim.metadata.name,
-            uid: claim.metadata.uid,
-        };
-        if v.spec.claim_ref.as_ref() != Some(&want) {
-            v.spec.claim_ref = Some(want);
-        }
-        if !pre_bound {
-            v.metadata
-                .annotations
-                .insert_if_absent(ANN_BOUND_BY_CONTROLLER, "yes");
-        }
-    });
+    let want = ClaimRef {
+        namespace: claim.metadata.namespace,
+        name: claim.metadata.name,
+        uid: claim.metadata.uid,
+    };
+    // Each write only if needed (`bindVolumeToClaim` returns the volume
+    // as it is when it is already bound): a sync of a bound pair writes
+    // nothing.
+    let _ = store.modify_if::<PersistentVolume>(
+        &pv_key,
+        |v| {
+            v.spec.claim_ref.as_ref() != Some(&want)
+                || (!pre_bound && !v.metadata.annotations.contains_key(ANN_BOUND_BY_CONTROLLER))
+        },
+        |v| {
+            if v.spec.claim_ref.as_ref() != Some(&want) {
+                v.spec.claim_ref = Some(want.clone());
+            }
+            if !pre_bound {
+                v.metadata
+                    .annotations
+                    .insert_if_absent(ANN_BOUND_BY_CONTROLLER, "yes");
+            }
+        },
+    );
     update_volume_phase(store, &pv_key, VolumePhase::Bound, "");
     let chosen_by_controller = claim.spec.volume_name != pv.metadata.name;
-    let _ = store.modify::<PersistentVolumeClaim>(&claim_key, |c| {
-        c.spec.volume_name = pv.metadata.name;
-        if chosen_by_controller {
+    let _ = store.modify_if::<PersistentVolumeClaim>(
+        &claim_key,
+        |c| {
+            let has = |a| c.metadata.annotations.contains_key(a);
+            c.spec.volume_name != pv.metadata.name
+                || (chosen_by_controller && !has(ANN_BOUND_BY_CONTROLLER))
+                || !has(ANN_BIND_COMPLETED)
+        },
+        |c| {
+            c.spec.volume_name = pv.metadata.name;
+            if chosen_by_controller {
+                c.metadata
+                    .annotations
+                    .insert_if_absent(ANN_BOUND_BY_CONTROLLER, "yes");
+            }
             c.metadata
                 .annotations
-                .insert_if_absent(ANN_BOUND_BY_CONTROLLER, "yes");
-        }
-        c.metadata
-            .annotations
-            .insert_if_absent(ANN_BIND_COMPLETED, "yes");
-    });
+                .insert_if_absent(ANN_BIND_COMPLETED, "yes");
+        },
+    );
     let pv_now = store.get_shared::<PersistentVolume>(&pv_key);
     update_claim_status(store, &claim_key, ClaimPhase::Bound, pv_now.as_deref());
 }
@@ -557,7 +576,17 @@ fn update_claim_status(
     phase: ClaimPhase,
     pv: Option<&PersistentVolume>,
 ) {
-    let _ = store.modify::<PersistentVolumeClaim>(key, |c| {
+    // Written only if it changes (a Bound claim's every sync asks again).
+    let needed = |c: &PersistentVolumeClaim| {
+        c.status.phase != phase
+            || match pv {
+                None => {
+                    !c.status.access_modes.is_empty() || c.status.capacity != Default::default()
+                }
+                Some(pv) => c.status.access_modes != pv.spec.access_modes,
+            }
+    };
+    let _ = store.modify_if::<PersistentVolumeClaim>(key, needed, |c| {
         let becoming = c.status.phase != phase;
         c.status.phase = phase;
         match pv {
@@ -714,14 +743,22 @@ fn provision_claim(store: &mut Api<'_>, claim: &PersistentVolumeClaim, class: &s
         return;
     }
     let p = sc.provisioner.clone();
-    let _ = store.modify::<PersistentVolumeClaim>(&claim.metadata.key(), |c| {
-        c.metadata
-            .annotations
-            .insert(ANN_BETA_STORAGE_PROVISIONER, p.as_str());
-        c.metadata
-            .annotations
-            .insert(ANN_STORAGE_PROVISIONER, p.as_str());
-    });
+    // `setClaimProvisioner`: no write when both annotations already say so.
+    let _ = store.modify_if::<PersistentVolumeClaim>(
+        &claim.metadata.key(),
+        |c| {
+            let says = |a| c.metadata.annotation(a) == Some(p.as_str());
+            !says(ANN_BETA_STORAGE_PROVISIONER) || !says(ANN_STORAGE_PROVISIONER)
+        },
+        |c| {
+            c.metadata
+                .annotations
+                .insert(ANN_BETA_STORAGE_PROVISIONER, p.as_str());
+            c.metadata
+                .annotations
+                .insert(ANN_STORAGE_PROVISIONER, p.as_str());
+        },
+    );
     let msg = format!(
         "Waiting for a volume to be created either by the external provisioner '{p}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered."
     );

@@ -509,9 +509,13 @@ impl Scheduler {
             SOURCE,
         );
         let now = cx.now;
-        let _ = cx.store.modify::<Pod>(&key, |p| {
-            set_condition(p, "PodScheduled", "False", "Unschedulable", &message, now)
-        });
+        // A retry that fails alike finds the condition already so.
+        let (kind, status, reason) = ("PodScheduled", "False", "Unschedulable");
+        let _ = cx.store.modify_if::<Pod>(
+            &key,
+            |p| !condition_already(p, kind, status, reason, &message),
+            |p| set_condition(p, kind, status, reason, &message, now),
+        );
         let attempts = self.attempts.get(&key).copied().unwrap_or(1);
         self.backoff_until
             .insert(key.clone(), cx.now.plus(self.settings.backoff(attempts)));
@@ -731,6 +735,17 @@ pub fn set_condition(
         Some(x) => *x = c,
         None => p.status.conditions.push(c),
     }
+}
+
+/// Whether [`set_condition`] with these words would leave `p` as it is:
+/// the condition is there with them, and with its transition time.
+pub fn condition_already(p: &Pod, kind: &str, status: &str, reason: &str, message: &str) -> bool {
+    (p.status.conditions.iter().find(|x| x.kind == kind)).is_some_and(|x| {
+        x.status == status
+            && x.reason == reason
+            && x.message == message
+            && x.last_transition_time.is_some()
+    })
 }
 
 /// `FitError.Error()` plus DefaultPreemption's tail: the per-reason
