@@ -506,14 +506,16 @@ struct WriteOf {
     before: Option<Arc<AnyObject>>,
 }
 
-/// How many items a [`Writer`] gathers before handing them over: one
-/// hand-over per batch keeps the channel's cost per record negligible.
-const BATCH: usize = 512;
+/// How many items a [`Writer`] gathers before handing them over. A
+/// hand-over wakes the writing thread (a futex call) and frees a written
+/// batch: with 512 a run spent 4 % of its thread there, and 4096 made
+/// the 1 k fleet 8 % and the 10 k fleet 4 % faster (8192 gave no more).
+const BATCH: usize = 4096;
 
 /// How many batches may wait for the writing thread before the
 /// simulation waits for it: bounds the memory the items hold (each keeps
-/// its object alive) if the writing falls behind.
-const IN_FLIGHT: usize = 64;
+/// its object alive) if the writing falls behind, to 32 k items.
+const IN_FLIGHT: usize = 8;
 
 /// The thread that encodes and compresses a log's records while the
 /// simulation goes on, and the batch being gathered for it.
