@@ -22,6 +22,7 @@ use crate::api::persistent_volume::ClaimRef;
 use crate::api::persistent_volume_claim::ANN_SELECTED_NODE;
 use crate::api::pod::PodCondition;
 use crate::api::{Kind, Node, ObjectKey, ObjectRef, PersistentVolume, PersistentVolumeClaim, Pod};
+use crate::cluster::AddrMap;
 use crate::cluster::objects::Shared;
 use crate::cluster::{ChangeOp, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::{SimTime, StreamKey};
@@ -55,9 +56,11 @@ pub struct Scheduler {
     /// schedulable (the failing plugins' EventsToRegister); due at their
     /// leftover flush.
     unschedulable: waiting::Parked,
-    attempts: BTreeMap<ObjectKey, u32>,
+    /// Scheduling attempts per pod (this map and the next are looked up,
+    /// never walked: hashed by the names' addresses).
+    attempts: AddrMap<ObjectKey, u32>,
     /// When a pod's backoff ends.
-    backoff_until: BTreeMap<ObjectKey, SimTime>,
+    backoff_until: AddrMap<ObjectKey, SimTime>,
     /// Pods in PreBind, due at their next poll.
     binding: waiting::Waiting<Binding>,
     /// Pods assumed on a node (Reserve) until the informer shows them bound.
@@ -99,8 +102,8 @@ impl Scheduler {
             settings,
             active: WorkQueue::default(),
             unschedulable: waiting::Parked::default(),
-            attempts: BTreeMap::new(),
-            backoff_until: BTreeMap::new(),
+            attempts: AddrMap::default(),
+            backoff_until: AddrMap::default(),
             binding: waiting::Waiting::default(),
             assumed: Assumed::default(),
             usage: usage_cache::UsageCache::default(),
@@ -169,7 +172,7 @@ impl Scheduler {
             return;
         }
         let attempt = {
-            let n = self.attempts.entry(key.clone()).or_insert(0);
+            let n = self.attempts.get_or_insert_with(key.clone(), || 0);
             *n += 1;
             *n
         };
