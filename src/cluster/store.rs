@@ -65,6 +65,10 @@ pub struct Store {
     incarnations: rustc_hash::FxHashMap<(Kind, ObjectKey), u32>,
     log: Log,
     watch_outbox: Vec<WatchEvent>,
+    /// Events' reasons interned, by the address and length of the text
+    /// given (nearly always one of a few literals), checked against it on
+    /// every use: interning takes a lock and a hash per event.
+    reasons: rustc_hash::FxHashMap<(usize, usize), Name>,
 }
 
 impl Store {
@@ -302,10 +306,28 @@ impl Store {
             object,
             uid,
             kind,
-            reason: Name::new(reason),
+            reason: Self::reason(&mut self.reasons, reason),
             message,
             source,
         });
+    }
+
+    /// `reason` interned, through `reasons`.
+    fn reason(reasons: &mut rustc_hash::FxHashMap<(usize, usize), Name>, reason: &str) -> Name {
+        let at = (reason.as_ptr() as usize, reason.len());
+        match reasons.get(&at) {
+            Some(name) if name.as_str() == reason => *name,
+            _ => {
+                // A reason made on the fly would add an entry per event:
+                // the literals fit in a few dozen.
+                if reasons.len() >= 256 {
+                    reasons.clear();
+                }
+                let name = Name::new(reason);
+                reasons.insert(at, name);
+                name
+            }
+        }
     }
 
     /// Records a step of a backend call in the log.
@@ -711,5 +733,35 @@ mod tests {
             })
             .collect();
         assert_eq!(counts, vec![1, 2, 1]);
+    }
+
+    /// An event's reason is the text given, also when a reason made on the
+    /// fly sits where an earlier, different one was.
+    #[test]
+    fn event_reasons_are_the_text_given() {
+        let mut s = Store::new();
+        let o = ObjectRef::new(Kind::PersistentVolumeClaim, ObjectKey::new("default", "a"));
+        s.record_event(o.clone(), EventType::Normal, "Provisioning", "m", "x");
+        let mut given = vec!["Provisioning".to_string()];
+        let mut text = String::with_capacity(16);
+        for reason in ["Foo", "Bar", "Baz"] {
+            // One buffer, so each reason has the address and length of the
+            // one before.
+            text.clear();
+            text.push_str(reason);
+            s.record_event(o.clone(), EventType::Normal, &text, "m", "x");
+            given.push(reason.to_string());
+        }
+        s.record_event(o, EventType::Normal, "Provisioning", "m", "x");
+        given.push("Provisioning".to_string());
+        let reasons: Vec<String> = s
+            .log()
+            .iter()
+            .filter_map(|r| match r {
+                Record::Event(e) => Some(e.reason.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(reasons, given);
     }
 }

@@ -253,6 +253,9 @@ pub struct Kubelet {
     /// made into a name, and a pod waiting for its volume asks at every
     /// check, so each is made once (the driver is the run's one driver).
     attachment_names: AddrMap<(Name, Name), Name>,
+    /// Unique volume names (`kubernetes.io/csi/<driver>^<handle>`) by
+    /// handle, made and interned once each (the same one driver).
+    unique_names: AddrMap<Name, Name>,
     /// Each node's `volumesInUse` as its last status update wrote it
     /// (sorted by name). A pod's volumes are fixed when kubelet takes it
     /// on, so the list changes only when a pod joins or leaves the node
@@ -288,6 +291,7 @@ impl Kubelet {
             by_node: AddrMap::default(),
             mounting: AddrMap::default(),
             attachment_names: AddrMap::default(),
+            unique_names: AddrMap::default(),
             in_use: AddrMap::default(),
             seed,
             images,
@@ -390,7 +394,7 @@ impl Kubelet {
     }
 
     /// The pod's CSI volumes: (PV name, handle), if every claim is bound.
-    fn mounts_of(pod: &Pod, cx: &Ctx<'_>) -> Option<Vec<Mount>> {
+    fn mounts_of(&mut self, pod: &Pod, cx: &Ctx<'_>) -> Option<Vec<Mount>> {
         let mut out = Vec::new();
         // The claims' keys are copies of interned names (no interning).
         for key in pod.claim_keys() {
@@ -406,10 +410,12 @@ impl Kubelet {
                     claim: key.name,
                     pv: pv.metadata.name,
                     handle: csi.volume_handle,
-                    unique: Name::new(&unique_volume_name(
-                        &cx.profile.driver.name,
-                        &csi.volume_handle,
-                    )),
+                    unique: *self.unique_names.get_or_insert_with(csi.volume_handle, || {
+                        Name::new(&unique_volume_name(
+                            &cx.profile.driver.name,
+                            &csi.volume_handle,
+                        ))
+                    }),
                     published: false,
                     verify: None,
                 });
@@ -457,7 +463,7 @@ impl Kubelet {
                 let _ = cx.store.remove::<Pod>(key);
                 return;
             }
-            let Some(mounts) = Self::mounts_of(&pod, cx) else {
+            let Some(mounts) = self.mounts_of(&pod, cx) else {
                 // This kubelet does not see every claim bound yet: look
                 // again when a claim or volume changes.
                 self.blocked.insert(key.clone());

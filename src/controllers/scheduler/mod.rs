@@ -40,7 +40,7 @@ const NOTE_LENGTH_LIMIT: usize = 1024;
 
 /// A pod in its binding cycle, waiting in PreBind for its claims.
 struct Binding {
-    node: String,
+    node: Name,
     deadline: SimTime,
     /// Claims promised to this node by provisioning (selected-node).
     provisioned: Vec<ObjectKey>,
@@ -90,7 +90,7 @@ pub struct Scheduler {
 pub type Assumed = crate::cluster::AddrMap<ObjectKey, Name>;
 
 /// A cycle's choice: the node, and the volume decisions for it.
-type Chosen = (String, Vec<(ObjectKey, Decision)>);
+type Chosen = (Name, Vec<(ObjectKey, Decision)>);
 /// A cycle's failure: the FailedScheduling message and the kinds whose
 /// events may help.
 type Refusal = (String, BTreeSet<Kind>);
@@ -185,7 +185,7 @@ impl Scheduler {
         };
         let driver = cx.profile.driver.name.clone();
         // Reserve: the pod counts on its node from now on.
-        self.assumed.insert(key.clone(), Name::new(&node));
+        self.assumed.insert(key.clone(), node);
         self.usage
             .refresh(key, cx.store.cache(), &self.assumed, &driver);
         self.unschedulable.remove(key);
@@ -211,7 +211,7 @@ impl Scheduler {
                     }
                 }
                 Decision::Provision => {
-                    let n = node.clone();
+                    let n = node;
                     let _ = cx.store.modify::<PersistentVolumeClaim>(claim_key, |c| {
                         c.metadata.annotations.insert(ANN_SELECTED_NODE, n);
                     });
@@ -383,7 +383,7 @@ impl Scheduler {
         let chosen = self.select(pod, &feasible, spread.as_ref(), attempt);
         let chosen = self.facts.at(self.snapshot.slot(chosen));
         let decisions = volume_binding::find_pod_volumes(&claims, chosen).unwrap_or_default();
-        Ok((chosen.name.to_string(), decisions))
+        Ok((chosen.name, decisions))
     }
 
     /// The initial LIST reaches the node tree in name order (the informer's
@@ -555,7 +555,7 @@ impl Scheduler {
             }
         }
         if error.is_none() && all_bound {
-            let node = b.node.clone();
+            let node = b.node;
             self.binding.remove(key);
             self.bind(key, &node, cx);
             return;
