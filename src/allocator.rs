@@ -23,8 +23,9 @@ pub const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// whole life, so keeping them costs only the peak it already reached,
 /// plus what fragmentation keeps. Measured side by side
 /// (`docs/performance-history.md`, "Nineteenth session"): the 100 k fleet
-/// about 7 % faster, its peak 30–80 MiB higher, still well under 2 GiB. A delay set in the environment
-/// (`MIMALLOC_PURGE_DELAY`, read by mimalloc itself) is left as it is.
+/// about 7 % faster, its peak 30–80 MiB higher, still well under 2 GiB.
+/// A delay set in the environment (`MIMALLOC_PURGE_DELAY`, read by
+/// mimalloc itself) is left as it is.
 pub fn keep_freed_memory() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
