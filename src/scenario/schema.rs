@@ -412,14 +412,16 @@ pub struct ObjectDef {
     /// Annotations.
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
-    /// The spec, checked against the kind.
+    /// The spec, checked against the kind. Only whether there is one is
+    /// read here: the loader reads it from the spanned tree by the kind.
     #[serde(default)]
-    pub spec: Option<toml::Value>,
+    pub spec: Option<serde::de::IgnoredAny>,
     /// An initial status (as if restored from an earlier cluster), checked
     /// against the kind. The real API server ignores status on create; this
-    /// exists to start a scenario from a half-finished state.
+    /// exists to start a scenario from a half-finished state. Read as
+    /// `spec` is.
     #[serde(default)]
-    pub status: Option<toml::Value>,
+    pub status: Option<serde::de::IgnoredAny>,
 }
 
 /// `[[action]]`: when (`at` or `after` + `delay`) and one of `create`,
