@@ -3,8 +3,10 @@
 //! mounts (kept after a StatefulSet scale-down, say) and released volumes.
 
 use super::pricing::Pricing;
+use crate::api::persistent_volume::VolumePhase;
 use crate::api::{ObjectKey, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass};
-use crate::cluster::Store;
+use crate::cluster::{AddrMap, Store};
+use std::collections::BTreeMap;
 
 /// Why a volume is paid for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +61,7 @@ impl Bill {
     pub fn of(store: &Store, pricing: &Pricing, driver: &str) -> Bill {
         let mut volumes = Vec::new();
         let in_use = claims_in_use(store);
+        let no_parameters = BTreeMap::new();
         for pv in store.list::<PersistentVolume>() {
             if pv.spec.csi.as_ref().is_none_or(|c| c.driver != driver) {
                 continue;
@@ -70,8 +73,7 @@ impl Bill {
                 .map_or(0.0, |q| q.value() as f64 / (1u64 << 30) as f64);
             let parameters = store
                 .get::<StorageClass>(&ObjectKey::cluster(&pv.spec.storage_class_name))
-                .map(|c| c.parameters.clone())
-                .unwrap_or_default();
+                .map_or(&no_parameters, |c| &c.parameters);
             let volume_type = parameters
                 .get("type")
                 .cloned()
@@ -80,11 +82,14 @@ impl Bill {
                 .spec
                 .claim_ref
                 .as_ref()
-                .filter(|_| pv.status.phase.to_string() == "Bound")
-                .map(|c| ObjectKey::new(c.namespace, c.name));
+                .filter(|_| pv.status.phase == VolumePhase::Bound)
+                .map(|c| ObjectKey {
+                    namespace: c.namespace,
+                    name: c.name,
+                });
             let usage = match &claim {
                 None => Use::Unclaimed,
-                Some(k) if in_use.contains(k) => Use::InUse,
+                Some(k) if in_use.contains_key(k) => Use::InUse,
                 Some(k) if store.get::<PersistentVolumeClaim>(k).is_some() => Use::Orphaned,
                 Some(_) => Use::Unclaimed,
             };
@@ -93,7 +98,7 @@ impl Bill {
                 claim: claim.map(|k| k.to_string()).unwrap_or_default(),
                 volume_type,
                 gib,
-                monthly: pricing.volume_monthly(&parameters, gib),
+                monthly: pricing.volume_monthly(parameters, gib),
                 usage,
             });
         }
@@ -132,10 +137,15 @@ impl Bill {
 
 /// The claims pods that are not finished use (one pass over the pods, not
 /// one per disk).
-fn claims_in_use(store: &Store) -> std::collections::BTreeSet<ObjectKey> {
-    store
-        .list::<Pod>()
+/// The claims of pods not finished: only looked up (by the names'
+/// addresses; a fleet's end has a claim per pod).
+fn claims_in_use(store: &Store) -> AddrMap<ObjectKey, ()> {
+    let mut in_use = AddrMap::default();
+    for claim in (store.list::<Pod>())
         .filter(|p| !p.is_terminal())
         .flat_map(|p| p.claim_keys())
-        .collect()
+    {
+        in_use.insert(claim, ());
+    }
+    in_use
 }
