@@ -48,7 +48,7 @@ impl Labels {
     /// Whether every entry of `wanted` is here with the same value
     /// (`matchLabels`, `nodeSelector`).
     pub fn contains_all(&self, wanted: &Labels) -> bool {
-        wanted.iter().all(|(k, v)| self.get(k) == Some(v))
+        wanted.iter().all(|(k, v)| self.get_name(*k) == Some(v))
     }
 
     /// As an ordered map of strings (for a JSON rendering or a test).
@@ -73,6 +73,15 @@ impl<V> NameMap<V> {
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+
+    /// The value of the interned `key`, found by address: equal strings
+    /// are one interned name, so the keys are compared, not the strings
+    /// they stand for. A search by string reads the strings from the
+    /// interner, which in a large fleet is rarely in cache; these maps
+    /// hold a handful of entries, so a walk of them is short.
+    pub fn get_name(&self, key: Name) -> Option<&V> {
+        self.0.iter().find(|(k, _)| **k == key).map(|(_, v)| v)
     }
 
     /// Sets `key` to `value`; the previous value, if any.
@@ -217,7 +226,9 @@ mod tests {
             );
             for (k, v) in &want {
                 prop_assert_eq!(got.get(k).map(|n| n.as_str()), Some(v.as_str()));
+                prop_assert_eq!(got.get_name(Name::new(k)), got.get(k));
             }
+            prop_assert_eq!(got.get_name(Name::new(&gone)), got.get(&gone));
             prop_assert_eq!(got.remove(&gone).map(|n| n.to_string()), want.remove(&gone));
             prop_assert!(!got.contains_key(&gone));
             prop_assert_eq!(got.to_string_map(), want);

@@ -29,16 +29,26 @@ pub struct GarbageCollector {
 
 impl GarbageCollector {
     /// Whether `owner` still exists with its UID.
-    fn owner_exists(owner: &OwnerReference, namespace: &str, cx: &Ctx<'_>) -> bool {
-        fn uid_is<T: Stored>(key: &ObjectKey, uid: &str, cx: &Ctx<'_>) -> bool {
+    fn owner_exists(owner: &OwnerReference, namespace: Name, cx: &Ctx<'_>) -> bool {
+        fn uid_is<T: Stored>(key: &ObjectKey, uid: Name, cx: &Ctx<'_>) -> bool {
             cx.store.live::<T>(key).is_some_and(|o| o.meta().uid == uid)
         }
-        let key = ObjectKey::new(namespace, owner.name);
-        match owner.kind.as_str() {
-            "Pod" => uid_is::<Pod>(&key, &owner.uid, cx),
-            "StatefulSet" => uid_is::<StatefulSet>(&key, &owner.uid, cx),
-            "PersistentVolumeClaim" => uid_is::<PersistentVolumeClaim>(&key, &owner.uid, cx),
-            _ => true,
+        // The kinds' names interned once: an owner's kind is compared by
+        // address, without reading its string from the interner.
+        static KINDS: std::sync::OnceLock<[(Name, Kind); 3]> = std::sync::OnceLock::new();
+        let kinds = KINDS.get_or_init(|| {
+            [Kind::Pod, Kind::StatefulSet, Kind::PersistentVolumeClaim]
+                .map(|k| (Name::new(k.as_str()), k))
+        });
+        let key = ObjectKey {
+            namespace,
+            name: owner.name,
+        };
+        match kinds.iter().find(|(name, _)| *name == owner.kind) {
+            Some((_, Kind::Pod)) => uid_is::<Pod>(&key, owner.uid, cx),
+            Some((_, Kind::StatefulSet)) => uid_is::<StatefulSet>(&key, owner.uid, cx),
+            Some((_, _)) => uid_is::<PersistentVolumeClaim>(&key, owner.uid, cx),
+            None => true,
         }
     }
 
@@ -59,7 +69,7 @@ impl GarbageCollector {
             && meta
                 .owner_references
                 .iter()
-                .all(|o| !Self::owner_exists(o, &meta.namespace, cx))
+                .all(|o| !Self::owner_exists(o, meta.namespace, cx))
     }
 }
 

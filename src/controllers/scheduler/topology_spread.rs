@@ -206,7 +206,7 @@ impl Spread {
             filters::node_affinity_matches(pod, n)
                 && constraints
                     .iter()
-                    .all(|c| n.metadata.labels.contains_key(c.key.as_str()))
+                    .all(|c| n.metadata.labels.get_name(c.key).is_some())
         };
         let add = |domain: &mut FxHashMap<Name, i64>, value: Name, count: i64| {
             *domain.entry(value).or_default() += count;
@@ -218,7 +218,15 @@ impl Spread {
             for (key, n) in cache.list_keyed::<Node>().filter(|(_, n)| eligible(n)) {
                 for (i, c) in constraints.iter().enumerate().filter(|(_, c)| c.hard) {
                     let count = per_node[i].get(&key.name).copied().unwrap_or(0);
-                    add(&mut domains[i], n.metadata.labels[c.key.as_str()], count);
+                    add(
+                        &mut domains[i],
+                        n.metadata
+                            .labels
+                            .get_name(c.key)
+                            .copied()
+                            .expect("eligible nodes carry the key"),
+                        count,
+                    );
                 }
             }
         }
@@ -237,7 +245,15 @@ impl Spread {
                 if let Some(n) = cache.get::<Node>(&key)
                     && eligible(n)
                 {
-                    add(&mut domains[i], n.metadata.labels[c.key.as_str()], *count);
+                    add(
+                        &mut domains[i],
+                        n.metadata
+                            .labels
+                            .get_name(c.key)
+                            .copied()
+                            .expect("eligible nodes carry the key"),
+                        *count,
+                    );
                 }
             }
         }
