@@ -16,7 +16,6 @@ use crate::api::{
 };
 use crate::cluster::{AddrMap, EventType, ObjectSet, Store, WatchEvent};
 use crate::engine::SimTime;
-use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Event source.
@@ -95,20 +94,22 @@ pub struct AttachDetachController {
     /// Indexes of the informer cache, from watch events and own writes.
     /// Supersets: each use checks the cache.
     ///
-    /// This map and the bookkeeping below are hashed: they are looked up,
-    /// never walked in an order that reaches output (the deadlines are
-    /// walked only to collect due volumes into the ordered `dirty` set).
+    /// This map and the bookkeeping below are hashed by the names'
+    /// addresses ([`AddrMap`]): they are looked up, never walked in an
+    /// order that reaches output (the deadlines are walked only to collect
+    /// due volumes into the ordered `dirty` set, and for their minimum).
+    /// A hash of the strings read each name's hash from the interner.
     index: Index,
     /// (PV, node) pairs whose Multi-Attach error was reported (once each).
-    multi_attach_reported: FxHashSet<(Name, Name)>,
+    multi_attach_reported: AddrMap<(Name, Name), ()>,
     /// (PV, node) pairs whose success was reported.
-    attached_reported: FxHashSet<(Name, Name)>,
+    attached_reported: AddrMap<(Name, Name), ()>,
     /// Last attach error reported per VolumeAttachment.
-    errors_reported: FxHashMap<Name, String>,
+    errors_reported: AddrMap<Name, String>,
     /// VolumeAttachment names by (handle, node): a SHA-256 each, so kept.
-    names: FxHashMap<(Name, Name), Name>,
+    names: AddrMap<(Name, Name), Name>,
     /// When detaching each (PV, node) was first wanted (`SetDetachRequestTime`).
-    detach_requested: FxHashMap<(Name, Name), SimTime>,
+    detach_requested: AddrMap<(Name, Name), SimTime>,
     /// Unique volume names by (driver, handle), interned once: node status
     /// lists are compared with them by address, not string by string.
     uniques: AddrMap<(Name, Name), Name>,
@@ -130,14 +131,14 @@ struct Index {
     /// Claims by volume (pods by claim are the informer's).
     claims: super::claim_volumes::ClaimVolumes,
     /// Volume → its VolumeAttachments' names.
-    volume_attachments: FxHashMap<Name, crate::cluster::SmallSet<Name>>,
+    volume_attachments: AddrMap<Name, crate::cluster::SmallSet<Name>>,
     /// Node → volumes with a VolumeAttachment there.
-    node_volumes: FxHashMap<Name, BTreeSet<Name>>,
+    node_volumes: AddrMap<Name, BTreeSet<Name>>,
     /// What detach decisions read of each node, as last seen.
-    nodes_seen: FxHashMap<Name, NodeSeen>,
+    nodes_seen: AddrMap<Name, NodeSeen>,
     /// Volumes waiting for the force-detach deadline on a node that is not
     /// Ready: reconciled again once it has passed.
-    deadlines: FxHashMap<(Name, Name), SimTime>,
+    deadlines: AddrMap<(Name, Name), SimTime>,
     /// What the desired state reads of each pod, as last seen: its node and
     /// whether it has finished (a status change that alters neither, such
     /// as readiness, concerns no volume).
@@ -148,12 +149,10 @@ impl Index {
     fn attachment(&mut self, va: &VolumeAttachment) {
         let pv = &va.spec.persistent_volume_name;
         self.volume_attachments
-            .entry(*pv)
-            .or_default()
+            .get_or_insert_with(*pv, Default::default)
             .insert(va.metadata.name);
         self.node_volumes
-            .entry(va.spec.node_name)
-            .or_default()
+            .get_or_insert_with(va.spec.node_name, Default::default)
             .insert(*pv);
     }
 
@@ -230,10 +229,14 @@ impl AttachDetachController {
     /// The desired state of the world for `volumes`: (PV, node) → pods that
     /// need it there (in pod key order, as a scan of every pod gives it).
     fn desired(&self, cache: &ObjectSet, volumes: &BTreeSet<Name>) -> Desired {
-        let pods: BTreeSet<&ObjectKey> = volumes
+        // Sorted, not put in a B-tree: the same order, with fewer
+        // comparisons of names' strings and no tree to allocate.
+        let mut pods: Vec<&ObjectKey> = volumes
             .iter()
             .flat_map(|pv| self.index.claims.pods_of_volume(pv, cache))
             .collect();
+        pods.sort_unstable();
+        pods.dedup();
         let mut d = Desired::new();
         for key in pods {
             let Some(pod) = cache.get::<Pod>(key) else {
@@ -262,7 +265,7 @@ impl AttachDetachController {
         let due: Vec<(Name, Name)> = self
             .index
             .deadlines
-            .iter()
+            .iter_unordered()
             .filter(|(_, t)| now > **t)
             .map(|(pair, _)| *pair)
             .collect();
@@ -275,11 +278,14 @@ impl AttachDetachController {
             return;
         }
         let desired = self.desired(cx.store.cache(), &volumes);
-        let names: BTreeSet<&Name> = volumes
+        // In name order (sorted as the pods above are).
+        let mut names: Vec<&Name> = volumes
             .iter()
             .filter_map(|pv| self.index.volume_attachments.get(pv))
             .flatten()
             .collect();
+        names.sort_unstable();
+        names.dedup();
         // Shared with the cache, not copied: the loops below only read them.
         let attachments: Vec<crate::cluster::Shared<VolumeAttachment>> = names
             .iter()
@@ -292,16 +298,12 @@ impl AttachDetachController {
         // Looked up per desired pair below: by name, and by volume for the
         // Multi-Attach check (a scan of all of them per pair is quadratic in
         // how many volumes one tick reconciles).
-        let by_name: FxHashMap<&str, &VolumeAttachment> = attachments
-            .iter()
-            .map(|va| (va.metadata.name.as_str(), &**va))
-            .collect();
-        let mut by_volume: FxHashMap<&str, Vec<&VolumeAttachment>> =
-            FxHashMap::with_capacity_and_hasher(attachments.len(), Default::default());
+        let mut by_name: AddrMap<Name, &VolumeAttachment> = AddrMap::default();
+        let mut by_volume: AddrMap<Name, Vec<&VolumeAttachment>> = AddrMap::default();
         for va in &attachments {
+            by_name.insert(va.metadata.name, va);
             by_volume
-                .entry(va.spec.persistent_volume_name.as_str())
-                .or_default()
+                .get_or_insert_with(va.spec.persistent_volume_name, Vec::new)
                 .push(va);
         }
         // Detach what no pod on its node needs, once the node stopped using it.
@@ -316,7 +318,7 @@ impl AttachDetachController {
             if va.metadata.deletion_timestamp.is_some() {
                 continue;
             }
-            let requested = *self.detach_requested.entry(pair).or_insert(cx.now);
+            let requested = *self.detach_requested.get_or_insert_with(pair, || cx.now);
             let node = cx.store.get::<Node>(&ObjectKey::cluster(va.spec.node_name));
             let unique = cx
                 .store
@@ -364,17 +366,16 @@ impl AttachDetachController {
         // Attach what pods need.
         for ((pv, node), (vol, pods)) in &desired {
             let (driver, handle, multi) = (&vol.driver, &vol.handle, vol.multi);
-            let name = *self
-                .names
-                .entry((*handle, *node))
-                .or_insert_with(|| attachment_name(handle, driver, node).into());
-            if let Some(va) = by_name.get(name.as_str()) {
+            let name = *self.names.get_or_insert_with((*handle, *node), || {
+                attachment_name(handle, driver, node).into()
+            });
+            if let Some(va) = by_name.get(&name) {
                 if va.metadata.deletion_timestamp.is_some() {
                     continue; // still detaching; attach again afterwards
                 }
                 let pair = (*pv, *node);
                 if va.status.attached {
-                    if self.attached_reported.insert(pair) {
+                    if self.attached_reported.insert(pair, ()).is_none() {
                         let unique = unique_name(&mut self.uniques, *driver, *handle);
                         let _ = cx.store.modify::<Node>(&ObjectKey::cluster(node), |n| {
                             if !n.status.volumes_attached.contains(&unique) {
@@ -406,10 +407,14 @@ impl AttachDetachController {
             }
             // Multi-Attach: a single-node volume already attached elsewhere.
             let elsewhere = by_volume
-                .get(pv.as_str())
+                .get(pv)
                 .is_some_and(|vas| vas.iter().any(|v| v.spec.node_name != *node));
             if !multi && elsewhere {
-                if self.multi_attach_reported.insert((*pv, *node)) {
+                if self
+                    .multi_attach_reported
+                    .insert((*pv, *node), ())
+                    .is_none()
+                {
                     let msg = multi_attach_message(*pv, *node, pods, &desired);
                     for p in pods {
                         Self::pod_event(
@@ -536,7 +541,7 @@ impl Controller for AttachDetachController {
         // Look again at volumes waiting for a force-detach deadline once it
         // is over (the queue keeps only the earliest wake).
         let period = crate::engine::SimDuration::from_millis(RECONCILER_LOOP_PERIOD_MS);
-        if let Some(t) = self.index.deadlines.values().min() {
+        if let Some(t) = self.index.deadlines.iter_unordered().map(|(_, t)| t).min() {
             self.queue.add((), t.plus(period));
         }
     }
