@@ -208,8 +208,11 @@ impl Spread {
                     .iter()
                     .all(|c| n.metadata.labels.get_name(c.key).is_some())
         };
-        let add = |domain: &mut FxHashMap<Name, i64>, value: Name, count: i64| {
-            *domain.entry(value).or_default() += count;
+        // Adds a count to the domain of eligible node `n` (which carries
+        // every constraint's key).
+        let add = |domain: &mut FxHashMap<Name, i64>, n: &Node, key: Name, count: i64| {
+            let value = n.metadata.labels.get_name(key).copied();
+            *domain.entry(value.expect("eligible")).or_default() += count;
         };
         // Filtering takes the minimum over every domain, empty ones
         // included: a hard constraint's domains come from every eligible
@@ -218,15 +221,7 @@ impl Spread {
             for (key, n) in cache.list_keyed::<Node>().filter(|(_, n)| eligible(n)) {
                 for (i, c) in constraints.iter().enumerate().filter(|(_, c)| c.hard) {
                     let count = per_node[i].get(&key.name).copied().unwrap_or(0);
-                    add(
-                        &mut domains[i],
-                        n.metadata
-                            .labels
-                            .get_name(c.key)
-                            .copied()
-                            .expect("eligible nodes carry the key"),
-                        count,
-                    );
+                    add(&mut domains[i], n, c.key, count);
                 }
             }
         }
@@ -245,15 +240,7 @@ impl Spread {
                 if let Some(n) = cache.get::<Node>(&key)
                     && eligible(n)
                 {
-                    add(
-                        &mut domains[i],
-                        n.metadata
-                            .labels
-                            .get_name(c.key)
-                            .copied()
-                            .expect("eligible nodes carry the key"),
-                        *count,
-                    );
+                    add(&mut domains[i], n, c.key, *count);
                 }
             }
         }
