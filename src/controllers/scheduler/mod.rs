@@ -618,29 +618,37 @@ impl Scheduler {
                     .cache()
                     .get_shared(Kind::Node, &ev.key)
                     .and_then(Shared::<Node>::new);
-                match &seen {
-                    Some(n) if ev.op == ChangeOp::Added => self.tree.add(n),
-                    Some(n) => self.tree.update(n),
-                    None => self.tree.remove(&ev.key.name),
-                }
-                match &seen {
-                    Some(n) => {
-                        self.usage.usage.entry(n.metadata.name);
-                        self.facts.put(n.clone());
-                        self.snapshot.mark(n.metadata.name);
-                    }
-                    None => self.facts.remove(ev.key.name),
-                }
                 let before = match &seen {
                     Some(n) => self.nodes_seen.insert(ev.key.name, n.clone()),
                     None => self.nodes_seen.remove(&ev.key.name),
                 };
+                // A status write that leaves alone all the scheduler reads
+                // (volumes attached or in use) changes neither the tree,
+                // the facts nor the snapshot: they keep the version read
+                // before, alike in every field they read.
+                let alike = matches!((&before, &seen), (Some(b), Some(n))
+                    if ev.op == ChangeOp::Modified && same_for_scheduling(b, n));
+                if !alike {
+                    match &seen {
+                        Some(n) if ev.op == ChangeOp::Added => self.tree.add(n),
+                        Some(n) => self.tree.update(n),
+                        None => self.tree.remove(&ev.key.name),
+                    }
+                    match &seen {
+                        Some(n) => {
+                            self.usage.usage.entry(n.metadata.name);
+                            self.facts.put(n.clone());
+                            self.snapshot.mark(n.metadata.name);
+                        }
+                        None => self.facts.remove(ev.key.name),
+                    }
+                }
                 // Nodes from the initial list have not been seen yet: their
                 // first update counts only if it is an add or a delete.
                 let changed = match ev.op {
                     ChangeOp::Added | ChangeOp::Deleted => true,
                     ChangeOp::Modified => match (before, &seen) {
-                        (Some(b), Some(n)) => !same_for_scheduling(&b, n),
+                        (Some(_), Some(_)) => !alike,
                         (Some(_), None) => true,
                         (None, _) => false,
                     },
