@@ -136,9 +136,7 @@ impl Bill {
 }
 
 /// The claims pods that are not finished use (one pass over the pods, not
-/// one per disk).
-/// The claims of pods not finished: only looked up (by the names'
-/// addresses; a fleet's end has a claim per pod).
+/// one per disk), only looked up: hashed by the names' addresses.
 fn claims_in_use(store: &Store) -> AddrMap<ObjectKey, ()> {
     let mut in_use = AddrMap::default();
     for claim in (store.list::<Pod>())

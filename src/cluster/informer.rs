@@ -117,9 +117,6 @@ impl OwnWrites {
     /// The informer applied `ev`: an entry it is at least as new as is
     /// known to the whole process now.
     pub fn expire(&mut self, ev: &WatchEvent) {
-        if self.versions.is_empty() {
-            return;
-        }
         let delivered = (self.versions)
             .get(&(ev.kind, ev.key.clone()))
             .is_some_and(|rv| *rv <= ev.resource_version);
@@ -130,7 +127,7 @@ impl OwnWrites {
 
     /// The controller's own version of `key`, if it has one.
     pub fn lookup(&self, kind: Kind, key: &ObjectKey) -> OwnEntry<'_> {
-        if self.versions.is_empty() || !self.versions.contains_key(&(kind, key.clone())) {
+        if !self.versions.contains_key(&(kind, key.clone())) {
             return None;
         }
         self.entries.get(&kind)?.get(key).map(|(_, o)| o.as_ref())

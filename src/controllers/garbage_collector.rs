@@ -47,8 +47,10 @@ impl GarbageCollector {
         match kinds.iter().find(|(name, _)| *name == owner.kind) {
             Some((_, Kind::Pod)) => uid_is::<Pod>(&key, owner.uid, cx),
             Some((_, Kind::StatefulSet)) => uid_is::<StatefulSet>(&key, owner.uid, cx),
-            Some((_, _)) => uid_is::<PersistentVolumeClaim>(&key, owner.uid, cx),
-            None => true,
+            Some((_, Kind::PersistentVolumeClaim)) => {
+                uid_is::<PersistentVolumeClaim>(&key, owner.uid, cx)
+            }
+            _ => true,
         }
     }
 
