@@ -455,11 +455,11 @@ fn node_zones(scenario: &Scenario) -> BTreeMap<String, String> {
 /// Creates any object in the store.
 fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
     match obj {
-        AnyObject::Node(o) => store.create(*o),
-        AnyObject::StorageClass(o) => store.create(*o),
-        AnyObject::PersistentVolume(o) => store.create(*o),
+        AnyObject::Node(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::StorageClass(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::PersistentVolume(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
         AnyObject::PersistentVolumeClaim(o) => {
-            let mut o = *o;
+            let mut o = std::sync::Arc::unwrap_or_clone(o);
             // DefaultStorageClass admission: a claim with no class at all gets
             // the default class at creation.
             if o.has_no_class_at_all()
@@ -469,28 +469,28 @@ fn create_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
             }
             store.create(o)
         }
-        AnyObject::Pod(o) => store.create(*o),
-        AnyObject::StatefulSet(o) => store.create(*o),
-        AnyObject::VolumeAttachment(o) => store.create(*o),
-        AnyObject::VolumeSnapshotClass(o) => store.create(*o),
-        AnyObject::VolumeSnapshot(o) => store.create(*o),
-        AnyObject::VolumeSnapshotContent(o) => store.create(*o),
+        AnyObject::Pod(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::StatefulSet(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeAttachment(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeSnapshotClass(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeSnapshot(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeSnapshotContent(o) => store.create(std::sync::Arc::unwrap_or_clone(o)),
     }
 }
 
 /// Replaces any object in the store (after a patch).
 fn update_any(store: &mut Store, obj: AnyObject) -> Result<(), StoreError> {
     match obj {
-        AnyObject::Node(o) => store.update(*o),
-        AnyObject::StorageClass(o) => store.update(*o),
-        AnyObject::PersistentVolume(o) => store.update(*o),
-        AnyObject::PersistentVolumeClaim(o) => store.update(*o),
-        AnyObject::Pod(o) => store.update(*o),
-        AnyObject::StatefulSet(o) => store.update(*o),
-        AnyObject::VolumeAttachment(o) => store.update(*o),
-        AnyObject::VolumeSnapshotClass(o) => store.update(*o),
-        AnyObject::VolumeSnapshot(o) => store.update(*o),
-        AnyObject::VolumeSnapshotContent(o) => store.update(*o),
+        AnyObject::Node(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::StorageClass(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::PersistentVolume(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::PersistentVolumeClaim(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::Pod(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::StatefulSet(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeAttachment(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeSnapshotClass(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeSnapshot(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
+        AnyObject::VolumeSnapshotContent(o) => store.update(std::sync::Arc::unwrap_or_clone(o)),
     }
 }
 

@@ -83,7 +83,7 @@ impl storsim::controllers::Controller for DoubleAttacher {
         if self.done {
             return;
         }
-        let AnyObject::VolumeAttachment(va) = ev.object.as_ref() else {
+        let AnyObject::VolumeAttachment(va) = &ev.object else {
             return;
         };
         if !va.status.attached {
@@ -180,7 +180,7 @@ impl storsim::controllers::Controller for ClaimReaper {
         if self.done {
             return;
         }
-        if let AnyObject::StatefulSet(s) = ev.object.as_ref()
+        if let AnyObject::StatefulSet(s) = &ev.object
             && s.spec.replicas == 1
         {
             let key = ObjectKey::new("default", "data-postgres-2");

@@ -11,7 +11,6 @@ use crate::api::{AnyObject, Kind, ObjectKey};
 use crate::cluster::{AddrMap, ChangeOp};
 use std::collections::BTreeMap;
 use std::ops::Deref;
-use std::sync::Arc;
 
 /// The cache.
 #[derive(Clone)]
@@ -45,7 +44,7 @@ impl Informer {
     /// Puts the result of a controller's own write into the cache of the
     /// process it runs alone in (in a shared one its writes stay its own:
     /// [`OwnWrites`]).
-    pub fn own_write(&mut self, obj: Arc<AnyObject>) {
+    pub fn own_write(&mut self, obj: AnyObject) {
         self.objects.put_shared(obj);
     }
 }
@@ -85,15 +84,15 @@ pub struct OwnWrites {
 
 /// A controller's undelivered writes of one kind, by key: the
 /// resourceVersion each left and the object (`None`: removed).
-pub type OwnOfKind = BTreeMap<ObjectKey, (u64, Option<Arc<AnyObject>>)>;
+pub type OwnOfKind = BTreeMap<ObjectKey, (u64, Option<AnyObject>)>;
 
 /// What a controller's own writes say of an object, if anything.
-pub type OwnEntry<'a> = Option<Option<&'a Arc<AnyObject>>>;
+pub type OwnEntry<'a> = Option<Option<&'a AnyObject>>;
 
 impl OwnWrites {
     /// Records that the controller left `key` as `obj` (`None`: removed)
     /// at resourceVersion `rv`.
-    pub fn record(&mut self, kind: Kind, key: &ObjectKey, rv: u64, obj: Option<Arc<AnyObject>>) {
+    pub fn record(&mut self, kind: Kind, key: &ObjectKey, rv: u64, obj: Option<AnyObject>) {
         self.versions.insert((kind, key.clone()), rv);
         self.entries
             .entry(kind)

@@ -498,12 +498,12 @@ pub struct NewEvent {
 /// A store write, for its change record.
 struct WriteOf {
     t: SimTime,
-    object: Arc<AnyObject>,
+    object: AnyObject,
     resource_version: u64,
     op: ChangeOp,
     /// The version it replaced, for an update (whose changed fields are
     /// worked out here, off the simulation's thread).
-    before: Option<Arc<AnyObject>>,
+    before: Option<AnyObject>,
 }
 
 /// How many items a [`Writer`] gathers before handing them over. A
@@ -705,14 +705,14 @@ impl Log {
     pub fn push_write(
         &mut self,
         t: SimTime,
-        object: &Arc<AnyObject>,
+        object: &AnyObject,
         resource_version: u64,
         op: ChangeOp,
-        before: Option<Arc<AnyObject>>,
+        before: Option<AnyObject>,
     ) {
         self.take(Item::Change(Box::new(WriteOf {
             t,
-            object: Arc::clone(object),
+            object: object.clone(),
             resource_version,
             op,
             before,

@@ -41,7 +41,7 @@ pub struct Table {
     /// the keys' interned names, [`AddrMap`], and never walked).
     numbers: Numbers,
     /// The objects by their keys' numbers.
-    slots: Vec<Option<Arc<AnyObject>>>,
+    slots: Vec<Option<AnyObject>>,
     /// How many slots hold an object.
     len: usize,
     /// The ordered index, built at the table's first listing and kept from
@@ -71,7 +71,7 @@ impl Table {
         })
     }
 
-    fn get(&self, key: &ObjectKey) -> Option<&Arc<AnyObject>> {
+    fn get(&self, key: &ObjectKey) -> Option<&AnyObject> {
         let n = *self.numbers.borrow().get(key)?;
         self.slots.get(n as usize)?.as_ref()
     }
@@ -93,7 +93,7 @@ impl Table {
     }
 
     /// Stores `obj` under `key`, numbered `n`, returning what it replaced.
-    fn insert(&mut self, n: u32, key: &ObjectKey, obj: Arc<AnyObject>) -> Option<Arc<AnyObject>> {
+    fn insert(&mut self, n: u32, key: &ObjectKey, obj: AnyObject) -> Option<AnyObject> {
         debug_assert_eq!(
             self.numbers.borrow().get(key),
             Some(&n),
@@ -114,13 +114,13 @@ impl Table {
     }
 
     /// Removes the object of `key`, with the key's number.
-    fn remove(&mut self, key: &ObjectKey) -> Option<(u32, Arc<AnyObject>)> {
+    fn remove(&mut self, key: &ObjectKey) -> Option<(u32, AnyObject)> {
         let n = *self.numbers.borrow().get(key)?;
         Some((n, self.remove_at(n, key)?))
     }
 
     /// Removes the object of `key`, numbered `n`.
-    fn remove_at(&mut self, n: u32, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+    fn remove_at(&mut self, n: u32, key: &ObjectKey) -> Option<AnyObject> {
         debug_assert_eq!(
             self.numbers.borrow().get(key),
             Some(&n),
@@ -135,19 +135,19 @@ impl Table {
     }
 
     /// The object of a key the ordered index holds.
-    fn at(&self, key: &ObjectKey) -> &Arc<AnyObject> {
+    fn at(&self, key: &ObjectKey) -> &AnyObject {
         count_listed();
         self.get(key)
             .expect("the ordered index holds only stored keys")
     }
 
     /// The objects in key order.
-    fn values(&self) -> impl Iterator<Item = &Arc<AnyObject>> {
+    fn values(&self) -> impl Iterator<Item = &AnyObject> {
         self.order().iter().map(|k| self.at(k))
     }
 
     /// The objects from `from` on, in key order.
-    fn range_from(&self, from: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &Arc<AnyObject>)> {
+    fn range_from(&self, from: ObjectKey) -> impl Iterator<Item = (&ObjectKey, &AnyObject)> {
         self.order().range(from..).map(|k| (k, self.at(k)))
     }
 }
@@ -182,13 +182,13 @@ pub fn uncounted<R>(f: impl FnOnce() -> R) -> R {
 /// A stored object kept by a reader: it reads as a `&T` and costs a
 /// reference count, not a copy.
 pub struct Shared<T> {
-    obj: Arc<AnyObject>,
+    obj: AnyObject,
     kind: std::marker::PhantomData<T>,
 }
 
 impl<T: Stored> Shared<T> {
     /// `obj` as a `T`, if it is one.
-    pub fn new(obj: Arc<AnyObject>) -> Option<Self> {
+    pub fn new(obj: AnyObject) -> Option<Self> {
         T::downcast(&obj)?;
         Some(Shared {
             obj,
@@ -200,7 +200,7 @@ impl<T: Stored> Shared<T> {
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
         Shared {
-            obj: Arc::clone(&self.obj),
+            obj: self.obj.clone(),
             kind: std::marker::PhantomData,
         }
     }
@@ -208,7 +208,7 @@ impl<T> Clone for Shared<T> {
 
 impl<T> Shared<T> {
     /// The stored object, shared.
-    pub fn into_shared(self) -> Arc<AnyObject> {
+    pub fn into_shared(self) -> AnyObject {
         self.obj
     }
 }
@@ -461,7 +461,7 @@ impl ObjectSet {
     fn prefixed<'a, T: Stored>(
         &'a self,
         prefix: &'a ObjectKey,
-    ) -> impl Iterator<Item = &'a Arc<AnyObject>> + 'a {
+    ) -> impl Iterator<Item = &'a AnyObject> + 'a {
         T::table(self)
             .range_from(prefix.clone())
             .take_while(move |(k, _)| prefix.contains(k))
@@ -489,23 +489,23 @@ impl ObjectSet {
 
     /// Any object, cloned into [`AnyObject`].
     pub fn get_any(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
-        with_kind!(kind, T => T::table(self).get(key).map(|o| (**o).clone()))
+        with_kind!(kind, T => T::table(self).get(key).cloned())
     }
 
     /// The stored object itself, shared.
-    pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+    pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
         with_kind!(kind, T => T::table(self).get(key).cloned())
     }
 
     /// Inserts or replaces `obj`.
     pub fn put(&mut self, obj: AnyObject) {
-        self.put_shared(Arc::new(obj));
+        self.put_shared(obj);
     }
 
     /// Inserts or replaces `obj`, shared with whoever else holds it. One
     /// lookup in the table: the replaced object comes back from the insert
     /// for the indexes to compare.
-    pub fn put_shared(&mut self, obj: Arc<AnyObject>) {
+    pub fn put_shared(&mut self, obj: AnyObject) {
         let key = obj.meta().key();
         self.put_keyed(&key, obj);
     }
@@ -513,7 +513,7 @@ impl ObjectSet {
     /// [`ObjectSet::put_shared`] with the object's key at hand (a watch
     /// event carries it), so its names are not interned again.
     /// Returns the key's number in the set's numbering.
-    pub fn put_keyed(&mut self, key: &ObjectKey, obj: Arc<AnyObject>) -> u32 {
+    pub fn put_keyed(&mut self, key: &ObjectKey, obj: AnyObject) -> u32 {
         let n = with_kind!(obj.kind(), T => T::table_mut(self).number(key));
         self.put_numbered(n, key, obj);
         n
@@ -522,12 +522,12 @@ impl ObjectSet {
     /// [`ObjectSet::put_keyed`] with the key's number at hand (a watch
     /// event from an API server numbering as this set does carries it),
     /// so the key is not looked up at all.
-    pub fn put_numbered(&mut self, n: u32, key: &ObjectKey, obj: Arc<AnyObject>) {
+    pub fn put_numbered(&mut self, n: u32, key: &ObjectKey, obj: AnyObject) {
         let old = with_kind!(obj.kind(), T => T::table_mut(self).insert(n, key, obj.clone()));
         if !self.indexed {
             return;
         }
-        match (obj.as_ref(), old.as_deref()) {
+        match (&obj, old.as_ref()) {
             (AnyObject::PersistentVolume(o), old) => {
                 if let Some(AnyObject::PersistentVolume(old)) = old {
                     self.pv_index.remove(old);
@@ -589,28 +589,28 @@ impl ObjectSet {
 
     /// Removes and returns the object `key` of `kind`, still shared (no
     /// copy: whoever else holds it keeps it).
-    pub fn take(&mut self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+    pub fn take(&mut self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
         self.take_numbered(kind, key).map(|(_, obj)| obj)
     }
 
     /// [`ObjectSet::take`], with the key's number.
-    pub fn take_numbered(&mut self, kind: Kind, key: &ObjectKey) -> Option<(u32, Arc<AnyObject>)> {
+    pub fn take_numbered(&mut self, kind: Kind, key: &ObjectKey) -> Option<(u32, AnyObject)> {
         let (n, obj) = with_kind!(kind, T => T::table_mut(self).remove(key))?;
         Some((n, self.unindex(obj)))
     }
 
     /// [`ObjectSet::take`] with the key's number at hand.
-    pub fn take_at(&mut self, kind: Kind, n: u32, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+    pub fn take_at(&mut self, kind: Kind, n: u32, key: &ObjectKey) -> Option<AnyObject> {
         let obj = with_kind!(kind, T => T::table_mut(self).remove_at(n, key))?;
         Some(self.unindex(obj))
     }
 
     /// Drops a removed object from the indexes; returns it.
-    fn unindex(&mut self, obj: Arc<AnyObject>) -> Arc<AnyObject> {
+    fn unindex(&mut self, obj: AnyObject) -> AnyObject {
         if !self.indexed {
             return obj;
         }
-        match obj.as_ref() {
+        match &obj {
             AnyObject::PersistentVolume(pv) => self.pv_index.remove(pv),
             AnyObject::Pod(p) => {
                 self.unindex_pod_labels(&p.metadata);
@@ -820,13 +820,13 @@ mod tests {
             let (ns, app, x) = (Name::new("default"), Name::new("app"), Name::new("x"));
             set.pods_labelled(ns, app, x).count()
         };
-        let pod_a = Arc::new(pod("default", "a", &[("app", "x")]));
-        let n = server.put_keyed(&a, Arc::clone(&pod_a));
-        cache.put_numbered(n, &a, Arc::clone(&pod_a));
+        let pod_a = pod("default", "a", &[("app", "x")]);
+        let n = server.put_keyed(&a, pod_a.clone());
+        cache.put_numbered(n, &a, pod_a.clone());
         assert!(cache.get::<Pod>(&a).is_some());
         assert_eq!(cache.count::<Pod>(), 1);
         assert_eq!(labelled(&cache), 1);
-        let m = server.put_keyed(&b, Arc::new(pod("default", "b", &[])));
+        let m = server.put_keyed(&b, pod("default", "b", &[]));
         assert_ne!(n, m, "another key, another number");
         assert!(cache.get::<Pod>(&b).is_none(), "numbered, not stored");
         assert_eq!(server.take_numbered(Kind::Pod, &a).map(|(k, _)| k), Some(n));
@@ -836,7 +836,7 @@ mod tests {
         assert_eq!(labelled(&cache), 0);
         assert_eq!(server.put_keyed(&a, pod_a), n, "a key keeps its number");
         let mut alone = ObjectSet::default();
-        alone.put_keyed(&b, Arc::new(pod("default", "b", &[])));
+        alone.put_keyed(&b, pod("default", "b", &[]));
         assert!(alone.get::<Pod>(&a).is_none());
         assert_eq!(alone.list::<Pod>().count(), 1);
     }
@@ -986,7 +986,7 @@ mod tests {
     fn pods_by_claim_follow_arrivals_departures_and_new_pods() {
         let mut same_spec = pod_using("a", "web-0", &["data", "logs"]);
         if let AnyObject::Pod(p) = &mut same_spec {
-            p.status.reason = "Running".into();
+            Arc::make_mut(p).status.reason = "Running".into();
         }
         let writes = [
             pod_using("a", "web-1", &["data"]),

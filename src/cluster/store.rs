@@ -7,7 +7,6 @@ use super::objects::{ObjectSet, Stored};
 use crate::api::{AnyObject, Kind, Name, ObjectKey, ObjectRef};
 use crate::engine::SimTime;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 
 /// A change a controller may be told about.
 #[derive(Clone, Debug)]
@@ -22,7 +21,7 @@ pub struct WatchEvent {
     pub resource_version: u64,
     /// The object as this change left it (for deletions: its last state),
     /// shared, since every watching controller gets the event.
-    pub object: Arc<AnyObject>,
+    pub object: AnyObject,
     /// The key's number in the API server's numbering of its kind, which
     /// every informer of the run shares ([`crate::cluster::Informer::of`]):
     /// a cache applies the event without looking the key up. `None` for
@@ -98,7 +97,7 @@ impl Store {
     }
 
     /// The stored object `key` of `kind` itself, shared.
-    pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<Arc<AnyObject>> {
+    pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
         self.objects.get_shared(kind, key)
     }
 
@@ -146,7 +145,7 @@ impl Store {
         meta.resource_version = self.resource_version;
         meta.creation_timestamp = self.now;
         meta.deletion_timestamp = None;
-        let object: Arc<AnyObject> = Arc::new(obj.into());
+        let object: AnyObject = obj.into();
         // A creation changes everything; `changed` lists updates only.
         self.log_change(&object, ChangeOp::Added, None);
         let number = self.objects.put_keyed(&key, object.clone());
@@ -196,7 +195,7 @@ impl Store {
         }
         self.resource_version += 1;
         obj.meta_mut().resource_version = self.resource_version;
-        let object: Arc<AnyObject> = Arc::new(obj.into());
+        let object: AnyObject = obj.into();
         // Which fields changed is worked out where the record is written
         // (only the log reads it): the write hands over both versions.
         self.log_change(&object, ChangeOp::Modified, Some(before));
@@ -388,12 +387,7 @@ impl Store {
         self.log.len() as u64
     }
 
-    fn log_change(
-        &mut self,
-        object: &Arc<AnyObject>,
-        op: ChangeOp,
-        before: Option<Arc<AnyObject>>,
-    ) {
+    fn log_change(&mut self, object: &AnyObject, op: ChangeOp, before: Option<AnyObject>) {
         self.log
             .push_write(self.now, object, self.resource_version, op, before);
     }

@@ -160,7 +160,7 @@ impl Index {
     fn update(&mut self, ev: &WatchEvent) -> Vec<Name> {
         let gone = ev.op == crate::cluster::ChangeOp::Deleted;
         let before = self.claims.observe(ev);
-        match ev.object.as_ref() {
+        match &ev.object {
             AnyObject::Pod(p) => {
                 let seen = (p.spec.node_name, p.is_terminal());
                 let changed = if gone {
@@ -510,7 +510,7 @@ impl Controller for AttachDetachController {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let mut touched = self.index.update(ev);
-        if let AnyObject::Node(_) = ev.object.as_ref() {
+        if let AnyObject::Node(_) = &ev.object {
             // What a node shows (volumes in use, Ready, taints) only decides
             // detaches: of its volumes, only those waiting to be detached
             // there can come out differently. (Every other one is wanted

@@ -23,7 +23,7 @@ impl ClaimVolumes {
     /// before (a change of volume concerns both). Other kinds change
     /// nothing here.
     pub fn observe(&mut self, ev: &WatchEvent) -> Option<Name> {
-        let AnyObject::PersistentVolumeClaim(c) = ev.object.as_ref() else {
+        let AnyObject::PersistentVolumeClaim(c) = &ev.object else {
             return None;
         };
         let old = self.claim_volume.remove(&ev.key);

@@ -48,7 +48,7 @@ impl Controller for Endpoints {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        let AnyObject::Pod(pod) = ev.object.as_ref() else {
+        let AnyObject::Pod(pod) = &ev.object else {
             return;
         };
         if !has_dns_name(pod) {

@@ -32,7 +32,7 @@ impl Controller for ExpandController {
         if ev.op == ChangeOp::Deleted {
             return;
         }
-        let AnyObject::PersistentVolumeClaim(c) = ev.object.as_ref() else {
+        let AnyObject::PersistentVolumeClaim(c) = &ev.object else {
             return;
         };
         let want = c.request().map_or(0, |q| q.value());

@@ -235,7 +235,7 @@ impl Controller for ExternalResizer {
             // driver could not expand: try it at once. A Terminating pod
             // still uses it.
             Kind::Pod => {
-                let done = match ev.object.as_ref() {
+                let done = match &ev.object {
                     crate::api::AnyObject::Pod(p) => {
                         ev.op == crate::cluster::ChangeOp::Deleted || p.is_terminal()
                     }
@@ -244,7 +244,7 @@ impl Controller for ExternalResizer {
                 if !done {
                     return;
                 }
-                if let crate::api::AnyObject::Pod(p) = ev.object.as_ref() {
+                if let crate::api::AnyObject::Pod(p) = &ev.object {
                     let claims: Vec<ObjectKey> = p
                         .claim_keys()
                         .filter(|k| self.in_use_errors.contains(k))

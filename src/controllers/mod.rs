@@ -34,7 +34,6 @@ use crate::backend::{CallId, Profile, Reply, Request};
 use crate::cluster::{EventType, Informer, OwnWrites, Store, StoreError, Stored, WatchEvent};
 use crate::engine::{SimDuration, SimTime};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// What a controller's handler can reach: the clock, the API (its informer
 /// cache for reads, the API server for writes), the backend profile (driver,
@@ -142,7 +141,7 @@ impl Api<'_> {
         // Own writes are few and ordered by key: only those in the range
         // need merging, and usually there are none (then the cache's range
         // is the answer, without a map built per call).
-        let own: Vec<(&ObjectKey, &Option<Arc<crate::api::AnyObject>>)> = self
+        let own: Vec<(&ObjectKey, &Option<crate::api::AnyObject>)> = self
             .own_of_kind(T::KIND)
             .map(|own| {
                 own.range(prefix..)
@@ -154,7 +153,7 @@ impl Api<'_> {
         if own.is_empty() {
             return Box::new(self.cache.list_prefixed_shared(prefix));
         }
-        let mut all: BTreeMap<ObjectKey, Arc<crate::api::AnyObject>> = self
+        let mut all: BTreeMap<ObjectKey, crate::api::AnyObject> = self
             .cache
             .list_prefixed_shared::<T>(prefix)
             .map(|s| (s.meta().key(), s.into_shared()))
@@ -192,7 +191,7 @@ impl Api<'_> {
             from_cache.map(|pv| (pv.metadata.key(), pv)).collect();
         for (k, (_, o)) in own {
             all.remove(k);
-            if let Some(pv) = o.as_deref().and_then(PersistentVolume::downcast)
+            if let Some(pv) = o.as_ref().and_then(PersistentVolume::downcast)
                 && crate::cluster::ObjectSet::pv_is_candidate(pv, claim)
             {
                 all.insert(k.clone(), pv);
@@ -352,7 +351,7 @@ fn merge_own<'a, T: Stored>(
     own: &'a crate::cluster::informer::OwnOfKind,
 ) {
     for (k, (_, o)) in own {
-        match o.as_deref().and_then(T::downcast) {
+        match o.as_ref().and_then(T::downcast) {
             Some(o) => all.insert(k, o),
             None => all.remove(k),
         };

@@ -17,7 +17,7 @@ impl PodsByNode {
     /// Records a pod change (other kinds are ignored); says whether it
     /// moved the pod to, off or between nodes.
     pub fn observe(&mut self, ev: &WatchEvent) -> bool {
-        let AnyObject::Pod(p) = ev.object.as_ref() else {
+        let AnyObject::Pod(p) = &ev.object else {
             return false;
         };
         let node = (ev.op != ChangeOp::Deleted && !p.spec.node_name.is_empty())

@@ -307,7 +307,7 @@ impl Controller for PvController {
             (Kind::PersistentVolumeClaim, ChangeOp::Deleted) => {
                 self.unbound.remove(&ev.key);
                 // deleteClaim: sync the volume the claim was bound to.
-                if let AnyObject::PersistentVolumeClaim(c) = ev.object.as_ref()
+                if let AnyObject::PersistentVolumeClaim(c) = &ev.object
                     && !c.spec.volume_name.is_empty()
                 {
                     self.queue.add(
@@ -319,7 +319,7 @@ impl Controller for PvController {
             (Kind::PersistentVolumeClaim, _) => self.queue.add(SyncKey::Claim(ev.key.clone()), now),
             (Kind::PersistentVolume, ChangeOp::Deleted) => {
                 // deleteVolume: sync the claim so it notices its volume is gone.
-                if let AnyObject::PersistentVolume(pv) = ev.object.as_ref()
+                if let AnyObject::PersistentVolume(pv) = &ev.object
                     && let Some(r) = &pv.spec.claim_ref
                 {
                     self.queue

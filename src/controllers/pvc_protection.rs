@@ -47,7 +47,7 @@ impl Controller for PvcProtectionController {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
                 // A pod change may release its claims: queue those being deleted.
-                if let AnyObject::Pod(pod) = ev.object.as_ref() {
+                if let AnyObject::Pod(pod) = &ev.object {
                     for key in pod.claim_keys() {
                         if store
                             .get::<PersistentVolumeClaim>(&key)

@@ -305,7 +305,7 @@ impl Controller for SnapshotController {
     }
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
-        match (ev.kind, ev.object.as_ref()) {
+        match (ev.kind, &ev.object) {
             (Kind::VolumeSnapshot, _) => self.queue.add(ev.key.clone(), cx.now),
             (Kind::VolumeSnapshotContent, AnyObject::VolumeSnapshotContent(c)) => {
                 let r = &c.spec.volume_snapshot_ref;

@@ -1100,7 +1100,7 @@ impl Controller for Kubelet {
             // An attach, or a claim or volume becoming bound, may unblock
             // pods waiting for their volumes: wake those it concerns.
             Kind::VolumeAttachment => {
-                if let crate::api::AnyObject::VolumeAttachment(va) = ev.object.as_ref() {
+                if let crate::api::AnyObject::VolumeAttachment(va) = &ev.object {
                     let (pv, node) = (&va.spec.persistent_volume_name, &va.spec.node_name);
                     for k in self.waiting_on(*node, |s| s.mounts.iter().any(|m| &m.pv == pv)) {
                         self.wake_at(&k, cx.now);
@@ -1111,7 +1111,7 @@ impl Controller for Kubelet {
                 for k in std::mem::take(&mut self.blocked) {
                     self.wake_at(&k, cx.now);
                 }
-                if let crate::api::AnyObject::PersistentVolumeClaim(c) = ev.object.as_ref() {
+                if let crate::api::AnyObject::PersistentVolumeClaim(c) = &ev.object {
                     self.claim_resized(c, cx);
                 }
             }

@@ -397,7 +397,6 @@ mod tests {
     use crate::cluster::objects::Shared;
     use crate::controllers::scheduler::node_facts::NodeFactsCache;
     use serde_json::json;
-    use std::sync::Arc;
 
     fn handle(h: &str) -> CsiVolumeId {
         CsiVolumeId::Handle(Name::new(h))
@@ -413,7 +412,7 @@ mod tests {
         }))
         .expect("a node");
         let mut facts = NodeFactsCache::default();
-        facts.put(Shared::new(Arc::new(AnyObject::from(node))).expect("a node"));
+        facts.put(Shared::new(AnyObject::from(node)).expect("a node"));
         let mut usage = NodeUsage::default();
         let entry = usage.entry(Name::new("n1"));
         entry.requested = (0, 0, u32::try_from(on_node.len()).expect("few"));

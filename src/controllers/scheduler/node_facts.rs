@@ -253,7 +253,7 @@ mod tests {
     }
 
     fn stored(node: Node) -> Shared<Node> {
-        Shared::new(std::sync::Arc::new(crate::api::AnyObject::from(node))).expect("a node")
+        Shared::new(crate::api::AnyObject::from(node)).expect("a node")
     }
 
     fn op(i: u8) -> SelectorOperator {

@@ -96,7 +96,6 @@ mod tests {
     use crate::controllers::scheduler::snapshot::Snapshot;
     use proptest::prelude::*;
     use serde_json::json;
-    use std::sync::Arc;
 
     /// A node as a test describes it.
     #[derive(Clone, Debug)]
@@ -159,7 +158,7 @@ mod tests {
                 "status": { "allocatable": allocatable },
             }))
             .expect("a node");
-            let shared = Shared::new(Arc::new(AnyObject::from(node))).expect("a node");
+            let shared = Shared::new(AnyObject::from(node)).expect("a node");
             facts.put(shared);
             let entry = usage.entry(Name::new(&name));
             entry.requested = (i128::from(n.used_cpu), 0, n.used_pods);

@@ -325,7 +325,6 @@ mod tests {
     use crate::api::AnyObject;
     use crate::cluster::objects::Shared;
     use serde_json::json;
-    use std::sync::Arc;
 
     /// Many changes of a node between cycles leave one mark, and the
     /// refresh makes its row from what the facts and usage say then.
@@ -338,7 +337,7 @@ mod tests {
             "status": { "allocatable": { "cpu": "4" } },
         }))
         .expect("a node");
-        facts.put(Shared::new(Arc::new(AnyObject::from(node))).expect("a node"));
+        facts.put(Shared::new(AnyObject::from(node)).expect("a node"));
         facts.rank();
         let name = Name::new("n");
         let mut snapshot = Snapshot::default();

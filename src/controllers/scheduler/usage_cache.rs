@@ -165,7 +165,7 @@ impl UsageCache {
         driver: &str,
     ) {
         self.claims.observe(ev);
-        let pods: BTreeSet<ObjectKey> = match ev.object.as_ref() {
+        let pods: BTreeSet<ObjectKey> = match &ev.object {
             // A bound pod changed (not deleted) with the same spec, still
             // running, adds what it added: its node and requests are in the
             // spec, and its claims' changes come as their own events. Most
@@ -216,8 +216,8 @@ mod tests {
 
     fn event(cache: &mut ObjectSet, pod: Pod, op: ChangeOp) -> WatchEvent {
         let key = pod.metadata.key();
-        let object = Arc::new(AnyObject::from(pod));
-        cache.put_keyed(&key, Arc::clone(&object));
+        let object = AnyObject::from(pod);
+        cache.put_keyed(&key, object.clone());
         WatchEvent {
             kind: crate::api::Kind::Pod,
             key,
@@ -243,7 +243,7 @@ mod tests {
         // Same content, a new spec allocation, a new status.
         let ev = event(&mut cache, pod("n1", "Running"), ChangeOp::Modified);
         usage.on_watch(&ev, &cache, &assumed, "d");
-        let AnyObject::Pod(now) = ev.object.as_ref() else {
+        let AnyObject::Pod(now) = &ev.object else {
             unreachable!()
         };
         assert!(Arc::ptr_eq(&usage.contributions[&key].spec, &now.spec));

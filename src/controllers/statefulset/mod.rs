@@ -829,7 +829,7 @@ impl Controller for StatefulSetController {
                 .find(|o| o.controller && o.kind == "StatefulSet")
                 .map(|o| ObjectKey::new(meta.namespace, o.name))
         };
-        let key = match (ev.kind, ev.object.as_ref()) {
+        let key = match (ev.kind, &ev.object) {
             (Kind::StatefulSet, _) => Some(ev.key.clone()),
             (Kind::Pod, AnyObject::Pod(p)) => {
                 self.set_pods.get_mut().pod_changed(p);

@@ -383,7 +383,7 @@ mod tests {
                 last_transition_time: Some(SimTime(t)),
             });
         }
-        let obj = std::sync::Arc::new(crate::api::AnyObject::from(p));
+        let obj = crate::api::AnyObject::from(p);
         Shared::new(obj).expect("a pod")
     }
 
