@@ -6,7 +6,7 @@ use super::workqueue::WorkQueue;
 use super::{Controller, Ctx};
 use crate::api::persistent_volume_claim::FINALIZER_PVC_PROTECTION;
 use crate::api::{AnyObject, Kind, ObjectKey, PersistentVolumeClaim, Pod};
-use crate::cluster::{Store, WatchEvent};
+use crate::cluster::{ChangeOp, Store, WatchEvent};
 use crate::engine::SimTime;
 
 /// The controller.
@@ -46,8 +46,15 @@ impl Controller for PvcProtectionController {
         match ev.kind {
             Kind::PersistentVolumeClaim => self.queue.add(ev.key.clone(), now),
             Kind::Pod => {
-                // A pod change may release its claims: queue those being deleted.
-                if let AnyObject::Pod(pod) = &ev.object {
+                // `enqueuePVCs`: only a pod that is gone, finished or not
+                // scheduled can release its claims (a scheduled pod uses
+                // them whatever else changed). Of those claims, queue the
+                // ones being deleted: for any other the sync does nothing.
+                if let AnyObject::Pod(pod) = &ev.object
+                    && (ev.op == ChangeOp::Deleted
+                        || pod.is_terminal()
+                        || pod.spec.node_name.is_empty())
+                {
                     for key in pod.claim_keys() {
                         if store
                             .get::<PersistentVolumeClaim>(&key)
