@@ -211,6 +211,22 @@ impl AnyObject {
         v.unwrap_or_default()
     }
 
+    /// Where the shared object lives (for a prefetch hint).
+    pub fn addr(&self) -> *const u8 {
+        match self {
+            AnyObject::Node(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::StorageClass(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::PersistentVolume(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::PersistentVolumeClaim(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::Pod(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::StatefulSet(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::VolumeAttachment(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::VolumeSnapshotClass(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::VolumeSnapshot(o) => std::sync::Arc::as_ptr(o).cast(),
+            AnyObject::VolumeSnapshotContent(o) => std::sync::Arc::as_ptr(o).cast(),
+        }
+    }
+
     /// The object's kind.
     pub fn kind(&self) -> Kind {
         match self {

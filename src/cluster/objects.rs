@@ -519,6 +519,12 @@ impl ObjectSet {
         n
     }
 
+    /// The object in the slot numbered `n` of `kind`, if any: what a
+    /// watch event carrying that number replaces (for a prefetch hint).
+    pub fn slot_object(&self, kind: Kind, n: u32) -> Option<&AnyObject> {
+        with_kind!(kind, T => T::table(self).slots.get(n as usize)?.as_ref())
+    }
+
     /// [`ObjectSet::put_keyed`] with the key's number at hand (a watch
     /// event from an API server numbering as this set does carries it),
     /// so the key is not looked up at all.

@@ -2,6 +2,7 @@
 //! millisecond time, a `(time, seq)` ordered queue with lazy cancellation, and
 //! seeded random streams keyed by what each draw is for.
 
+pub mod prefetch;
 pub mod queue;
 pub mod rng;
 pub mod time;

@@ -182,6 +182,17 @@ impl<E> EventQueue<E> {
     }
 
     /// The first occupied slot at or after `start`, going round.
+    /// The event [`EventQueue::pop`] will most likely return next (the
+    /// first of the wheel, cancelled or not), without taking it: a hint for
+    /// fetching its data ahead, never for deciding anything.
+    pub fn peek(&self) -> Option<&E> {
+        if self.in_wheel == 0 {
+            return None;
+        }
+        let i = self.next_occupied((self.cursor % SLOTS as u64) as usize);
+        self.slots[i].front().map(|(_, e)| e)
+    }
+
     fn next_occupied(&self, start: usize) -> usize {
         let (w0, b0) = (start / 64, start % 64);
         let here = self.occupied[w0] & (!0u64 << b0);
@@ -255,12 +266,14 @@ mod tests {
 
     proptest::proptest! {
         /// The wheel pops exactly what an ordered map by `(time, seq)` pops,
-        /// cancellations and clock included.
+        /// cancellations and clock included; what it peeks at is the event
+        /// it pops next, unless that one was cancelled.
         #[test]
         fn pops_in_time_then_insertion_order(ops in proptest::collection::vec(op(), 1..400)) {
             let mut q = EventQueue::new();
             let mut model: BTreeMap<(u64, u64), usize> = BTreeMap::new();
             let mut cancelled = FxHashSet::default();
+            let mut cancelled_events = FxHashSet::default();
             let mut now = 0u64;
             let mut ids = Vec::new();
             for (n, op) in ops.into_iter().chain(std::iter::repeat_n(Op::Pop, 400)).enumerate() {
@@ -268,12 +281,13 @@ mod tests {
                     Op::Schedule(delay) => {
                         let id = q.schedule(SimTime(now + delay), n);
                         model.insert((now + delay, id.0), n);
-                        ids.push(id);
+                        ids.push((id, n));
                     }
                     Op::Cancel(i) if !ids.is_empty() => {
-                        let id = ids[i % ids.len()];
+                        let (id, event) = ids[i % ids.len()];
                         q.cancel(id);
                         cancelled.insert(id.0);
+                        cancelled_events.insert(event);
                     }
                     Op::Cancel(_) => {}
                     Op::Pop => {
@@ -286,7 +300,11 @@ mod tests {
                         if let Some(((t, _), _)) = want {
                             now = t;
                         }
+                        let peeked = q.peek().copied();
                         let got = q.pop().map(|(t, seq, e)| ((t.0, seq), e));
+                        if let (Some(p), Some((_, e))) = (peeked, got) {
+                            proptest::prop_assert!(p == e || cancelled_events.contains(&p));
+                        }
                         proptest::prop_assert_eq!(got, want);
                         proptest::prop_assert_eq!(q.now(), SimTime(now));
                     }
