@@ -181,7 +181,6 @@ impl<E> EventQueue<E> {
         self.in_wheel += 1;
     }
 
-    /// The first occupied slot at or after `start`, going round.
     /// The event [`EventQueue::pop`] will most likely return next (the
     /// first of the wheel, cancelled or not), without taking it: a hint for
     /// fetching its data ahead, never for deciding anything.
@@ -193,6 +192,7 @@ impl<E> EventQueue<E> {
         self.slots[i].front().map(|(_, e)| e)
     }
 
+    /// The first occupied slot at or after `start`, going round.
     fn next_occupied(&self, start: usize) -> usize {
         let (w0, b0) = (start / 64, start % 64);
         let here = self.occupied[w0] & (!0u64 << b0);
