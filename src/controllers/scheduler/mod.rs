@@ -321,12 +321,19 @@ impl Scheduler {
                 {
                     return true;
                 }
-                let f = at();
-                if quick && claims.node_conflict(f) {
-                    refusals.nodes += 1;
-                    skipped = true;
-                    return false;
+                if quick {
+                    let conflict = match quick_fit.as_mut() {
+                        Some(q) => q.node_conflict(snap.row(pos), at),
+                        None => claims.node_conflict(at()),
+                    };
+                    debug_assert_eq!(conflict, claims.node_conflict(at()), "by class");
+                    if conflict {
+                        refusals.nodes += 1;
+                        skipped = true;
+                        return false;
+                    }
                 }
+                let f = at();
                 match filters::filter(pod, f, usage, &cycle) {
                     None => true,
                     Some(s) => {

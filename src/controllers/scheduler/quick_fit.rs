@@ -25,6 +25,9 @@ pub struct QuickFit<'a> {
     has_node_constraints: bool,
     /// Per class: whether the label filters pass (`None`: not asked yet).
     classes: Vec<Option<bool>>,
+    /// Per class: whether a bound volume's node affinity rules the class
+    /// out (`None`: not asked yet).
+    conflicts: Vec<Option<bool>>,
 }
 
 impl<'a> QuickFit<'a> {
@@ -43,7 +46,24 @@ impl<'a> QuickFit<'a> {
             cycle,
             has_node_constraints: filters::has_node_constraints(pod),
             classes: vec![None; classes],
+            conflicts: vec![None; classes],
         })
+    }
+
+    /// VolumeBinding's NodeConflict for the node of `row`
+    /// ([`volume_binding::PodClaims::node_conflict`]), asked once per
+    /// class: a volume's node affinity reads the node's labels, and with
+    /// the shortcut on it does not read the hostname, the one label a
+    /// class leaves out. A cycle that walks past the two nodes in three a
+    /// zonal volume rules out reads none of their facts but the first of
+    /// each class. `facts` gives the node's facts.
+    pub fn node_conflict<'f>(&mut self, row: &Row, facts: impl FnOnce() -> &'f NodeFacts) -> bool {
+        let claims = self.cycle.claims;
+        let Some(known) = self.conflicts.get_mut(usize::from(row.class)) else {
+            // A node of no class.
+            return claims.node_conflict(facts());
+        };
+        *known.get_or_insert_with(|| claims.node_conflict(facts()))
     }
 
     /// True when the node of `row` surely passes every filter; false when
