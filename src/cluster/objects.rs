@@ -487,11 +487,6 @@ impl ObjectSet {
         with_kind!(kind, T => T::table(self).contains_key(key))
     }
 
-    /// Any object, cloned into [`AnyObject`].
-    pub fn get_any(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
-        with_kind!(kind, T => T::table(self).get(key).cloned())
-    }
-
     /// The stored object itself, shared.
     pub fn get_shared(&self, kind: Kind, key: &ObjectKey) -> Option<AnyObject> {
         with_kind!(kind, T => T::table(self).get(key).cloned())

@@ -121,9 +121,9 @@ impl Store {
         self.objects.exists(kind, key)
     }
 
-    /// Any object by reference, cloned into [`AnyObject`].
+    /// Any object by reference, shared (changing it copies it first).
     pub fn get_any(&self, r: &ObjectRef) -> Option<AnyObject> {
-        self.objects.get_any(r.kind, &r.key)
+        self.objects.get_shared(r.kind, &r.key)
     }
 
     /// Creates `obj`: assigns its UID (derived from kind, key and how many
