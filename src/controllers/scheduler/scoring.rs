@@ -23,6 +23,7 @@ use super::snapshot::Place;
 use super::topology_spread::Spread;
 use crate::api::Pod;
 use crate::api::meta::Name;
+use rustc_hash::FxHashMap;
 
 /// `framework.MaxNodeScore`.
 const MAX_NODE_SCORE: i64 = 100;
@@ -66,6 +67,7 @@ pub trait Scored {
 
 /// A node's CPU (milli) and memory (bytes), as the two resource plugins
 /// read them.
+#[derive(Clone, Copy, Debug)]
 pub struct Resources {
     /// Allocatable (0 when not reported).
     pub alloc: (i128, i128),
@@ -132,14 +134,38 @@ pub fn total_scores<N: Scored>(
         non_zero: non_zero_requests(pod),
         actual: filters::pod_requests(pod),
     };
+    // The two resource scores are a function of the node's numbers, and
+    // a cluster's nodes share a few sizes and, with like pods, a few
+    // usages: each distinct set of numbers is scored once per cycle (two
+    // divisions and two floating-point ones), and found again by its six
+    // numbers, hashed as 64-bit words when they fit.
+    let mut scored: FxHashMap<[i64; 6], (i64, i64)> = FxHashMap::default();
     feasible
         .iter()
         .enumerate()
         .map(|(i, n)| {
-            let (least, balanced) = resource_scores(&requests, &n.resources(usage));
+            let numbers = n.resources(usage);
+            let (least, balanced) = match numbers.narrow() {
+                Some(key) => *scored
+                    .entry(key)
+                    .or_insert_with(|| resource_scores(&requests, &numbers)),
+                None => resource_scores(&requests, &numbers),
+            };
             least + balanced + 2 * spread.as_ref().map_or(0, |s| s[i])
         })
         .collect()
+}
+
+impl Resources {
+    /// The six numbers as 64-bit words, when they all fit.
+    fn narrow(&self) -> Option<[i64; 6]> {
+        let (a, b, c) = (self.alloc, self.non_zero, self.requested);
+        let mut out = [0; 6];
+        for (o, v) in out.iter_mut().zip([a.0, a.1, b.0, b.1, c.0, c.1]) {
+            *o = i64::try_from(v).ok()?;
+        }
+        Some(out)
+    }
 }
 
 /// What a pod requests, as the two plugins count it.
@@ -211,6 +237,63 @@ fn wide_to_f64(v: i128) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A node given by its numbers alone.
+    struct Numbers(Resources);
+
+    impl Scored for Numbers {
+        fn name(&self) -> Name {
+            Name::default()
+        }
+
+        fn label(&self, _: Name) -> Option<Name> {
+            None
+        }
+
+        fn resources(&self, _: &NodeUsage) -> Resources {
+            self.0
+        }
+    }
+
+    proptest! {
+        /// Nodes that share their numbers share their scores, and every
+        /// node scores what it scores alone, whatever the nodes before it
+        /// (a few sizes and usages, repeated, some beyond 64 bits).
+        #[test]
+        fn each_node_scores_as_it_would_alone(
+            nodes in proptest::collection::vec(
+                (0usize..3, 0i64..4, 0i64..4, any::<bool>()),
+                1..40,
+            ),
+            (cpu, mem) in (0u32..3000, 0u32..4000),
+        ) {
+            let pod: Pod = serde_json::from_value(serde_json::json!({
+                "metadata": { "name": "p" },
+                "spec": { "containers": [{ "name": "c", "image": "app", "resources": { "requests": {
+                    "cpu": format!("{cpu}m"), "memory": format!("{mem}Mi"),
+                } } }] },
+                "status": {},
+            }))
+            .expect("a pod");
+            let sizes = [(4000, 16 << 30), (8000, 32 << 30), (2000, i128::from(i64::MAX) * 4)];
+            let nodes: Vec<Numbers> = nodes
+                .iter()
+                .map(|&(size, pods, more, wide)| {
+                    let (c, m) = sizes[size];
+                    let used = (i128::from(pods) * 500, i128::from(pods) * (1 << 30));
+                    let non_zero = (used.0 + i128::from(more) * 100, used.1 + i128::from(more));
+                    let m = if wide { m } else { m.min(i128::from(i64::MAX)) };
+                    Numbers(Resources { alloc: (c, m), non_zero, requested: used })
+                })
+                .collect();
+            let usage = NodeUsage::default();
+            let all = total_scores(&pod, &nodes, &usage, None);
+            for (n, score) in nodes.iter().zip(&all) {
+                let alone = total_scores(&pod, std::slice::from_ref(n), &usage, None);
+                prop_assert_eq!(*score, alone[0]);
+            }
+        }
+    }
 
     proptest! {
         /// The 64-bit shortcuts give what the 128-bit arithmetic gives,
