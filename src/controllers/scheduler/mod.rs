@@ -359,8 +359,9 @@ impl Scheduler {
                 // order, until enough feasible nodes are found. (The real
                 // scheduler filters 16 nodes at a time, so it may look at a few
                 // more; one at a time, the sample is the same in every run.)
-                for i in 0..snap.len() {
-                    let pos = (self.next_start + i) % snap.len();
+                // (The walk wraps around without a division per node.)
+                let start = self.next_start % snap.len();
+                for pos in (start..snap.len()).chain(0..start) {
                     if look(pos) {
                         feasible.push(pos);
                         if feasible.len() == to_find {

@@ -73,6 +73,13 @@ impl<'a> QuickFit<'a> {
         if row.flags & SLOW != 0 {
             return false;
         }
+        // A class already found to fail its label filters fails whatever
+        // the node's numbers: a cycle that walks past the two nodes in
+        // three a zonal volume rules out does no arithmetic for them.
+        let class = usize::from(row.class);
+        if self.classes.get(class) == Some(&Some(false)) {
+            return false;
+        }
         // NodeResourcesFit.
         let (cpu, mem) = self.cycle.requests;
         let over = |flag: u8, used: i64, request: i128, alloc: i64| {
@@ -90,7 +97,6 @@ impl<'a> QuickFit<'a> {
             return false;
         }
         // NodeAffinity, VolumeBinding, PodTopologySpread: by the class.
-        let class = usize::from(row.class);
         if let Some(known) = self.classes[class] {
             return known;
         }
