@@ -90,12 +90,16 @@ impl Controller for GarbageCollector {
 
     fn on_watch(&mut self, ev: &WatchEvent, cx: &mut Ctx<'_>) {
         let meta = ev.object.meta();
+        // Whether the object names an owner the graph did not link it to
+        // yet (its first event, a new owner, or an owner whose deletion
+        // dropped its links).
+        let mut new_owner = false;
         for o in &meta.owner_references {
             let set = self.dependents.get_or_insert_with(o.uid, AddrMap::default);
             if ev.op == ChangeOp::Deleted {
                 set.remove(&(ev.kind, ev.key.clone()));
             } else {
-                set.insert((ev.kind, ev.key.clone()), ());
+                new_owner |= set.insert((ev.kind, ev.key.clone()), ()).is_none();
             }
         }
         if ev.op == ChangeOp::Deleted {
@@ -129,7 +133,7 @@ impl Controller for GarbageCollector {
             for k in claims {
                 self.queue.add((Kind::PersistentVolumeClaim, k), cx.now);
             }
-        } else if !ev.object.meta().owner_references.is_empty() {
+        } else if new_owner {
             self.queue.add((ev.kind, ev.key.clone()), cx.now);
         }
     }
@@ -150,5 +154,108 @@ impl Controller for GarbageCollector {
 
     fn pending(&self, _store: &Store) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::meta::OwnerReference;
+    use crate::backend::machines::Machines;
+    use crate::backend::profile::Profile;
+    use crate::cluster::Informer;
+    use serde_json::json;
+
+    /// Delivers the store's new watch events to the cache and the
+    /// collector; then, if it wants to wake, wakes it. Says whether it did.
+    fn deliver(gc: &mut GarbageCollector, store: &mut Store, cache: &mut Informer) -> bool {
+        let profile = Profile::built_in("reference").expect("a built-in profile");
+        let machines = Machines::default();
+        let mut next_call = 1;
+        for w in store.drain_watch_events() {
+            cache.apply(&w);
+            let now = store.now();
+            let mut cx = Ctx::new(now, store, cache, None, &profile, &machines, &mut next_call);
+            gc.on_watch(&w, &mut cx);
+        }
+        let due = gc.next_wake().is_some();
+        if due {
+            let now = store.now();
+            let mut cx = Ctx::new(now, store, cache, None, &profile, &machines, &mut next_call);
+            gc.on_wake(&mut cx);
+        }
+        due
+    }
+
+    fn owner(name: &str, uid: Name) -> OwnerReference {
+        OwnerReference {
+            kind: Name::new("StatefulSet"),
+            name: Name::new(name),
+            uid,
+            controller: true,
+        }
+    }
+
+    /// As the real collector's graph builder: a dependent is looked at when
+    /// it is first seen, when it names an owner the graph has not linked it
+    /// to, and when an owner goes; an update that leaves its owners as
+    /// they were is not (the collector once checked it at every update).
+    #[test]
+    fn a_dependent_is_checked_when_first_seen_on_a_new_owner_and_when_an_owner_goes() {
+        let mut store = Store::new();
+        let mut cache = Informer::of(&store, false);
+        let mut gc = GarbageCollector::default();
+        let set: StatefulSet = serde_json::from_value(json!({
+            "metadata": { "namespace": "default", "name": "web" },
+            "spec": {
+                "selector": { "matchLabels": { "app": "web" } },
+                "template": { "metadata": {}, "spec": {} },
+            },
+            "status": {},
+        }))
+        .expect("a set");
+        store.create(set).expect("created");
+        let set_key = ObjectKey::new("default", "web");
+        let uid = store
+            .get::<StatefulSet>(&set_key)
+            .expect("stored")
+            .metadata
+            .uid;
+        let mut pod: Pod = serde_json::from_value(json!({
+            "metadata": { "namespace": "default", "name": "web-0" },
+            "spec": {},
+            "status": {},
+        }))
+        .expect("a pod");
+        pod.metadata.owner_references.push(owner("web", uid));
+        store.create(pod).expect("created");
+        let key = ObjectKey::new("default", "web-0");
+        assert!(deliver(&mut gc, &mut store, &mut cache), "first seen");
+        assert!(store.get::<Pod>(&key).is_some(), "its owner lives");
+
+        store
+            .modify::<Pod>(&key, |p| p.status.reason = "Running".into())
+            .expect("modified");
+        assert!(
+            !deliver(&mut gc, &mut store, &mut cache),
+            "the same owners: nothing to look at"
+        );
+
+        store
+            .modify::<Pod>(&key, |p| {
+                (p.metadata.owner_references).push(owner("db", Name::new("no-such-uid")))
+            })
+            .expect("modified");
+        assert!(deliver(&mut gc, &mut store, &mut cache), "a new owner");
+        assert!(store.get::<Pod>(&key).is_some(), "one owner still lives");
+
+        store.remove::<StatefulSet>(&set_key).expect("removed");
+        assert!(deliver(&mut gc, &mut store, &mut cache), "an owner went");
+        assert!(
+            store
+                .get::<Pod>(&key)
+                .is_none_or(|p| p.metadata.deletion_timestamp.is_some()),
+            "no owner lives: collected"
+        );
     }
 }
