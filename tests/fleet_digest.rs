@@ -15,8 +15,8 @@
 //! filtered) and 593fa74d… (10 k, sampled).
 //!
 //! The third, in the twenty-third session: the garbage collector looks at a
-//! dependent when it is first seen, names a new owner or loses one, as the
-//! real graph builder does, no longer at every update. Fewer of its wakes
+//! dependent when it is first seen, when it names a new owner and when an
+//! owner goes, as the real graph builder does, no longer at every update. Fewer of its wakes
 //! are handled, and that count, in each fleet's summary line, is all that
 //! changed: every other line was checked the same before and after, from
 //! 300 pods to 100 k. The digests before it (kept from the fifteenth

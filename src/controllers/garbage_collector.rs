@@ -92,7 +92,8 @@ impl Controller for GarbageCollector {
         let meta = ev.object.meta();
         // Whether the object names an owner the graph did not link it to
         // yet (its first event, a new owner, or an owner whose deletion
-        // dropped its links).
+        // dropped its links). An owner reference removed is no cause, as
+        // in the real graph builder, where it only unblocks the owner.
         let mut new_owner = false;
         for o in &meta.owner_references {
             let set = self.dependents.get_or_insert_with(o.uid, AddrMap::default);
